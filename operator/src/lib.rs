@@ -3,4 +3,13 @@
 //! The pure layers (`api`, `asl`, `iam`, `alarms`, `plan`, `simulate`) never touch a Kubernetes or AWS
 //! client; all I/O lives in `aws` and `controller`.
 
+pub mod alarms;
+pub mod api;
+pub mod asl;
+pub mod aws;
 pub mod cli;
+pub mod controller;
+pub mod iam;
+pub mod manifest;
+pub mod plan;
+pub mod simulate;

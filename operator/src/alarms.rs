@@ -1,0 +1,1 @@
+//! Desired CloudWatch alarms of a StateMachine. Pure.

@@ -1,0 +1,1 @@
+//! kube-runtime controllers: the only Kubernetes I/O.

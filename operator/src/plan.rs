@@ -1,0 +1,1 @@
+//! Desired versus observed AWS state, turned into ordered operations. Pure.

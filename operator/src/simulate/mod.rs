@@ -1,0 +1,1 @@
+//! Local, deterministic execution of ASL against mocked tasks. Pure.
