@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
@@ -36,6 +36,7 @@ mod support;
 pub const REGION: &str = "us-east-1";
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
+static MOTO: OnceLock<Mutex<Child>> = OnceLock::new();
 
 /// The moto endpoint: `SFN_TEST_AWS_ENDPOINT` when set, else a moto server started for this test binary.
 pub fn endpoint() -> String {
@@ -57,7 +58,7 @@ fn start_moto() -> String {
         .port();
     // The shell outlives nothing: it stops moto as soon as this test process is gone.
     let script = r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 "$m" 2>/dev/null; do sleep 1; done; kill "$m" 2>/dev/null"#;
-    Command::new("sh")
+    let child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(&moto)
@@ -68,6 +69,8 @@ fn start_moto() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto_server (run scripts/test to install it)");
+    // Kept for the life of the test binary; the shell reaps moto itself.
+    let _ = MOTO.set(Mutex::new(child));
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
