@@ -731,3 +731,74 @@ async fn calls_per_reconcile() {
         println!("{row}");
     }
 }
+
+#[tokio::test]
+async fn one_shot_apply_and_live_plan() {
+    use sfn_operator::cli::apply::{Target, apply_targets, plan_live};
+
+    let clients = moto_clients("one_shot_apply").await;
+    let machine = desired_machine(&clients, "ci", "pipeline");
+    let activity = DesiredActivity {
+        owner: Owner {
+            namespace: "ci".into(),
+            name: "gate".into(),
+            uid: "uid-gate".into(),
+        },
+        name: "ci-gate".into(),
+        tags: BTreeMap::new(),
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+    };
+    let targets = vec![Target::Machine(machine.clone()), Target::Activity(activity)];
+
+    // The live plan shows everything to create and creates nothing.
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &targets, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(clients.calls().writes(), 0, "{}", clients.calls());
+    assert!(
+        text.starts_with("Activity ci/gate (ci-gate):\n  + create activity ci-gate\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "StateMachine ci/pipeline (ci-pipeline):\n  + create role /sfn-operator/ci-pipeline\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + create STANDARD state machine ci-pipeline\n"),
+        "{text}"
+    );
+    assert_eq!(reports[1].operations.len(), 4);
+
+    let mut out = Vec::new();
+    let reports = apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!(
+            "  arn: {}\n",
+            clients.state_machine_arn("ci-pipeline")
+        )),
+        "{text}"
+    );
+
+    // Applying again changes nothing; the live plan agrees.
+    let before = clients.calls();
+    let mut out = Vec::new();
+    apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert_eq!(clients.calls().since(&before).writes(), 0);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("no changes").count(), 2, "{text}");
+
+    // A foreign machine is an error for that object only.
+    let mut other = desired_machine(&clients, "ci", "pipeline");
+    other.owner.uid = "someone-else".into();
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &[Target::Machine(other)], &mut out)
+        .await
+        .unwrap();
+    assert!(reports[0].error.as_ref().unwrap().contains("not owned"));
+    assert!(String::from_utf8(out).unwrap().contains("error (plan)"));
+}
