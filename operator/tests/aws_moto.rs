@@ -749,7 +749,10 @@ async fn one_shot_apply_and_live_plan() {
         deletion_policy: DeletionPolicy::Delete,
         adopt: false,
     };
-    let targets = vec![Target::Machine(machine.clone()), Target::Activity(activity)];
+    let targets = vec![
+        Target::Machine(Box::new(machine.clone())),
+        Target::Activity(activity),
+    ];
 
     // The live plan shows everything to create and creates nothing.
     let mut out = Vec::new();
@@ -796,7 +799,7 @@ async fn one_shot_apply_and_live_plan() {
     let mut other = desired_machine(&clients, "ci", "pipeline");
     other.owner.uid = "someone-else".into();
     let mut out = Vec::new();
-    let reports = plan_live(&clients, &[Target::Machine(other)], &mut out)
+    let reports = plan_live(&clients, &[Target::Machine(Box::new(other))], &mut out)
         .await
         .unwrap();
     assert!(reports[0].error.as_ref().unwrap().contains("not owned"));

@@ -29,7 +29,7 @@ pub struct Args {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     Activity(DesiredActivity),
-    Machine(DesiredMachine),
+    Machine(Box<DesiredMachine>),
 }
 
 impl Target {
