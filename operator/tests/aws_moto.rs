@@ -805,3 +805,55 @@ async fn one_shot_apply_and_live_plan() {
     assert!(reports[0].error.as_ref().unwrap().contains("not owned"));
     assert!(String::from_utf8(out).unwrap().contains("error (plan)"));
 }
+
+#[tokio::test]
+async fn settings_round_trip_and_removed_alarms_go() {
+    use sfn_operator::plan::LoggingSpec;
+
+    let clients = moto_clients("settings_round_trip").await;
+    let mut d = desired_machine(&clients, "demo", "settings");
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+
+    d.tracing = true;
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: true,
+        log_group_arn: Some(format!(
+            "arn:aws:logs:us-east-1:{}:log-group:/sfn/demo-settings:*",
+            clients.account_id()
+        )),
+    });
+    d.alarms.clear();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["updateStateMachine", "tagResource", "deleteAlarms"]
+    );
+    // Read back as written: the next reconcile sees no difference.
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.operations, vec![], "{:?}", again.operations);
+    assert!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Someone else's alarm under our prefix is not ours to delete.
+    clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(naming::alarm_name(&d.name, "theirs"))
+        .namespace("AWS/States")
+        .metric_name("ExecutionsFailed")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    assert_eq!(out.calls.get("cloudwatch:ListTagsForResource"), 1);
+}

@@ -301,12 +301,38 @@ fn adoption_tags_first_then_manages() {
     let ops = plan_machine(&d, &observed).unwrap();
     assert_eq!(
         names(&ops),
-        ["tagRole", "tagResource", "updateStateMachine", "tagAlarm"]
+        [
+            "tagRole",
+            "tagResource",
+            "updateStateMachine",
+            "tagResource",
+            "tagAlarm"
+        ]
     );
     let Operation::TagResource { tags, .. } = &ops[1] else {
         panic!()
     };
-    assert_eq!(tags, &d.full_tags());
+    assert_eq!(tags, &owner().tags(), "ownership first");
+    let Operation::TagResource { tags, .. } = &ops[3] else {
+        panic!()
+    };
+    assert!(
+        tags.contains_key(SPEC_HASH_TAG),
+        "the hash after the update"
+    );
+    assert!(tags.contains_key("team"));
+}
+
+#[test]
+fn alarms_outside_the_prefix_are_refused() {
+    let mut d = desired();
+    d.alarms[0].name = "my-alarm".into();
+    let err = plan_machine(&d, &ObservedMachine::default()).unwrap_err();
+    assert_eq!(err.reason(), "InvalidSpec");
+    assert!(
+        err.to_string().contains("sfn-operator/demo-poller/"),
+        "{err}"
+    );
 }
 
 #[test]
