@@ -26,6 +26,8 @@ pub(crate) fn parse(src: &str) -> Result<Rule, ConditionError> {
     if next.tok != Tok::Eof {
         let message = if matches!(next.tok, Tok::RParen) {
             "unmatched ')'".to_string()
+        } else if let Some(hint) = word_hint(&next.tok) {
+            hint
         } else {
             format!(
                 "expected '&&', '||' or the end of the condition, found {}",
@@ -35,6 +37,18 @@ pub(crate) fn parse(src: &str) -> Result<Rule, ConditionError> {
         return Err(parser.error_at(next.start, message));
     }
     Ok(rule)
+}
+
+/// Users coming from SQL or Python write `and`, `or`, `not`: point them at the operators.
+fn word_hint(tok: &Tok) -> Option<String> {
+    let Tok::Word(word) = tok else { return None };
+    let symbol = match word.as_str() {
+        "and" | "AND" => "&&",
+        "or" | "OR" => "||",
+        "not" | "NOT" => "!",
+        _ => return None,
+    };
+    Some(format!("use '{symbol}' instead of '{word}'"))
 }
 
 struct Parser<'a> {
@@ -424,6 +438,9 @@ impl Parser<'_> {
                 "null is tested with 'is null' or 'is not null', not compared",
             )),
             Tok::Eof => Err(self.error_at(token.start, "expected a path, found end of input")),
+            ref other if word_hint(other).is_some() => {
+                Err(self.error_at(token.start, word_hint(other).unwrap_or_default()))
+            }
             other => Err(self.error_at(
                 token.start,
                 format!(

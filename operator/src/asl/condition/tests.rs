@@ -569,6 +569,19 @@ fn errors() {
             "column 1: the left side of a comparison must be a path such as $.x",
         ),
         ("!", "column 2: expected a condition, found end of input"),
+        (
+            r#"$.a == "x" and $.b == 1"#,
+            "column 12: use '&&' instead of 'and'",
+        ),
+        (
+            "$.a == 1 or $.b == 1",
+            "column 10: use '||' instead of 'or'",
+        ),
+        ("not $.a == 1", "column 1: use '!' instead of 'not'"),
+        (
+            "$.a == 1 && not $.b == 1",
+            "column 13: use '!' instead of 'not'",
+        ),
     ];
     for (src, expected) in cases {
         assert_eq!(err(src).to_string(), *expected, "{src}");
