@@ -69,29 +69,6 @@ enum Term {
     Literal { value: Value, kind: ValueKind },
 }
 
-const CAST_NAMES: [(&str, ValueKind); 4] = [
-    ("string", ValueKind::String),
-    ("number", ValueKind::Numeric),
-    ("boolean", ValueKind::Boolean),
-    ("timestamp", ValueKind::Timestamp),
-];
-
-const TEST_NAMES: [(&str, TypeTest); 6] = [
-    ("null", TypeTest::Null),
-    ("present", TypeTest::Present),
-    ("number", TypeTest::Numeric),
-    ("string", TypeTest::String),
-    ("boolean", TypeTest::Boolean),
-    ("timestamp", TypeTest::Timestamp),
-];
-
-fn cast_name(kind: ValueKind) -> &'static str {
-    CAST_NAMES
-        .iter()
-        .find(|(_, k)| *k == kind)
-        .map_or("", |(name, _)| name)
-}
-
 impl Parser<'_> {
     fn peek(&self) -> &Token {
         // The token list always ends with Eof and `pos` never moves past it.
@@ -323,7 +300,7 @@ impl Parser<'_> {
                 }
                 let name = self.advance();
                 let test = match &name.tok {
-                    Tok::Word(w) => TEST_NAMES.iter().find(|(n, _)| n == w).map(|(_, t)| *t),
+                    Tok::Word(w) => TypeTest::ALL.into_iter().find(|t| t.keyword() == w),
                     _ => None,
                 };
                 let Some(test) = test else {
@@ -344,7 +321,7 @@ impl Parser<'_> {
             }
             other => {
                 let shown = match cast {
-                    Some(kind) => format!("{}({path})", cast_name(kind)),
+                    Some(kind) => format!("{}({path})", kind.keyword()),
                     None => path,
                 };
                 return Err(self.error_at(
@@ -388,7 +365,7 @@ impl Parser<'_> {
                 kind: ValueKind::Boolean,
             }),
             Tok::Word(w) if self.peek().tok == Tok::LParen => {
-                let Some(kind) = CAST_NAMES.iter().find(|(n, _)| *n == w).map(|(_, k)| *k) else {
+                let Some(kind) = ValueKind::ALL.into_iter().find(|k| k.keyword() == w) else {
                     return Err(self.error_at(
                         token.start,
                         format!(
@@ -497,7 +474,7 @@ impl Parser<'_> {
                             rhs_start,
                             format!(
                                 "{}({variable}) is compared with {}: the types must match",
-                                cast_name(c),
+                                c.keyword(),
                                 describe_kind(kind)
                             ),
                         ));
@@ -515,8 +492,8 @@ impl Parser<'_> {
                             rhs_start,
                             format!(
                                 "{}({variable}) is compared with {}({path}): the types must match",
-                                cast_name(a),
-                                cast_name(b)
+                                a.keyword(),
+                                b.keyword()
                             ),
                         ));
                     }

@@ -96,6 +96,16 @@ impl ValueKind {
         }
     }
 
+    /// The conversion that gives a comparison this kind in the expression language: `number($.a)`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ValueKind::String => "string",
+            ValueKind::Numeric => "number",
+            ValueKind::Boolean => "boolean",
+            ValueKind::Timestamp => "timestamp",
+        }
+    }
+
     /// ASL has only `BooleanEquals`: booleans have no order.
     pub fn supports(self, op: CompareOp) -> bool {
         self != ValueKind::Boolean || op == CompareOp::Equals
@@ -131,6 +141,18 @@ impl TypeTest {
         TypeTest::Boolean,
         TypeTest::Timestamp,
     ];
+
+    /// The word after `is` in the expression language.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TypeTest::Null => "null",
+            TypeTest::Present => "present",
+            TypeTest::Numeric => "number",
+            TypeTest::String => "string",
+            TypeTest::Boolean => "boolean",
+            TypeTest::Timestamp => "timestamp",
+        }
+    }
 
     pub fn asl_name(self) -> &'static str {
         match self {
