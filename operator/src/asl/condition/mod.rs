@@ -107,6 +107,13 @@ pub fn print(rule: &Value) -> Result<String, ConditionError> {
     Ok(Rule::from_asl(rule)?.to_string())
 }
 
+/// Checks an ASL Choice rule object (JSONPath form, or JSONata with `Condition`) the way [`print`] reads it:
+/// known operators with values of the right type, reference paths, non-empty `And`/`Or`, no `Next` inside
+/// nested rules. Errors carry the JSON pointer of the field inside the rule.
+pub fn check_rule(rule: &Value) -> Result<(), ConditionError> {
+    print(rule).map(drop)
+}
+
 /// True when `src` is a JSONata expression (`{% ... %}`) rather than a condition in this language.
 pub fn is_jsonata(src: &str) -> bool {
     let s = src.trim();
