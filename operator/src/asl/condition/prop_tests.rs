@@ -13,17 +13,17 @@ fn path() -> impl Strategy<Value = String> {
         name.prop_map(|n| format!(".{n}")),
         (0u32..20).prop_map(|i| format!("[{i}]")),
         "[a-z '.*()\"$&|=!-]{1,6}".prop_map(|n| format!("['{}']", n.replace('\'', "\\'"))),
+        "[a-z '.*()$&|=!-]{1,6}".prop_map(|n| format!("[\"{n}\"]")),
+        "[éßπ_][a-zé0-9]{0,3}".prop_map(|n| format!(".{n}")),
     ];
     let root = prop_oneof![
         Just("$".to_string()),
         Just("$$".to_string()),
         "[a-zA-Z_][a-zA-Z0-9_]{0,5}".prop_map(|v| format!("${v}")),
     ];
-    (root, prop::collection::vec(step, 0..4)).prop_map(|(root, steps)| {
-        let path = format!("{root}{}", steps.concat());
-        // `$$` alone is allowed, but a context path usually has a step; keep both.
-        path
-    })
+    // Zero steps gives the bare roots `$`, `$$` and `$var`, which are valid paths too.
+    (root, prop::collection::vec(step, 0..4))
+        .prop_map(|(root, steps)| format!("{root}{}", steps.concat()))
 }
 
 fn number() -> impl Strategy<Value = Value> {
