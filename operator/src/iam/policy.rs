@@ -177,8 +177,9 @@ pub(crate) struct Merged {
 /// unconditioned resource: first every (action) collects all its resources, then actions with the same resource
 /// set are folded into one statement. The result grants exactly the union of the (action, resource) pairs.
 pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
-    // (condition, action) -> (resources, reasons)
-    type PerAction = BTreeMap<(String, String), (BTreeSet<String>, BTreeSet<String>)>;
+    // (condition, action) -> (resources, reasons), then (condition, resources) -> (actions, reasons).
+    type Sets = (BTreeSet<String>, BTreeSet<String>);
+    type PerAction = BTreeMap<(String, String), Sets>;
     let mut per_action: PerAction = BTreeMap::new();
     let mut conditions: BTreeMap<String, Condition> = BTreeMap::new();
     for g in grants {
@@ -206,8 +207,7 @@ pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
         resources.retain(|r| !wild.iter().any(|w| w != r && glob(w, r)));
     }
     // (condition, resources) -> (actions, reasons)
-    let mut per_resources: BTreeMap<(String, Vec<String>), (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut per_resources: BTreeMap<(String, Vec<String>), Sets> = BTreeMap::new();
     for ((ckey, action), (resources, reasons)) in per_action {
         let e = per_resources
             .entry((ckey, resources.into_iter().collect()))
