@@ -61,23 +61,35 @@ pub enum ManifestError {
         api_version: String,
         kind: String,
     },
-    #[error("{at}: {kind} {namespace}/{name}: field {field}: {message}")]
-    Field {
-        at: Source,
-        kind: String,
-        namespace: String,
-        name: String,
-        field: String,
-        message: String,
-    },
-    #[error("{second}: {kind} {namespace}/{name} is already defined in {first}")]
-    Duplicate {
-        kind: String,
-        namespace: String,
-        name: String,
-        first: Source,
-        second: Source,
-    },
+    /// A field of an object is wrong (type, enum value, unknown field, missing field).
+    #[error("{0}")]
+    Field(Box<FieldProblem>),
+    /// Two objects of the same kind, namespace and name.
+    #[error("{0}")]
+    Duplicate(Box<Duplicate>),
+}
+
+/// A wrong field: where, which object, which field, what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {kind} {namespace}/{name}: field {field}: {message}")]
+pub struct FieldProblem {
+    pub at: Source,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// An object defined twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{second}: {kind} {namespace}/{name} is already defined in {first}")]
+pub struct Duplicate {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub first: Source,
+    pub second: Source,
 }
 
 /// The objects read from a set of manifests, each kind in file order.
@@ -333,17 +345,19 @@ impl Loader {
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_NAMESPACE)
             .to_string();
-        let field_error = |field: String, message: String| ManifestError::Field {
-            at: source.clone(),
-            kind: kind.clone(),
-            namespace: namespace.clone(),
-            name: if name.is_empty() {
-                "<unnamed>".into()
-            } else {
-                name.clone()
-            },
-            field,
-            message,
+        let field_error = |field: String, message: String| {
+            ManifestError::Field(Box::new(FieldProblem {
+                at: source.clone(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: if name.is_empty() {
+                    "<unnamed>".into()
+                } else {
+                    name.clone()
+                },
+                field,
+                message,
+            }))
         };
         if name.is_empty() {
             return Err(field_error(
@@ -407,13 +421,13 @@ impl Loader {
             .iter()
             .find(|(k, ns, n, _)| k == kind && *ns == namespace && *n == name)
         {
-            return Err(ManifestError::Duplicate {
+            return Err(ManifestError::Duplicate(Box::new(Duplicate {
                 kind: kind.to_string(),
                 namespace,
                 name,
                 first: first.clone(),
                 second: source,
-            });
+            })));
         }
         self.seen.push((kind.to_string(), namespace, name, source));
         Ok(())
