@@ -767,3 +767,12 @@ fn cel_evaluator_handles_the_rule_forms() {
         "a missing key is an error, as in CEL"
     );
 }
+
+#[test]
+fn crds_command_output_reads_back_as_the_three_crds() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let text = sfn_operator::cli::crds::all_yaml().unwrap();
+    assert_eq!(text.matches("---\n").count(), 3);
+    let read: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text).unwrap();
+    assert_eq!(read, api::crds());
+}
