@@ -382,3 +382,71 @@ fn role_names_fit_iam() {
         "{odd}"
     );
 }
+
+#[test]
+fn the_context_comes_from_a_state_machine_spec_and_task_integrations() {
+    let spec: sfn_operator::api::StateMachineSpec = serde_json::from_value(json!({
+        "definitionJson": "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}",
+        "role": {
+            "permissionsBoundary": "arn:aws:iam::111122223333:policy/boundary",
+            "extraStatements": [{"sid": "Extra", "effect": "Allow", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::cfg/*"]}]
+        },
+        "logging": {"level": "ERROR", "logGroupArn": "arn:aws:logs:eu-west-1:111122223333:log-group:sfn:*"},
+        "tracing": {"enabled": true},
+        "encryption": {"kmsKeyId": "arn:aws:kms:eu-west-1:111122223333:key/k"}
+    }))
+    .unwrap();
+    let ti: sfn_operator::api::TaskIntegrationSpec = serde_json::from_value(json!({
+        "ecs": {"clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/t:1",
+                "passRoleArns": ["arn:aws:iam::111122223333:role/t"]},
+        "pattern": "sync"
+    }))
+    .unwrap();
+    let hints = [("Run".to_string(), TaskHints::from_integration(&ti))]
+        .into_iter()
+        .collect();
+    let c = RoleContext::from_spec(
+        &spec,
+        "aws",
+        "eu-west-1",
+        "111122223333",
+        "payments-settle",
+        hints,
+    );
+    assert_eq!(
+        c.logging.as_ref().and_then(|l| l.log_group_arn.as_deref()),
+        Some("arn:aws:logs:eu-west-1:111122223333:log-group:sfn:*")
+    );
+    assert!(c.tracing);
+    assert_eq!(
+        c.kms_key_arn.as_deref(),
+        Some("arn:aws:kms:eu-west-1:111122223333:key/k")
+    );
+    assert_eq!(
+        c.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::111122223333:policy/boundary")
+    );
+    assert_eq!(c.extra_statements[0].sid.as_deref(), Some("Extra"));
+    assert_eq!(
+        c.task_hints["Run"].pass_role_arns,
+        vec!["arn:aws:iam::111122223333:role/t"]
+    );
+
+    let asl: Value = serde_json::from_str(spec.definition_json.as_deref().unwrap()).unwrap();
+    let p = iam::derive(&asl, &c).unwrap();
+    let reasons: Vec<&str> = p
+        .statements
+        .iter()
+        .flat_map(|s| s.reasons.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "encryption",
+            "logging to arn:aws:logs:eu-west-1:111122223333:log-group:sfn:*",
+            "tracing",
+            "spec.role.extraStatements[0]"
+        ]
+    );
+}

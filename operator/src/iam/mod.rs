@@ -446,3 +446,79 @@ pub fn role_source(
         },
     })
 }
+
+impl TaskHints {
+    /// What a TaskIntegration declares that its compiled Task state does not show: the roles ECS tasks and
+    /// SageMaker transform jobs run with, and the explicit resources of an `awsSdk` call.
+    pub fn from_integration(spec: &crate::api::TaskIntegrationSpec) -> Self {
+        let mut hints = TaskHints::default();
+        if let Some(ecs) = &spec.ecs {
+            hints
+                .pass_role_arns
+                .extend(ecs.pass_role_arns.iter().cloned());
+        }
+        if let Some(role) = spec
+            .sagemaker_transform
+            .as_ref()
+            .and_then(|t| t.role_arn.as_ref())
+        {
+            hints.pass_role_arns.push(role.clone());
+        }
+        if let Some(sdk) = &spec.aws_sdk {
+            hints.resources.extend(sdk.resources.iter().cloned());
+        }
+        hints
+    }
+}
+
+impl From<&crate::api::PolicyStatement> for Statement {
+    fn from(s: &crate::api::PolicyStatement) -> Self {
+        Statement {
+            sid: s.sid.clone(),
+            effect: match s.effect {
+                crate::api::Effect::Allow => Effect::Allow,
+                crate::api::Effect::Deny => Effect::Deny,
+            },
+            actions: s.actions.clone(),
+            resources: s.resources.clone(),
+            condition: s.condition.clone().map(Value::Object),
+        }
+    }
+}
+
+impl RoleContext {
+    /// The role context of a StateMachine spec, for the state machine `state_machine_name` (its AWS name) in an
+    /// account and region. `task_hints` maps Task state names to what their TaskIntegration declares
+    /// ([`TaskHints::from_integration`]); the compiler knows which state uses which integration.
+    pub fn from_spec(
+        spec: &crate::api::StateMachineSpec,
+        partition: &str,
+        region: &str,
+        account_id: &str,
+        state_machine_name: &str,
+        task_hints: BTreeMap<String, TaskHints>,
+    ) -> Self {
+        let logging = spec
+            .logging
+            .as_ref()
+            .filter(|l| l.level != crate::api::LogLevel::Off)
+            .map(|l| LoggingCtx {
+                log_group_arn: l.log_group_arn.clone(),
+            });
+        let role = spec.role.as_ref();
+        RoleContext {
+            partition: partition.into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            state_machine_name: state_machine_name.into(),
+            logging,
+            tracing: spec.tracing.as_ref().is_some_and(|t| t.enabled),
+            kms_key_arn: spec.encryption.as_ref().map(|e| e.kms_key_id.clone()),
+            extra_statements: role
+                .map(|r| r.extra_statements.iter().map(Statement::from).collect())
+                .unwrap_or_default(),
+            permissions_boundary: role.and_then(|r| r.permissions_boundary.clone()),
+            task_hints,
+        }
+    }
+}
