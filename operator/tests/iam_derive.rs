@@ -450,3 +450,20 @@ fn the_context_comes_from_a_state_machine_spec_and_task_integrations() {
         ]
     );
 }
+
+#[test]
+fn the_plan_explanation_lists_statements_reasons_and_warnings() {
+    let asl = json!({"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                 "Parameters": {"FunctionName.$": "$.handler"}, "Next": "Tell"},
+        "Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                 "Parameters": {"TopicArn": "arn:aws:sns:eu-west-1:111122223333:done", "Message": "x"}, "End": true}}});
+    let mut c = ctx();
+    c.permissions_boundary = Some("arn:aws:iam::111122223333:policy/boundary".into());
+    let p = iam::derive(&asl, &c).unwrap();
+    insta::assert_snapshot!("explain", p.explain());
+    assert_eq!(
+        p.rendered_statements()[1],
+        r#"{"Effect":"Allow","Action":"sns:Publish","Resource":"arn:aws:sns:eu-west-1:111122223333:done"}"#
+    );
+}

@@ -202,6 +202,53 @@ impl DerivedPolicy {
             .collect()
     }
 
+    /// Each statement as minified JSON (for a TaskIntegration's `status.iamStatements`).
+    pub fn rendered_statements(&self) -> Vec<String> {
+        self.statements
+            .iter()
+            .map(|s| s.statement.to_json().to_string())
+            .collect()
+    }
+
+    /// A human-readable account of the policy for `sfn-operator plan`: every statement with the states that
+    /// need it, then the widening warnings and the permissions boundary.
+    pub fn explain(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        if self.statements.is_empty() {
+            out.push_str("no permissions needed\n");
+        }
+        for (i, s) in self.statements.iter().enumerate() {
+            let st = &s.statement;
+            let _ = writeln!(
+                out,
+                "{}. {} {} on {}",
+                i + 1,
+                st.effect.as_str(),
+                st.actions.join(", "),
+                st.resources.join(", ")
+            );
+            if let Some(c) = &st.condition {
+                let _ = writeln!(out, "   when {c}");
+            }
+            for r in &s.reasons {
+                let _ = writeln!(out, "   because {r}");
+            }
+        }
+        for w in &self.warnings {
+            let who = if w.state.is_empty() {
+                String::new()
+            } else {
+                format!("state {}: ", w.state)
+            };
+            let _ = writeln!(out, "warning: {who}{}", w.message);
+        }
+        if let Some(b) = &self.permissions_boundary {
+            let _ = writeln!(out, "permissions boundary: {b}");
+        }
+        out
+    }
+
     /// Whether all inline documents together stay within IAM's per-role inline quota.
     pub fn fits_inline(&self) -> bool {
         self.documents()
