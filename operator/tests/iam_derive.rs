@@ -467,3 +467,29 @@ fn the_plan_explanation_lists_statements_reasons_and_warnings() {
         r#"{"Effect":"Allow","Action":"sns:Publish","Resource":"arn:aws:sns:eu-west-1:111122223333:done"}"#
     );
 }
+
+#[test]
+fn a_task_with_credentials_assumes_the_other_role_instead_of_calling_itself() {
+    let asl = json!({"StartAt": "Remote", "States": {
+        "Remote": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Credentials": {"RoleArn": "arn:aws:iam::444455556666:role/cross-account"},
+                   "Parameters": {"FunctionName": "arn:aws:lambda:eu-west-1:444455556666:function:remote"}, "Next": "Any"},
+        "Any": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                "Credentials": {"RoleArn.$": "$.role"},
+                "Parameters": {"TopicArn": "arn:aws:sns:eu-west-1:444455556666:t", "Message": "m"}, "End": true}}});
+    let p = iam::derive(&asl, &ctx()).unwrap();
+    // The run-time role widens to any role; it covers the exact one, which is folded into it.
+    assert_eq!(
+        rendered(&p),
+        vec![
+            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"})
+        ]
+    );
+    let messages: Vec<&str> = p.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Credentials.RoleArn is chosen at run time"))
+    );
+    assert!(messages.contains(&"runs with the role arn:aws:iam::444455556666:role/cross-account: that role (not the state machine's) needs lambda:InvokeFunction"));
+}
