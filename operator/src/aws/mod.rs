@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use error::AwsError;
-pub use limiter::{Bucket, CallCounts, RateLimits};
+pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{
     ActivityOutcome, DeleteOutcome, Outcome, delete_activity, delete_machine, plan_machine_live,
     reconcile_activity, reconcile_machine,

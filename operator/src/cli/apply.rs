@@ -23,6 +23,10 @@ pub struct Args {
     /// Allow deleting and re-creating a state machine whose type or AWS name changed.
     #[arg(long)]
     pub allow_replace: bool,
+    /// Client-side AWS rate limits, `API=PER_SECOND[/BURST],...` (`sfn:CreateStateMachine=1/20`,
+    /// `default=5`), on top of the built-in ones.
+    #[arg(long, env = "SFN_OPERATOR_AWS_RATE_LIMITS")]
+    pub rate_limits: Option<String>,
 }
 
 /// One object of the manifests, resolved to what it wants in AWS.
@@ -171,7 +175,11 @@ async fn run_one(
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let clients = AwsClients::from_env().await?;
+        let mut settings = aws::AwsSettings::default();
+        if let Some(spec) = &args.rate_limits {
+            settings.rate_limits = settings.rate_limits.with_overrides(spec)?;
+        }
+        let clients = AwsClients::from_env_with(settings).await?;
         let account = Account {
             partition: aws::partition_of(clients.region()).to_string(),
             region: clients.region().to_string(),
