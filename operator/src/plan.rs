@@ -325,7 +325,7 @@ pub struct StateMachineUpdate {
 
 /// One write call (or, for `AwaitDeletion`, one reason to stop and come back later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "op")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "op")]
 pub enum Operation {
     CreateRole {
         name: String,
