@@ -255,6 +255,21 @@ mod tests {
         assert_eq!(r.delay(30), Duration::from_millis(350));
     }
 
+    /// The controller runs reconciles on a multi-threaded runtime: the futures must be `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(
+        clients: &AwsClients,
+        m: &crate::plan::DesiredMachine,
+        a: &crate::plan::DesiredActivity,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(reconcile_machine(clients, m));
+        send(delete_machine(clients, m));
+        send(plan_machine_live(clients, m));
+        send(reconcile_activity(clients, a));
+        send(delete_activity(clients, a));
+    }
+
     #[test]
     fn partitions() {
         assert_eq!(partition_of("us-east-1"), "aws");
