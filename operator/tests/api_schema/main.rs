@@ -776,3 +776,11 @@ fn crds_command_output_reads_back_as_the_three_crds() {
     let read: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text).unwrap();
     assert_eq!(read, api::crds());
 }
+
+#[test]
+fn crd_snapshots() {
+    for crd in api::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        insta::assert_yaml_snapshot!(name, crd);
+    }
+}
