@@ -177,6 +177,7 @@ pub struct Definition {
     {"rule": "self.type != 'Choice' || has(self.choices)", "message": "a Choice state needs choices"},
     {"rule": "self.type != 'Parallel' || has(self.branches)", "message": "a Parallel state needs branches"},
     {"rule": "self.type != 'Map' || has(self.itemProcessor)", "message": "a Map state needs itemProcessor"},
+    {"rule": "!(has(self.default) && has(self.defaultStates))", "message": "a Choice sets at most one of default and defaultStates"},
 ]))]
 pub struct State {
     /// Name of the state, unique within the state machine (at most 80 characters).
@@ -528,7 +529,7 @@ pub struct Catcher {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "has(self.condition) != has(self.rule)", "message": "a choice sets exactly one of condition and rule"},
-    {"rule": "!(has(self.next) && has(self.states))", "message": "a choice sets at most one of next and states"},
+    {"rule": "has(self.next) != has(self.states)", "message": "a choice sets exactly one of next and states"},
 ]))]
 pub struct ChoiceRule {
     /// The condition: an expression such as `$.status == "FAILED" && $.attempts < 3`, or in JSONata mode
@@ -540,12 +541,12 @@ pub struct ChoiceRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_object")]
     pub rule: Option<JsonObject>,
-    /// State to run when the condition holds. Alternative to `states`.
+    /// State to run when the condition holds. Exactly one of `next` and `states`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 80))]
     pub next: Option<String>,
     /// An inline chain of states to run when the condition holds; it then joins the state after the Choice.
-    /// Items are States (not typed in the schema, validated by the operator).
+    /// Exactly one of `next` and `states`. Items are States (not typed in the schema, validated by the operator).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_states")]
     pub states: Vec<Value>,

@@ -22,12 +22,13 @@ pub const STATE_RULES: &[&str] = &[
     "self.type != 'Choice' || has(self.choices)",
     "self.type != 'Parallel' || has(self.branches)",
     "self.type != 'Map' || has(self.itemProcessor)",
+    "!(has(self.default) && has(self.defaultStates))",
 ];
 
 /// CEL rules on every Choice rule of a typed state.
 pub const CHOICE_RULES: &[&str] = &[
     "has(self.condition) != has(self.rule)",
-    "!(has(self.next) && has(self.states))",
+    "has(self.next) != has(self.states)",
 ];
 
 /// Every CEL rule of the three CRDs as (kind, schema path, rule). The schema test compares this list with
@@ -168,6 +169,12 @@ pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
             named(&format!("a {} state needs {field}", state.type_)),
         ));
     }
+    if state.default.is_some() && !state.default_states.is_empty() {
+        errors.push(FieldError::new(
+            path,
+            named("a Choice sets at most one of default and defaultStates"),
+        ));
+    }
     for (c, choice) in state.choices.iter().enumerate() {
         let at = format!("{path}.choices[{c}]");
         if choice.condition.is_some() == choice.rule.is_some() {
@@ -176,10 +183,10 @@ pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
                 named("a choice sets exactly one of condition and rule"),
             ));
         }
-        if choice.next.is_some() && !choice.states.is_empty() {
+        if choice.next.is_some() == !choice.states.is_empty() {
             errors.push(FieldError::new(
                 &at,
-                named("a choice sets at most one of next and states"),
+                named("a choice sets exactly one of next and states"),
             ));
         }
     }
