@@ -183,7 +183,7 @@ pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
                 named("a choice sets exactly one of condition and rule"),
             ));
         }
-        if choice.next.is_some() == !choice.states.is_empty() {
+        if choice.next.is_some() != choice.states.is_empty() {
             errors.push(FieldError::new(
                 &at,
                 named("a choice sets exactly one of next and states"),
