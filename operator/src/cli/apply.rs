@@ -68,13 +68,23 @@ pub struct Account {
 }
 
 /// Reads the manifests and builds the desired AWS state of every StateMachine and Activity in them.
-///
-/// This is the seam to the pure pipeline (manifest loading, reference resolution, compilation, IAM and
-/// alarm derivation), which lives outside the AWS layer.
 pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<Target>> {
-    let _ = (files, account);
+    let bundle = crate::manifest::load_paths(files)?;
+    from_bundle(&bundle, account)
+}
+
+/// The desired AWS state of every StateMachine and Activity of a bundle: the seam to the pure pipeline
+/// (reference resolution within the bundle, compilation, IAM and alarm derivation), which lives outside
+/// the AWS layer and is not connected to this command yet.
+pub fn from_bundle(
+    bundle: &crate::manifest::Bundle,
+    account: &Account,
+) -> anyhow::Result<Vec<Target>> {
+    let _ = account;
     anyhow::bail!(
-        "`apply` cannot read manifests yet: the manifest → desired state step is not wired into this command"
+        "`apply` read {} object(s) but cannot build their desired AWS state yet: the manifest → desired \
+         state step is not wired into this command",
+        bundle.len()
     )
 }
 
