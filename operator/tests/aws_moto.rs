@@ -696,10 +696,13 @@ async fn calls_per_reconcile() {
         arn: format!("arn:aws:iam::{}:role/theirs", clients.account_id()),
     };
     external.alarms.clear();
+    let mut quiet = desired_machine(&clients, "cost", "quiet");
+    quiet.alarms.clear();
 
     let mut rows = Vec::new();
     for (label, d) in [
         ("managed role, 1 inline policy, 1 alarm", &managed),
+        ("managed role, 1 inline policy, no alarms", &quiet),
         ("own role (spec.roleArn), no alarms", &external),
     ] {
         let first = aws::reconcile_machine(&clients, d).await.unwrap();
@@ -722,8 +725,8 @@ async fn calls_per_reconcile() {
     // DescribeStateMachine, ListTagsForResource, GetRole, ListRolePolicies, GetRolePolicy, DescribeAlarms.
     assert_eq!(unchanged.calls.reads(), 6, "{}", unchanged.calls);
     let unchanged = aws::reconcile_machine(&clients, &external).await.unwrap();
-    // DescribeStateMachine, ListTagsForResource, DescribeAlarms.
-    assert_eq!(unchanged.calls.reads(), 3, "{}", unchanged.calls);
+    // DescribeStateMachine, ListTagsForResource: no alarms wanted and none left over from the last spec.
+    assert_eq!(unchanged.calls.reads(), 2, "{}", unchanged.calls);
 
     println!("| machine | reconcile | reads | writes | calls |");
     println!("|---|---|---|---|---|");
@@ -855,5 +858,19 @@ async fn settings_round_trip_and_removed_alarms_go() {
         .unwrap();
     let out = aws::reconcile_machine(&clients, &d).await.unwrap();
     assert_eq!(out.operations, vec![]);
+    // No alarm wanted, none left over: alarms are not even listed.
+    assert_eq!(out.calls.get("cloudwatch:DescribeAlarms"), 0);
+    // With an alarm wanted again, the foreign one is listed, its owner checked, and left alone.
+    d.alarms = vec![failed_alarm(&d.name)];
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
     assert_eq!(out.calls.get("cloudwatch:ListTagsForResource"), 1);
+    assert_eq!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
