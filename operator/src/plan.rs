@@ -842,6 +842,7 @@ pub fn plan_machine(
 
     // 2. The state machine.
     let tags = desired.full_tags();
+    let mut final_tags = Vec::new();
     match &observed.state_machine {
         Some(live) if live.is_deleting() => {
             ops.push(Operation::AwaitDeletion {
@@ -924,15 +925,17 @@ pub fn plan_machine(
                     description: publish.description.clone(),
                 });
             }
-            // The spec-hash tag goes last, so an interrupted update is redone rather than taken as done.
+            // The tags, with the spec hash, go last of all (after the alarms): a reconcile interrupted
+            // anywhere before leaves the old hash, so the next one redoes the rest instead of taking it
+            // as done.
             if !set.is_empty() {
-                ops.push(Operation::TagResource {
+                final_tags.push(Operation::TagResource {
                     arn: live.arn.clone(),
                     tags: set,
                 });
             }
             if !remove.is_empty() {
-                ops.push(Operation::UntagResource {
+                final_tags.push(Operation::UntagResource {
                     arn: live.arn.clone(),
                     keys: remove,
                 });
@@ -946,6 +949,7 @@ pub fn plan_machine(
     if let Some(arn) = retire_previous {
         ops.push(Operation::DeleteStateMachine { arn });
     }
+    ops.extend(final_tags);
     Ok(ops)
 }
 

@@ -216,9 +216,9 @@ async fn out_of_band_drift_is_detected_and_put_back() {
         [
             "putRolePolicy",
             "updateStateMachine",
+            "putMetricAlarm",
             "tagResource",
-            "untagResource",
-            "putMetricAlarm"
+            "untagResource"
         ]
     );
 
@@ -830,7 +830,7 @@ async fn settings_round_trip_and_removed_alarms_go() {
     let out = aws::reconcile_machine(&clients, &d).await.unwrap();
     assert_eq!(
         op_names(&out.operations),
-        ["updateStateMachine", "tagResource", "deleteAlarms"]
+        ["updateStateMachine", "deleteAlarms", "tagResource"]
     );
     // Read back as written: the next reconcile sees no difference.
     let again = aws::reconcile_machine(&clients, &d).await.unwrap();
@@ -872,5 +872,26 @@ async fn settings_round_trip_and_removed_alarms_go() {
             .unwrap()
             .len(),
         2
+    );
+}
+
+#[tokio::test]
+async fn a_failed_alarm_removal_is_retried_not_forgotten() {
+    let clean = moto_clients("fault_alarm_removal").await;
+    let mut d = desired_machine(&clean, "faults", "alarm-removal");
+    aws::reconcile_machine(&clean, &d).await.unwrap();
+    d.alarms.clear();
+    let fault = FailBeforeSend::new("DeleteAlarms");
+    let faulty = moto_clients_faulty("fault_alarm_removal", &[], Some(&fault)).await;
+    aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+    assert!(fault.fired());
+    // The spec hash was not recorded, so the alarms are listed again and the stale one goes.
+    let out = aws::reconcile_machine(&clean, &d).await.unwrap();
+    assert_eq!(op_names(&out.operations), ["deleteAlarms", "tagResource"]);
+    assert!(
+        observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

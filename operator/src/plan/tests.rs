@@ -237,16 +237,16 @@ fn out_of_band_changes_are_put_back() {
             "putRolePolicy",
             "deleteRolePolicy",
             "updateStateMachine",
+            "putMetricAlarm",
             "tagResource",
-            "untagResource",
-            "putMetricAlarm"
+            "untagResource"
         ]
     );
-    let Operation::UntagResource { keys, .. } = &ops[4] else {
+    let Operation::UntagResource { keys, .. } = &ops[5] else {
         panic!()
     };
     assert_eq!(keys, &["extra"], "aws: tags are AWS's own");
-    let Operation::PutMetricAlarm { alarm, .. } = &ops[5] else {
+    let Operation::PutMetricAlarm { alarm, .. } = &ops[3] else {
         panic!()
     };
     assert_eq!(alarm.dimensions[0].1, SM_ARN);
@@ -305,21 +305,18 @@ fn adoption_tags_first_then_manages() {
             "tagRole",
             "tagResource",
             "updateStateMachine",
-            "tagResource",
-            "tagAlarm"
+            "tagAlarm",
+            "tagResource"
         ]
     );
     let Operation::TagResource { tags, .. } = &ops[1] else {
         panic!()
     };
     assert_eq!(tags, &owner().tags(), "ownership first");
-    let Operation::TagResource { tags, .. } = &ops[3] else {
+    let Operation::TagResource { tags, .. } = &ops[4] else {
         panic!()
     };
-    assert!(
-        tags.contains_key(SPEC_HASH_TAG),
-        "the hash after the update"
-    );
+    assert!(tags.contains_key(SPEC_HASH_TAG), "the hash last");
     assert!(tags.contains_key("team"));
 }
 
@@ -487,7 +484,7 @@ fn removed_alarms_are_deleted_only_when_ours() {
     assert_eq!(alarms_needing_tags(&d, &observed).len(), 1);
     owned_alarm_tags(&mut observed);
     let ops = plan_machine(&d, &observed).unwrap();
-    assert_eq!(names(&ops), ["tagResource", "deleteAlarms"]);
+    assert_eq!(names(&ops), ["deleteAlarms", "tagResource"]);
     observed.alarms[0].tags = Some(BTreeMap::new());
     assert_eq!(
         names(&plan_machine(&d, &observed).unwrap()),
