@@ -105,7 +105,11 @@ pub async fn state_machine(
     let tags = if status == "DELETING" {
         BTreeMap::new()
     } else {
-        sfn_tags(clients, arn).await?.unwrap_or_default()
+        match sfn_tags(clients, arn).await? {
+            Some(tags) => tags,
+            // Deleted between the two reads: as good as absent (not "present without our tags").
+            None => return Ok(None),
+        }
     };
     let latest_version_arn = if with_latest_version && status != "DELETING" {
         let versions = not_found(
