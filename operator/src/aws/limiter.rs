@@ -31,8 +31,10 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
-    /// Half of the default Step Functions quotas of the smaller regions, so the operator leaves room for
-    /// everyone else in the account.
+    /// Conservative buckets: control-plane writes (create, update, delete) slow and steady, reads faster.
+    /// They stay below the per-API defaults of "Quotas related to API action throttling" in the Step
+    /// Functions developer guide, leaving room for everyone else in the account; an account with raised
+    /// quotas can widen them with [`RateLimits::with_overrides`].
     fn default() -> Self {
         let b = |burst, per_second| Bucket { burst, per_second };
         RateLimits {
