@@ -895,3 +895,24 @@ async fn a_failed_alarm_removal_is_retried_not_forgotten() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn tests_are_isolated_by_account() {
+    let a = moto_clients("isolation_a").await;
+    let b = moto_clients("isolation_b").await;
+    assert_ne!(a.account_id(), b.account_id());
+    let d = desired_machine(&a, "iso", "machine");
+    let arn = aws::reconcile_machine(&a, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    assert!(arn.contains(a.account_id()), "{arn}");
+    assert_eq!(state_machines_named(&b, &d.name).await, 0);
+    assert!(
+        observe::role(&b, &role_name(&d), Depth::Reconcile)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
