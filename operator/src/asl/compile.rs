@@ -22,9 +22,7 @@ use serde_json::{Map, Number, Value, json};
 
 use super::condition;
 use super::diagnostic::{Diagnostic, child, index};
-use super::integration::{
-    IntegrationError, RefKind, Resolver, mentions_task_token, merge_under, resolve_task,
-};
+use super::integration::{IntegrationError, RefKind, Resolver, merge_under, resolve_task};
 use super::model::Definition;
 use super::{parse, validate};
 use crate::api::{self, Fragment, StateMachineSpec, StateType};
@@ -696,7 +694,7 @@ impl Compiler<'_> {
         out.insert(name.to_owned(), Value::Null);
         match ty {
             StateType::Task => {
-                let (resource, defaults, needs_token) = self.task_resource(s, &ptr);
+                let (resource, defaults) = self.task_resource(s, &ptr);
                 m.insert("Resource".into(), json!(resource));
                 if let Some(defaults) = defaults {
                     let target = if jsonata {
@@ -728,25 +726,7 @@ impl Compiler<'_> {
                         *target = None;
                     }
                 }
-                if needs_token {
-                    let passed = [&parameters, &arguments]
-                        .into_iter()
-                        .flatten()
-                        .any(mentions_task_token);
-                    if !passed {
-                        let (field, hint) = if jsonata {
-                            ("arguments", "\"{% $states.context.Task.Token %}\"")
-                        } else {
-                            ("parameters", "\"TaskToken.$\": \"$$.Task.Token\"")
-                        };
-                        self.diag(
-                            &ptr,
-                            at,
-                            Some(field),
-                            format!("the waitForTaskToken pattern needs the task token passed to the service, e.g. {hint}"),
-                        );
-                    }
-                }
+                // `.waitForTaskToken` without the token is caught by the validator, for raw ASL too.
             }
             StateType::Choice => {
                 let join = s.next.as_deref().or(after);
@@ -966,8 +946,8 @@ impl Compiler<'_> {
         out.insert(name.to_owned(), Value::Object(m));
     }
 
-    /// The Task's Resource, the integration's defaults (parameters, retry) and whether it needs the task token.
-    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults>, bool) {
+    /// The Task's Resource and the integration's defaults (parameters, retry).
+    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults>) {
         let at = Some(s.name.as_str());
         match (&s.integration, &s.resource) {
             (Some(name), None) => {
@@ -978,20 +958,16 @@ impl Compiler<'_> {
                         state: s.name.clone(),
                         pointer: ptr.to_owned(),
                     });
-                    return (format!("arn:aws:states:::unresolved:{name}"), None, false);
+                    return (format!("arn:aws:states:::unresolved:{name}"), None);
                 };
                 match resolve_task(spec, self.resolver) {
-                    Ok(r) => {
-                        let needs = r.needs_task_token;
-                        (
-                            r.resource,
-                            Some(Defaults {
-                                parameters: r.parameters,
-                                retry: spec.retry.clone(),
-                            }),
-                            needs,
-                        )
-                    }
+                    Ok(r) => (
+                        r.resource,
+                        Some(Defaults {
+                            parameters: r.parameters,
+                            retry: spec.retry.clone(),
+                        }),
+                    ),
                     Err(IntegrationError::ReferenceNotFound {
                         kind,
                         name: missing,
@@ -1002,7 +978,7 @@ impl Compiler<'_> {
                             state: s.name.clone(),
                             pointer: ptr.to_owned(),
                         });
-                        (format!("arn:aws:states:::unresolved:{name}"), None, false)
+                        (format!("arn:aws:states:::unresolved:{name}"), None)
                     }
                     Err(IntegrationError::Invalid(msg)) => {
                         self.diag(
@@ -1011,11 +987,11 @@ impl Compiler<'_> {
                             Some("integration"),
                             format!("TaskIntegration {name:?}: {msg}"),
                         );
-                        (format!("arn:aws:states:::unresolved:{name}"), None, false)
+                        (format!("arn:aws:states:::unresolved:{name}"), None)
                     }
                 }
             }
-            (None, Some(r)) => (r.clone(), None, r.ends_with(".waitForTaskToken")),
+            (None, Some(r)) => (r.clone(), None),
             (Some(_), Some(_)) => {
                 self.diag(
                     ptr,
@@ -1023,7 +999,7 @@ impl Compiler<'_> {
                     Some("integration"),
                     "a Task sets integration or resource, not both",
                 );
-                (String::new(), None, false)
+                (String::new(), None)
             }
             (None, None) => {
                 self.diag(
@@ -1032,7 +1008,7 @@ impl Compiler<'_> {
                     Some("integration"),
                     "a Task needs integration (a TaskIntegration name) or resource (an ASL Resource ARN)",
                 );
-                ("arn:aws:states:::unresolved".into(), None, false)
+                ("arn:aws:states:::unresolved".into(), None)
             }
         }
     }
