@@ -152,6 +152,12 @@ spec:
         ),
         "no fragment named \"nope\"",
     );
+    // A fragment that includes itself, even through a nested list, is an error rather than a loop.
+    let recursive = yaml.replace(
+        "        - {name: Done, type: Pass}",
+        "        - {name: Done, type: Pass}\n        - {name: Again, type: Map, itemProcessor: {states: [{name: Inner, type: Fragment, fragment: job, prefix: x-}]}}",
+    );
+    err(&recursive, "fragment \"job\" includes itself");
 }
 
 #[test]

@@ -113,6 +113,7 @@ pub fn compile_state_machine(
         diags: Vec::new(),
         missing: Vec::new(),
         names: HashMap::new(),
+        fragment_stack: Vec::new(),
     };
     let doc = match (&spec.definition, &spec.definition_json) {
         (Some(def), None) => c.definition(def, spec.timeout_seconds),
@@ -194,12 +195,17 @@ struct Compiler<'a> {
     missing: Vec<MissingReference>,
     /// Every state name emitted so far, with where it came from, to report clashes in the user's terms.
     names: HashMap<String, Option<String>>,
+    /// Fragments being expanded around the state being compiled (outermost first), so that a fragment
+    /// that includes itself, directly or through a nested list, is reported instead of recursing forever.
+    fragment_stack: Vec<String>,
 }
 
 /// A state of a list after fragment expansion, with the fragment instance it came from.
 struct Item {
     state: api::State,
     origin: Option<String>,
+    /// The fragments this state was expanded from (outermost first).
+    fragments: Vec<String>,
 }
 
 fn num_f64(f: f64) -> Value {
@@ -381,7 +387,7 @@ fn collect_names(v: &Value, out: &mut HashSet<String>) {
     }
 }
 
-/// How deep fragments may include fragments; deeper means a fragment includes itself.
+/// How deep fragments may include other fragments.
 const MAX_FRAGMENT_DEPTH: usize = 16;
 
 impl Compiler<'_> {
@@ -443,7 +449,7 @@ impl Compiler<'_> {
         states: Vec<api::State>,
         ptr: &str,
         origin: Option<String>,
-        depth: usize,
+        chain: &[String],
         out: &mut Vec<Item>,
     ) {
         for s in states {
@@ -451,6 +457,7 @@ impl Compiler<'_> {
                 out.push(Item {
                     state: s,
                     origin: origin.clone(),
+                    fragments: chain.to_vec(),
                 });
                 continue;
             }
@@ -477,12 +484,24 @@ impl Compiler<'_> {
                 );
                 continue;
             };
-            if depth >= MAX_FRAGMENT_DEPTH {
+            if chain.iter().any(|f| f == fname) {
                 self.diag(
                     &sptr,
                     Some(&s.name),
                     Some("fragment"),
-                    format!("fragment {fname:?} nests more than {MAX_FRAGMENT_DEPTH} levels deep; does it include itself?"),
+                    format!(
+                        "fragment {fname:?} includes itself (through {})",
+                        chain.join(" -> ")
+                    ),
+                );
+                continue;
+            }
+            if chain.len() >= MAX_FRAGMENT_DEPTH {
+                self.diag(
+                    &sptr,
+                    Some(&s.name),
+                    Some("fragment"),
+                    format!("fragments nest more than {MAX_FRAGMENT_DEPTH} levels deep"),
                 );
                 continue;
             }
@@ -506,7 +525,9 @@ impl Compiler<'_> {
                 "fragment {fname:?} instance {:?} (prefix {prefix:?})",
                 s.name
             );
-            self.expand(renamed, ptr, Some(here), depth + 1, out);
+            let mut inner = chain.to_vec();
+            inner.push(fname.clone());
+            self.expand(renamed, ptr, Some(here), &inner, out);
         }
     }
 
@@ -522,12 +543,14 @@ impl Compiler<'_> {
         owner: Option<&str>,
     ) -> Option<String> {
         let mut items = Vec::with_capacity(states.len());
-        self.expand(states, scope_ptr, None, 0, &mut items);
+        let chain = self.fragment_stack.clone();
+        self.expand(states, scope_ptr, None, &chain, &mut items);
         let first = items.first().map(|i| i.state.name.clone());
         for i in 0..items.len() {
             let after = items.get(i + 1).map(|n| n.state.name.as_str()).or(follow);
             let after = after.map(str::to_owned);
             let item = &items[i];
+            let saved = std::mem::replace(&mut self.fragment_stack, item.fragments.clone());
             self.state(
                 &item.state,
                 item.origin.as_deref(),
@@ -537,6 +560,7 @@ impl Compiler<'_> {
                 ql,
                 owner,
             );
+            self.fragment_stack = saved;
         }
         first
     }
