@@ -156,13 +156,13 @@ pub fn compile_state_machine(
     let mut diags = std::mem::take(&mut c.diags);
     let mut compiled = None;
     if let Some(doc) = doc {
-        match parse::from_json(&doc) {
+        match parse::from_json_owned(doc) {
             Ok(def) => {
                 if let Err(d) = validate::validate(&def) {
                     diags.extend(d);
                 }
                 let json = def.to_json();
-                let size = serde_json::to_string(&json).map(|s| s.len()).unwrap_or(0);
+                let size = json_size(&json);
                 diags.extend(validate::check_size(size));
                 compiled = Some(Compiled {
                     definition: def,
@@ -180,6 +180,23 @@ pub fn compile_state_machine(
             diagnostics: diags,
         }),
     }
+}
+
+/// Bytes of the compact JSON text of `v`, counted without building the text.
+pub fn json_size(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// The compiler and the validator may both notice the same clash; say it once.
@@ -200,9 +217,33 @@ struct Compiler<'a> {
     fragment_stack: Vec<String>,
 }
 
+/// A state of a list: borrowed from the spec, or owned when it was deserialised from a nested list or
+/// renamed from a fragment. Boxed when owned so that lists of them stay small to move.
+enum StateRef<'s> {
+    Borrowed(&'s api::State),
+    Owned(Box<api::State>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = api::State;
+    fn deref(&self) -> &api::State {
+        match self {
+            StateRef::Borrowed(s) => s,
+            StateRef::Owned(s) => s,
+        }
+    }
+}
+
+fn owned<'s>(states: Vec<api::State>) -> Vec<StateRef<'s>> {
+    states
+        .into_iter()
+        .map(|s| StateRef::Owned(Box::new(s)))
+        .collect()
+}
+
 /// A state of a list after fragment expansion, with the fragment instance it came from.
-struct Item {
-    state: api::State,
+struct Item<'s> {
+    state: StateRef<'s>,
     origin: Option<String>,
     /// The fragments this state was expanded from (outermost first).
     fragments: Vec<String>,
@@ -404,7 +445,14 @@ impl Compiler<'_> {
     fn definition(&mut self, def: &api::Definition, timeout: Option<u32>) -> Option<Value> {
         let ql = def.query_language.unwrap_or(api::QueryLanguage::JsonPath);
         let mut states = Map::new();
-        let first = self.list(def.states.clone(), "", None, &mut states, ql, None);
+        let first = self.list(
+            def.states.iter().map(StateRef::Borrowed).collect(),
+            "",
+            None,
+            &mut states,
+            ql,
+            None,
+        );
         let mut top = Map::new();
         if let Some(c) = &def.comment {
             top.insert("Comment".into(), json!(c));
@@ -444,13 +492,13 @@ impl Compiler<'_> {
         out
     }
 
-    fn expand(
+    fn expand<'s>(
         &mut self,
-        states: Vec<api::State>,
+        states: Vec<StateRef<'s>>,
         ptr: &str,
         origin: Option<String>,
         chain: &[String],
-        out: &mut Vec<Item>,
+        out: &mut Vec<Item<'s>>,
     ) {
         for s in states {
             if s.type_ != StateType::Fragment {
@@ -527,7 +575,7 @@ impl Compiler<'_> {
             );
             let mut inner = chain.to_vec();
             inner.push(fname.clone());
-            self.expand(renamed, ptr, Some(here), &inner, out);
+            self.expand(owned(renamed), ptr, Some(here), &inner, out);
         }
     }
 
@@ -535,7 +583,7 @@ impl Compiler<'_> {
     /// `follow` is where the last state flows to (`None`: it ends the scope).
     fn list(
         &mut self,
-        states: Vec<api::State>,
+        states: Vec<StateRef<'_>>,
         scope_ptr: &str,
         follow: Option<&str>,
         out: &mut Map<String, Value>,
@@ -599,7 +647,7 @@ impl Compiler<'_> {
         }
         let ql = s.query_language.unwrap_or(outer_ql);
         let jsonata = ql == api::QueryLanguage::Jsonata;
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(12);
         let ty = s.type_;
         m.insert("Type".into(), json!(ty.as_str()));
         let mut put = |k: &str, v: Option<Value>| {
@@ -714,8 +762,10 @@ impl Compiler<'_> {
         let mut parameters = s.parameters.clone().map(Value::Object);
         let mut arguments = s.arguments.clone();
 
-        // Placeholder entry so the Choice keeps its place before its inline chains in `out`.
-        out.insert(name.to_owned(), Value::Null);
+        // Placeholder entry so a Choice keeps its place before its inline chains in `out`.
+        if ty == StateType::Choice {
+            out.insert(name.to_owned(), Value::Null);
+        }
         match ty {
             StateType::Task => {
                 let (resource, defaults) = self.task_resource(s, &ptr);
@@ -805,7 +855,7 @@ impl Compiler<'_> {
                         (Some(n), true) => Some(n.clone()),
                         (None, false) => {
                             let chain = self.nested(&c.states, &cptr, name, "states");
-                            self.list(chain, scope_ptr, join, out, ql, Some(name))
+                            self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
                         }
                         (Some(_), false) => {
                             self.diag(
@@ -845,7 +895,8 @@ impl Compiler<'_> {
                     }
                     (None, false) => {
                         let chain = self.nested(&s.default_states, &ptr, name, "defaultStates");
-                        if let Some(first) = self.list(chain, scope_ptr, join, out, ql, Some(name))
+                        if let Some(first) =
+                            self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
                         {
                             m.insert("Default".into(), json!(first));
                         }
@@ -874,7 +925,7 @@ impl Compiler<'_> {
                     let bptr = index(&child(&ptr, "Branches"), k);
                     let list = self.nested(&b.states, &bptr, name, "states");
                     let mut states = Map::new();
-                    let first = self.list(list, &bptr, None, &mut states, ql, Some(name));
+                    let first = self.list(owned(list), &bptr, None, &mut states, ql, Some(name));
                     let mut bm = Map::new();
                     if let Some(c) = &b.comment {
                         bm.insert("Comment".into(), json!(c));
@@ -893,7 +944,7 @@ impl Compiler<'_> {
                     let pptr = child(&ptr, "ItemProcessor");
                     let list = self.nested(&p.states, &pptr, name, "itemProcessor.states");
                     let mut states = Map::new();
-                    let first = self.list(list, &pptr, None, &mut states, ql, Some(name));
+                    let first = self.list(owned(list), &pptr, None, &mut states, ql, Some(name));
                     let mut pm = Map::new();
                     if p.mode.is_some() || p.execution_type.is_some() {
                         let mut pc = Map::new();
