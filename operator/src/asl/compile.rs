@@ -596,14 +596,13 @@ impl Compiler<'_> {
         let first = items.first().map(|i| i.state.name.clone());
         for i in 0..items.len() {
             let after = items.get(i + 1).map(|n| n.state.name.as_str()).or(follow);
-            let after = after.map(str::to_owned);
             let item = &items[i];
             let saved = std::mem::replace(&mut self.fragment_stack, item.fragments.clone());
             self.state(
                 &item.state,
                 item.origin.as_deref(),
                 scope_ptr,
-                after.as_deref(),
+                after,
                 out,
                 ql,
                 owner,
