@@ -180,6 +180,27 @@ pub fn from_json_owned(mut value: Value) -> Result<Definition, Vec<Diagnostic>> 
     }
 }
 
+/// Parses one Choice rule object (without `Next`), for the compiler's `condition:` and `rule:` fields.
+pub(crate) fn rule_from_json(
+    mut v: Value,
+    ptr: &str,
+    state: &str,
+) -> Result<Rule, Vec<Diagnostic>> {
+    let mut p = Parser { diags: Vec::new() };
+    let at = At {
+        ptr,
+        state: Some(state),
+    };
+    let rule = match p.object(&mut v, at, "a choice rule") {
+        Some(m) => p.rule(m, at, false),
+        None => None,
+    };
+    match rule {
+        Some(r) if p.diags.is_empty() => Ok(r),
+        _ => Err(p.diags),
+    }
+}
+
 struct Parser {
     diags: Vec<Diagnostic>,
 }
