@@ -366,6 +366,32 @@ fn bad_manifests() -> Vec<Bad> {
             rule: true,
         },
         Bad {
+            what: "choice without next or states",
+            base: ("job-poller", "StateMachine"),
+            edit: |d| remove(d, "/spec/definition/states/3/choices/1/next"),
+            expect: &[
+                "spec.definition.states[3].choices[1]: Invalid value",
+                "next and states",
+            ],
+            rule: true,
+        },
+        Bad {
+            what: "default and defaultStates",
+            base: ("choice-afterwards", "StateMachine"),
+            edit: |d| {
+                set(
+                    d,
+                    "/spec/definition/states/0/default",
+                    json!("Ship The Item"),
+                )
+            },
+            expect: &[
+                "spec.definition.states[0]: Invalid value",
+                "default and defaultStates",
+            ],
+            rule: true,
+        },
+        Bad {
             what: "fragment state without prefix",
             base: ("fragments", "StateMachine"),
             edit: |d| {
@@ -775,4 +801,12 @@ fn crds_command_output_reads_back_as_the_three_crds() {
     assert_eq!(text.matches("---\n").count(), 3);
     let read: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text).unwrap();
     assert_eq!(read, api::crds());
+}
+
+#[test]
+fn crd_snapshots() {
+    for crd in api::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        insta::assert_yaml_snapshot!(name, crd);
+    }
 }
