@@ -563,7 +563,22 @@ impl<'a> Compiler<'a> {
             );
             let mut inner = chain.to_vec();
             inner.push(fname.clone());
+            let before = out.len();
             self.expand(owned(renamed), ptr, Some(here), &inner, out);
+            // The instance's own `next` / `end` say where the fragment leads: they apply to its last state
+            // when that state does not say so itself (otherwise it flows into the next list item).
+            if (s.next.is_some() || s.end.is_some())
+                && out.len() > before
+                && let Some(Item {
+                    state: StateRef::Owned(last),
+                    ..
+                }) = out.last_mut()
+                && last.next.is_none()
+                && last.end.is_none()
+            {
+                last.next = s.next.clone();
+                last.end = s.end;
+            }
         }
     }
 
