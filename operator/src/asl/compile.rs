@@ -6,14 +6,17 @@
 //! - Choice `choices[].states` / `defaultStates` are inline chains that run and then join the state after the
 //!   Choice (the CDK's `afterwards()`); a Choice's own `next` names that join point explicitly;
 //! - `type: Fragment` instances splice `spec.fragments[]` in with a name `prefix` (the CDK's
-//!   `prefixStates()`), with clashing names reported;
+//!   `prefixStates()`), with clashing names reported; an instance's `next`/`end` applies to the fragment's
+//!   last state;
 //! - Parallel branches and Map processors compile as self-contained scopes; their nested state lists are
 //!   untyped in the CRD, so each item is deserialised here and errors carry its position;
 //! - `integration: NAME` is resolved through [`Resolver`] into `Resource` + `Parameters` (see
 //!   [`super::integration`]); Choice `condition` strings go through [`super::condition::parse`].
 //!
-//! The result is built as ASL JSON and then parsed into the model and validated, so every state-type and
-//! field rule lives in one place (the parser and validator) whether the input was typed YAML or raw JSON.
+//! The typed definition is compiled straight into [`model`](super::model) (no intermediate JSON: that
+//! round trip was most of the compile time). Which fields a state type takes comes from the parser's table
+//! ([`allowed_fields`]), and the same validator runs on both inputs, so typed YAML and raw `definitionJson`
+//! get the same rules and the same messages.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
