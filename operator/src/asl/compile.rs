@@ -451,7 +451,6 @@ impl<'a> Compiler<'a> {
             None,
             &mut states,
             ql,
-            None,
         );
         Definition {
             comment: def.comment.clone(),
@@ -594,7 +593,6 @@ impl<'a> Compiler<'a> {
         follow: Option<&str>,
         out: &mut States,
         ql: api::QueryLanguage,
-        owner: Option<&str>,
     ) -> Option<String> {
         let mut items = Vec::with_capacity(states.len());
         let chain = self.fragment_stack.clone();
@@ -611,7 +609,6 @@ impl<'a> Compiler<'a> {
                 after,
                 out,
                 ql,
-                owner,
             );
             self.fragment_stack = saved;
         }
@@ -627,7 +624,6 @@ impl<'a> Compiler<'a> {
         after: Option<&str>,
         out: &mut States,
         outer_ql: api::QueryLanguage,
-        _owner: Option<&str>,
     ) {
         let name = s.name.as_str();
         let ptr = child(&child(scope_ptr, "States"), name);
@@ -810,7 +806,7 @@ impl<'a> Compiler<'a> {
                     let bptr = index(&child(&ptr, "Branches"), k);
                     let list = self.nested(&b.states, &bptr, name, "states");
                     let mut states = States::with_capacity(list.len());
-                    let first = self.list(owned(list), &bptr, None, &mut states, ql, Some(name));
+                    let first = self.list(owned(list), &bptr, None, &mut states, ql);
                     branches.push(Scope {
                         comment: b.comment.clone(),
                         start_at: b.start_at.clone().or(first).unwrap_or_default(),
@@ -826,8 +822,7 @@ impl<'a> Compiler<'a> {
                         let pptr = child(&ptr, "ItemProcessor");
                         let list = self.nested(&p.states, &pptr, name, "itemProcessor.states");
                         let mut states = States::with_capacity(list.len());
-                        let first =
-                            self.list(owned(list), &pptr, None, &mut states, ql, Some(name));
+                        let first = self.list(owned(list), &pptr, None, &mut states, ql);
                         let processor_config = (p.mode.is_some() || p.execution_type.is_some())
                             .then(|| ProcessorConfig {
                                 mode: p.mode.map(|m| {
@@ -1022,7 +1017,7 @@ impl<'a> Compiler<'a> {
                 (Some(n), true) => Some(n.clone()),
                 (None, false) => {
                     let chain = self.nested(&c.states, &cptr, name, "states");
-                    self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+                    self.list(owned(chain), scope_ptr, join, out, ql)
                 }
                 (Some(_), false) => {
                     self.diag(
@@ -1057,7 +1052,7 @@ impl<'a> Compiler<'a> {
             (Some(d), true) => Some(d.clone()),
             (None, false) => {
                 let chain = self.nested(&s.default_states, ptr, name, "defaultStates");
-                self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+                self.list(owned(chain), scope_ptr, join, out, ql)
             }
             (Some(_), false) => {
                 self.diag(

@@ -308,12 +308,12 @@ impl Validator {
         }
         self.transitions(s, at, scope);
         self.io_fields(s, at, ql);
-        self.retry_catch(s, at, scope, ql);
+        self.retry_catch(s, at, ql);
         match &s.kind {
             StateKind::Task(t) => self.task(t, s, at, ql),
             StateKind::Pass(_) | StateKind::Succeed => {}
             StateKind::Wait(w) => self.wait(w, at, ql),
-            StateKind::Choice(c) => self.choice(c, at, scope, ql),
+            StateKind::Choice(c) => self.choice(c, at, ql),
             StateKind::Parallel(p) => {
                 if p.branches.is_empty() {
                     self.err(
@@ -775,7 +775,7 @@ impl Validator {
         }
     }
 
-    fn choice(&mut self, c: &Choice, at: At<'_>, _scope: &States, ql: QueryLanguage) {
+    fn choice(&mut self, c: &Choice, at: At<'_>, ql: QueryLanguage) {
         if c.choices.is_empty() {
             self.err(
                 at,
@@ -936,7 +936,7 @@ impl Validator {
         }
     }
 
-    fn retry_catch(&mut self, s: &State, at: At<'_>, _scope: &States, ql: QueryLanguage) {
+    fn retry_catch(&mut self, s: &State, at: At<'_>, ql: QueryLanguage) {
         if let Some(rs) = &s.retry {
             let base = child(at.ptr, "Retry");
             for (i, r) in rs.iter().enumerate() {
