@@ -221,6 +221,12 @@ pub struct LambdaIntegration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
     pub qualifier: Option<String>,
+    /// Call the function through its own ARN (with the qualifier) as the Task `Resource` instead of the
+    /// `lambda:invoke` integration: the task result is the function's response payload itself (not the
+    /// `{"Payload": ..., "StatusCode": ...}` envelope) and there is no `FunctionName` parameter; the state's
+    /// input is the event. This form supports the `requestResponse` pattern only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_response_only: Option<bool>,
 }
 
 /// SNS publish.

@@ -768,6 +768,19 @@ impl<'a> Compiler<'a> {
                             "arguments must be an object so the integration's parameters can be merged into it",
                         ),
                     }
+                    if defaults.default_payload
+                        && let Some(Value::Object(p)) = target
+                        && !p.contains_key("Payload")
+                        && !p.contains_key("Payload.$")
+                    {
+                        // Without a Payload the function would get an empty event; the CDK's LambdaInvoke
+                        // passes the whole state input by default, and so do we.
+                        if jsonata {
+                            p.insert("Payload".into(), json!("{% $states.input %}"));
+                        } else {
+                            p.insert("Payload.$".into(), json!("$"));
+                        }
+                    }
                     if retry.is_empty() {
                         retry = defaults.retry;
                     }
@@ -1115,6 +1128,7 @@ impl<'a> Compiler<'a> {
                         Some(Defaults {
                             parameters: r.parameters,
                             retry: &spec.retry,
+                            default_payload: r.default_payload,
                         }),
                     ),
                     Err(IntegrationError::ReferenceNotFound {
@@ -1167,4 +1181,6 @@ impl<'a> Compiler<'a> {
 struct Defaults<'a> {
     parameters: Map<String, Value>,
     retry: &'a [api::Retrier],
+    /// Add the whole state input as `Payload` when the merged parameters carry none.
+    default_payload: bool,
 }

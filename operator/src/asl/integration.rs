@@ -100,6 +100,10 @@ pub struct ResolvedTask {
     pub parameters: Map<String, Value>,
     /// The pattern needs `$$.Task.Token` passed to the service.
     pub needs_task_token: bool,
+    /// `lambda:invoke`: when the state sets no `Payload`, the function gets the whole state input (the CDK's
+    /// `LambdaInvoke` default). Applied by the compiler after the state's own parameters are merged, in the
+    /// state's query language.
+    pub default_payload: bool,
 }
 
 /// The patterns a service supports, per the AWS integration table.
@@ -166,8 +170,27 @@ pub fn resolve_task(
         )));
     }
     let mut params = Map::new();
+    let mut default_payload = false;
     let resource = match service {
+        Service::Lambda(l) if l.payload_response_only == Some(true) => {
+            // A function ARN as Resource is the legacy direct invocation: the result is the function's
+            // payload, and only request-response exists for it ("Invoke an AWS Lambda function with Step
+            // Functions", https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html).
+            if pattern != RR {
+                return Err(IntegrationError::Invalid(format!(
+                    "lambda.payloadResponseOnly supports only the requestResponse pattern (got {}); \
+                     use the lambda:invoke integration (payloadResponseOnly: false) for {}",
+                    pattern.as_str(),
+                    pattern.as_str()
+                )));
+            }
+            match &l.qualifier {
+                Some(q) => format!("{}:{q}", l.function_arn),
+                None => l.function_arn.clone(),
+            }
+        }
         Service::Lambda(l) => {
+            default_payload = true;
             params.insert("FunctionName".into(), json!(l.function_arn));
             if let Some(q) = &l.qualifier {
                 params.insert("Qualifier".into(), json!(q));
@@ -277,6 +300,7 @@ pub fn resolve_task(
         resource,
         parameters: params,
         needs_task_token: pattern == WAIT,
+        default_payload,
     })
 }
 
@@ -338,6 +362,7 @@ mod tests {
             lambda: Some(LambdaIntegration {
                 function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
                 qualifier: None,
+                payload_response_only: None,
             }),
             ..Default::default()
         }
