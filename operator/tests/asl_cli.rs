@@ -25,9 +25,11 @@ fn plan_prints_the_compiled_asl_and_the_choice_rules() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("# StateMachine "), "{stdout}");
+    // The ASL is the first JSON block after the header lines (the role's policies follow later).
     let json: String = stdout
         .lines()
-        .filter(|l| !l.starts_with('#'))
+        .skip_while(|l| l.starts_with('#'))
+        .take_while(|l| !l.starts_with('#'))
         .collect::<Vec<_>>()
         .join("\n");
     let asl: Value =

@@ -29,7 +29,10 @@ fn invoke_passes_the_whole_input_by_default() {
         "    states:\n      - {name: Call, type: Task, integration: fn}\n",
     )
     .unwrap();
-    assert_eq!(asl["States"]["Call"]["Resource"], "arn:aws:states:::lambda:invoke");
+    assert_eq!(
+        asl["States"]["Call"]["Resource"],
+        "arn:aws:states:::lambda:invoke"
+    );
     assert_eq!(
         asl["States"]["Call"]["Parameters"],
         json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:F", "Payload.$": "$"})

@@ -1,20 +1,27 @@
-//! `sfn-operator plan`: compile manifests offline and print the ASL of every StateMachine.
+//! `sfn-operator plan`: compile manifests offline and print, for every StateMachine, everything the operator
+//! would create for it: the ASL, the execution role (trust policy, permissions policies and why each statement is
+//! there, widening warnings) and the CloudWatch alarms. `--live` compares that with the AWS account instead.
 //!
 //! References among the objects read are resolved the way the operator resolves them in a namespace;
 //! Activities and StateMachines have no ARN offline, so they get the ARN they would have in the account and
-//! region given on the command line (placeholders by default).
+//! region given on the command line (placeholders by default). AWS names come from [`crate::naming`], the same
+//! functions the controller uses, so the names printed here are the names `apply` creates.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::api::StateMachine;
+use crate::alarms::{self, AlarmSpec};
+use crate::api::{StateMachine, StateMachineSpec};
 use crate::asl::model::{ChoiceTest, Definition, StateKind};
-use crate::asl::{self, MapResolver, condition};
+use crate::asl::{self, MapResolver, Resolver, condition};
+use crate::iam::{self, DerivedPolicy, RoleContext, TaskHints};
 use crate::manifest::{self, Bundle, DEFAULT_NAMESPACE};
+use crate::naming;
 
 /// Account used for ARNs of objects that do not exist in AWS yet.
 pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
@@ -27,7 +34,8 @@ pub enum Output {
     /// The compiled ASL of each StateMachine, pretty-printed, under a `# StateMachine ns/name` header.
     #[default]
     Text,
-    /// One JSON document per line and object: `{"kind","namespace","name","asl"}` (or `"errors"`).
+    /// One JSON document per line and object: `{"kind","namespace","name","awsName","asl","trustPolicy",
+    /// "policies","explanations","warnings","alarms"}` (or `"errors"`).
     Json,
 }
 
@@ -46,6 +54,10 @@ pub struct Args {
     /// AWS region for those ARNs.
     #[arg(long, default_value = PLACEHOLDER_REGION)]
     pub region: String,
+    /// Compare with the live AWS account (through the standard AWS environment, `AWS_ENDPOINT_URL` included)
+    /// and print the operations `apply` would make, changing nothing.
+    #[arg(long)]
+    pub live: bool,
 }
 
 fn namespace_of(meta: &kube::api::ObjectMeta) -> String {
@@ -136,38 +148,428 @@ pub fn choice_summary(def: &Definition) -> Vec<String> {
     lines
 }
 
+/// The execution role of a planned StateMachine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlannedRole {
+    /// `spec.roleArn`: used as is; `needed` is what the definition needs from it.
+    BringYourOwn { arn: String, needed: DerivedPolicy },
+    /// Created and owned by the operator.
+    Managed {
+        name: String,
+        trust_policy: Value,
+        policy: DerivedPolicy,
+    },
+}
+
+impl PlannedRole {
+    fn policy(&self) -> &DerivedPolicy {
+        match self {
+            PlannedRole::BringYourOwn { needed, .. } => needed,
+            PlannedRole::Managed { policy, .. } => policy,
+        }
+    }
+}
+
+/// Everything `plan` shows for one StateMachine.
+#[derive(Debug, Clone)]
+pub struct MachinePlan {
+    /// AWS name of the state machine.
+    pub aws_name: String,
+    pub state_machine_arn: String,
+    pub compiled: asl::Compiled,
+    pub role: PlannedRole,
+    pub alarms: Vec<AlarmSpec>,
+}
+
+/// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
+/// resources of `awsSdk` calls), keyed by the Task state name as it appears in the compiled definition: fragment
+/// instances prefix the names of their states, nested instances prefix the prefix.
+pub fn task_hints(spec: &StateMachineSpec, resolver: &dyn Resolver) -> BTreeMap<String, TaskHints> {
+    let fragments: BTreeMap<&str, Vec<Value>> = spec
+        .fragments
+        .iter()
+        .map(|f| {
+            let states = f
+                .states
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .collect();
+            (f.name.as_str(), states)
+        })
+        .collect();
+    let top: Vec<Value> = spec
+        .definition
+        .iter()
+        .flat_map(|d| d.states.iter())
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect();
+    let mut out = BTreeMap::new();
+    hints_in(&top, "", &fragments, resolver, 0, &mut out);
+    out
+}
+
+/// Fragments may use fragments; the compiler reports cycles, this only needs to stop.
+const MAX_FRAGMENT_DEPTH: usize = 16;
+
+fn hints_in(
+    states: &[Value],
+    prefix: &str,
+    fragments: &BTreeMap<&str, Vec<Value>>,
+    resolver: &dyn Resolver,
+    depth: usize,
+    out: &mut BTreeMap<String, TaskHints>,
+) {
+    let str_of =
+        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    for state in states {
+        let Value::Object(m) = state else { continue };
+        let name = str_of(m, "name").unwrap_or_default();
+        match m.get("type").and_then(Value::as_str) {
+            Some("Task") => {
+                if let Some(spec) = str_of(m, "integration")
+                    .as_deref()
+                    .and_then(|i| resolver.task_integration(i))
+                {
+                    let hints = TaskHints::from_integration(spec);
+                    if hints != TaskHints::default() {
+                        out.insert(format!("{prefix}{name}"), hints);
+                    }
+                }
+            }
+            Some("Fragment") if depth < MAX_FRAGMENT_DEPTH => {
+                if let (Some(f), Some(p)) = (str_of(m, "fragment"), str_of(m, "prefix"))
+                    && let Some(inner) = fragments.get(f.as_str())
+                {
+                    hints_in(
+                        inner,
+                        &format!("{prefix}{p}"),
+                        fragments,
+                        resolver,
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+        let mut nested: Vec<&Value> = Vec::new();
+        for key in ["branches", "choices"] {
+            if let Some(Value::Array(items)) = m.get(key) {
+                nested.extend(items.iter().filter_map(|b| b.get("states")));
+            }
+        }
+        nested.extend(m.get("itemProcessor").and_then(|p| p.get("states")));
+        nested.extend(m.get("defaultStates"));
+        for list in nested {
+            if let Value::Array(list) = list {
+                hints_in(list, prefix, fragments, resolver, depth, out);
+            }
+        }
+    }
+}
+
+/// Plans one StateMachine of a bundle: compile, derive the role and the alarms, as the operator would in the
+/// account and region given. Errors are messages naming the object (and the state and field when there is one).
+pub fn plan_machine(
+    sm: &StateMachine,
+    bundle: &Bundle,
+    account: &str,
+    region: &str,
+) -> Result<MachinePlan, (&'static str, Vec<String>)> {
+    let ns = namespace_of(&sm.metadata);
+    let name = sm.metadata.name.clone().unwrap_or_default();
+    let object = format!("StateMachine {ns}/{name}");
+    let invalid = |e: String| ("InvalidSpec", vec![format!("{object}: {e}")]);
+    let aws_name = naming::state_machine_name(&ns, &name, sm.spec.name.as_deref())
+        .map_err(|e| ("InvalidSpec", vec![e.to_string()]))?;
+    let resolver = offline_resolver(bundle, &ns, account, region);
+    let compiled = asl::compile_state_machine(&sm.spec, &resolver).map_err(|e| {
+        (
+            e.reason(),
+            e.messages()
+                .into_iter()
+                .map(|m| format!("{object}: {m}"))
+                .collect(),
+        )
+    })?;
+    let partition = crate::aws::partition_of(region);
+    let ctx = RoleContext::from_spec(
+        &sm.spec,
+        partition,
+        region,
+        account,
+        &aws_name,
+        task_hints(&sm.spec, &resolver),
+    );
+    let state_machine_arn = ctx.state_machine_arn();
+    let policy = iam::derive(&compiled.json, &ctx).map_err(|e| invalid(e.to_string()))?;
+    let role = match &sm.spec.role_arn {
+        Some(arn) => PlannedRole::BringYourOwn {
+            arn: arn.clone(),
+            needed: policy,
+        },
+        None => PlannedRole::Managed {
+            name: naming::role_name(&aws_name),
+            trust_policy: iam::trust_policy(account),
+            policy,
+        },
+    };
+    // Alarm names hang off the machine's AWS name, the prefix the AWS layer lists to find stale alarms.
+    let alarm_ctx = alarms::AlarmContext {
+        state_machine_name: aws_name.clone(),
+        state_machine_arn: state_machine_arn.clone(),
+        owner: aws_name.clone(),
+        task_resources: alarms::task_targets(&compiled.json),
+    };
+    let alarms =
+        alarms::desired_alarms(&alarm_ctx, &sm.spec.alarms).map_err(|e| invalid(e.to_string()))?;
+    Ok(MachinePlan {
+        aws_name,
+        state_machine_arn,
+        compiled,
+        role,
+        alarms,
+    })
+}
+
+/// One line describing an alarm: what it watches and when it fires.
+pub fn alarm_summary(a: &AlarmSpec) -> String {
+    let op = match a.comparison_operator.as_str() {
+        "GreaterThanOrEqualToThreshold" => ">=",
+        "GreaterThanThreshold" => ">",
+        "LessThanThreshold" => "<",
+        "LessThanOrEqualToThreshold" => "<=",
+        other => other,
+    };
+    let dims: Vec<String> = a
+        .dimensions
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let periods = match a.datapoints_to_alarm {
+        Some(d) if d != a.evaluation_periods => format!("{d} of {} periods", a.evaluation_periods),
+        _ if a.evaluation_periods == 1 => "1 period".to_owned(),
+        _ => format!("{} periods", a.evaluation_periods),
+    };
+    format!(
+        "{} {op} {} over {}s for {periods} ({} {} [{}], missing data: {})",
+        a.statistic,
+        a.threshold,
+        a.period,
+        a.namespace,
+        a.metric_name,
+        dims.join(", "),
+        a.treat_missing_data
+    )
+}
+
+fn actions_line(label: &str, actions: &[String]) -> Option<String> {
+    (!actions.is_empty()).then(|| format!("{label}: {}", actions.join(", ")))
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The text report of one planned StateMachine. Every line that is not JSON starts with `#`, so the JSON
+/// blocks (ASL, trust policy, permissions policies) stay easy to cut out.
+pub fn render_text(ns: &str, name: &str, p: &MachinePlan) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "# StateMachine {ns}/{name}");
+    let _ = writeln!(out, "# AWS name: {} ({})", p.aws_name, p.state_machine_arn);
+    let _ = writeln!(out, "{}", pretty(&p.compiled.json));
+    let rules = choice_summary(&p.compiled.definition);
+    if !rules.is_empty() {
+        let _ = writeln!(out, "#");
+        let _ = writeln!(out, "# Choice rules:");
+        for line in rules {
+            let _ = writeln!(out, "# {line}");
+        }
+    }
+    let _ = writeln!(out, "#");
+    let policy = p.role.policy();
+    match &p.role {
+        PlannedRole::BringYourOwn { arn, needed } => {
+            let mut actions: Vec<&str> = needed
+                .statements
+                .iter()
+                .flat_map(|s| s.statement.actions.iter().map(String::as_str))
+                .collect();
+            actions.sort_unstable();
+            actions.dedup();
+            let needs = if actions.is_empty() {
+                "nothing".to_owned()
+            } else {
+                actions.join(", ")
+            };
+            let _ = writeln!(out, "# Role: bring your own {arn} (needs: {needs})");
+        }
+        PlannedRole::Managed {
+            name,
+            trust_policy,
+            policy,
+        } => {
+            let _ = writeln!(
+                out,
+                "# Role: {name} (created under IAM path {})",
+                naming::ROLE_PATH
+            );
+            if let Some(b) = &policy.permissions_boundary {
+                let _ = writeln!(out, "# Permissions boundary: {b}");
+            }
+            let _ = writeln!(out, "# Trust policy:");
+            let _ = writeln!(out, "{}", pretty(trust_policy));
+            let docs = policy.documents();
+            if docs.is_empty() {
+                let _ = writeln!(out, "# Permissions policy: none needed");
+            }
+            for (doc_name, doc) in &docs {
+                let _ = writeln!(
+                    out,
+                    "# Permissions policy {doc_name} ({} of {} characters):",
+                    iam::policy_size(doc),
+                    iam::INLINE_ROLE_POLICY_LIMIT
+                );
+                let _ = writeln!(out, "{}", pretty(doc));
+            }
+            if !policy.fits_inline() {
+                let _ = writeln!(
+                    out,
+                    "# warning: the inline policies together exceed IAM's {} characters per role",
+                    iam::INLINE_ROLE_POLICY_LIMIT
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "# Why each statement:");
+    for line in policy.explain().lines() {
+        // Warnings and the boundary get their own sections.
+        if line.starts_with("warning: ") || line.starts_with("permissions boundary: ") {
+            continue;
+        }
+        let _ = writeln!(out, "#   {line}");
+    }
+    let warnings = policy_warnings(policy);
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "# Warnings:");
+        for w in warnings {
+            let _ = writeln!(out, "#   {w}");
+        }
+    }
+    let _ = writeln!(out, "#");
+    if p.alarms.is_empty() {
+        let _ = writeln!(out, "# Alarms: none");
+    } else {
+        let _ = writeln!(out, "# Alarms ({}):", p.alarms.len());
+    }
+    for a in &p.alarms {
+        let _ = writeln!(out, "#   {}", a.name);
+        let _ = writeln!(out, "#     {}", alarm_summary(a));
+        for line in [
+            actions_line("alarm actions", &a.alarm_actions),
+            actions_line("ok actions", &a.ok_actions),
+            actions_line("insufficient data actions", &a.insufficient_data_actions),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = writeln!(out, "#     {line}");
+        }
+    }
+    out
+}
+
+/// The widening warnings of a policy, each naming the state that caused it.
+pub fn policy_warnings(policy: &DerivedPolicy) -> Vec<String> {
+    policy
+        .warnings
+        .iter()
+        .map(|w| {
+            if w.state.is_empty() {
+                w.message.clone()
+            } else {
+                format!("state {:?}: {}", w.state, w.message)
+            }
+        })
+        .collect()
+}
+
+/// The machine-readable form of one planned StateMachine (the keys beside `kind`, `namespace` and `name`).
+pub fn render_json(p: &MachinePlan, doc: &mut Value) {
+    let policy = p.role.policy();
+    doc["awsName"] = json!(p.aws_name);
+    doc["stateMachineArn"] = json!(p.state_machine_arn);
+    doc["asl"] = p.compiled.json.clone();
+    match &p.role {
+        PlannedRole::BringYourOwn { arn, .. } => {
+            doc["roleArn"] = json!(arn);
+            doc["trustPolicy"] = Value::Null;
+        }
+        PlannedRole::Managed {
+            name, trust_policy, ..
+        } => {
+            doc["roleName"] = json!(name);
+            doc["trustPolicy"] = trust_policy.clone();
+        }
+    }
+    if let Some(b) = &policy.permissions_boundary {
+        doc["permissionsBoundary"] = json!(b);
+    }
+    // For a role the user brings, these are the documents it needs, not documents the operator writes.
+    doc["policies"] = Value::Object(policy.documents().into_iter().collect());
+    doc["explanations"] = Value::Array(
+        policy
+            .statements
+            .iter()
+            .map(|s| json!({"statement": s.statement.to_json(), "reasons": s.reasons}))
+            .collect(),
+    );
+    doc["warnings"] = json!(policy_warnings(policy));
+    doc["alarms"] = serde_json::to_value(&p.alarms).unwrap_or(Value::Null);
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.live {
+        return super::apply::run(super::apply::Args {
+            files: args.files,
+            dry_run: true,
+            allow_replace: false,
+            rate_limits: None,
+        });
+    }
     let bundle = manifest::load_paths(&args.files).context("reading manifests")?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = false;
+    let mut first = true;
     for sm in &bundle.state_machines {
         let ns = namespace_of(&sm.metadata);
         let name = sm.metadata.name.clone().unwrap_or_default();
-        let result = compile_in_bundle(sm, &bundle, &args.account_id, &args.region);
+        let result = plan_machine(sm, &bundle, &args.account_id, &args.region);
         match (args.output, result) {
-            (Output::Text, Ok(c)) => {
-                writeln!(out, "# StateMachine {ns}/{name}")?;
-                writeln!(out, "{}", serde_json::to_string_pretty(&c.json)?)?;
-                for line in choice_summary(&c.definition) {
-                    writeln!(out, "# {line}")?;
+            (Output::Text, Ok(p)) => {
+                if !first {
+                    writeln!(out)?;
                 }
+                first = false;
+                write!(out, "{}", render_text(&ns, &name, &p))?;
             }
-            (Output::Text, Err(e)) => {
+            (Output::Text, Err((_, messages))) => {
                 failed = true;
-                for line in e.messages() {
-                    eprintln!("StateMachine {ns}/{name}: {line}");
+                for line in messages {
+                    eprintln!("{line}");
                 }
             }
             (Output::Json, result) => {
                 let mut doc = json!({"kind": "StateMachine", "namespace": ns, "name": name});
                 match result {
-                    Ok(c) => doc["asl"] = c.json,
-                    Err(e) => {
+                    Ok(p) => render_json(&p, &mut doc),
+                    Err((reason, messages)) => {
                         failed = true;
-                        doc["reason"] = Value::String(e.reason().to_owned());
-                        doc["errors"] = json!(e.messages());
+                        doc["reason"] = Value::String(reason.to_owned());
+                        doc["errors"] = json!(messages);
                     }
                 }
                 writeln!(out, "{}", serde_json::to_string(&doc)?)?;
