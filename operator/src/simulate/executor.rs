@@ -273,9 +273,9 @@ fn states_of<'d>(
 }
 
 fn jsonata_expr(v: &Value) -> Option<&str> {
+    // Only a string that starts with `{%` and ends with `%}` is an expression; surrounding spaces make it text.
     let s = v.as_str()?;
-    let t = s.trim();
-    (t.starts_with("{%") && t.ends_with("%}") && t.len() >= 4).then(|| t[2..t.len() - 2].trim())
+    (s.starts_with("{%") && s.ends_with("%}") && s.len() >= 4).then(|| s[2..s.len() - 2].trim())
 }
 
 impl Machine<'_> {

@@ -51,13 +51,6 @@ pub struct MockError {
     pub reason: String,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<MockResponse>),
-    One(MockResponse),
-}
-
 impl Mocks {
     /// No mocks at all (every Task state fails the simulation).
     pub fn new() -> Mocks {
@@ -83,16 +76,17 @@ impl Mocks {
         };
         let mut mocks = Mocks::new();
         for (state, v) in obj {
-            let parsed: OneOrMany = serde_json::from_value(v.clone()).map_err(|e| MockError {
+            // Decided by shape: serde would also read a struct from a sequence.
+            let parsed = match v {
+                Value::Array(_) => serde_json::from_value::<Vec<MockResponse>>(v.clone()),
+                _ => serde_json::from_value::<MockResponse>(v.clone()).map(|r| vec![r]),
+            };
+            let list = parsed.map_err(|e| MockError {
                 state: state.clone(),
                 reason: format!(
                     "expected {{return: ...}} or {{error: ..., cause: ...}} or a list of them: {e}"
                 ),
             })?;
-            let list = match parsed {
-                OneOrMany::Many(l) => l,
-                OneOrMany::One(r) => vec![r],
-            };
             if list.is_empty() {
                 return Err(MockError {
                     state: state.clone(),

@@ -516,10 +516,7 @@ impl<'a> Evaluator<'a> {
         let mut results: Vec<JV> = Vec::new();
         for item in items {
             let r = match step {
-                Node::Name(name) => match &item {
-                    Value::Object(o) => o.get(name).cloned().map(JV::Val).unwrap_or(JV::Undef),
-                    _ => JV::Undef,
-                },
+                Node::Name(name) => field_of(&item, name),
                 Node::Wildcard => match &item {
                     Value::Object(o) => JV::Seq(
                         o.values()
@@ -715,16 +712,42 @@ impl JV {
     }
 }
 
+/// A field of an object, mapped over (nested) arrays.
+fn field_of(v: &Value, name: &str) -> JV {
+    match v {
+        Value::Object(o) => o.get(name).cloned().map(JV::Val).unwrap_or(JV::Undef),
+        Value::Array(a) => {
+            let mut out = Vec::new();
+            for x in a {
+                match field_of(x, name) {
+                    JV::Val(Value::Array(inner)) => out.extend(inner),
+                    JV::Val(v) => out.push(v),
+                    JV::Seq(s) => out.extend(s),
+                    _ => {}
+                }
+            }
+            JV::Seq(out)
+        }
+        _ => JV::Undef,
+    }
+}
+
 fn descendants(v: &Value, acc: &mut Vec<Value>) {
     match v {
         Value::Array(a) => a.iter().for_each(|x| descendants(x, acc)),
         Value::Object(o) => {
             for x in o.values() {
-                acc.push(x.clone());
-                if x.is_object() || x.is_array() {
-                    let mut inner = Vec::new();
-                    descendants(x, &mut inner);
-                    acc.extend(inner);
+                match x {
+                    Value::Array(items) => {
+                        for i in items {
+                            acc.push(i.clone());
+                            descendants(i, acc);
+                        }
+                    }
+                    other => {
+                        acc.push(other.clone());
+                        descendants(other, acc);
+                    }
                 }
             }
         }
