@@ -24,7 +24,8 @@ const ANY_VALUE: &[&str] = &[
 ];
 
 fn placeholder_regex(expected: &str) -> Option<regex::Regex> {
-    let token = regex::Regex::new(r"<[A-Za-z_]+(:\d+)?[A-Za-z_0-9]*>|111111111111|\bdate\b").ok()?;
+    let token =
+        regex::Regex::new(r"<[A-Za-z_]+(:\d+)?[A-Za-z_0-9]*>|111111111111|\bdate\b").ok()?;
     if !token.is_match(expected) {
         return None;
     }
@@ -150,7 +151,10 @@ fn agrees_with_recorded_aws_executions() {
         .fold((0, 0), |(a, t), (x, y)| (a + x, t + y));
     println!("category             agreed/total");
     for (cat, (a, t)) in &per_category {
-        println!("{cat:<20} {a:>3}/{t:<3} {:>6.1} %", *a as f64 * 100.0 / *t as f64);
+        println!(
+            "{cat:<20} {a:>3}/{t:<3} {:>6.1} %",
+            *a as f64 * 100.0 / *t as f64
+        );
     }
     let pct = agreed as f64 * 100.0 / total as f64;
     println!("{:<20} {agreed:>3}/{total:<3} {pct:>6.1} %", "total");
@@ -165,9 +169,20 @@ fn agrees_with_recorded_aws_executions() {
 
 #[test]
 fn placeholder_matching_is_strict_outside_placeholders() {
-    let e = Value::String("arn:<partition>:states:<region>:111111111111:stateMachine:<ArnPart_0idx>".into());
-    assert!(matches(&e, &Value::String("arn:aws:states:us-east-1:123456789012:stateMachine:sm".into())));
-    assert!(!matches(&e, &Value::String("arn:aws:lambda:us-east-1:123456789012:function:sm".into())));
+    let e = Value::String(
+        "arn:<partition>:states:<region>:111111111111:stateMachine:<ArnPart_0idx>".into(),
+    );
+    assert!(matches(
+        &e,
+        &Value::String("arn:aws:states:us-east-1:123456789012:stateMachine:sm".into())
+    ));
+    assert!(!matches(
+        &e,
+        &Value::String("arn:aws:lambda:us-east-1:123456789012:function:sm".into())
+    ));
     assert!(matches(&Value::String("date".into()), &Value::from(3)));
-    assert!(!matches(&serde_json::json!({"a": 1}), &serde_json::json!({"a": 1, "b": 2})));
+    assert!(!matches(
+        &serde_json::json!({"a": 1}),
+        &serde_json::json!({"a": 1, "b": 2})
+    ));
 }

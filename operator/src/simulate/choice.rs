@@ -219,16 +219,48 @@ mod tests {
     #[test]
     fn comparisons_and_combinators() {
         let input = json!({"n": 5, "s": "abc", "t": "2024-01-01T00:00:00Z", "b": true, "m": 5});
-        assert!(eval(json!({"Variable": "$.n", "NumericGreaterThan": 4}), input.clone()).unwrap());
-        assert!(!eval(json!({"Variable": "$.s", "NumericEquals": 4}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.s", "StringMatches": "a*c"}), input.clone()).unwrap());
-        assert!(eval(
-            json!({"Variable": "$.t", "TimestampLessThan": "2024-06-01T00:00:00Z"}),
-            input.clone()
-        )
-        .unwrap());
-        assert!(eval(json!({"Variable": "$.zz", "IsPresent": false}), input.clone()).unwrap());
+        assert!(
+            eval(
+                json!({"Variable": "$.n", "NumericGreaterThan": 4}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            !eval(
+                json!({"Variable": "$.s", "NumericEquals": 4}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.s", "StringMatches": "a*c"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.t", "TimestampLessThan": "2024-06-01T00:00:00Z"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.zz", "IsPresent": false}),
+                input.clone()
+            )
+            .unwrap()
+        );
         assert!(eval(
             json!({"And": [{"Variable": "$.b", "BooleanEquals": true}, {"Not": {"Variable": "$.s", "StringEquals": "x"}}]}),
             input.clone()

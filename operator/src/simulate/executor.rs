@@ -74,7 +74,10 @@ impl St<'_> {
     }
 
     fn runtime(&self, msg: impl AsRef<str>) -> Failure {
-        Failure::new("States.Runtime", format!("{}{}", self.prefix(), msg.as_ref()))
+        Failure::new(
+            "States.Runtime",
+            format!("{}{}", self.prefix(), msg.as_ref()),
+        )
     }
 
     fn query_error(&self, msg: impl AsRef<str>) -> Failure {
@@ -261,14 +264,13 @@ fn states_of<'d>(
             field: "States".into(),
             reason: "missing or not an object".into(),
         })?;
-    let start = def
-        .get("StartAt")
-        .and_then(Value::as_str)
-        .ok_or_else(|| SimulateError::InvalidDefinition {
+    let start = def.get("StartAt").and_then(Value::as_str).ok_or_else(|| {
+        SimulateError::InvalidDefinition {
             state: owner.into(),
             field: "StartAt".into(),
             reason: "missing or not a string".into(),
-        })?;
+        }
+    })?;
     Ok((states, start.to_string()))
 }
 
@@ -311,13 +313,14 @@ impl Machine<'_> {
                 }
                 .into());
             }
-            let def = states.get(&current).and_then(Value::as_object).ok_or_else(|| {
-                SimulateError::InvalidDefinition {
+            let def = states
+                .get(&current)
+                .and_then(Value::as_object)
+                .ok_or_else(|| SimulateError::InvalidDefinition {
                     state: current.clone(),
                     field: "Next".into(),
                     reason: "no state of this name exists in its state list".into(),
-                }
-            })?;
+                })?;
             let kind = def
                 .get("Type")
                 .and_then(Value::as_str)
@@ -414,7 +417,13 @@ impl Machine<'_> {
 
     // ---------- JSONPath helpers ----------
 
-    fn lookup(&self, text: &str, input: &Value, ctx: &Value, vars: &Vars) -> Result<Option<Value>, String> {
+    fn lookup(
+        &self,
+        text: &str,
+        input: &Value,
+        ctx: &Value,
+        vars: &Vars,
+    ) -> Result<Option<Value>, String> {
         let path = Path::parse(text).map_err(|e| e.to_string())?;
         Ok(match &path.root {
             Root::Input => path.select(input),
@@ -425,7 +434,14 @@ impl Machine<'_> {
 
     /// Evaluates a payload template (`Parameters`, `ItemSelector`, `ResultSelector`, `Assign`): keys ending in
     /// `.$` take a path or intrinsic function.
-    fn payload(&mut self, st: &St<'_>, template: &Value, input: &Value, ctx: &Value, vars: &Vars) -> Result<Value, Failure> {
+    fn payload(
+        &mut self,
+        st: &St<'_>,
+        template: &Value,
+        input: &Value,
+        ctx: &Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
         match template {
             Value::Object(o) => {
                 let mut out = Map::new();
@@ -454,7 +470,15 @@ impl Machine<'_> {
     }
 
     /// A path or intrinsic function given for `field`.
-    fn dynamic(&mut self, st: &St<'_>, field: &str, text: &str, input: &Value, ctx: &Value, vars: &Vars) -> Result<Value, Failure> {
+    fn dynamic(
+        &mut self,
+        st: &St<'_>,
+        field: &str,
+        text: &str,
+        input: &Value,
+        ctx: &Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
         if intrinsics::is_intrinsic(text) {
             let expr = intrinsics::parse(text).map_err(|e| {
                 st.runtime(format!(
@@ -509,7 +533,13 @@ impl Machine<'_> {
         self.select_field(st, "InputPath", input, vars)
     }
 
-    fn select_field(&self, st: &St<'_>, field: &str, value: &Value, vars: &Vars) -> Result<Value, Failure> {
+    fn select_field(
+        &self,
+        st: &St<'_>,
+        field: &str,
+        value: &Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
         match st.get(field) {
             None => Ok(value.clone()),
             Some(Value::Null) => Ok(json!({})),
@@ -521,17 +551,26 @@ impl Machine<'_> {
                 ))),
                 Err(e) => Err(st.runtime(format!("Invalid {field}: {e}"))),
             },
-            Some(other) => Err(st.runtime(format!("{field} must be a string or null, found {other}"))),
+            Some(other) => {
+                Err(st.runtime(format!("{field} must be a string or null, found {other}")))
+            }
         }
     }
 
     /// `ResultPath` (absent = `$`, null = discard the result).
-    fn result_path(&self, st: &St<'_>, raw: &Value, result: Value, field_value: Option<&Value>) -> Result<Value, Failure> {
+    fn result_path(
+        &self,
+        st: &St<'_>,
+        raw: &Value,
+        result: Value,
+        field_value: Option<&Value>,
+    ) -> Result<Value, Failure> {
         match field_value {
             None => Ok(result),
             Some(Value::Null) => Ok(raw.clone()),
             Some(Value::String(p)) => {
-                let path = Path::parse(p).map_err(|e| st.runtime(format!("Invalid ResultPath: {e}")))?;
+                let path =
+                    Path::parse(p).map_err(|e| st.runtime(format!("Invalid ResultPath: {e}")))?;
                 jsonpath::write_at(raw.clone(), &path, result).map_err(|e| {
                     st.runtime(format!(
                         "Unable to apply ResultPath '{p}' to input '{}': {}",
@@ -540,7 +579,9 @@ impl Machine<'_> {
                     ))
                 })
             }
-            Some(other) => Err(st.runtime(format!("ResultPath must be a string or null, found {other}"))),
+            Some(other) => Err(st.runtime(format!(
+                "ResultPath must be a string or null, found {other}"
+            ))),
         }
     }
 
@@ -558,7 +599,13 @@ impl Machine<'_> {
     }
 
     /// JSONPath `Assign`: evaluated against `value` with the variables as they were before the state.
-    fn assign_jsonpath(&mut self, st: &St<'_>, assign: Option<&Value>, value: &Value, vars: &mut Vars) -> Result<(), Failure> {
+    fn assign_jsonpath(
+        &mut self,
+        st: &St<'_>,
+        assign: Option<&Value>,
+        value: &Value,
+        vars: &mut Vars,
+    ) -> Result<(), Failure> {
         let Some(assign) = assign else { return Ok(()) };
         let evaluated = self.payload(st, assign, value, &st.ctx.clone(), vars)?;
         if let Value::Object(o) = evaluated {
@@ -582,19 +629,35 @@ impl Machine<'_> {
     }
 
     fn jsonata_env(&self, states: &Value, vars: &Vars) -> Rc<Env> {
-        let mut all: Vec<(String, Value)> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut all: Vec<(String, Value)> =
+            vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         all.push(("states".into(), states.clone()));
         Env::with_vars(all)
     }
 
     /// Evaluates a JSONata template value: `{% %}` strings anywhere inside are expressions.
-    fn jsonata_value(&mut self, st: &St<'_>, field: &str, template: &Value, states: &Value, vars: &Vars) -> Result<Value, Failure> {
+    fn jsonata_value(
+        &mut self,
+        st: &St<'_>,
+        field: &str,
+        template: &Value,
+        states: &Value,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
         let env = self.jsonata_env(states, vars);
         self.jsonata_walk(st, field, template, states, &env, true)
             .map(|v| v.unwrap_or(Value::Null))
     }
 
-    fn jsonata_walk(&mut self, st: &St<'_>, field: &str, template: &Value, states: &Value, env: &Rc<Env>, top: bool) -> Result<Option<Value>, Failure> {
+    fn jsonata_walk(
+        &mut self,
+        st: &St<'_>,
+        field: &str,
+        template: &Value,
+        states: &Value,
+        env: &Rc<Env>,
+        top: bool,
+    ) -> Result<Option<Value>, Failure> {
         if let Some(expr) = jsonata_expr(template) {
             let input = states.get("input").cloned().unwrap_or(Value::Null);
             let mut rng = self.rng.clone();
@@ -628,7 +691,10 @@ impl Machine<'_> {
             Value::Array(a) => {
                 let mut out = Vec::new();
                 for v in a {
-                    out.push(self.jsonata_walk(st, field, v, states, env, false)?.unwrap_or(Value::Null));
+                    out.push(
+                        self.jsonata_walk(st, field, v, states, env, false)?
+                            .unwrap_or(Value::Null),
+                    );
                 }
                 Ok(Some(Value::Array(out)))
             }
@@ -636,7 +702,13 @@ impl Machine<'_> {
         }
     }
 
-    fn assign_jsonata(&mut self, st: &St<'_>, assign: Option<&Value>, states: &Value, vars: &mut Vars) -> Result<(), Failure> {
+    fn assign_jsonata(
+        &mut self,
+        st: &St<'_>,
+        assign: Option<&Value>,
+        states: &Value,
+        vars: &mut Vars,
+    ) -> Result<(), Failure> {
         let Some(assign) = assign else { return Ok(()) };
         let Some(obj) = assign.as_object() else {
             return Err(st.runtime("Assign must be an object"));
@@ -653,7 +725,15 @@ impl Machine<'_> {
     }
 
     /// JSONata `Output` (default: `default`) plus `Assign`, both seeing the same `$states`.
-    fn jsonata_finish(&mut self, st: &St<'_>, states: &Value, default: Value, vars: &mut Vars, assign: Option<&Value>, output: Option<&Value>) -> Result<Value, Failure> {
+    fn jsonata_finish(
+        &mut self,
+        st: &St<'_>,
+        states: &Value,
+        default: Value,
+        vars: &mut Vars,
+        assign: Option<&Value>,
+        output: Option<&Value>,
+    ) -> Result<Value, Failure> {
         let out = match output {
             Some(o) => self.jsonata_value(st, "Output", o, states, vars)?,
             None => default,
@@ -672,7 +752,14 @@ impl Machine<'_> {
             }
             Ql::Jsonata => {
                 let states = self.states_var(st, &input, &[]);
-                Ok(self.jsonata_finish(st, &states, input.clone(), vars, st.get("Assign"), st.get("Output"))?)
+                Ok(self.jsonata_finish(
+                    st,
+                    &states,
+                    input.clone(),
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?)
             }
         }
     }
@@ -697,7 +784,14 @@ impl Machine<'_> {
             }
             Ql::Jsonata => {
                 let states = self.states_var(st, &input, &[]);
-                let out = self.jsonata_finish(st, &states, input.clone(), vars, st.get("Assign"), st.get("Output"))?;
+                let out = self.jsonata_finish(
+                    st,
+                    &states,
+                    input.clone(),
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?;
                 self.check_size(st, &out)?;
                 out
             }
@@ -714,7 +808,9 @@ impl Machine<'_> {
             Ql::Jsonata => input.clone(),
         };
         let value_of = |m: &mut Self, field: &str| -> Result<Option<Value>, Failure> {
-            let Some(v) = st.get(field) else { return Ok(None) };
+            let Some(v) = st.get(field) else {
+                return Ok(None);
+            };
             match st.ql {
                 Ql::Jsonata => m.jsonata_value(st, field, v, &states, vars).map(Some),
                 Ql::JsonPath => Ok(Some(v.clone())),
@@ -722,23 +818,33 @@ impl Machine<'_> {
         };
         let mut until: Option<i64> = None;
         if let Some(s) = value_of(self, "Seconds")? {
-            let secs = s
-                .as_f64()
-                .filter(|f| *f >= 0.0)
-                .ok_or_else(|| st.runtime(format!("The Seconds field must be a non-negative number, found {s}")))?;
-            until = Some(self.clock + (secs * 1000.0) as i64);
-        } else if let Some(Value::String(p)) = st.get("SecondsPath") {
-            let v = self.lookup(p, &effective, &ctx, vars).ok().flatten();
-            let secs = v.as_ref().and_then(Value::as_f64).filter(|f| *f >= 0.0).ok_or_else(|| {
+            let secs = s.as_f64().filter(|f| *f >= 0.0).ok_or_else(|| {
                 st.runtime(format!(
-                    "The SecondsPath parameter does not reference a valid non-negative integer: {p}"
+                    "The Seconds field must be a non-negative number, found {s}"
                 ))
             })?;
             until = Some(self.clock + (secs * 1000.0) as i64);
+        } else if let Some(Value::String(p)) = st.get("SecondsPath") {
+            let v = self.lookup(p, &effective, &ctx, vars).ok().flatten();
+            let secs = v
+                .as_ref()
+                .and_then(Value::as_f64)
+                .filter(|f| *f >= 0.0)
+                .ok_or_else(|| {
+                    st.runtime(format!(
+                    "The SecondsPath parameter does not reference a valid non-negative integer: {p}"
+                ))
+                })?;
+            until = Some(self.clock + (secs * 1000.0) as i64);
         } else if let Some(t) = value_of(self, "Timestamp")? {
-            let ts = t.as_str().and_then(choice::parse_timestamp).ok_or_else(|| {
-                st.runtime(format!("The Timestamp field is not a valid ISO-8601 timestamp: {t}"))
-            })?;
+            let ts = t
+                .as_str()
+                .and_then(choice::parse_timestamp)
+                .ok_or_else(|| {
+                    st.runtime(format!(
+                        "The Timestamp field is not a valid ISO-8601 timestamp: {t}"
+                    ))
+                })?;
             until = Some(ts.as_millisecond());
         } else if let Some(Value::String(p)) = st.get("TimestampPath") {
             let v = self.lookup(p, &effective, &ctx, vars).ok().flatten();
@@ -755,7 +861,14 @@ impl Machine<'_> {
                 self.assign_jsonpath(st, st.get("Assign"), &effective, vars)?;
                 self.select_field(st, "OutputPath", &effective, vars)?
             }
-            Ql::Jsonata => self.jsonata_finish(st, &states, input.clone(), vars, st.get("Assign"), st.get("Output"))?,
+            Ql::Jsonata => self.jsonata_finish(
+                st,
+                &states,
+                input.clone(),
+                vars,
+                st.get("Assign"),
+                st.get("Output"),
+            )?,
         };
         Ok(Done { output, next })
     }
@@ -789,28 +902,36 @@ impl Machine<'_> {
                         rule.get("Assign"),
                     ),
                     None => (
-                        st.get("Default").and_then(Value::as_str).map(str::to_string),
+                        st.get("Default")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         st.get("Assign"),
                     ),
                 };
                 let Some(next) = next else {
                     return Err(Failure::new(
                         "States.NoChoiceMatched",
-                        format!("{}No Choice Rule matched and no Default is set.", st.prefix()),
+                        format!(
+                            "{}No Choice Rule matched and no Default is set.",
+                            st.prefix()
+                        ),
                     )
                     .into());
                 };
                 self.assign_jsonpath(st, assign, &effective, vars)?;
                 let output = self.select_field(st, "OutputPath", &effective, vars)?;
-                Ok(Done { output, next: Some(next) })
+                Ok(Done {
+                    output,
+                    next: Some(next),
+                })
             }
             Ql::Jsonata => {
                 let states = self.states_var(st, &input, &[]);
                 let mut chosen: Option<&Value> = None;
                 for rule in rules {
-                    let cond = rule
-                        .get("Condition")
-                        .ok_or_else(|| st.invalid("Choices", "a JSONata choice rule needs 'Condition'"))?;
+                    let cond = rule.get("Condition").ok_or_else(|| {
+                        st.invalid("Choices", "a JSONata choice rule needs 'Condition'")
+                    })?;
                     let v = self.jsonata_value(st, "Condition", cond, &states, vars)?;
                     match v {
                         Value::Bool(true) => {
@@ -834,7 +955,9 @@ impl Machine<'_> {
                         rule.get("Output").or(st.get("Output")),
                     ),
                     None => (
-                        st.get("Default").and_then(Value::as_str).map(str::to_string),
+                        st.get("Default")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         st.get("Assign"),
                         st.get("Output"),
                     ),
@@ -842,12 +965,19 @@ impl Machine<'_> {
                 let Some(next) = next else {
                     return Err(Failure::new(
                         "States.NoChoiceMatched",
-                        format!("{}No Choice Rule matched and no Default is set.", st.prefix()),
+                        format!(
+                            "{}No Choice Rule matched and no Default is set.",
+                            st.prefix()
+                        ),
                     )
                     .into());
                 };
-                let output = self.jsonata_finish(st, &states, input.clone(), vars, assign, output)?;
-                Ok(Done { output, next: Some(next) })
+                let output =
+                    self.jsonata_finish(st, &states, input.clone(), vars, assign, output)?;
+                Ok(Done {
+                    output,
+                    next: Some(next),
+                })
             }
         }
     }
@@ -921,7 +1051,10 @@ impl Machine<'_> {
                 let r = retriers[i];
                 let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
                 if attempts[i] < max {
-                    let interval = r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0);
+                    let interval = r
+                        .get("IntervalSeconds")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0);
                     let backoff = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
                     let mut delay = interval * backoff.powi(attempts[i] as i32);
                     if let Some(cap) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
@@ -962,15 +1095,31 @@ impl Machine<'_> {
                 }
                 Ql::Jsonata => {
                     let states = self.states_var(st, &input, &[("errorOutput", &err_out)]);
-                    self.jsonata_finish(st, &states, err_out.clone(), vars, c.get("Assign"), c.get("Output"))?
+                    self.jsonata_finish(
+                        st,
+                        &states,
+                        err_out.clone(),
+                        vars,
+                        c.get("Assign"),
+                        c.get("Output"),
+                    )?
                 }
             };
-            return Ok(Done { output, next: Some(cnext) });
+            return Ok(Done {
+                output,
+                next: Some(cnext),
+            });
         }
     }
 
     /// JSONPath result processing shared by Task, Parallel and Map: ResultSelector, Assign, ResultPath, OutputPath.
-    fn finish_jsonpath(&mut self, st: &St<'_>, raw: &Value, result: Value, vars: &mut Vars) -> Result<Value, Failure> {
+    fn finish_jsonpath(
+        &mut self,
+        st: &St<'_>,
+        raw: &Value,
+        result: Value,
+        vars: &mut Vars,
+    ) -> Result<Value, Failure> {
         let selected = match st.get("ResultSelector") {
             Some(sel) => {
                 let ctx = st.ctx.clone();
@@ -984,7 +1133,13 @@ impl Machine<'_> {
         self.select_field(st, "OutputPath", &combined, vars)
     }
 
-    fn task(&mut self, st: &St<'_>, input: &Value, vars: &mut Vars, retry_count: u32) -> Res<Value> {
+    fn task(
+        &mut self,
+        st: &St<'_>,
+        input: &Value,
+        vars: &mut Vars,
+        retry_count: u32,
+    ) -> Res<Value> {
         let resource = st
             .get("Resource")
             .and_then(Value::as_str)
@@ -1027,12 +1182,16 @@ impl Machine<'_> {
             },
         };
         let timeout = match st.get("TimeoutSeconds") {
-            Some(v) if st.ql == Ql::Jsonata && jsonata_expr(v).is_some() => {
-                self.jsonata_value(st, "TimeoutSeconds", v, &states, vars)?.as_f64()
-            }
+            Some(v) if st.ql == Ql::Jsonata && jsonata_expr(v).is_some() => self
+                .jsonata_value(st, "TimeoutSeconds", v, &states, vars)?
+                .as_f64(),
             Some(v) => v.as_f64(),
             None => match st.get("TimeoutSecondsPath").and_then(Value::as_str) {
-                Some(p) => self.lookup(p, input, &st.ctx, vars).ok().flatten().and_then(|v| v.as_f64()),
+                Some(p) => self
+                    .lookup(p, input, &st.ctx, vars)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.as_f64()),
                 None => None,
             },
         };
@@ -1050,33 +1209,68 @@ impl Machine<'_> {
             .mocks
             .response(&st.name, index)
             .cloned()
-            .ok_or_else(|| SimulateError::MissingMock { state: st.name.clone() })?;
-        self.event("TaskStarted", Some(("taskStartedEventDetails", json!({"resource": resource}))));
+            .ok_or_else(|| SimulateError::MissingMock {
+                state: st.name.clone(),
+            })?;
+        self.event(
+            "TaskStarted",
+            Some(("taskStartedEventDetails", json!({"resource": resource}))),
+        );
         if let Some(d) = response.delay_seconds {
             if let Some(t) = timeout
                 && d > t
             {
                 self.clock += (t * 1000.0) as i64;
-                self.event("TaskTimedOut", Some(("taskTimedOutEventDetails", json!({"error": "States.Timeout"}))));
-                return Err(Failure { error: Some("States.Timeout".into()), cause: None }.into());
+                self.event(
+                    "TaskTimedOut",
+                    Some((
+                        "taskTimedOutEventDetails",
+                        json!({"error": "States.Timeout"}),
+                    )),
+                );
+                return Err(Failure {
+                    error: Some("States.Timeout".into()),
+                    cause: None,
+                }
+                .into());
             }
             self.clock += (d.max(0.0) * 1000.0) as i64;
         }
         if let Some(error) = response.error {
             self.event(
                 "TaskFailed",
-                Some(("taskFailedEventDetails", json!({"error": error, "cause": response.cause}))),
+                Some((
+                    "taskFailedEventDetails",
+                    json!({"error": error, "cause": response.cause}),
+                )),
             );
-            return Err(Failure { error: Some(error), cause: response.cause }.into());
+            return Err(Failure {
+                error: Some(error),
+                cause: response.cause,
+            }
+            .into());
         }
         let result = response.return_value.unwrap_or(Value::Null);
-        self.event("TaskSucceeded", Some(("taskSucceededEventDetails", json!({"output": compact(&result)}))));
+        self.event(
+            "TaskSucceeded",
+            Some((
+                "taskSucceededEventDetails",
+                json!({"output": compact(&result)}),
+            )),
+        );
         match st.ql {
             Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
             Ql::Jsonata => {
                 self.check_size(st, &result)?;
                 let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(st, &states, result.clone(), vars, st.get("Assign"), st.get("Output"))?)
+                Ok(self.jsonata_finish(
+                    st,
+                    &states,
+                    result.clone(),
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?)
             }
         }
     }
@@ -1119,7 +1313,14 @@ impl Machine<'_> {
             Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
             Ql::Jsonata => {
                 let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(st, &states, result.clone(), vars, st.get("Assign"), st.get("Output"))?)
+                Ok(self.jsonata_finish(
+                    st,
+                    &states,
+                    result.clone(),
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?)
             }
         }
     }
@@ -1150,7 +1351,10 @@ impl Machine<'_> {
                 };
                 let Value::Array(items) = items else {
                     return Err(st
-                        .runtime(format!("Map state input must be an array but was: {}", compact(&items)))
+                        .runtime(format!(
+                            "Map state input must be an array but was: {}",
+                            compact(&items)
+                        ))
                         .into());
                 };
                 (effective, items)
@@ -1192,7 +1396,11 @@ impl Machine<'_> {
         match st.ql {
             Ql::JsonPath => {
                 if let Some(Value::String(p)) = st.get("MaxConcurrencyPath") {
-                    let v = self.lookup(p, &effective, &ctx, vars).ok().flatten().unwrap_or(Value::Null);
+                    let v = self
+                        .lookup(p, &effective, &ctx, vars)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(Value::Null);
                     if v.as_u64().is_none() {
                         let shown = match &v {
                             Value::String(s) => s.clone(),
@@ -1207,7 +1415,11 @@ impl Machine<'_> {
                 }
             }
             Ql::Jsonata => {
-                for f in ["MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage"] {
+                for f in [
+                    "MaxConcurrency",
+                    "ToleratedFailureCount",
+                    "ToleratedFailurePercentage",
+                ] {
                     if let Some(t) = st.get(f)
                         && jsonata_expr(t).is_some()
                     {
@@ -1216,16 +1428,27 @@ impl Machine<'_> {
                 }
             }
         }
-        let tolerated_count = self.tolerance(st, "ToleratedFailureCount", &effective, vars, &states)?;
-        let tolerated_pct = self.tolerance(st, "ToleratedFailurePercentage", &effective, vars, &states)?;
-        self.event("MapStateStarted", Some(("mapStateStartedEventDetails", json!({"length": items.len()}))));
+        let tolerated_count =
+            self.tolerance(st, "ToleratedFailureCount", &effective, vars, &states)?;
+        let tolerated_pct =
+            self.tolerance(st, "ToleratedFailurePercentage", &effective, vars, &states)?;
+        self.event(
+            "MapStateStarted",
+            Some((
+                "mapStateStartedEventDetails",
+                json!({"length": items.len()}),
+            )),
+        );
         let selector = st.get("ItemSelector").or_else(|| st.get("Parameters"));
         let mut results = Vec::with_capacity(items.len());
         let mut failures = 0usize;
         for (index, item) in items.iter().enumerate() {
             let mut item_ctx = ctx.clone();
             if let Some(o) = item_ctx.as_object_mut() {
-                o.insert("Map".into(), json!({"Item": {"Index": index, "Value": item}}));
+                o.insert(
+                    "Map".into(),
+                    json!({"Item": {"Index": index, "Value": item}}),
+                );
             }
             let item_st = St {
                 name: st.name.clone(),
@@ -1236,7 +1459,9 @@ impl Machine<'_> {
                 ctx: item_ctx.clone(),
             };
             let item_input = match (selector, st.ql) {
-                (Some(sel), Ql::JsonPath) => self.payload(&item_st, sel, &effective, &item_ctx, vars)?,
+                (Some(sel), Ql::JsonPath) => {
+                    self.payload(&item_st, sel, &effective, &item_ctx, vars)?
+                }
                 (Some(sel), Ql::Jsonata) => {
                     let s = self.states_var(&item_st, input, &[]);
                     self.jsonata_value(&item_st, "ItemSelector", sel, &s, vars)?
@@ -1245,21 +1470,30 @@ impl Machine<'_> {
             };
             self.event(
                 "MapIterationStarted",
-                Some(("mapIterationStartedEventDetails", json!({"name": st.name, "index": index}))),
+                Some((
+                    "mapIterationStartedEventDetails",
+                    json!({"name": st.name, "index": index}),
+                )),
             );
             let mut inner = vars.clone();
             match self.run_chain(pstates, &start, item_input, &mut inner) {
                 Ok(out) => {
                     self.event(
                         "MapIterationSucceeded",
-                        Some(("mapIterationSucceededEventDetails", json!({"name": st.name, "index": index}))),
+                        Some((
+                            "mapIterationSucceededEventDetails",
+                            json!({"name": st.name, "index": index}),
+                        )),
                     );
                     results.push(out);
                 }
                 Err(Stop::Fail(f)) => {
                     self.event(
                         "MapIterationFailed",
-                        Some(("mapIterationFailedEventDetails", json!({"name": st.name, "index": index}))),
+                        Some((
+                            "mapIterationFailedEventDetails",
+                            json!({"name": st.name, "index": index}),
+                        )),
                     );
                     if tolerated_count.is_none() && tolerated_pct.is_none() {
                         return Err(Stop::Fail(f));
@@ -1275,7 +1509,10 @@ impl Machine<'_> {
                     if over {
                         return Err(Failure::new(
                             "States.ExceedToleratedFailureThreshold",
-                            format!("{}The specified tolerated failure threshold was exceeded", st.prefix()),
+                            format!(
+                                "{}The specified tolerated failure threshold was exceeded",
+                                st.prefix()
+                            ),
                         )
                         .into());
                     }
@@ -1297,12 +1534,26 @@ impl Machine<'_> {
             Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
             Ql::Jsonata => {
                 let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(st, &states, result.clone(), vars, st.get("Assign"), st.get("Output"))?)
+                Ok(self.jsonata_finish(
+                    st,
+                    &states,
+                    result.clone(),
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?)
             }
         }
     }
 
-    fn tolerance(&mut self, st: &St<'_>, field: &str, effective: &Value, vars: &Vars, states: &Value) -> Result<Option<f64>, Failure> {
+    fn tolerance(
+        &mut self,
+        st: &St<'_>,
+        field: &str,
+        effective: &Value,
+        vars: &Vars,
+        states: &Value,
+    ) -> Result<Option<f64>, Failure> {
         if let Some(v) = st.get(field) {
             let v = if st.ql == Ql::Jsonata && jsonata_expr(v).is_some() {
                 self.jsonata_value(st, field, v, states, vars)?
@@ -1338,7 +1589,9 @@ fn json_type(v: &Value) -> &'static str {
 
 /// `$.a.b` rendered as `$['a']['b']`, the form AWS uses in path error messages.
 fn bracket_path(p: &str) -> String {
-    let Some(rest) = p.strip_prefix('$') else { return p.to_string() };
+    let Some(rest) = p.strip_prefix('$') else {
+        return p.to_string();
+    };
     let mut out = String::from("$");
     for part in rest.split('.').filter(|s| !s.is_empty()) {
         out.push_str(&format!("['{part}']"));

@@ -31,7 +31,10 @@ pub fn is_intrinsic(text: &str) -> bool {
 /// Parses `States.Name(arg, ...)`.
 pub fn parse(text: &str) -> Result<Expr, String> {
     let chars: Vec<char> = text.trim().chars().collect();
-    let mut p = Parser { chars: &chars, pos: 0 };
+    let mut p = Parser {
+        chars: &chars,
+        pos: 0,
+    };
     let e = p.call()?;
     p.ws();
     if p.pos != chars.len() {
@@ -268,7 +271,9 @@ fn call(name: &str, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
     match short {
         "Format" => {
             if args.is_empty() {
-                return Err(fail(format!("The function {name} expects at least 1 argument")));
+                return Err(fail(format!(
+                    "The function {name} expects at least 1 argument"
+                )));
             }
             let template = as_str(name, &args[0])?;
             let mut out = String::new();
@@ -396,9 +401,11 @@ fn call(name: &str, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(s.as_bytes())
                 .map_err(|e| fail(format!("The function {name} could not decode '{s}': {e}")))?;
-            String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| fail(format!("The function {name} decoded bytes that are not UTF-8")))
+            String::from_utf8(bytes).map(Value::String).map_err(|_| {
+                fail(format!(
+                    "The function {name} decoded bytes that are not UTF-8"
+                ))
+            })
         }
         "Hash" => {
             want_args(name, &args, 2, 2)?;
@@ -510,11 +517,19 @@ mod tests {
             json!("a 1 b y")
         );
         assert_eq!(
-            run("States.Format('{}', $.o)", json!({"o": {"a": 1, "b": [1, 2]}})).unwrap(),
+            run(
+                "States.Format('{}', $.o)",
+                json!({"o": {"a": 1, "b": [1, 2]}})
+            )
+            .unwrap(),
             json!("{a=1, b=[1, 2]}")
         );
         assert_eq!(
-            run("States.ArrayGetItem(States.StringSplit('a-b-c', '-'), 2)", json!({})).unwrap(),
+            run(
+                "States.ArrayGetItem(States.StringSplit('a-b-c', '-'), 2)",
+                json!({})
+            )
+            .unwrap(),
             json!("c")
         );
         assert_eq!(
@@ -526,7 +541,11 @@ mod tests {
     #[test]
     fn arrays_hashes_and_math() {
         assert_eq!(
-            run("States.ArrayPartition(States.Array(1,2,3,4,5), 2)", json!({})).unwrap(),
+            run(
+                "States.ArrayPartition(States.Array(1,2,3,4,5), 2)",
+                json!({})
+            )
+            .unwrap(),
             json!([[1, 2], [3, 4], [5]])
         );
         assert_eq!(

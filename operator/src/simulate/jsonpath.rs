@@ -111,7 +111,10 @@ impl Path {
         let mut parser = SegParser { chars: &chars, pos };
         let segments = parser.segments().map_err(|r| err(&r))?;
         if parser.pos != chars.len() {
-            return Err(err(&format!("unexpected character at position {}", parser.pos)));
+            return Err(err(&format!(
+                "unexpected character at position {}",
+                parser.pos
+            )));
         }
         Ok(Path {
             root,
@@ -580,7 +583,9 @@ fn operand_value(op: &Operand, current: &Value, root: &Value) -> Option<Value> {
 
 fn filter_matches(expr: &FilterExpr, current: &Value, root: &Value) -> bool {
     match expr {
-        FilterExpr::Or(a, b) => filter_matches(a, current, root) || filter_matches(b, current, root),
+        FilterExpr::Or(a, b) => {
+            filter_matches(a, current, root) || filter_matches(b, current, root)
+        }
         FilterExpr::And(a, b) => {
             filter_matches(a, current, root) && filter_matches(b, current, root)
         }
@@ -705,7 +710,10 @@ mod tests {
         assert_eq!(sel("$.items[1:].id", &v), Some(json!([2, 3])));
         assert_eq!(sel("$..id", &v), Some(json!([1, 2, 3])));
         assert_eq!(sel("$.items[?(@.id > 1)].id", &v), Some(json!([2, 3])));
-        assert_eq!(sel("$.items[?(@.ok == true && @.id < 5)].id", &v), Some(json!([1])));
+        assert_eq!(
+            sel("$.items[?(@.ok == true && @.id < 5)].id", &v),
+            Some(json!([1]))
+        );
         assert_eq!(sel("$.items[?(@.ok)].id", &v), Some(json!([1, 2])));
         assert_eq!(sel("$.nothing[*]", &v), Some(json!([])));
     }

@@ -31,7 +31,11 @@ pub struct MockResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
     /// Virtual seconds the call takes; beyond the state's `TimeoutSeconds` the call fails with `States.Timeout`.
-    #[serde(default, rename = "delaySeconds", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "delaySeconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub delay_seconds: Option<f64>,
 }
 
@@ -59,7 +63,10 @@ impl Mocks {
 
     /// Adds responses for a state (appended to any already present).
     pub fn insert(&mut self, state: impl Into<String>, responses: Vec<MockResponse>) {
-        self.by_state.entry(state.into()).or_default().extend(responses);
+        self.by_state
+            .entry(state.into())
+            .or_default()
+            .extend(responses);
     }
 
     /// Reads mocks from a JSON value (the parsed YAML document): a map from state name to one response or a list.
@@ -137,10 +144,16 @@ mod tests {
             "A:\n  - return: {x: 1}\n  - error: Boom\n    cause: bad\nB:\n  return: 2\n",
         )
         .unwrap();
-        assert_eq!(m.response("A", 0).unwrap().return_value, Some(serde_json::json!({"x": 1})));
+        assert_eq!(
+            m.response("A", 0).unwrap().return_value,
+            Some(serde_json::json!({"x": 1}))
+        );
         assert_eq!(m.response("A", 1).unwrap().error.as_deref(), Some("Boom"));
         assert_eq!(m.response("A", 7).unwrap().error.as_deref(), Some("Boom"));
-        assert_eq!(m.response("B", 3).unwrap().return_value, Some(serde_json::json!(2)));
+        assert_eq!(
+            m.response("B", 3).unwrap().return_value,
+            Some(serde_json::json!(2))
+        );
         assert!(m.response("C", 0).is_none());
     }
 

@@ -164,11 +164,22 @@ mod tests {
             "status": "SUCCEEDED", "outputContains": {"a": {"b": 1}}, "states": ["A", "B"]
         }))
         .unwrap();
-        assert!(check(&expect, &exec(Status::Succeeded, Some(json!({"a": {"b": 1, "c": 2}})))).is_empty());
+        assert!(
+            check(
+                &expect,
+                &exec(Status::Succeeded, Some(json!({"a": {"b": 1, "c": 2}})))
+            )
+            .is_empty()
+        );
         let problems = check(&expect, &exec(Status::Failed, None));
         assert_eq!(problems.len(), 2, "{problems:?}");
-        let strict: Expect =
-            serde_json::from_value(json!({"status": "SUCCEEDED", "output": {"a": 1}, "states": ["A"]})).unwrap();
-        assert_eq!(check(&strict, &exec(Status::Succeeded, Some(json!({"a": 2})))).len(), 2);
+        let strict: Expect = serde_json::from_value(
+            json!({"status": "SUCCEEDED", "output": {"a": 1}, "states": ["A"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            check(&strict, &exec(Status::Succeeded, Some(json!({"a": 2})))).len(),
+            2
+        );
     }
 }

@@ -11,13 +11,70 @@ use super::{Evaluator, Func, JResult, JV, JsonataError, deep_equal, num, truthy}
 
 /// Every built-in name (without `$`).
 pub const BUILTINS: &[&str] = &[
-    "string", "length", "substring", "substringBefore", "substringAfter", "uppercase", "lowercase",
-    "trim", "pad", "contains", "split", "join", "replace", "match", "base64encode", "base64decode",
-    "encodeUrlComponent", "decodeUrlComponent", "encodeUrl", "decodeUrl", "number", "abs", "floor",
-    "ceil", "round", "power", "sqrt", "sum", "max", "min", "average", "count", "boolean", "not",
-    "exists", "append", "reverse", "distinct", "sort", "zip", "shuffle", "keys", "lookup", "spread",
-    "merge", "each", "sift", "type", "error", "assert", "map", "filter", "reduce", "single", "now",
-    "millis", "toMillis", "fromMillis", "formatBase", "partition", "range", "hash", "random", "uuid",
+    "string",
+    "length",
+    "substring",
+    "substringBefore",
+    "substringAfter",
+    "uppercase",
+    "lowercase",
+    "trim",
+    "pad",
+    "contains",
+    "split",
+    "join",
+    "replace",
+    "match",
+    "base64encode",
+    "base64decode",
+    "encodeUrlComponent",
+    "decodeUrlComponent",
+    "encodeUrl",
+    "decodeUrl",
+    "number",
+    "abs",
+    "floor",
+    "ceil",
+    "round",
+    "power",
+    "sqrt",
+    "sum",
+    "max",
+    "min",
+    "average",
+    "count",
+    "boolean",
+    "not",
+    "exists",
+    "append",
+    "reverse",
+    "distinct",
+    "sort",
+    "zip",
+    "shuffle",
+    "keys",
+    "lookup",
+    "spread",
+    "merge",
+    "each",
+    "sift",
+    "type",
+    "error",
+    "assert",
+    "map",
+    "filter",
+    "reduce",
+    "single",
+    "now",
+    "millis",
+    "toMillis",
+    "fromMillis",
+    "formatBase",
+    "partition",
+    "range",
+    "hash",
+    "random",
+    "uuid",
     "parse",
 ];
 
@@ -73,7 +130,10 @@ fn array_arg(args: &[JV], i: usize) -> Vec<Value> {
 fn func_arg(name: &str, args: &[JV], i: usize) -> JResult<Rc<Func>> {
     match args.get(i) {
         Some(JV::Fn(f)) => Ok(f.clone()),
-        _ => err(format!("T0410: argument {} of ${name} must be a function", i + 1)),
+        _ => err(format!(
+            "T0410: argument {} of ${name} must be a function",
+            i + 1
+        )),
     }
 }
 
@@ -138,8 +198,16 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
     let args = if args.is_empty()
         && matches!(
             name,
-            "string" | "length" | "uppercase" | "lowercase" | "trim" | "number" | "boolean" | "keys"
-                | "base64encode" | "base64decode"
+            "string"
+                | "length"
+                | "uppercase"
+                | "lowercase"
+                | "trim"
+                | "number"
+                | "boolean"
+                | "keys"
+                | "base64encode"
+                | "base64decode"
         ) {
         vec![input.clone()]
     } else {
@@ -149,14 +217,18 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         "string" => match args.first().map(|a| a.clone().collapse()) {
             None | Some(JV::Undef) => Ok(JV::Undef),
             Some(JV::Fn(_)) => some(Value::String(String::new())),
-            Some(v) => some(Value::String(val(&v).map(|v| stringify(&v)).unwrap_or_default())),
+            Some(v) => some(Value::String(
+                val(&v).map(|v| stringify(&v)).unwrap_or_default(),
+            )),
         },
         "length" => match str_arg(name, &args, 0)? {
             Some(s) => some(Value::from(s.chars().count())),
             None => Ok(JV::Undef),
         },
         "substring" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let chars: Vec<char> = s.chars().collect();
             let len = chars.len() as i64;
             let mut start = num_arg(name, &args, 1)?.unwrap_or(0.0) as i64;
@@ -168,10 +240,14 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                 Some(n) => (start + n.max(0.0) as i64).min(len),
                 None => len,
             };
-            some(Value::String(chars[start as usize..end as usize].iter().collect()))
+            some(Value::String(
+                chars[start as usize..end as usize].iter().collect(),
+            ))
         }
         "substringBefore" | "substringAfter" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let chars = str_arg(name, &args, 1)?.unwrap_or_default();
             some(Value::String(match s.find(&chars) {
                 Some(i) if name == "substringBefore" => s[..i].to_string(),
@@ -184,27 +260,41 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         "lowercase" => Ok(str_arg(name, &args, 0)?
             .map_or(JV::Undef, |s| JV::Val(Value::String(s.to_lowercase())))),
         "trim" => Ok(str_arg(name, &args, 0)?.map_or(JV::Undef, |s| {
-            JV::Val(Value::String(s.split_whitespace().collect::<Vec<_>>().join(" ")))
+            JV::Val(Value::String(
+                s.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
         })),
         "pad" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let width = num_arg(name, &args, 1)?.unwrap_or(0.0) as i64;
             let pad = str_arg(name, &args, 2)?.unwrap_or_else(|| " ".into());
             let len = s.chars().count() as i64;
             let missing = (width.abs() - len).max(0) as usize;
             let fill: String = pad.chars().cycle().take(missing).collect();
-            some(Value::String(if width < 0 { format!("{fill}{s}") } else { format!("{s}{fill}") }))
+            some(Value::String(if width < 0 {
+                format!("{fill}{s}")
+            } else {
+                format!("{s}{fill}")
+            }))
         }
         "contains" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             match pattern_arg(&args, 1) {
                 Some(Ok(re)) => some(Value::Bool(re.is_match(&s))),
                 Some(Err(p)) => err(format!("D1004: invalid regular expression {p}")),
-                None => some(Value::Bool(s.contains(&str_arg(name, &args, 1)?.unwrap_or_default()))),
+                None => some(Value::Bool(
+                    s.contains(&str_arg(name, &args, 1)?.unwrap_or_default()),
+                )),
             }
         }
         "split" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let limit = num_arg(name, &args, 2)?.map(|n| n.max(0.0) as usize);
             let parts: Vec<String> = match pattern_arg(&args, 1) {
                 Some(Ok(re)) => re.split(&s).map(str::to_string).collect(),
@@ -228,13 +318,19 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             for i in items {
                 match i {
                     Value::String(s) => strs.push(s),
-                    other => return err(format!("T0412: $join expects an array of strings, found {other}")),
+                    other => {
+                        return err(format!(
+                            "T0412: $join expects an array of strings, found {other}"
+                        ));
+                    }
                 }
             }
             some(Value::String(strs.join(&sep)))
         }
         "replace" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let repl = str_arg(name, &args, 2)?.unwrap_or_default();
             let limit = num_arg(name, &args, 3)?.map(|n| n.max(0.0) as usize);
             match pattern_arg(&args, 1) {
@@ -256,7 +352,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             }
         }
         "match" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let re = match pattern_arg(&args, 1) {
                 Some(Ok(re)) => re,
                 _ => return err("T0410: argument 2 of $match must be a regular expression"),
@@ -275,7 +373,11 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                         Value::Array(
                             c.iter()
                                 .skip(1)
-                                .map(|g| Value::String(g.map(|g| g.as_str().to_string()).unwrap_or_default()))
+                                .map(|g| {
+                                    Value::String(
+                                        g.map(|g| g.as_str().to_string()).unwrap_or_default(),
+                                    )
+                                })
                                 .collect(),
                         ),
                     );
@@ -285,30 +387,58 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             Ok(JV::Seq(matches))
         }
         "base64encode" => Ok(str_arg(name, &args, 0)?.map_or(JV::Undef, |s| {
-            JV::Val(Value::String(base64::engine::general_purpose::STANDARD.encode(s)))
+            JV::Val(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(s),
+            ))
         })),
         "base64decode" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(s.as_bytes())
                 .map_err(|e| JsonataError(format!("D3137: invalid base64: {e}")))?;
             some(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         }
         "encodeUrlComponent" | "encodeUrl" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-                .remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~').remove(b'*')
-                .remove(b'\'').remove(b'(').remove(b')');
+                .remove(b'-')
+                .remove(b'_')
+                .remove(b'.')
+                .remove(b'!')
+                .remove(b'~')
+                .remove(b'*')
+                .remove(b'\'')
+                .remove(b'(')
+                .remove(b')');
             const URL: &percent_encoding::AsciiSet = &COMPONENT
-                .remove(b';').remove(b',').remove(b'/').remove(b'?').remove(b':').remove(b'@')
-                .remove(b'&').remove(b'=').remove(b'+').remove(b'$').remove(b'#');
+                .remove(b';')
+                .remove(b',')
+                .remove(b'/')
+                .remove(b'?')
+                .remove(b':')
+                .remove(b'@')
+                .remove(b'&')
+                .remove(b'=')
+                .remove(b'+')
+                .remove(b'$')
+                .remove(b'#');
             let set = if name == "encodeUrl" { URL } else { COMPONENT };
-            some(Value::String(percent_encoding::utf8_percent_encode(&s, set).to_string()))
+            some(Value::String(
+                percent_encoding::utf8_percent_encode(&s, set).to_string(),
+            ))
         }
         "decodeUrlComponent" | "decodeUrl" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             some(Value::String(
-                percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned(),
+                percent_encoding::percent_decode_str(&s)
+                    .decode_utf8_lossy()
+                    .into_owned(),
             ))
         }
         "number" => match arg(&args, 0) {
@@ -324,7 +454,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                 } else if let Some(o) = t.strip_prefix("0o") {
                     i64::from_str_radix(o, 8).ok().map(|i| i as f64)
                 } else {
-                    serde_json::from_str::<Value>(t).ok().and_then(|v| v.as_f64())
+                    serde_json::from_str::<Value>(t)
+                        .ok()
+                        .and_then(|v| v.as_f64())
                 };
                 match parsed {
                     Some(f) => some(num(f)),
@@ -334,14 +466,18 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             Some(other) => err(format!("D3030: unable to cast value to a number: {other}")),
         },
         "abs" | "floor" | "ceil" | "sqrt" => {
-            let Some(n) = num_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let r = match name {
                 "abs" => n.abs(),
                 "floor" => n.floor(),
                 "ceil" => n.ceil(),
                 _ => {
                     if n < 0.0 {
-                        return err("D3060: the sqrt function cannot be applied to a negative number");
+                        return err(
+                            "D3060: the sqrt function cannot be applied to a negative number",
+                        );
                     }
                     n.sqrt()
                 }
@@ -349,13 +485,19 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             some(num(r))
         }
         "round" => {
-            let Some(n) = num_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let precision = num_arg(name, &args, 1)?.unwrap_or(0.0) as i32;
             let factor = 10f64.powi(precision);
             let x = n * factor;
             // Round half to even, as JSONata does.
             let r = x.round();
-            let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 { r - x.signum() } else { r };
+            let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+                r - x.signum()
+            } else {
+                r
+            };
             some(num(r / factor))
         }
         "power" => {
@@ -364,7 +506,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             };
             let r = b.powf(e);
             if !r.is_finite() {
-                return err("D3061: the power function has resulted in a value that cannot be represented");
+                return err(
+                    "D3061: the power function has resulted in a value that cannot be represented",
+                );
             }
             some(num(r))
         }
@@ -377,11 +521,19 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             for i in &items {
                 match i.as_f64() {
                     Some(f) if i.is_number() => nums.push(f),
-                    _ => return err(format!("T0412: ${name} expects an array of numbers, found {i}")),
+                    _ => {
+                        return err(format!(
+                            "T0412: ${name} expects an array of numbers, found {i}"
+                        ));
+                    }
                 }
             }
             if nums.is_empty() {
-                return Ok(if name == "sum" { JV::Val(Value::from(0)) } else { JV::Undef });
+                return Ok(if name == "sum" {
+                    JV::Val(Value::from(0))
+                } else {
+                    JV::Undef
+                });
             }
             let r = match name {
                 "sum" => nums.iter().sum(),
@@ -407,7 +559,10 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         },
         "exists" => some(Value::Bool(args.first().is_some_and(|a| !a.is_undef()))),
         "append" => {
-            let (a, b) = (args.first().cloned().unwrap_or(JV::Undef), args.get(1).cloned().unwrap_or(JV::Undef));
+            let (a, b) = (
+                args.first().cloned().unwrap_or(JV::Undef),
+                args.get(1).cloned().unwrap_or(JV::Undef),
+            );
             if a.is_undef() {
                 return Ok(b);
             }
@@ -427,8 +582,12 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             some(Value::Array(items))
         }
         "distinct" => {
-            let Some(v) = arg(&args, 0) else { return Ok(JV::Undef) };
-            let Value::Array(items) = v else { return some(v) };
+            let Some(v) = arg(&args, 0) else {
+                return Ok(JV::Undef);
+            };
+            let Value::Array(items) = v else {
+                return some(v);
+            };
             let mut out: Vec<Value> = Vec::new();
             for i in items {
                 if !out.iter().any(|o| deep_equal(o, &i)) {
@@ -458,7 +617,11 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                     for item in items {
                         let mut pos = out.len();
                         while pos > 0 {
-                            let after = ev.call(&f, vec![JV::Val(out[pos - 1].clone()), JV::Val(item.clone())], input)?;
+                            let after = ev.call(
+                                &f,
+                                vec![JV::Val(out[pos - 1].clone()), JV::Val(item.clone())],
+                                input,
+                            )?;
                             if truthy(&after) {
                                 pos -= 1;
                             } else {
@@ -473,12 +636,17 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                     let all_num = items.iter().all(Value::is_number);
                     let all_str = items.iter().all(Value::is_string);
                     if !all_num && !all_str {
-                        return err("D3070: $sort needs a comparator unless all values are numbers or all strings");
+                        return err(
+                            "D3070: $sort needs a comparator unless all values are numbers or all strings",
+                        );
                     }
                     let mut items = items;
                     items.sort_by(|a, b| match (a, b) {
                         (Value::String(x), Value::String(y)) => x.cmp(y),
-                        _ => a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal),
+                        _ => a
+                            .as_f64()
+                            .partial_cmp(&b.as_f64())
+                            .unwrap_or(std::cmp::Ordering::Equal),
                     });
                     some(Value::Array(items))
                 }
@@ -539,13 +707,19 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             for item in array_arg(&args, 0) {
                 match item {
                     Value::Object(o) => out.extend(o),
-                    other => return err(format!("T0412: $merge expects an array of objects, found {other}")),
+                    other => {
+                        return err(format!(
+                            "T0412: $merge expects an array of objects, found {other}"
+                        ));
+                    }
                 }
             }
             some(Value::Object(out))
         }
         "each" | "sift" => {
-            let Some(Value::Object(o)) = arg(&args, 0) else { return Ok(JV::Undef) };
+            let Some(Value::Object(o)) = arg(&args, 0) else {
+                return Ok(JV::Undef);
+            };
             let f = func_arg(name, &args, 1)?;
             let arity = Evaluator::arity(&f);
             let obj = Value::Object(o.clone());
@@ -591,7 +765,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                 .into(),
             )),
         },
-        "error" => err(str_arg(name, &args, 0)?.unwrap_or_else(|| "$error() function evaluated".into())),
+        "error" => {
+            err(str_arg(name, &args, 0)?.unwrap_or_else(|| "$error() function evaluated".into()))
+        }
         "assert" => {
             if truthy(args.first().unwrap_or(&JV::Undef)) {
                 Ok(JV::Undef)
@@ -637,7 +813,11 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             for (i, item) in items.into_iter().enumerate() {
                 let keep = match &f {
                     Some(f) => {
-                        let r = ev.call(f, vec![JV::Val(item.clone()), JV::Val(Value::from(i))], input)?;
+                        let r = ev.call(
+                            f,
+                            vec![JV::Val(item.clone()), JV::Val(Value::from(i))],
+                            input,
+                        )?;
                         truthy(&r)
                     }
                     None => true,
@@ -648,8 +828,12 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             }
             match found.len() {
                 1 => some(found.remove(0)),
-                0 => err("D3139: the $single() function expected exactly 1 matching result, found none"),
-                _ => err("D3138: the $single() function expected exactly 1 matching result, found more"),
+                0 => err(
+                    "D3139: the $single() function expected exactly 1 matching result, found none",
+                ),
+                _ => err(
+                    "D3138: the $single() function expected exactly 1 matching result, found more",
+                ),
             }
         }
         "reduce" => {
@@ -671,18 +855,24 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         "now" => some(Value::String(ms_to_iso(ev.now_ms))),
         "millis" => some(Value::from(ev.now_ms)),
         "toMillis" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             match s.parse::<jiff::Timestamp>() {
                 Ok(t) => some(Value::from(t.as_millisecond())),
                 Err(e) => err(format!("D3110: cannot parse timestamp '{s}': {e}")),
             }
         }
         "fromMillis" => {
-            let Some(n) = num_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             some(Value::String(ms_to_iso(n as i64)))
         }
         "formatBase" => {
-            let Some(n) = num_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             let radix = num_arg(name, &args, 1)?.unwrap_or(10.0) as u32;
             if !(2..=36).contains(&radix) {
                 return err("D3100: the radix of $formatBase must be between 2 and 36");
@@ -707,18 +897,27 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         "partition" => {
             let items = match arg(&args, 0) {
                 Some(Value::Array(a)) => a,
-                other => return err(format!("$partition expects an array, found {}", other.unwrap_or(Value::Null))),
+                other => {
+                    return err(format!(
+                        "$partition expects an array, found {}",
+                        other.unwrap_or(Value::Null)
+                    ));
+                }
             };
             let size = num_arg(name, &args, 1)?.unwrap_or(0.0);
             if size < 1.0 || size.fract() != 0.0 {
                 return err("$partition expects a positive integer chunk size");
             }
             some(Value::Array(
-                items.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect(),
+                items
+                    .chunks(size as usize)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
             ))
         }
         "range" => {
-            let (Some(start), Some(end)) = (num_arg(name, &args, 0)?, num_arg(name, &args, 1)?) else {
+            let (Some(start), Some(end)) = (num_arg(name, &args, 0)?, num_arg(name, &args, 1)?)
+            else {
                 return err("$range expects numeric start and end");
             };
             let step = num_arg(name, &args, 2)?.unwrap_or(1.0);
@@ -737,7 +936,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             some(Value::Array(out))
         }
         "hash" => {
-            let Some(data) = arg(&args, 0) else { return Ok(JV::Undef) };
+            let Some(data) = arg(&args, 0) else {
+                return Ok(JV::Undef);
+            };
             let data = stringify(&data);
             let algo = str_arg(name, &args, 1)?.unwrap_or_else(|| "SHA-256".into());
             let digest = match algo.as_str() {
@@ -756,7 +957,9 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         },
         "uuid" => some(Value::String(ev.rng.uuid())),
         "parse" => {
-            let Some(s) = str_arg(name, &args, 0)? else { return Ok(JV::Undef) };
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(JV::Undef);
+            };
             match serde_json::from_str::<Value>(&s) {
                 Ok(v) => some(normalise_numbers(v)),
                 Err(e) => err(format!("$parse could not parse '{s}': {e}")),
@@ -771,7 +974,11 @@ fn normalise_numbers(v: Value) -> Value {
     match v {
         Value::Number(n) => n.as_f64().map_or(Value::Number(n), num),
         Value::Array(a) => Value::Array(a.into_iter().map(normalise_numbers).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, normalise_numbers(v))).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, normalise_numbers(v)))
+                .collect(),
+        ),
         other => other,
     }
 }

@@ -291,9 +291,7 @@ impl<'a> Evaluator<'a> {
                     Node::Var(name) => match env.get(name) {
                         Some(JV::Fn(f)) => f,
                         Some(_) => return err(format!("T1006: ${name} is not a function")),
-                        None if functions::is_builtin(name) => {
-                            Rc::new(Func::Builtin(name.clone()))
-                        }
+                        None if functions::is_builtin(name) => Rc::new(Func::Builtin(name.clone())),
                         None => {
                             return err(format!(
                                 "T1006: attempted to invoke a non-function: ${name} is not defined"
@@ -354,7 +352,8 @@ impl<'a> Evaluator<'a> {
                     for (i, (desc, _)) in terms.iter().enumerate() {
                         let o = match (&a[i], &b[i]) {
                             (Some(x), Some(y)) => compare_values(x, y).unwrap_or_else(|| {
-                                failure = Some("T2008: sort keys must be all numbers or all strings");
+                                failure =
+                                    Some("T2008: sort keys must be all numbers or all strings");
                                 std::cmp::Ordering::Equal
                             }),
                             (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -376,7 +375,12 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn function_value(&mut self, node: &Node, input: &JV, env: &Rc<Env>) -> JResult<Option<Rc<Func>>> {
+    fn function_value(
+        &mut self,
+        node: &Node,
+        input: &JV,
+        env: &Rc<Env>,
+    ) -> JResult<Option<Rc<Func>>> {
         if let Node::Var(name) = node
             && env.get(name).is_none()
             && functions::is_builtin(name)
@@ -587,11 +591,19 @@ impl<'a> Evaluator<'a> {
             }
             "?:" => {
                 let a = self.eval(l, input, env)?;
-                return if truthy(&a) { Ok(a) } else { self.eval(r, input, env) };
+                return if truthy(&a) {
+                    Ok(a)
+                } else {
+                    self.eval(r, input, env)
+                };
             }
             "??" => {
                 let a = self.eval(l, input, env)?.collapse();
-                return if a.is_undef() { self.eval(r, input, env) } else { Ok(a) };
+                return if a.is_undef() {
+                    self.eval(r, input, env)
+                } else {
+                    Ok(a)
+                };
             }
             _ => {}
         }
@@ -603,7 +615,10 @@ impl<'a> Evaluator<'a> {
                 let (Some(x), Some(y)) = (&av, &bv) else {
                     return Ok(JV::Undef);
                 };
-                let (Some(x), Some(y)) = (x.as_f64().filter(|_| x.is_number()), y.as_f64().filter(|_| y.is_number())) else {
+                let (Some(x), Some(y)) = (
+                    x.as_f64().filter(|_| x.is_number()),
+                    y.as_f64().filter(|_| y.is_number()),
+                ) else {
                     return err(format!(
                         "T2001: the operands of '{op}' must be numbers, found {x} and {y}"
                     ));
@@ -616,7 +631,9 @@ impl<'a> Evaluator<'a> {
                     _ => x % y,
                 };
                 if !v.is_finite() {
-                    return err(format!("D1001: the result of '{op}' is not a finite number"));
+                    return err(format!(
+                        "D1001: the result of '{op}' is not a finite number"
+                    ));
                 }
                 Ok(JV::Val(num(v)))
             }

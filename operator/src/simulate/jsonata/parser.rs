@@ -85,8 +85,8 @@ pub fn parse(src: &str) -> Result<Node, String> {
 }
 
 const OPS: &[&str] = &[
-    "..", ":=", "!=", "<=", ">=", "~>", "?:", "??", "**", "(", ")", "[", "]", "{", "}", ",", ";", ":",
-    "?", ".", "+", "-", "*", "/", "%", "=", "<", ">", "&", "^", "|", "@", "#",
+    "..", ":=", "!=", "<=", ">=", "~>", "?:", "??", "**", "(", ")", "[", "]", "{", "}", ",", ";",
+    ":", "?", ".", "+", "-", "*", "/", "%", "=", "<", ">", "&", "^", "|", "@", "#",
 ];
 
 fn lex(src: &str) -> Result<Vec<Tok>, String> {
@@ -155,8 +155,13 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                         'b' => s.push('\u{8}'),
                         'f' => s.push('\u{c}'),
                         'u' => {
-                            let hex: String = chars.get(j..j + 4).ok_or("bad \\u escape")?.iter().collect();
-                            let code = u32::from_str_radix(&hex, 16).map_err(|_| "bad \\u escape")?;
+                            let hex: String = chars
+                                .get(j..j + 4)
+                                .ok_or("bad \\u escape")?
+                                .iter()
+                                .collect();
+                            let code =
+                                u32::from_str_radix(&hex, 16).map_err(|_| "bad \\u escape")?;
                             s.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                             j += 4;
                         }
@@ -195,7 +200,9 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             let text: String = chars[i..j].iter().collect();
-            toks.push(Tok::Num(text.parse().map_err(|_| format!("bad number {text}"))?));
+            toks.push(Tok::Num(
+                text.parse().map_err(|_| format!("bad number {text}"))?,
+            ));
             i = j;
             continue;
         }
@@ -321,10 +328,7 @@ impl Parser {
     }
 
     fn nud(&mut self) -> Result<Node, String> {
-        let tok = self
-            .peek()
-            .cloned()
-            .ok_or("unexpected end of expression")?;
+        let tok = self.peek().cloned().ok_or("unexpected end of expression")?;
         self.pos += 1;
         Ok(match tok {
             Tok::Num(n) => Node::Num(n),
@@ -527,7 +531,11 @@ impl Parser {
                 Ok(Node::Bind(name, Box::new(self.expr(bp - 1)?)))
             }
             Tok::Op("~>") => Ok(Node::Apply(Box::new(left), Box::new(self.expr(bp)?))),
-            Tok::Op(op) => Ok(Node::Bin(op.to_string(), Box::new(left), Box::new(self.expr(bp)?))),
+            Tok::Op(op) => Ok(Node::Bin(
+                op.to_string(),
+                Box::new(left),
+                Box::new(self.expr(bp)?),
+            )),
             Tok::Name(n) => Ok(Node::Bin(n, Box::new(left), Box::new(self.expr(bp)?))),
             other => Err(format!("unexpected {other:?}")),
         }
@@ -543,10 +551,18 @@ mod tests {
         assert!(matches!(parse("a.b.c").unwrap(), Node::Path(s) if s.len() == 3));
         assert!(matches!(parse("$sum(a) + 1").unwrap(), Node::Bin(op, _, _) if op == "+"));
         assert!(matches!(parse("$x := 1").unwrap(), Node::Bind(n, _) if n == "x"));
-        assert!(matches!(parse("function($x){$x}").unwrap(), Node::Lambda(..)));
-        assert!(matches!(parse("$contains('a', /^a$/i)").unwrap(), Node::Call(..)));
+        assert!(matches!(
+            parse("function($x){$x}").unwrap(),
+            Node::Lambda(..)
+        ));
+        assert!(matches!(
+            parse("$contains('a', /^a$/i)").unwrap(),
+            Node::Call(..)
+        ));
         assert!(matches!(parse("a ? b : c").unwrap(), Node::Cond(..)));
-        assert!(matches!(parse("[1..3]").unwrap(), Node::Array(v) if matches!(v[0], Node::Range(..))));
+        assert!(
+            matches!(parse("[1..3]").unwrap(), Node::Array(v) if matches!(v[0], Node::Range(..)))
+        );
         assert!(parse("(1; 2").is_err());
         assert!(parse("1 +").is_err());
     }
