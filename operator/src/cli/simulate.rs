@@ -153,6 +153,8 @@ pub fn options_for(loaded: &Loaded, max_transitions: usize, seed: u64) -> Option
 pub fn trace(exec: &Execution) -> String {
     let mut out = String::new();
     let mut depth = 0usize;
+    // Depth at which each open Parallel/Map was entered: a retry starts its branches again at the same depth.
+    let mut open: Vec<usize> = Vec::new();
     let start = exec
         .history
         .first()
@@ -176,11 +178,13 @@ pub fn trace(exec: &Execution) -> String {
             ));
         }
         match kind {
-            "ParallelStateStarted" | "MapStateStarted" => depth += 1,
-            "ParallelStateSucceeded"
-            | "MapStateSucceeded"
-            | "ParallelStateFailed"
-            | "MapStateFailed" => depth = depth.saturating_sub(1),
+            "ParallelStateEntered" | "MapStateEntered" => open.push(depth),
+            "ParallelStateStarted" | "MapStateStarted" => {
+                depth = open.last().copied().unwrap_or(0) + 1;
+            }
+            "ParallelStateExited" | "MapStateExited" | "ParallelStateFailed" | "MapStateFailed" => {
+                depth = open.pop().unwrap_or(0);
+            }
             "MapIterationStarted" => out.push_str(&format!(
                 "{at:>8.1}s{pad}[item {}]\n",
                 e["mapIterationStartedEventDetails"]["index"]

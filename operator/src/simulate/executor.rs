@@ -1334,7 +1334,49 @@ impl Machine<'_> {
         let (pstates, start) = states_of(processor, &st.name)?;
         let states = self.states_var(st, input, &[]);
         let ctx = st.ctx.clone();
+        // A Map with an ItemReader reads its items from the mock named after the Map state (the data an S3
+        // read would return: an array of items, or CSV rows as objects).
+        let reader_items = match st.get("ItemReader") {
+            Some(_) => {
+                let call = self.calls.entry(st.name.clone()).or_insert(0);
+                let index = *call;
+                *call += 1;
+                let response = self
+                    .mocks
+                    .response(&st.name, index)
+                    .cloned()
+                    .ok_or_else(|| SimulateError::MissingMock {
+                        state: st.name.clone(),
+                    })?;
+                if let Some(error) = response.error {
+                    return Err(Failure {
+                        error: Some(error),
+                        cause: response.cause,
+                    }
+                    .into());
+                }
+                match response.return_value {
+                    Some(Value::Array(a)) => Some(a),
+                    other => {
+                        return Err(st
+                            .runtime(format!(
+                                "The ItemReader mock must return an array of items, found {}",
+                                compact(&other.unwrap_or(Value::Null))
+                            ))
+                            .into());
+                    }
+                }
+            }
+            None => None,
+        };
         let (effective, items) = match st.ql {
+            Ql::JsonPath if reader_items.is_some() => (
+                self.input_path(st, input, vars)?,
+                reader_items.clone().unwrap_or_default(),
+            ),
+            Ql::Jsonata if reader_items.is_some() => {
+                (input.clone(), reader_items.clone().unwrap_or_default())
+            }
             Ql::JsonPath => {
                 let effective = self.input_path(st, input, vars)?;
                 let items = match st.get("ItemsPath").and_then(Value::as_str) {
@@ -1432,6 +1474,34 @@ impl Machine<'_> {
             self.tolerance(st, "ToleratedFailureCount", &effective, vars, &states)?;
         let tolerated_pct =
             self.tolerance(st, "ToleratedFailurePercentage", &effective, vars, &states)?;
+        let items = match st.get("ItemBatcher").and_then(Value::as_object) {
+            Some(b) => {
+                let per = b
+                    .get("MaxItemsPerBatch")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::MAX)
+                    .max(1) as usize;
+                let batch_input = match b.get("BatchInput") {
+                    Some(t) => match st.ql {
+                        Ql::JsonPath => self.payload(st, t, &effective, &ctx, vars)?,
+                        Ql::Jsonata => self.jsonata_value(st, "ItemBatcher", t, &states, vars)?,
+                    },
+                    None => Value::Null,
+                };
+                items
+                    .chunks(per)
+                    .map(|c| {
+                        let mut o = Map::new();
+                        if !batch_input.is_null() {
+                            o.insert("BatchInput".into(), batch_input.clone());
+                        }
+                        o.insert("Items".into(), Value::Array(c.to_vec()));
+                        Value::Object(o)
+                    })
+                    .collect()
+            }
+            None => items,
+        };
         self.event(
             "MapStateStarted",
             Some((
@@ -1529,7 +1599,23 @@ impl Machine<'_> {
             }
         }
         self.event("MapStateSucceeded", None);
-        let result = Value::Array(results);
+        // With a ResultWriter, AWS returns where the results were written instead of the results.
+        let result = match st.get("ResultWriter").and_then(|w| w.get("Parameters")) {
+            Some(p) => {
+                let run = self.rng.uuid();
+                let bucket = p.get("Bucket").cloned().unwrap_or(Value::Null);
+                let prefix = p.get("Prefix").and_then(Value::as_str).unwrap_or_default();
+                let sm = self.exec_ctx["StateMachine"]["Id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace(":stateMachine:", ":mapRun:");
+                json!({
+                    "MapRunArn": format!("{sm}/{}:{run}", st.get("Label").and_then(Value::as_str).unwrap_or(&st.name)),
+                    "ResultWriterDetails": {"Bucket": bucket, "Key": format!("{prefix}/{run}/manifest.json")},
+                })
+            }
+            None => Value::Array(results),
+        };
         match st.ql {
             Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
             Ql::Jsonata => {
