@@ -113,7 +113,12 @@ struct Machine<'a> {
     visited: Vec<String>,
     exec_ctx: Map<String, Value>,
     default_ql: Ql,
+    /// Current nesting of Parallel branches and Map iterations.
+    nesting: usize,
 }
+
+/// Deepest nesting of Parallel/Map run (AWS's own limits are far below what a stack would bear).
+const MAX_NESTING: usize = 40;
 
 fn iso(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
@@ -185,6 +190,7 @@ pub(super) fn run(
         visited: Vec::new(),
         exec_ctx,
         default_ql: ql_of(def.get("QueryLanguage"), Ql::JsonPath),
+        nesting: 0,
     };
     m.event(
         "ExecutionStarted",
@@ -296,6 +302,27 @@ impl Machine<'_> {
     }
 
     fn run_chain(
+        &mut self,
+        states: &Map<String, Value>,
+        start: &str,
+        input: Value,
+        vars: &mut Vars,
+    ) -> Res<Value> {
+        if self.nesting > MAX_NESTING {
+            return Err(SimulateError::InvalidDefinition {
+                state: start.to_string(),
+                field: "States".into(),
+                reason: format!("Parallel and Map states are nested more than {MAX_NESTING} deep"),
+            }
+            .into());
+        }
+        self.nesting += 1;
+        let r = self.run_chain_inner(states, start, input, vars);
+        self.nesting -= 1;
+        r
+    }
+
+    fn run_chain_inner(
         &mut self,
         states: &Map<String, Value>,
         start: &str,

@@ -34,6 +34,7 @@ pub fn parse(text: &str) -> Result<Expr, String> {
     let mut p = Parser {
         chars: &chars,
         pos: 0,
+        depth: 0,
     };
     let e = p.call()?;
     p.ws();
@@ -49,6 +50,7 @@ pub fn parse(text: &str) -> Result<Expr, String> {
 struct Parser<'a> {
     chars: &'a [char],
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -61,6 +63,16 @@ impl Parser<'_> {
         }
     }
     fn call(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > 32 {
+            return Err("intrinsic functions are nested too deeply".into());
+        }
+        let r = self.call_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn call_inner(&mut self) -> Result<Expr, String> {
         self.ws();
         let start = self.pos;
         while self

@@ -108,7 +108,11 @@ impl Path {
         } else {
             Root::Input
         };
-        let mut parser = SegParser { chars: &chars, pos };
+        let mut parser = SegParser {
+            chars: &chars,
+            pos,
+            depth: 0,
+        };
         let segments = parser.segments().map_err(|r| err(&r))?;
         if parser.pos != chars.len() {
             return Err(err(&format!(
@@ -175,6 +179,7 @@ fn is_ident_char(c: char) -> bool {
 struct SegParser<'a> {
     chars: &'a [char],
     pos: usize,
+    depth: usize,
 }
 
 impl SegParser<'_> {
@@ -399,6 +404,16 @@ impl SegParser<'_> {
     }
 
     fn filter_unary(&mut self) -> Result<FilterExpr, String> {
+        self.depth += 1;
+        if self.depth > 32 {
+            return Err("the filter is nested too deeply".into());
+        }
+        let r = self.filter_unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn filter_unary_inner(&mut self) -> Result<FilterExpr, String> {
         self.skip_ws();
         if self.peek() == Some('!') && self.chars.get(self.pos + 1) != Some(&'=') {
             self.pos += 1;

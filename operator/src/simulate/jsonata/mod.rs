@@ -150,7 +150,7 @@ pub struct Evaluator<'a> {
     pub now_ms: i64,
 }
 
-const MAX_DEPTH: usize = 200;
+const MAX_DEPTH: usize = 120;
 
 impl<'a> Evaluator<'a> {
     /// An evaluator drawing randomness from `rng`.

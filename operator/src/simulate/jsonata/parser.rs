@@ -73,7 +73,11 @@ enum Tok {
 /// Parses a JSONata expression.
 pub fn parse(src: &str) -> Result<Node, String> {
     let toks = lex(src)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let node = p.expr(0)?;
     if p.pos != p.toks.len() {
         return Err(format!(
@@ -269,7 +273,11 @@ fn regex_allowed(prev: Option<&Tok>) -> bool {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    depth: usize,
 }
+
+/// Nesting limit of the parser, so that hostile input cannot exhaust the stack.
+const MAX_NESTING: usize = 64;
 
 fn infix_bp(tok: &Tok) -> u8 {
     match tok {
@@ -314,6 +322,16 @@ impl Parser {
     }
 
     fn expr(&mut self, rbp: u8) -> Result<Node, String> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err("the expression is nested too deeply".into());
+        }
+        let r = self.expr_inner(rbp);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, rbp: u8) -> Result<Node, String> {
         let mut left = self.nud()?;
         while let Some(tok) = self.peek() {
             let bp = infix_bp(tok);
