@@ -15,25 +15,32 @@ use sfn_operator::simulate::{
 
 const PATHS: &[&str] = &[
     "$",
+    "$",
+    "$",
     "$.a",
-    "$.a.b",
     "$.items",
-    "$.items[0]",
     "$.items[*]",
     "$.items[1:]",
     "$..a",
     "$$",
     "$$.Execution.Input",
     "$$.State.Name",
-    "$$.Map.Item.Value",
-    "$x",
-    "$x.a",
     "$.n",
     "$.s",
+    "$.b",
+];
+
+/// Paths that are broken or usually absent, picked now and then.
+const BAD_PATHS: &[&str] = &[
     "bad path",
     "$.a[",
     "$[?(@.a > 1)]",
     "$.missing.deep",
+    "$x",
+    "$x.a",
+    "$.a.b",
+    "$.items[0]",
+    "$$.Map.Item.Value",
 ];
 
 const DYNAMIC: &[&str] = &[
@@ -119,11 +126,19 @@ fn random_json(rng: &mut Rng, depth: u32) -> Value {
     }
 }
 
+fn any_path(rng: &mut Rng) -> &'static str {
+    if chance(rng, 12) {
+        pick(rng, BAD_PATHS)
+    } else {
+        pick(rng, PATHS)
+    }
+}
+
 fn path_value(rng: &mut Rng) -> Value {
     if chance(rng, 10) {
         Value::Null
     } else {
-        json!(pick(rng, PATHS))
+        json!(any_path(rng))
     }
 }
 
@@ -131,11 +146,17 @@ fn template(rng: &mut Rng, jsonata: bool) -> Value {
     let mut o = Map::new();
     for i in 0..rng.range_i64(0, 4) {
         if jsonata {
-            o.insert(format!("k{i}"), json!(pick(rng, JSONATA)));
+            o.insert(format!("k{i}"), {
+                let n = if chance(rng, 80) { 8 } else { JSONATA.len() };
+                json!(pick(rng, &JSONATA[..n]))
+            });
         } else if chance(rng, 50) {
-            o.insert(format!("k{i}.$"), json!(pick(rng, PATHS)));
+            o.insert(format!("k{i}.$"), json!(any_path(rng)));
         } else {
-            o.insert(format!("k{i}.$"), json!(pick(rng, DYNAMIC)));
+            o.insert(format!("k{i}.$"), {
+                let n = if chance(rng, 80) { 8 } else { DYNAMIC.len() };
+                json!(pick(rng, &DYNAMIC[..n]))
+            });
         }
     }
     if chance(rng, 20) {
@@ -216,9 +237,16 @@ fn random_states(
             "Wait" => {
                 match rng.range_i64(0, 4) {
                     0 => s.insert("Seconds".into(), json!(rng.range_i64(0, 100))),
-                    1 => s.insert("SecondsPath".into(), json!(pick(rng, PATHS))),
+                    1 => s.insert(
+                        "SecondsPath".into(),
+                        json!(if chance(rng, 70) {
+                            "$.n"
+                        } else {
+                            any_path(rng)
+                        }),
+                    ),
                     2 => s.insert("Timestamp".into(), json!("2024-01-02T00:00:00Z")),
-                    _ => s.insert("TimestampPath".into(), json!(pick(rng, PATHS))),
+                    _ => s.insert("TimestampPath".into(), json!(any_path(rng))),
                 };
                 set_next(&mut s, rng);
             }
@@ -301,7 +329,14 @@ fn random_states(
                 if jsonata {
                     s.insert("Items".into(), json!(pick(rng, JSONATA)));
                 } else if chance(rng, 70) {
-                    s.insert("ItemsPath".into(), json!(pick(rng, PATHS)));
+                    s.insert(
+                        "ItemsPath".into(),
+                        json!(if chance(rng, 70) {
+                            "$.items"
+                        } else {
+                            any_path(rng)
+                        }),
+                    );
                 }
                 if chance(rng, 30) {
                     s.insert("ItemSelector".into(), template(rng, jsonata));
@@ -344,7 +379,25 @@ fn random_case(seed: u64) -> (Value, Value, Mocks) {
         }
     }
     let mocks = Mocks::from_value(&Value::Object(mocks)).expect("generated mocks are well formed");
-    (def, random_json(&mut rng, 3), mocks)
+    let mut input = Map::new();
+    for k in ["a", "b", "s"] {
+        input.insert(k.into(), random_json(&mut rng, 2));
+    }
+    input.insert("n".into(), json!(rng.range_i64(0, 5)));
+    input.insert(
+        "items".into(),
+        Value::Array(
+            (0..rng.range_i64(0, 4))
+                .map(|_| random_json(&mut rng, 1))
+                .collect(),
+        ),
+    );
+    let input = if chance(&mut rng, 10) {
+        random_json(&mut rng, 3)
+    } else {
+        Value::Object(input)
+    };
+    (def, input, mocks)
 }
 
 fn check_execution(
@@ -476,11 +529,47 @@ fn fuzz_long() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let (mut succeeded, mut failed, mut errors, mut transitions) = (0, 0, 0, 0);
+    let mut names = std::collections::BTreeMap::new();
     for seed in 0..cases {
         let (def, input, mocks) = random_case(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let r = std::panic::catch_unwind(|| check_execution(&def, &input, &mocks, 500));
-        assert!(r.is_ok(), "seed {seed}: panic on {def} with input {input}");
+        match r {
+            Ok(Ok(exec)) => {
+                transitions += exec.transitions;
+                match exec.status {
+                    Status::Succeeded => succeeded += 1,
+                    Status::Failed => {
+                        failed += 1;
+                        *names
+                            .entry(exec.error.unwrap_or_default())
+                            .or_insert(0usize) += 1;
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                errors += 1;
+                let kind = format!("{e:?}");
+                *names
+                    .entry(
+                        kind.split([' ', '{'])
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                    .or_insert(0usize) += 1;
+            }
+            Err(_) => panic!("seed {seed}: panic on {def} with input {input}"),
+        }
     }
+    println!(
+        "{cases} random machines: {succeeded} succeeded, {failed} failed, {errors} simulation errors, {transitions} transitions; outcomes {names:?}"
+    );
+    // The generator must exercise real runs, not only definitions rejected up front.
+    assert!(
+        succeeded > cases / 10 && failed > cases / 10,
+        "generator too narrow"
+    );
 }
 
 #[test]

@@ -378,7 +378,21 @@ impl Machine<'_> {
                 entered_id,
                 ctx: Value::Object(ctx),
             };
-            let done = match self.run_state(&st, input, vars) {
+            // Every state output is subject to the payload limit, whatever produced it.
+            let ran = self.run_state(&st, input, vars).and_then(|d| {
+                if size_of(&d.output) > MAX_PAYLOAD_BYTES {
+                    Err(Stop::Fail(Failure::new(
+                        "States.DataLimitExceeded",
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            st.name
+                        ),
+                    )))
+                } else {
+                    Ok(d)
+                }
+            });
+            let done = match ran {
                 Ok(d) => d,
                 Err(Stop::Fail(f)) => {
                     if kind != "Fail" {
