@@ -395,18 +395,30 @@ impl Machine<'_> {
             let done = match ran {
                 Ok(d) => d,
                 Err(Stop::Fail(f)) => {
-                    if kind != "Fail" {
-                        let mut details = Map::new();
-                        if let Some(e) = &f.error {
-                            details.insert("error".into(), Value::String(e.clone()));
-                        }
-                        if let Some(c) = &f.cause {
-                            details.insert("cause".into(), Value::String(c.clone()));
-                        }
+                    // Event shapes as AWS records them: terminal errors end the execution at once; a JSONata
+                    // error raised by this state is an EvaluationFailed event; Map and Parallel close with
+                    // their own Failed event.
+                    let terminal = is_terminal(&f);
+                    let mut details = Map::new();
+                    if let Some(e) = &f.error {
+                        details.insert("error".into(), Value::String(e.clone()));
+                    }
+                    if let Some(c) = &f.cause {
+                        details.insert("cause".into(), Value::String(c.clone()));
+                    }
+                    let raised_here = f.cause.as_deref().is_some_and(|c| {
+                        c.contains(&format!("(entered at the event id #{entered_id})"))
+                    });
+                    if f.error.as_deref() == Some("States.QueryEvaluationError") && raised_here {
+                        let mut d = details.clone();
+                        d.insert("state".into(), Value::String(current.clone()));
                         self.event(
-                            &format!("{kind}StateFailed"),
-                            Some(("stateFailedEventDetails", Value::Object(details))),
+                            "EvaluationFailed",
+                            Some(("evaluationFailedEventDetails", Value::Object(d))),
                         );
+                    }
+                    if !terminal && matches!(kind.as_str(), "Map" | "Parallel") {
+                        self.event(&format!("{kind}StateFailed"), None);
                     }
                     return Err(Stop::Fail(f));
                 }
@@ -1116,6 +1128,9 @@ impl Machine<'_> {
             else {
                 return Err(Stop::Fail(failure));
             };
+            if matches!(st.kind.as_str(), "Map" | "Parallel") {
+                self.event(&format!("{}StateFailed", st.kind), None);
+            }
             let cnext = c
                 .get("Next")
                 .and_then(Value::as_str)
@@ -1598,6 +1613,7 @@ impl Machine<'_> {
                     );
                     results.push(out);
                 }
+                Err(Stop::Fail(f)) if is_terminal(&f) => return Err(Stop::Fail(f)),
                 Err(Stop::Fail(f)) => {
                     self.event(
                         "MapIterationFailed",
@@ -1701,6 +1717,14 @@ impl Machine<'_> {
         }
         Ok(None)
     }
+}
+
+/// Errors that end the execution whatever Retry and Catch say.
+fn is_terminal(f: &Failure) -> bool {
+    matches!(
+        f.error.as_deref(),
+        Some("States.Runtime" | "States.DataLimitExceeded")
+    )
 }
 
 fn json_type(v: &Value) -> &'static str {

@@ -144,15 +144,9 @@ pub fn stringify(v: &Value) -> String {
         Value::Number(n) => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{}", f as i128),
             Some(f) => {
-                // JSONata prints numbers with up to 15 significant digits.
-                let s = format!("{:.15}", f);
-                let p: f64 = format!("{:.15e}", f).parse().unwrap_or(f);
-                let _ = s;
-                let mut out = format!("{}", p);
-                if out.contains('e') {
-                    out = n.to_string();
-                }
-                out
+                // JSONata prints numbers with 15 significant digits (0.1 + 0.2 reads "0.3").
+                let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+                format!("{rounded}")
             }
             None => n.to_string(),
         },
