@@ -72,12 +72,21 @@ fn opt_matches(expected: Option<&Value>, actual: Option<&str>) -> bool {
     }
 }
 
-/// Event types of the recorded history and of the simulated one, when the case has a history recorded in
-/// AWS's order (Parallel blocks re-sorted by the recording tool are skipped).
-fn history_types(
+/// A recorded event field: objects were parsed by the recording tool, arrays and scalars kept as JSON text.
+fn recorded_field(v: &Value) -> Value {
+    match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}
+
+/// Compares the simulated history with the recorded one, when the case has a history recorded in AWS's
+/// order (Parallel blocks re-sorted by the recording tool are skipped): the same event types, and for every
+/// state the same input, output and assigned variables. `Err` names the first difference.
+fn compare_history(
     case: &Value,
     exec: &sfn_operator::simulate::Execution,
-) -> Option<(Vec<String>, Vec<String>)> {
+) -> Option<Result<(), String>> {
     let recorded = case["history"].as_array()?;
     let resorted = case["notes"]
         .as_array()
@@ -93,7 +102,53 @@ fn history_types(
             .map(|e| e["type"].as_str().unwrap_or_default().to_string())
             .collect()
     };
-    Some((types(recorded), types(&exec.history)))
+    if types(recorded) != types(&exec.history) {
+        return Some(Err(format!(
+            "history event types differ:\n   recorded  {:?}\n   simulated {:?}",
+            types(recorded),
+            types(&exec.history)
+        )));
+    }
+    for (want, got) in recorded.iter().zip(&exec.history) {
+        for (details, field) in [
+            ("stateEnteredEventDetails", "input"),
+            ("stateExitedEventDetails", "output"),
+        ] {
+            let w = &want[details][field];
+            if w.is_null() {
+                continue;
+            }
+            if !matches(&recorded_field(w), &recorded_field(&got[details][field])) {
+                return Some(Err(format!(
+                    "event {}: {details}.{field} differs: recorded {w}, simulated {}",
+                    want["id"], got[details][field]
+                )));
+            }
+        }
+        let (w, g) = (
+            &want["stateExitedEventDetails"]["assignedVariables"],
+            &got["stateExitedEventDetails"]["assignedVariables"],
+        );
+        let same = match (w, g) {
+            (Value::Null, Value::Null) => true,
+            (Value::Object(w), Value::Object(g)) => {
+                w.len() == g.len()
+                    && w.iter().all(|(k, wv)| {
+                        // Variable values are JSON text; the recording tool parsed those starting with '{'.
+                        let gv = g.get(k).map(recorded_field).unwrap_or(Value::Null);
+                        matches(&recorded_field(wv), &gv)
+                    })
+            }
+            _ => false,
+        };
+        if !same {
+            return Some(Err(format!(
+                "event {}: assignedVariables differ: recorded {w}, simulated {g}",
+                want["id"]
+            )));
+        }
+    }
+    Some(Ok(()))
 }
 
 /// Runs one case; `Err` describes the disagreement. The flag says whether the history's event types
@@ -111,7 +166,12 @@ fn run_case(case: &Value) -> Result<Option<bool>, String> {
         &Options::default(),
     )
     .map_err(|e| format!("simulation error: {e}"))?;
-    let history_match = history_types(case, &exec).map(|(want, got)| want == got);
+    let history_match = compare_history(case, &exec).map(|r| {
+        if let Err(why) = &r {
+            println!("HISTORY {why}");
+        }
+        r.is_ok()
+    });
     let status = match exec.status {
         Status::Succeeded => "SUCCEEDED",
         Status::Failed => "FAILED",
@@ -176,7 +236,7 @@ fn agrees_with_recorded_aws_executions() {
                     if m {
                         histories_matching += 1;
                     } else {
-                        disagreements.push(format!("{name}: history event types differ"));
+                        disagreements.push(format!("{name}: history differs"));
                     }
                 }
             }
@@ -195,7 +255,9 @@ fn agrees_with_recorded_aws_executions() {
     }
     let pct = agreed as f64 * 100.0 / total as f64;
     println!("{:<20} {agreed:>3}/{total:<3} {pct:>6.1} %", "total");
-    println!("history event types identical: {histories_matching}/{histories}");
+    println!(
+        "histories identical (event types, state inputs/outputs, assigned variables): {histories_matching}/{histories}"
+    );
     for d in &disagreements {
         println!("DISAGREES {d}");
     }
@@ -205,7 +267,7 @@ fn agrees_with_recorded_aws_executions() {
     );
     // Event ids appear in AWS's error causes ("entered at the event id #4"), so the event sequence matters.
     assert!(histories >= 100, "only {histories} comparable histories");
-    assert_eq!(histories_matching, histories, "history event types differ");
+    assert_eq!(histories_matching, histories, "histories differ");
 }
 
 #[test]

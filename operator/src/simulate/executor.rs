@@ -115,6 +115,8 @@ struct Machine<'a> {
     default_ql: Ql,
     /// Current nesting of Parallel branches and Map iterations.
     nesting: usize,
+    /// Variables assigned by the running state, for its StateExited event.
+    assigned: Option<Map<String, Value>>,
 }
 
 /// Deepest nesting of Parallel/Map run (AWS's own limits are far below what a stack would bear).
@@ -191,6 +193,7 @@ pub(super) fn run(
         exec_ctx,
         default_ql: ql_of(def.get("QueryLanguage"), Ql::JsonPath),
         nesting: 0,
+        assigned: None,
     };
     m.event(
         "ExecutionStarted",
@@ -365,6 +368,7 @@ impl Machine<'_> {
                 )),
             );
             self.visited.push(current.clone());
+            self.assigned = None;
             let mut ctx = self.exec_ctx.clone();
             ctx.insert(
                 "State".into(),
@@ -424,12 +428,15 @@ impl Machine<'_> {
                 }
                 Err(abort) => return Err(abort),
             };
+            let mut exited = Map::new();
+            exited.insert("name".into(), Value::String(current.clone()));
+            exited.insert("output".into(), Value::String(compact(&done.output)));
+            if let Some(assigned) = self.assigned.take() {
+                exited.insert("assignedVariables".into(), Value::Object(assigned));
+            }
             self.event(
                 &format!("{kind}StateExited"),
-                Some((
-                    "stateExitedEventDetails",
-                    json!({"name": current, "output": compact(&done.output)}),
-                )),
+                Some(("stateExitedEventDetails", Value::Object(exited))),
             );
             match done.next {
                 Some(n) => {
@@ -662,11 +669,22 @@ impl Machine<'_> {
         let Some(assign) = assign else { return Ok(()) };
         let evaluated = self.payload(st, assign, value, &st.ctx.clone(), vars)?;
         if let Value::Object(o) = evaluated {
+            self.record_assigned(&o);
             for (k, v) in o {
                 vars.insert(k, v);
             }
         }
         Ok(())
+    }
+
+    fn record_assigned(&mut self, values: &Map<String, Value>) {
+        if values.is_empty() {
+            return;
+        }
+        let entry = self.assigned.get_or_insert_with(Map::new);
+        for (k, v) in values {
+            entry.insert(k.clone(), Value::String(compact(v)));
+        }
     }
 
     // ---------- JSONata helpers ----------
@@ -771,6 +789,7 @@ impl Machine<'_> {
             let value = self.jsonata_value(st, "Assign", v, states, vars)?;
             updates.push((k.clone(), value));
         }
+        self.record_assigned(&updates.iter().cloned().collect());
         for (k, v) in updates {
             vars.insert(k, v);
         }

@@ -477,12 +477,15 @@ fn call(name: &str, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
         }
         "MathAdd" => {
             want_args(name, &args, 2, 2)?;
-            let a = as_number(name, &args[0])?;
-            let b = as_number(name, &args[1])?;
-            match (args[0].as_i64(), args[1].as_i64()) {
-                (Some(x), Some(y)) => Ok(Value::from(x.saturating_add(y))),
-                _ => Ok(number(a + b)),
+            // AWS adds integers: a fractional argument is truncated (4.3 counts as 4), as recorded executions show.
+            let a = as_number(name, &args[0])?.trunc();
+            let b = as_number(name, &args[1])?.trunc();
+            if a.abs() > i64::MAX as f64 || b.abs() > i64::MAX as f64 {
+                return Err(fail(format!(
+                    "The function {name} received a number out of range"
+                )));
             }
+            Ok(Value::from((a as i64).saturating_add(b as i64)))
         }
         "StringSplit" => {
             want_args(name, &args, 2, 2)?;
