@@ -270,14 +270,6 @@ pub fn format_arg(v: &Value) -> String {
     }
 }
 
-fn number(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        Value::from(f as i64)
-    } else {
-        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-    }
-}
-
 fn call(name: &str, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
     let short = name.trim_start_matches("States.");
     match short {

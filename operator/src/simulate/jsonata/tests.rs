@@ -7,7 +7,7 @@ use super::*;
 
 fn eval_with(src: &str, input: Value, vars: Value) -> Result<Outcome, JsonataError> {
     let mut rng = Rng::new(1);
-    let env = Env::with_vars(vars.as_object().cloned().unwrap_or_default().into_iter());
+    let env = Env::with_vars(vars.as_object().cloned().unwrap_or_default());
     Evaluator::new(&mut rng, 1_704_067_200_000).evaluate(src, &input, &env)
 }
 
