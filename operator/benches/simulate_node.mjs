@@ -1,6 +1,7 @@
 // Throughput of the npm package aws-local-stepfunctions on the same definitions as benches/simulate.rs, for
-// BENCHMARKS.md. Usage (after `npm install aws-local-stepfunctions@3` into .tools/):
-//   node operator/benches/simulate_node.mjs <definition.asl.json> <poller|big> <iterations>
+// BENCHMARKS.md. Usage (after `npm install aws-local-stepfunctions@3.0.0` in DIR; the definitions are written
+// by `SIM_BENCH_EXPORT=/tmp/simbench cargo bench --bench simulate`):
+//   SFN_NODE_MODULES=DIR node operator/benches/simulate_node.mjs <definition.asl.json> <poller|big> <iterations>
 // Prints executions per second of the in-process loop; run it with iterations=1 under `time` for the
 // whole-process cost.
 import { readFileSync } from 'node:fs';
@@ -8,7 +9,15 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [, , file, mode, iterations = '100'] = process.argv;
-const require = createRequire(pathToFileURL(`${process.cwd()}/.tools/`));
+// The package uses Promise.withResolvers (Node 22); provide it on older Node versions.
+if (!Promise.withResolvers) {
+  Promise.withResolvers = () => {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+const require = createRequire(pathToFileURL(`${process.env.SFN_NODE_MODULES ?? `${process.cwd()}/.tools`}/`));
 const { StateMachine } = await import(require.resolve('aws-local-stepfunctions'));
 
 const definition = JSON.parse(readFileSync(file, 'utf8'));

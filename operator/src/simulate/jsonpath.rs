@@ -49,6 +49,8 @@ enum FilterExpr {
 
 #[derive(Debug, Clone, PartialEq)]
 enum CmpOp {
+    /// `=~ /regex/flags`.
+    Matches,
     Eq,
     Ne,
     Lt,
@@ -432,6 +434,7 @@ impl SegParser<'_> {
         let left = self.operand()?;
         self.skip_ws();
         let op = match (self.peek(), self.chars.get(self.pos + 1)) {
+            (Some('='), Some('~')) => Some((CmpOp::Matches, 2)),
             (Some('='), Some('=')) => Some((CmpOp::Eq, 2)),
             (Some('!'), Some('=')) => Some((CmpOp::Ne, 2)),
             (Some('<'), Some('=')) => Some((CmpOp::Le, 2)),
@@ -462,6 +465,24 @@ impl SegParser<'_> {
                 Ok(Operand::Root(self.segments()?))
             }
             Some('\'') | Some('"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some('/') => {
+                // A regular expression literal, kept as `/pattern/flags` text for `=~`.
+                let start = self.pos;
+                self.pos += 1;
+                while let Some(c) = self.peek() {
+                    self.pos += 1;
+                    if c == '\\' {
+                        self.pos += 1;
+                    } else if c == '/' {
+                        break;
+                    }
+                }
+                while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+                    self.pos += 1;
+                }
+                let end = self.pos.min(self.chars.len());
+                Ok(Operand::Literal(Value::String(self.chars[start..end].iter().collect())))
+            }
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let start = self.pos;
                 self.pos += 1;
@@ -622,6 +643,10 @@ fn filter_matches(expr: &FilterExpr, current: &Value, root: &Value) -> bool {
                 _ => None,
             };
             match op {
+                CmpOp::Matches => match (l.as_str(), r.as_str()) {
+                    (Some(text), Some(re)) => regex_literal(re).is_some_and(|re| re.is_match(text)),
+                    _ => false,
+                },
                 CmpOp::Eq => ord.map_or(l == r, |o| o.is_eq()),
                 CmpOp::Ne => ord.map_or(l != r, |o| o.is_ne()),
                 CmpOp::Lt => ord.is_some_and(|o| o.is_lt()),
@@ -631,6 +656,18 @@ fn filter_matches(expr: &FilterExpr, current: &Value, root: &Value) -> bool {
             }
         }
     }
+}
+
+/// Compiles a `/pattern/flags` literal (`i` and `m` flags honoured).
+fn regex_literal(text: &str) -> Option<regex::Regex> {
+    let rest = text.strip_prefix('/')?;
+    let end = rest.rfind('/')?;
+    let (pattern, flags) = (&rest[..end], &rest[end + 1..]);
+    let mut prefix = String::new();
+    for f in flags.chars().filter(|f| matches!(f, 'i' | 'm' | 's')) {
+        prefix.push_str(&format!("(?{f})"));
+    }
+    regex::Regex::new(&format!("{prefix}{pattern}")).ok()
 }
 
 /// Why a value could not be written at a path.
@@ -731,6 +768,8 @@ mod tests {
         );
         assert_eq!(sel("$.items[?(@.ok)].id", &v), Some(json!([1, 2])));
         assert_eq!(sel("$.nothing[*]", &v), Some(json!([])));
+        let named = json!({"users": [{"name": "Anna"}, {"name": "bob"}]});
+        assert_eq!(sel("$.users[?(@.name =~ /^a.*/i)].name", &named), Some(json!(["Anna"])));
     }
 
     #[test]
