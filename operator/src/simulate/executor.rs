@@ -2,6 +2,7 @@
 //! branches and Map iterations (sequentially, in order, which is one of the orders AWS may produce), applies
 //! Retry and Catch, keeps variables per scope and records an execution history.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -58,10 +59,46 @@ struct St<'d> {
     kind: String,
     ql: Ql,
     entered_id: usize,
-    ctx: Value,
+    /// The context object, built on first use: most states never read it, and it holds the execution input.
+    ctx_cell: OnceCell<Value>,
+    /// What the context object is built from: the execution part and the state's entered time.
+    ctx_base: Option<(Rc<Map<String, Value>>, String)>,
 }
 
 impl St<'_> {
+    fn ctx(&self) -> &Value {
+        self.ctx_cell.get_or_init(|| {
+            let mut ctx = self
+                .ctx_base
+                .as_ref()
+                .map(|(base, _)| (**base).clone())
+                .unwrap_or_default();
+            let entered = self
+                .ctx_base
+                .as_ref()
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            ctx.insert(
+                "State".into(),
+                json!({"Name": self.name, "EnteredTime": entered}),
+            );
+            Value::Object(ctx)
+        })
+    }
+
+    /// A copy of this state with another context object (Map items, Task retries and tokens).
+    fn with_ctx(&self, ctx: Value) -> St<'_> {
+        St {
+            name: self.name.clone(),
+            def: self.def,
+            kind: self.kind.clone(),
+            ql: self.ql,
+            entered_id: self.entered_id,
+            ctx_cell: OnceCell::from(ctx),
+            ctx_base: None,
+        }
+    }
+
     fn get(&self, field: &str) -> Option<&Value> {
         self.def.get(field)
     }
@@ -111,10 +148,12 @@ struct Machine<'a> {
     transitions: usize,
     history: Vec<Value>,
     visited: Vec<String>,
-    exec_ctx: Map<String, Value>,
+    exec_ctx: Rc<Map<String, Value>>,
     default_ql: Ql,
     /// Current nesting of Parallel branches and Map iterations.
     nesting: usize,
+    /// The last formatted clock value (formatting dominates short states otherwise).
+    iso_cache: (i64, String),
     /// Variables assigned by the running state, for its StateExited event.
     assigned: Option<Map<String, Value>>,
 }
@@ -190,9 +229,10 @@ pub(super) fn run(
         transitions: 0,
         history: Vec::new(),
         visited: Vec::new(),
-        exec_ctx,
+        exec_ctx: Rc::new(exec_ctx),
         default_ql: ql_of(def.get("QueryLanguage"), Ql::JsonPath),
         nesting: 0,
+        iso_cache: (i64::MIN, String::new()),
         assigned: None,
     };
     m.event(
@@ -290,12 +330,20 @@ fn jsonata_expr(v: &Value) -> Option<&str> {
 }
 
 impl Machine<'_> {
+    fn iso_now(&mut self) -> String {
+        if self.iso_cache.0 != self.clock {
+            self.iso_cache = (self.clock, iso(self.clock));
+        }
+        self.iso_cache.1.clone()
+    }
+
     fn event(&mut self, kind: &str, details: Option<(&str, Value)>) -> usize {
         let id = self.history.len() + 1;
         let mut e = Map::new();
         e.insert("id".into(), Value::from(id));
         e.insert("previousEventId".into(), Value::from(id - 1));
-        e.insert("timestamp".into(), Value::String(iso(self.clock)));
+        let now = self.iso_now();
+        e.insert("timestamp".into(), Value::String(now));
         e.insert("type".into(), Value::String(kind.into()));
         if let Some((k, v)) = details {
             e.insert(k.into(), v);
@@ -334,6 +382,7 @@ impl Machine<'_> {
     ) -> Res<Value> {
         let mut current = start.to_string();
         let mut input = input;
+        let mut input_text: Option<String> = None;
         loop {
             self.transitions += 1;
             if self.transitions > self.opts.max_transitions {
@@ -364,27 +413,25 @@ impl Machine<'_> {
                 &format!("{kind}StateEntered"),
                 Some((
                     "stateEnteredEventDetails",
-                    json!({"name": current, "input": compact(&input)}),
+                    json!({"name": current, "input": input_text.take().unwrap_or_else(|| compact(&input))}),
                 )),
             );
             self.visited.push(current.clone());
             self.assigned = None;
-            let mut ctx = self.exec_ctx.clone();
-            ctx.insert(
-                "State".into(),
-                json!({"Name": current, "EnteredTime": iso(self.clock)}),
-            );
             let st = St {
                 name: current.clone(),
                 def,
                 kind: kind.clone(),
                 ql: ql_of(def.get("QueryLanguage"), self.default_ql),
                 entered_id,
-                ctx: Value::Object(ctx),
+                ctx_cell: OnceCell::new(),
+                ctx_base: Some((self.exec_ctx.clone(), self.iso_now())),
             };
             // Every state output is subject to the payload limit, whatever produced it.
+            let mut output_text = String::new();
             let ran = self.run_state(&st, input, vars).and_then(|d| {
-                if size_of(&d.output) > MAX_PAYLOAD_BYTES {
+                output_text = compact(&d.output);
+                if output_text.len() > MAX_PAYLOAD_BYTES {
                     Err(Stop::Fail(Failure::new(
                         "States.DataLimitExceeded",
                         format!(
@@ -430,7 +477,7 @@ impl Machine<'_> {
             };
             let mut exited = Map::new();
             exited.insert("name".into(), Value::String(current.clone()));
-            exited.insert("output".into(), Value::String(compact(&done.output)));
+            exited.insert("output".into(), Value::String(output_text.clone()));
             if let Some(assigned) = self.assigned.take() {
                 exited.insert("assignedVariables".into(), Value::Object(assigned));
             }
@@ -442,6 +489,8 @@ impl Machine<'_> {
                 Some(n) => {
                     current = n;
                     input = done.output;
+                    // The next state's entered event records this same text.
+                    input_text = Some(output_text);
                 }
                 None => return Ok(done.output),
             }
@@ -603,7 +652,7 @@ impl Machine<'_> {
         match st.get(field) {
             None => Ok(value.clone()),
             Some(Value::Null) => Ok(json!({})),
-            Some(Value::String(p)) => match self.lookup(p, value, &st.ctx, vars) {
+            Some(Value::String(p)) => match self.lookup(p, value, st.ctx(), vars) {
                 Ok(Some(v)) => Ok(v),
                 Ok(None) => Err(st.runtime(format!(
                     "Invalid path '{p}' : No results for path: {}",
@@ -667,7 +716,7 @@ impl Machine<'_> {
         vars: &mut Vars,
     ) -> Result<(), Failure> {
         let Some(assign) = assign else { return Ok(()) };
-        let evaluated = self.payload(st, assign, value, &st.ctx.clone(), vars)?;
+        let evaluated = self.payload(st, assign, value, &st.ctx().clone(), vars)?;
         if let Value::Object(o) = evaluated {
             self.record_assigned(&o);
             for (k, v) in o {
@@ -692,11 +741,19 @@ impl Machine<'_> {
     fn states_var(&self, st: &St<'_>, input: &Value, extra: &[(&str, &Value)]) -> Value {
         let mut o = Map::new();
         o.insert("input".into(), input.clone());
-        o.insert("context".into(), st.ctx.clone());
+        o.insert("context".into(), st.ctx().clone());
         for (k, v) in extra {
             o.insert((*k).to_string(), (*v).clone());
         }
         Value::Object(o)
+    }
+
+    /// `$states` for JSONata states; JSONPath states never read it, so they skip building it.
+    fn states_var_if_jsonata(&self, st: &St<'_>, input: &Value) -> Value {
+        match st.ql {
+            Ql::Jsonata => self.states_var(st, input, &[]),
+            Ql::JsonPath => Value::Null,
+        }
     }
 
     fn jsonata_env(&self, states: &Value, vars: &Vars) -> Rc<Env> {
@@ -844,7 +901,7 @@ impl Machine<'_> {
                 let result = if let Some(r) = st.get("Result") {
                     r.clone()
                 } else if let Some(p) = st.get("Parameters") {
-                    let ctx = st.ctx.clone();
+                    let ctx = st.ctx().clone();
                     self.payload(st, p, &effective, &ctx, vars)?
                 } else {
                     effective
@@ -873,8 +930,8 @@ impl Machine<'_> {
 
     fn wait(&mut self, st: &St<'_>, input: Value, vars: &mut Vars) -> Res<Done> {
         let next = self.transition(st)?;
-        let ctx = st.ctx.clone();
-        let states = self.states_var(st, &input, &[]);
+        let ctx = st.ctx().clone();
+        let states = self.states_var_if_jsonata(st, &input);
         let effective = match st.ql {
             Ql::JsonPath => self.input_path(st, &input, vars)?,
             Ql::Jsonata => input.clone(),
@@ -950,7 +1007,7 @@ impl Machine<'_> {
             .get("Choices")
             .and_then(Value::as_array)
             .ok_or_else(|| st.invalid("Choices", "missing or not an array"))?;
-        let ctx = st.ctx.clone();
+        let ctx = st.ctx().clone();
         match st.ql {
             Ql::JsonPath => {
                 let effective = self.input_path(st, &input, vars)?;
@@ -1055,7 +1112,7 @@ impl Machine<'_> {
     }
 
     fn fail_state(&mut self, st: &St<'_>, input: &Value, vars: &mut Vars) -> Result<Failure, Stop> {
-        let ctx = st.ctx.clone();
+        let ctx = st.ctx().clone();
         let read = |m: &mut Self, field: &str| -> Result<Option<String>, Failure> {
             if let Some(v) = st.get(field) {
                 return match st.ql {
@@ -1197,7 +1254,7 @@ impl Machine<'_> {
     ) -> Result<Value, Failure> {
         let selected = match st.get("ResultSelector") {
             Some(sel) => {
-                let ctx = st.ctx.clone();
+                let ctx = st.ctx().clone();
                 self.payload(st, sel, &result, &ctx, vars)?
             }
             None => result,
@@ -1220,7 +1277,7 @@ impl Machine<'_> {
             .and_then(Value::as_str)
             .ok_or_else(|| st.invalid("Resource", "a Task state needs a 'Resource' string"))?
             .to_string();
-        let mut ctx = st.ctx.clone();
+        let mut ctx = st.ctx().clone();
         if let Some(state) = ctx.get_mut("State").and_then(Value::as_object_mut) {
             state.insert("RetryCount".into(), Value::from(retry_count));
         }
@@ -1230,22 +1287,15 @@ impl Machine<'_> {
                 o.insert("Task".into(), json!({"Token": token}));
             }
         }
-        let st_ctx = St {
-            name: st.name.clone(),
-            def: st.def,
-            kind: st.kind.clone(),
-            ql: st.ql,
-            entered_id: st.entered_id,
-            ctx,
-        };
+        let st_ctx = st.with_ctx(ctx);
         let st = &st_ctx;
-        let states = self.states_var(st, input, &[]);
+        let states = self.states_var_if_jsonata(st, input);
         let parameters = match st.ql {
             Ql::JsonPath => {
                 let effective = self.input_path(st, input, vars)?;
                 match st.get("Parameters") {
                     Some(p) => {
-                        let ctx = st.ctx.clone();
+                        let ctx = st.ctx().clone();
                         self.payload(st, p, &effective, &ctx, vars)?
                     }
                     None => effective,
@@ -1263,7 +1313,7 @@ impl Machine<'_> {
             Some(v) => v.as_f64(),
             None => match st.get("TimeoutSecondsPath").and_then(Value::as_str) {
                 Some(p) => self
-                    .lookup(p, input, &st.ctx, vars)
+                    .lookup(p, input, st.ctx(), vars)
                     .ok()
                     .flatten()
                     .and_then(|v| v.as_f64()),
@@ -1355,13 +1405,13 @@ impl Machine<'_> {
             .get("Branches")
             .and_then(Value::as_array)
             .ok_or_else(|| st.invalid("Branches", "missing or not an array"))?;
-        let states = self.states_var(st, input, &[]);
+        let states = self.states_var_if_jsonata(st, input);
         let branch_input = match st.ql {
             Ql::JsonPath => {
                 let effective = self.input_path(st, input, vars)?;
                 match st.get("Parameters") {
                     Some(p) => {
-                        let ctx = st.ctx.clone();
+                        let ctx = st.ctx().clone();
                         self.payload(st, p, &effective, &ctx, vars)?
                     }
                     None => effective,
@@ -1407,8 +1457,8 @@ impl Machine<'_> {
             .and_then(Value::as_object)
             .ok_or_else(|| st.invalid("ItemProcessor", "missing or not an object"))?;
         let (pstates, start) = states_of(processor, &st.name)?;
-        let states = self.states_var(st, input, &[]);
-        let ctx = st.ctx.clone();
+        let states = self.states_var_if_jsonata(st, input);
+        let ctx = st.ctx().clone();
         // A Map with an ItemReader reads its items from the mock named after the Map state (the data an S3
         // read would return: an array of items, or CSV rows as objects).
         let reader_items = match st.get("ItemReader") {
@@ -1595,14 +1645,7 @@ impl Machine<'_> {
                     json!({"Item": {"Index": index, "Value": item}}),
                 );
             }
-            let item_st = St {
-                name: st.name.clone(),
-                def: st.def,
-                kind: st.kind.clone(),
-                ql: st.ql,
-                entered_id: st.entered_id,
-                ctx: item_ctx.clone(),
-            };
+            let item_st = st.with_ctx(item_ctx.clone());
             let item_input = match (selector, st.ql) {
                 (Some(sel), Ql::JsonPath) => {
                     self.payload(&item_st, sel, &effective, &item_ctx, vars)?
@@ -1725,7 +1768,7 @@ impl Machine<'_> {
             return Ok(v.as_f64());
         }
         if let Some(Value::String(p)) = st.get(&format!("{field}Path")) {
-            let v = self.lookup(p, effective, &st.ctx, vars).ok().flatten();
+            let v = self.lookup(p, effective, st.ctx(), vars).ok().flatten();
             return match v.as_ref().and_then(Value::as_f64) {
                 Some(f) if f >= 0.0 => Ok(Some(f)),
                 _ => Err(st.runtime(format!(

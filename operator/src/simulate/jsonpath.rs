@@ -481,7 +481,9 @@ impl SegParser<'_> {
                     self.pos += 1;
                 }
                 let end = self.pos.min(self.chars.len());
-                Ok(Operand::Literal(Value::String(self.chars[start..end].iter().collect())))
+                Ok(Operand::Literal(Value::String(
+                    self.chars[start..end].iter().collect(),
+                )))
             }
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let start = self.pos;
@@ -769,7 +771,10 @@ mod tests {
         assert_eq!(sel("$.items[?(@.ok)].id", &v), Some(json!([1, 2])));
         assert_eq!(sel("$.nothing[*]", &v), Some(json!([])));
         let named = json!({"users": [{"name": "Anna"}, {"name": "bob"}]});
-        assert_eq!(sel("$.users[?(@.name =~ /^a.*/i)].name", &named), Some(json!(["Anna"])));
+        assert_eq!(
+            sel("$.users[?(@.name =~ /^a.*/i)].name", &named),
+            Some(json!(["Anna"]))
+        );
     }
 
     #[test]
