@@ -4,6 +4,7 @@
 //! The state machine comes from a raw `.asl.json` file or from a manifest, compiled exactly as `plan` compiles
 //! it (TaskIntegrations of the same namespace resolved, placeholder ARNs for the rest).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -239,12 +240,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &mocks,
         &options_for(&loaded, args.max_transitions, args.seed),
     )?;
-    match args.output {
-        Output::Json => println!(
-            "{}",
+    let text = match args.output {
+        Output::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&exec.to_json(true)).unwrap_or_default()
         ),
-        Output::Text => print!("{}", trace(&exec)),
+        Output::Text => trace(&exec),
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("writing the result");
     }
     Ok(match exec.status {
         Status::Succeeded => ExitCode::SUCCESS,
