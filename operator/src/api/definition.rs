@@ -17,6 +17,11 @@ use super::schema;
 pub type JsonObject = serde_json::Map<String, Value>;
 
 /// A field that distinguishes "absent" (`None`) from JSON `null` (`Some(None)`) from a value.
+///
+/// ASL gives `null` its own meaning on `InputPath`, `OutputPath` and `ResultPath` (discard), distinct from
+/// leaving the field out (`$`). The null survives the API server because every such field lives inside a
+/// list (`states`, `catch`), and lists here are atomic: a JSON merge patch or server-side apply replaces
+/// the whole list rather than merging into it, so a `null` is never read as "delete this key".
 pub type Nullable<T> = Option<Option<T>>;
 
 /// Deserialises a present field into `Some(..)` even when its value is `null`; used with
@@ -27,6 +32,15 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Deserialises any present value, `null` included, into `Some(..)`: for user data such as a Pass
+/// state's `result`, `null` is a value (ASL `"Result": null`), not the absence of one.
+pub(crate) fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// The expression language of a state or a whole definition.
@@ -163,6 +177,7 @@ pub struct Definition {
     {"rule": "self.type != 'Choice' || has(self.choices)", "message": "a Choice state needs choices"},
     {"rule": "self.type != 'Parallel' || has(self.branches)", "message": "a Parallel state needs branches"},
     {"rule": "self.type != 'Map' || has(self.itemProcessor)", "message": "a Map state needs itemProcessor"},
+    {"rule": "!(has(self.default) && has(self.defaultStates))", "message": "a Choice sets at most one of default and defaultStates"},
 ]))]
 pub struct State {
     /// Name of the state, unique within the state machine (at most 80 characters).
@@ -223,11 +238,19 @@ pub struct State {
 
     // JSONata input and output.
     /// JSONata mode: the task or Map input (ASL `Arguments`), an object or a `{% ... %}` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub arguments: Option<Value>,
     /// JSONata mode: the state output (ASL `Output`), any value or a `{% ... %}` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
     /// Variables to assign after the state runs (ASL `Assign`); valid in JSONPath and JSONata mode.
@@ -278,7 +301,11 @@ pub struct State {
 
     // Pass.
     /// Pass: fixed output (ASL `Result`), any JSON value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub result: Option<Value>,
 
@@ -326,7 +353,11 @@ pub struct State {
     #[schemars(length(max = 4096))]
     pub items_path: Option<String>,
     /// Map (JSONata): the array to iterate over, or a `{% ... %}` expression (ASL `Items`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub items: Option<Value>,
     /// Map: template building each item's input (ASL `ItemSelector`).
@@ -405,6 +436,16 @@ pub struct State {
 }
 
 impl State {
+    /// The YAML names of the fields that are set (`name` and `type` included), in declaration order.
+    /// The compiler uses it to reject fields that do not apply to the state's type, naming them as the
+    /// user wrote them.
+    pub fn set_fields(&self) -> Vec<String> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// A state of the given name and type with every other field unset.
     pub fn new(name: impl Into<String>, type_: StateType) -> Self {
         State {
@@ -474,7 +515,11 @@ pub struct Catcher {
     #[schemars(schema_with = "schema::any_object")]
     pub assign: Option<JsonObject>,
     /// JSONata mode: output passed to the next state (ASL `Output`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
 }
@@ -484,7 +529,7 @@ pub struct Catcher {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "has(self.condition) != has(self.rule)", "message": "a choice sets exactly one of condition and rule"},
-    {"rule": "!(has(self.next) && has(self.states))", "message": "a choice sets at most one of next and states"},
+    {"rule": "has(self.next) != has(self.states)", "message": "a choice sets exactly one of next and states"},
 ]))]
 pub struct ChoiceRule {
     /// The condition: an expression such as `$.status == "FAILED" && $.attempts < 3`, or in JSONata mode
@@ -496,12 +541,12 @@ pub struct ChoiceRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_object")]
     pub rule: Option<JsonObject>,
-    /// State to run when the condition holds. Alternative to `states`.
+    /// State to run when the condition holds. Exactly one of `next` and `states`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 80))]
     pub next: Option<String>,
     /// An inline chain of states to run when the condition holds; it then joins the state after the Choice.
-    /// Items are States (not typed in the schema, validated by the operator).
+    /// Exactly one of `next` and `states`. Items are States (not typed in the schema, validated by the operator).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_states")]
     pub states: Vec<Value>,
@@ -510,7 +555,11 @@ pub struct ChoiceRule {
     #[schemars(schema_with = "schema::any_object")]
     pub assign: Option<JsonObject>,
     /// JSONata mode: output when this rule is taken (ASL `Output`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
     /// Human-readable description.
@@ -625,5 +674,96 @@ impl State {
             out.push(("itemProcessor.states".into(), &processor.states));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nullable_paths_distinguish_absent_null_and_value() {
+        let state: State = serde_json::from_value(json!({
+            "name": "A", "type": "Pass", "inputPath": null, "outputPath": "$.x"
+        }))
+        .unwrap();
+        assert_eq!(state.input_path, Some(None));
+        assert_eq!(state.output_path, Some(Some("$.x".to_string())));
+        assert_eq!(state.result_path, None);
+        let back = serde_json::to_value(&state).unwrap();
+        assert_eq!(
+            back,
+            json!({"name": "A", "type": "Pass", "inputPath": null, "outputPath": "$.x"})
+        );
+    }
+
+    #[test]
+    fn null_user_data_is_a_value() {
+        let state: State =
+            serde_json::from_value(json!({"name": "P", "type": "Pass", "result": null})).unwrap();
+        assert_eq!(state.result, Some(Value::Null));
+        let back = serde_json::to_value(&state).unwrap();
+        assert_eq!(back, json!({"name": "P", "type": "Pass", "result": null}));
+    }
+
+    #[test]
+    fn set_fields_lists_what_the_user_wrote() {
+        let state: State = serde_json::from_value(json!({
+            "name": "W", "type": "Wait", "seconds": 5, "retry": [], "end": true
+        }))
+        .unwrap();
+        assert_eq!(state.set_fields(), vec!["name", "type", "end", "seconds"]);
+    }
+
+    #[test]
+    fn wait_seconds_takes_an_integer_or_an_expression() {
+        let int: State =
+            serde_json::from_value(json!({"name": "W", "type": "Wait", "seconds": 5})).unwrap();
+        assert_eq!(int.seconds, Some(IntOrString::Int(5)));
+        let expr: State =
+            serde_json::from_value(json!({"name": "W", "type": "Wait", "seconds": "{% $x %}"}))
+                .unwrap();
+        assert_eq!(expr.seconds, Some(IntOrString::String("{% $x %}".into())));
+    }
+
+    #[test]
+    fn nested_states_are_parsed_with_their_path() {
+        let parallel: State = serde_json::from_value(json!({
+            "name": "P", "type": "Parallel",
+            "branches": [{"states": [{"name": "A", "type": "Pass"}]}, {"states": [{"name": "B", "type": "Nap"}]}]
+        }))
+        .unwrap();
+        let lists = parallel.nested_state_lists();
+        assert_eq!(lists.len(), 2);
+        assert_eq!(lists[1].0, "branches[1].states");
+        let ok = parse_states(lists[0].1, "spec.definition.states[0].branches[0].states").unwrap();
+        assert_eq!(ok[0].name, "A");
+        let err =
+            parse_states(lists[1].1, "spec.definition.states[0].branches[1].states").unwrap_err();
+        assert_eq!(
+            err.field,
+            "spec.definition.states[0].branches[1].states[0].type"
+        );
+        assert!(
+            err.message
+                .starts_with("state \"B\": unknown variant `Nap`"),
+            "{}",
+            err.message
+        );
+
+        let typo = vec![json!({"name": "C", "type": "Pass", "resultpath": "$.x"})];
+        let err = parse_states(&typo, "x.states").unwrap_err();
+        assert_eq!(err.field, "x.states[0].resultpath");
+        assert!(
+            err.message.contains("unknown field `resultpath`"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !err.message.contains("expected one of"),
+            "the long field list is cut: {}",
+            err.message
+        );
     }
 }
