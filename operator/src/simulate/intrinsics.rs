@@ -469,9 +469,10 @@ fn call(name: &str, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure> {
         }
         "MathAdd" => {
             want_args(name, &args, 2, 2)?;
-            // AWS adds integers: a fractional argument is truncated (4.3 counts as 4), as recorded executions show.
-            let a = as_number(name, &args[0])?.trunc();
-            let b = as_number(name, &args[1])?.trunc();
+            // AWS adds integers: each fractional argument is rounded half up first, like Java's Math.round
+            // (1.49 + 1.5 = 3, -1.49 + -1.5 = -2 in recorded executions).
+            let a = (as_number(name, &args[0])? + 0.5).floor();
+            let b = (as_number(name, &args[1])? + 0.5).floor();
             if a.abs() > i64::MAX as f64 || b.abs() > i64::MAX as f64 {
                 return Err(fail(format!(
                     "The function {name} received a number out of range"
@@ -568,6 +569,18 @@ mod tests {
             json!("a9993e364706816aba3e25717850c26c9cd0d89d")
         );
         assert_eq!(run("States.MathAdd(-9, 3)", json!({})).unwrap(), json!(-6));
+        assert_eq!(
+            run("States.MathAdd(1.49, 1.5)", json!({})).unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            run("States.MathAdd(1.5, 1.51)", json!({})).unwrap(),
+            json!(4)
+        );
+        assert_eq!(
+            run("States.MathAdd(-1.49, -1.5)", json!({})).unwrap(),
+            json!(-2)
+        );
         assert_eq!(
             run("States.ArrayUnique(States.Array(1, 1, 2))", json!({})).unwrap(),
             json!([1, 2])
