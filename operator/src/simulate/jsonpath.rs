@@ -216,6 +216,9 @@ impl SegParser<'_> {
                         if self.peek() == Some('*') {
                             self.pos += 1;
                             out.push(Segment::Wildcard);
+                        } else if self.peek() == Some('[') {
+                            // `$.[0]` and `$.[?(...)]`: a dot before brackets is accepted.
+                            out.push(self.bracket()?);
                         } else {
                             out.push(Segment::Child(self.name()?));
                         }
@@ -770,6 +773,12 @@ mod tests {
         );
         assert_eq!(sel("$.items[?(@.ok)].id", &v), Some(json!([1, 2])));
         assert_eq!(sel("$.nothing[*]", &v), Some(json!([])));
+        let years = json!([{"year": 1997, "name": "a"}, {"year": 1999, "name": "b"}]);
+        assert_eq!(sel("$.[?(@.year < 1999)].name", &years), Some(json!(["a"])));
+        assert_eq!(
+            sel("$[?(@.year <= 1999)].year", &years),
+            Some(json!([1997, 1999]))
+        );
         let named = json!({"users": [{"name": "Anna"}, {"name": "bob"}]});
         assert_eq!(
             sel("$.users[?(@.name =~ /^a.*/i)].name", &named),
