@@ -154,6 +154,8 @@ struct Machine<'a> {
     nesting: usize,
     /// The last formatted clock value (formatting dominates short states otherwise).
     iso_cache: (i64, String),
+    /// Assignments of the running state, applied when it completes.
+    pending: Vec<(String, Value)>,
     /// Variables assigned by the running state, for its StateExited event.
     assigned: Option<Map<String, Value>>,
 }
@@ -234,6 +236,7 @@ pub(super) fn run(
         nesting: 0,
         iso_cache: (i64::MIN, String::new()),
         assigned: None,
+        pending: Vec::new(),
     };
     m.event(
         "ExecutionStarted",
@@ -418,6 +421,7 @@ impl Machine<'_> {
             );
             self.visited.push(current.clone());
             self.assigned = None;
+            self.pending.clear();
             let st = St {
                 name: current.clone(),
                 def,
@@ -444,7 +448,14 @@ impl Machine<'_> {
                 }
             });
             let done = match ran {
-                Ok(d) => d,
+                Ok(d) => {
+                    // Variables assigned by the state take effect only once it has completed: its own
+                    // ResultPath/OutputPath still saw the old values, as on AWS.
+                    for (k, v) in self.pending.drain(..) {
+                        vars.insert(k, v);
+                    }
+                    d
+                }
                 Err(Stop::Fail(f)) => {
                     // Event shapes as AWS records them: terminal errors end the execution at once; a JSONata
                     // error raised by this state is an EvaluationFailed event; Map and Parallel close with
@@ -719,9 +730,7 @@ impl Machine<'_> {
         let evaluated = self.payload(st, assign, value, &st.ctx().clone(), vars)?;
         if let Value::Object(o) = evaluated {
             self.record_assigned(&o);
-            for (k, v) in o {
-                vars.insert(k, v);
-            }
+            self.pending.extend(o);
         }
         Ok(())
     }
@@ -847,9 +856,7 @@ impl Machine<'_> {
             updates.push((k.clone(), value));
         }
         self.record_assigned(&updates.iter().cloned().collect());
-        for (k, v) in updates {
-            vars.insert(k, v);
-        }
+        self.pending.extend(updates);
         Ok(())
     }
 
@@ -1159,6 +1166,9 @@ impl Machine<'_> {
         let mut attempts = vec![0u32; retriers.len()];
         let mut retry_count = 0u32;
         loop {
+            // Assignments of a failed attempt never take effect.
+            self.pending.clear();
+            self.assigned = None;
             let mut scoped = vars.clone();
             let outcome = match st.kind.as_str() {
                 "Task" => self.task(st, &input, &mut scoped, retry_count),
