@@ -181,3 +181,52 @@ fn missing_mock_and_transition_limit_are_simulation_errors() {
         }
     );
 }
+
+#[test]
+fn undefined_jsonata_results_name_the_field_path() {
+    // Causes as recorded on AWS for an undefined variable in Output, in an Output field and in Assign.
+    for (state, field) in [
+        (
+            json!({"Type": "Pass", "Output": "{% $doesNotExist %}", "End": true}),
+            "Output",
+        ),
+        (
+            json!({"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}),
+            "Output/result",
+        ),
+        (
+            json!({"Type": "Pass", "Assign": {"result": "{% $doesNotExist %}"}, "End": true}),
+            "Assign/result",
+        ),
+    ] {
+        let def =
+            json!({"QueryLanguage": "JSONata", "StartAt": "State0", "States": {"State0": state}});
+        let exec = run(def, json!({}));
+        assert_eq!(exec.error.as_deref(), Some("States.QueryEvaluationError"));
+        assert_eq!(
+            exec.cause.as_deref(),
+            Some(format!(
+                "An error occurred while executing the state 'State0' (entered at the event id #2). \
+                 The JSONata expression '$doesNotExist' specified for the field '{field}' returned nothing (undefined)."
+            ).as_str())
+        );
+        let types: Vec<_> = exec
+            .history
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "PassStateEntered",
+                "EvaluationFailed",
+                "ExecutionFailed"
+            ]
+        );
+        assert_eq!(
+            exec.history[2]["evaluationFailedEventDetails"]["location"],
+            field
+        );
+    }
+}

@@ -154,6 +154,8 @@ struct Machine<'a> {
     nesting: usize,
     /// The last formatted clock value (formatting dominates short states otherwise).
     iso_cache: (i64, String),
+    /// Field of the last failed JSONata evaluation, for the EvaluationFailed event.
+    eval_location: Option<String>,
     /// Assignments of the running state, applied when it completes.
     pending: Vec<(String, Value)>,
     /// Variables assigned by the running state, for its StateExited event.
@@ -237,6 +239,7 @@ pub(super) fn run(
         iso_cache: (i64::MIN, String::new()),
         assigned: None,
         pending: Vec::new(),
+        eval_location: None,
     };
     m.event(
         "ExecutionStarted",
@@ -473,6 +476,9 @@ impl Machine<'_> {
                     });
                     if f.error.as_deref() == Some("States.QueryEvaluationError") && raised_here {
                         let mut d = details.clone();
+                        if let Some(location) = self.eval_location.take() {
+                            d.insert("location".into(), Value::String(location));
+                        }
                         d.insert("state".into(), Value::String(current.clone()));
                         self.event(
                             "EvaluationFailed",
@@ -793,7 +799,7 @@ impl Machine<'_> {
         template: &Value,
         states: &Value,
         env: &Rc<Env>,
-        top: bool,
+        _top: bool,
     ) -> Result<Option<Value>, Failure> {
         if let Some(expr) = jsonata_expr(template) {
             let input = states.get("input").cloned().unwrap_or(Value::Null);
@@ -801,12 +807,11 @@ impl Machine<'_> {
             let mut ev = Evaluator::new(&mut rng, self.clock);
             let r = ev.evaluate(expr, &input, env);
             self.rng = rng;
-            return match r {
+            let r = match r {
                 Ok(Outcome::Value(v)) => Ok(Some(v)),
-                Ok(Outcome::Undefined) if top => Err(st.query_error(format!(
+                Ok(Outcome::Undefined) => Err(st.query_error(format!(
                     "The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined)."
                 ))),
-                Ok(Outcome::Undefined) => Ok(None),
                 Ok(Outcome::Function) => Err(st.query_error(format!(
                     "The JSONata expression '{expr}' specified for the field '{field}' returned an unsupported result type."
                 ))),
@@ -814,12 +819,18 @@ impl Machine<'_> {
                     "The JSONata expression '{expr}' specified for the field '{field}' threw an error during evaluation. {e}"
                 ))),
             };
+            if r.is_err() {
+                self.eval_location = Some(field.to_string());
+            }
+            return r;
         }
+        // Nested expressions are named by their path in the field ("Output/result"), as AWS names them.
         match template {
             Value::Object(o) => {
                 let mut out = Map::new();
                 for (k, v) in o {
-                    if let Some(v) = self.jsonata_walk(st, field, v, states, env, false)? {
+                    let path = format!("{field}/{k}");
+                    if let Some(v) = self.jsonata_walk(st, &path, v, states, env, false)? {
                         out.insert(k.clone(), v);
                     }
                 }
@@ -827,9 +838,10 @@ impl Machine<'_> {
             }
             Value::Array(a) => {
                 let mut out = Vec::new();
-                for v in a {
+                for (i, v) in a.iter().enumerate() {
+                    let path = format!("{field}/{i}");
                     out.push(
-                        self.jsonata_walk(st, field, v, states, env, false)?
+                        self.jsonata_walk(st, &path, v, states, env, false)?
                             .unwrap_or(Value::Null),
                     );
                 }
@@ -852,7 +864,7 @@ impl Machine<'_> {
         };
         let mut updates = Vec::new();
         for (k, v) in obj {
-            let value = self.jsonata_value(st, "Assign", v, states, vars)?;
+            let value = self.jsonata_value(st, &format!("Assign/{k}"), v, states, vars)?;
             updates.push((k.clone(), value));
         }
         self.record_assigned(&updates.iter().cloned().collect());
