@@ -43,9 +43,13 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 /// Every IAM action the adapters call, from the labels they count calls under.
 fn called_actions() -> BTreeSet<String> {
-    let label = regex::Regex::new(r#"(?:\.call|\.record)\(\s*"([a-z0-9]+):([A-Za-z0-9]+)""#).unwrap();
+    let label =
+        regex::Regex::new(r#"(?:\.call|\.record)\(\s*"([a-z0-9]+):([A-Za-z0-9]+)""#).unwrap();
     let mut files = Vec::new();
-    rust_files(&support::workspace_root().join("operator/src/aws"), &mut files);
+    rust_files(
+        &support::workspace_root().join("operator/src/aws"),
+        &mut files,
+    );
     let mut actions = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -104,7 +108,8 @@ fn the_policy_is_scoped() {
         }
         if actions.iter().any(|a| a == "iam:PassRole") {
             assert_eq!(
-                statement["Condition"]["StringEquals"]["iam:PassedToService"], "states.amazonaws.com",
+                statement["Condition"]["StringEquals"]["iam:PassedToService"],
+                "states.amazonaws.com",
                 "{sid}: iam:PassRole must be limited to Step Functions"
             );
         }
