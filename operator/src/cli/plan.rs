@@ -60,20 +60,25 @@ pub struct Args {
     pub live: bool,
 }
 
-fn namespace_of(meta: &kube::api::ObjectMeta) -> String {
+/// The namespace of an object read from a manifest (`default` when the manifest names none).
+pub fn namespace_of(meta: &kube::api::ObjectMeta) -> String {
     meta.namespace
         .clone()
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
 }
 
 /// The resolver for objects of `namespace` in `bundle`: their TaskIntegrations, and ARNs for their
-/// Activities and StateMachines in `account`/`region` (AWS name: `spec.name`, else `<namespace>-<name>`).
+/// Activities and StateMachines in `account`/`region`, under the AWS names the operator gives them
+/// ([`naming::activity_name`], [`naming::state_machine_name`]).
 pub fn offline_resolver(
     bundle: &Bundle,
     namespace: &str,
     account: &str,
     region: &str,
 ) -> MapResolver {
+    let partition = crate::aws::partition_of(region);
+    let arn =
+        |kind: &str, aws: &str| format!("arn:{partition}:states:{region}:{account}:{kind}:{aws}");
     let mut r = MapResolver::default();
     for ti in &bundle.task_integrations {
         if namespace_of(&ti.metadata) == namespace {
@@ -86,29 +91,18 @@ pub fn offline_resolver(
     for a in &bundle.activities {
         if namespace_of(&a.metadata) == namespace {
             let name = a.metadata.name.clone().unwrap_or_default();
-            let aws = a
-                .spec
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{namespace}-{name}"));
-            r.activity_arns.insert(
-                name,
-                format!("arn:aws:states:{region}:{account}:activity:{aws}"),
-            );
+            // An invalid spec.name is reported when the Activity itself is planned; it resolves to nothing here.
+            if let Ok(aws) = naming::activity_name(namespace, &name, a.spec.name.as_deref()) {
+                r.activity_arns.insert(name, arn("activity", &aws));
+            }
         }
     }
     for sm in &bundle.state_machines {
         if namespace_of(&sm.metadata) == namespace {
             let name = sm.metadata.name.clone().unwrap_or_default();
-            let aws = sm
-                .spec
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{namespace}-{name}"));
-            r.state_machine_arns.insert(
-                name,
-                format!("arn:aws:states:{region}:{account}:stateMachine:{aws}"),
-            );
+            if let Ok(aws) = naming::state_machine_name(namespace, &name, sm.spec.name.as_deref()) {
+                r.state_machine_arns.insert(name, arn("stateMachine", &aws));
+            }
         }
     }
     r
