@@ -459,6 +459,10 @@ async fn conflicts_and_not_found() {
     );
     let err = api_error(api.delete("missing", &DeleteParams::default()).await);
     assert_eq!(err.code, 404);
+    // Without finalizers a delete is immediate and answers with a Status naming the object.
+    let gone = api.delete("a", &DeleteParams::default()).await.unwrap();
+    let status = gone.right().expect("a Status for an immediate delete");
+    assert_eq!(status.details.unwrap().name, "a");
     cluster.cleanup().await;
 }
 
@@ -556,6 +560,22 @@ async fn patch_formats() {
     create(&api, json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}},
         "spec": {"size": 1, "tags": ["x"]}}))
     .await;
+    let meta = api
+        .patch_metadata(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"k": "v"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.metadata
+            .annotations
+            .unwrap()
+            .get("k")
+            .map(String::as_str),
+        Some("v")
+    );
     let merged = api
         .patch("p", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": null, "c": "3"}}, "spec": {"tags": ["y", "z"]}})))
         .await
@@ -1106,6 +1126,18 @@ async fn built_in_resources() {
         .unwrap();
     let got = new_events.get("e2").await.unwrap();
     assert_eq!(got.note.as_deref(), Some("hello"));
+    // Both Event APIs serve the same objects, converted.
+    let as_core = core_events.get("e2").await.unwrap();
+    assert_eq!(as_core.message.as_deref(), Some("hello"));
+    assert_eq!(as_core.involved_object.name.as_deref(), Some("c"));
+    let as_new = new_events.get("e1").await.unwrap();
+    assert_eq!(as_new.note.as_deref(), Some("hello"));
+    assert_eq!(as_new.regarding.and_then(|r| r.name).as_deref(), Some("c"));
+    let by_field = core_events
+        .list(&ListParams::default().fields("involvedObject.name=c"))
+        .await
+        .unwrap();
+    assert_eq!(by_field.items.len(), 2);
     let leases: Api<Lease> = Api::namespaced(client.clone(), ns);
     leases
         .create(
@@ -1224,6 +1256,16 @@ async fn errors_are_status_objects() {
         )),
         "{}",
         err.message
+    );
+    let mut bad_label = fixtures::widget("l", 1);
+    bad_label["metadata"]["labels"] = json!({"app": "not a valid value!"});
+    let err = api_error(api.create(&PostParams::default(), &obj(bad_label)).await);
+    assert_eq!(
+        causes(&err),
+        vec![(
+            "metadata.labels".to_string(),
+            "FieldValueInvalid".to_string()
+        )]
     );
     let err = api_error(api.get("absent").await);
     assert!(err.is_not_found());
