@@ -1189,7 +1189,7 @@ impl Store {
                     ..opts.clone()
                 },
             )?;
-            let mut obj = w.object;
+            let mut obj = rt.to_storage(w.object);
             self.set_managed(
                 rt,
                 None,
