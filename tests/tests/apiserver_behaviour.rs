@@ -727,6 +727,48 @@ async fn server_side_apply() {
         .filter_map(|c| c["type"].as_str())
         .collect();
     assert_eq!(types, vec!["Ready", "Synced"]);
+    // Finalizers are a set: managers own their own entries.
+    let with_finalizer = json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {},
+        "metadata": {"finalizers": ["a.example.com/f"]}});
+    api.patch("w", &a, &Patch::Apply(with_finalizer.clone()))
+        .await
+        .unwrap();
+    let jp: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "add", "path": "/metadata/finalizers/-", "value": "b.example.com/f"}
+    ]))
+    .unwrap();
+    api.patch("w", &PatchParams::default(), &Patch::Json::<()>(jp))
+        .await
+        .unwrap();
+    let fin = api
+        .patch("w", &a, &Patch::Apply(with_finalizer))
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["a.example.com/f", "b.example.com/f"]
+    );
+    let fin = api
+        .patch(
+            "w",
+            &a,
+            &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["b.example.com/f"],
+        "a's finalizer goes, the other stays"
+    );
+    // Leave nothing that would hold the namespace on a real cluster.
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     let err = api_error(
         api.patch(
             "w",

@@ -1269,10 +1269,13 @@ impl Store {
             }
         }
         patch::apply_merge(&mut desired, &applied, schema);
-        meta_mut(&mut desired).insert(
-            "resourceVersion".into(),
-            old["metadata"]["resourceVersion"].clone(),
-        );
+        // A resourceVersion in the applied configuration is a precondition; otherwise the live one holds.
+        let precondition = meta_str(&applied, "resourceVersion").filter(|r| !r.is_empty());
+        let rv = match precondition {
+            Some(r) => json!(r),
+            None => old["metadata"]["resourceVersion"].clone(),
+        };
+        meta_mut(&mut desired).insert("resourceVersion".into(), rv);
         self.update_locked(
             inner,
             rt,
