@@ -1123,6 +1123,36 @@ async fn built_in_resources() {
     )
     .await
     .unwrap();
+    // Strategic merge patch on a built-in merges the finalizer set.
+    let with_a = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/a"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_a.metadata.finalizers.unwrap(), vec!["example.com/a"]);
+    let with_b = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/b"], "labels": {"x": "y"}}, "data": {"a": null}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        with_b.metadata.finalizers.unwrap(),
+        vec!["example.com/a", "example.com/b"]
+    );
+    assert!(with_b.data.unwrap_or_default().is_empty());
+    cms.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     let deleted = cms.delete("c", &DeleteParams::default()).await.unwrap();
     assert!(
         deleted.is_right(),

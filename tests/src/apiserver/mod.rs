@@ -32,8 +32,9 @@
 //! Known simplifications: no authentication/authorization, admission webhooks, conversion webhooks (all
 //! versions of a CRD share storage; only `apiVersion` is rewritten), owner-reference garbage collection,
 //! protobuf, or Events conversion between the two Event APIs (each has its own storage). Strategic merge
-//! patch is answered with 415 on custom resources (as on a real server) and served as a JSON merge patch on
-//! built-ins. Server-side apply is simplified, see [`patch`].
+//! patch is answered with 415 on custom resources (as on a real server); on built-ins it merges like a merge
+//! patch except for the metadata lists with merge keys (see [`patch::strategic_merge_patch`]). Server-side
+//! apply is simplified, see [`patch`].
 
 pub mod cel;
 mod http;

@@ -34,6 +34,105 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Strategic merge patch as far as the built-ins served here need it: a merge patch, except that
+/// `metadata.finalizers` merges as a set (with `$deleteFromPrimitiveList/finalizers` removing entries) and
+/// `metadata.ownerReferences` merges on `uid` (an item with `$patch: delete` removes one); a map carrying
+/// `$patch: replace` replaces, `$patch: delete` deletes it. `$setElementOrder` and `$retainKeys` are ignored.
+/// (See <https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/>.)
+pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
+    let mut patch = patch.clone();
+    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+        let live = target.as_object_mut().map(|t| {
+            t.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()))
+        });
+        if let Some(Value::Object(live)) = live {
+            if let Some(add) = meta.shift_remove("finalizers") {
+                match add {
+                    Value::Array(items) => {
+                        let list = live
+                            .entry("finalizers")
+                            .or_insert_with(|| Value::Array(vec![]));
+                        if let Value::Array(l) = list {
+                            for i in items {
+                                if !l.contains(&i) {
+                                    l.push(i);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        live.shift_remove("finalizers");
+                    }
+                }
+            }
+            if let Some(Value::Array(del)) =
+                meta.shift_remove("$deleteFromPrimitiveList/finalizers")
+                && let Some(Value::Array(l)) = live.get_mut("finalizers")
+            {
+                l.retain(|f| !del.contains(f));
+            }
+            if let Some(refs) = meta.shift_remove("ownerReferences") {
+                match refs {
+                    Value::Array(items) => {
+                        let list = live
+                            .entry("ownerReferences")
+                            .or_insert_with(|| Value::Array(vec![]));
+                        if let Value::Array(l) = list {
+                            for item in items {
+                                let uid = item.get("uid").cloned();
+                                let pos = l.iter().position(|x| x.get("uid").cloned() == uid);
+                                let delete =
+                                    item.get("$patch").and_then(Value::as_str) == Some("delete");
+                                match (pos, delete) {
+                                    (Some(p), true) => {
+                                        l.remove(p);
+                                    }
+                                    (Some(p), false) => merge_patch(&mut l[p], &item),
+                                    (None, false) => l.push(item),
+                                    (None, true) => {}
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        live.shift_remove("ownerReferences");
+                    }
+                }
+            }
+        }
+    }
+    smp_maps(target, &patch);
+}
+
+fn smp_maps(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut replacement = p.clone();
+        replacement.shift_remove("$patch");
+        *target = Value::Object(replacement);
+        return;
+    }
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(t) = target else { return };
+    for (k, v) in p {
+        if k.starts_with('$') {
+            continue;
+        }
+        let delete = v.is_null() || v.get("$patch").and_then(Value::as_str) == Some("delete");
+        if delete {
+            t.shift_remove(k);
+        } else {
+            smp_maps(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
@@ -495,6 +594,28 @@ mod tests {
         let mut doc = json!({"a": {"b": 1, "c": 2}, "l": [1, 2]});
         merge_patch(&mut doc, &json!({"a": {"b": null, "d": 3}, "l": [3]}));
         assert_eq!(doc, json!({"a": {"c": 2, "d": 3}, "l": [3]}));
+    }
+
+    #[test]
+    fn strategic_merge_patch_merges_finalizers_and_owner_references() {
+        let mut doc = json!({"metadata": {"finalizers": ["a"], "ownerReferences": [{"uid": "1", "name": "x"}]},
+            "spec": {"keep": 1, "drop": 2, "sub": {"a": 1}}});
+        strategic_merge_patch(
+            &mut doc,
+            &json!({"metadata": {"finalizers": ["b"], "ownerReferences": [{"uid": "2", "name": "y"}, {"uid": "1", "$patch": "delete"}]},
+                "spec": {"drop": null, "sub": {"$patch": "replace", "b": 2}}}),
+        );
+        assert_eq!(doc["metadata"]["finalizers"], json!(["a", "b"]));
+        assert_eq!(
+            doc["metadata"]["ownerReferences"],
+            json!([{"uid": "2", "name": "y"}])
+        );
+        assert_eq!(doc["spec"], json!({"keep": 1, "sub": {"b": 2}}));
+        strategic_merge_patch(
+            &mut doc,
+            &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+        );
+        assert_eq!(doc["metadata"]["finalizers"], json!(["b"]));
     }
 
     #[test]

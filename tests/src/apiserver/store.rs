@@ -1099,12 +1099,14 @@ impl Store {
             patch::json_patch(&mut desired, &parsed)
                 .map_err(|e| ApiError::new(422, "Invalid", e))?;
         } else {
-            // Strategic merge patch on built-ins is served as a merge patch: the built-ins this server
-            // offers have no lists with merge keys that operators patch.
             if !parsed.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
-            patch::merge_patch(&mut desired, &parsed);
+            if ct == "application/strategic-merge-patch+json" {
+                patch::strategic_merge_patch(&mut desired, &parsed);
+            } else {
+                patch::merge_patch(&mut desired, &parsed);
+            }
         }
         // The patched object keeps the live resourceVersion unless the patch sets one, which then acts
         // as a precondition.
