@@ -1466,3 +1466,20 @@ async fn watch_history_limit_expires_old_versions() {
     }
     assert_eq!(server.resource_version().to_string(), versions[4]);
 }
+
+// The kubeconfig handed to processes (the operator binary) reaches the same cluster and namespace.
+#[tokio::test]
+async fn kubeconfig_for_processes() {
+    let cluster = TestCluster::start().await;
+    let kc = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    if cluster.server.is_some() {
+        assert_eq!(config.default_namespace, cluster.namespace);
+    }
+    let client = kube::Client::try_from(config).unwrap();
+    let ns: Api<Namespace> = Api::all(client);
+    assert!(ns.get(&cluster.namespace).await.is_ok());
+    cluster.cleanup().await;
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sfn_operator_tests::cluster::{KUBECONFIG_ENV, TestCluster};
+use sfn_operator_tests::cluster::TestCluster;
 use sfn_operator_tests::fixtures::{self, GROUP, PLURAL};
 
 fn kubectl_path() -> PathBuf {
@@ -26,13 +26,10 @@ struct Kubectl {
 
 impl Kubectl {
     fn new(cluster: &TestCluster) -> Self {
-        let target = match &cluster.server {
-            Some(server) => vec!["--server".to_string(), server.url()],
-            None => vec![
-                "--kubeconfig".to_string(),
-                std::env::var(KUBECONFIG_ENV).unwrap(),
-            ],
-        };
+        let target = vec![
+            "--kubeconfig".to_string(),
+            cluster.kubeconfig_path().to_string_lossy().to_string(),
+        ];
         Kubectl {
             bin: kubectl_path(),
             target,
@@ -134,6 +131,10 @@ async fn kubectl_manages_custom_resources() {
         ])
         .await;
     assert_eq!(generation, "2");
+    // The in-process kubeconfig's context defaults to the test namespace.
+    if cluster.server.is_some() {
+        assert!(k.run(&["get", PLURAL, "-o", "name"]).await.contains("k"));
+    }
     let listed = k.run(&["get", "wd", "-A", "-o", "name"]).await;
     assert!(listed.contains("k"), "short names resolve: {listed}");
     k.run(&[

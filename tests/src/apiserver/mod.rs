@@ -13,7 +13,8 @@
 //! Public API:
 //! - [`TestApiServer::start`] / [`TestApiServer::builder`] (`.bookmark_interval(d)`, `.history_limit(n)`)
 //!   → a running server; it stops when dropped.
-//! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`].
+//! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`],
+//!   [`TestApiServer::kubeconfig`] (for processes: the operator binary, kubectl).
 //! - [`TestApiServer::compact`]: forget the watch history, so a watch from an older `resourceVersion` gets a
 //!   410 `Expired` error event (kube-runtime's watcher then relists), and [`TestApiServer::resource_version`].
 //! - For tests that should also run on a real cluster, use [`crate::cluster::TestCluster`] instead.
@@ -150,6 +151,17 @@ impl TestApiServer {
     /// A plain `kube::Client` for this server.
     pub fn client(&self) -> kube::Client {
         kube::Client::try_from(self.config()).expect("a client for the test API server")
+    }
+
+    /// A kubeconfig for this server (YAML), for processes such as the operator binary or kubectl; its
+    /// context defaults to `namespace`.
+    pub fn kubeconfig(&self, namespace: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sfn-test\n  cluster:\n    server: {url}\n\
+             contexts:\n- name: sfn-test\n  context:\n    cluster: sfn-test\n    user: sfn-test\n    \
+             namespace: {namespace}\ncurrent-context: sfn-test\nusers:\n- name: sfn-test\n  user: {{}}\n",
+            url = self.url()
+        )
     }
 
     /// Forgets the watch history (as etcd compaction does).
