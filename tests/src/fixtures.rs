@@ -89,3 +89,29 @@ pub fn widget(name: &str, size: i64) -> Value {
         "spec": {"size": size}
     })
 }
+
+/// A cluster-scoped `Gadget` CRD without a status subresource.
+pub fn gadget_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("gadgets.{GROUP}")},
+        "spec": {
+            "group": GROUP,
+            "scope": "Cluster",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+            "versions": [{
+                "name": "v1",
+                "served": true,
+                "storage": true,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {"type": "object", "properties": {"color": {"type": "string"}}},
+                        "status": {"type": "object", "properties": {"phase": {"type": "string"}}}
+                    }
+                }}
+            }]
+        }
+    })
+}

@@ -1483,3 +1483,49 @@ async fn kubeconfig_for_processes() {
     assert!(ns.get(&cluster.namespace).await.is_ok());
     cluster.cleanup().await;
 }
+
+// Cluster-scoped custom resources, and a CRD without a status subresource: status is part of the object,
+// so changing it bumps the generation, and /status does not exist.
+#[tokio::test]
+async fn cluster_scoped_without_status_subresource() {
+    let cluster = TestCluster::start().await;
+    cluster.install_crd(&fixtures::gadget_crd()).await.unwrap();
+    let ar = kube::core::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk(GROUP, "v1", "Gadget"),
+        "gadgets",
+    );
+    let api: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &ar);
+    let name = format!("{}-gadget", cluster.namespace);
+    let created = create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": "Gadget", "metadata": {"name": name},
+        "spec": {"color": "red"}, "status": {"phase": "New"}}),
+    )
+    .await;
+    assert_eq!(
+        created.data["status"]["phase"],
+        json!("New"),
+        "without the subresource, status is written on create"
+    );
+    assert!(created.metadata.namespace.is_none());
+    let patched = api
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Done"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.metadata.generation, Some(2));
+    let err = api_error(
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 404);
+    api.delete(&name, &DeleteParams::default()).await.unwrap();
+    cluster.cleanup().await;
+}

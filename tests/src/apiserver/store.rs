@@ -175,12 +175,16 @@ fn finalizers(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Everything but `metadata` and `status`: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
+/// What `generation` tracks: everything but `metadata`, and but `status` when it is a subresource (without
+/// one, a status change is a change like any other, as on a real server).
+fn spec_part(obj: &Value, status_subresource: bool) -> Value {
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
+        for k in ["metadata", "apiVersion", "kind"] {
             m.shift_remove(k);
+        }
+        if status_subresource {
+            m.shift_remove("status");
         }
     }
     o
@@ -995,7 +999,9 @@ impl Store {
             }
         }
         let warnings = self.prepare(rt, Some(&old), &mut obj, opts)?;
-        if rt.has_generation() && spec_part(&obj) != spec_part(&old) {
+        if rt.has_generation()
+            && spec_part(&obj, rt.status_subresource) != spec_part(&old, rt.status_subresource)
+        {
             let g = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
