@@ -11,6 +11,12 @@ pub const PLURAL: &str = "widgets";
 
 /// The `Widget` CRD: namespaced, status subresource, defaults, enums, bounds, patterns, CEL rules.
 pub fn widget_crd() -> Value {
+    let mut crd = widget_crd_base();
+    crd["spec"]["versions"][0]["selectableFields"] = json!([{"jsonPath": ".spec.mode"}]);
+    crd
+}
+
+fn widget_crd_base() -> Value {
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",

@@ -1026,6 +1026,17 @@ async fn selectors_and_all_namespace_lists() {
         ),
         vec!["b"]
     );
+    // A CRD's selectableFields can be used in field selectors; other fields cannot.
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("spec.mode=STANDARD"))
+                .await
+                .unwrap()
+        ),
+        vec!["a", "b", "c"]
+    );
+    let err = api_error(api.list(&ListParams::default().fields("spec.size=1")).await);
+    assert_eq!(err.code, 400);
     // Pagination.
     let page = api.list(&ListParams::default().limit(2)).await.unwrap();
     assert_eq!(page.items.len(), 2);

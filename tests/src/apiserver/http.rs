@@ -157,7 +157,7 @@ fn filter(
     let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     fields
-        .check_supported(rt.custom)
+        .check_supported(rt.custom, &rt.selectable_fields)
         .map_err(ApiError::bad_request)?;
     Ok(Filter {
         namespace: ns.map(String::from),
