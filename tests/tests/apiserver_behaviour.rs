@@ -1540,3 +1540,88 @@ async fn cluster_scoped_without_status_subresource() {
     api.delete(&name, &DeleteParams::default()).await.unwrap();
     cluster.cleanup().await;
 }
+
+// Deleting a CRD deletes its objects first; objects with finalizers hold the CRD, and no new objects can be
+// created meanwhile.
+#[tokio::test]
+async fn crd_deletion_cleans_up_objects() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("things{suffix}");
+    let kind = format!("Thing{suffix}");
+    let crd = fixtures::simple_crd(&plural, &kind);
+    cluster.install_crd(&crd).await.unwrap();
+    let crd_name = format!("{plural}.{GROUP}");
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io")
+    );
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "free"}}),
+    )
+    .await;
+    create(&api, json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut marked = false;
+    for _ in 0..100 {
+        let free_gone = api.get_opt("free").await.unwrap().is_none();
+        let held = api.get_opt("held").await.unwrap();
+        if free_gone && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some()) {
+            marked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        marked,
+        "the CRD's objects are deleted, the held one is marked"
+    );
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 405);
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if crds.get_opt(&crd_name).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the CRD goes once its last object is gone");
+    cluster.cleanup().await;
+}

@@ -34,8 +34,9 @@
 //!
 //! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
 //! a CRD share storage; only `apiVersion` is rewritten), owner-reference garbage collection, propagation
-//! policies, protobuf (answered with 415), OpenAPI documents, server-side printing (tables). Deleting a CRD
-//! removes its objects at once, finalizers or not. Strategic merge patch is answered with 415 on custom
+//! policies, protobuf (answered with 415), OpenAPI documents, server-side printing (tables). Namespace and
+//! CRD deletion clean up synchronously (a real cluster does it in the background, so tests must wait for it
+//! either way). Strategic merge patch is answered with 415 on custom
 //! resources (as on a real server); on built-ins it merges like a merge patch except for the metadata lists
 //! with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
 

@@ -92,6 +92,9 @@ enum Managed {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+/// The finalizer a real server puts on every CRD: its objects are deleted before the CRD goes.
+const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
+
 /// How many events watches can replay before older versions answer 410 Expired.
 pub const DEFAULT_HISTORY: usize = 10_000;
 
@@ -615,6 +618,17 @@ impl Store {
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
         Self::check_namespace(inner, rt, ns, true)?;
+        let crd_name = format!("{}.{}", rt.plural, rt.group);
+        if rt.custom
+            && Self::lookup(inner, &Self::crd_type(), None, &crd_name)
+                .is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some())
+        {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
         if Self::lookup(inner, rt, ns, &name).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
@@ -787,6 +801,14 @@ impl Store {
             "apiextensions.k8s.io/customresourcedefinitions" => match registry::crd_types(obj) {
                 Err(c) => causes.extend(c),
                 Ok(_) => {
+                    if old.is_none() && !finalizers(obj).iter().any(|f| f == CRD_CLEANUP) {
+                        let list = meta_mut(obj)
+                            .entry("finalizers")
+                            .or_insert_with(|| json!([]));
+                        if let Value::Array(l) = list {
+                            l.push(json!(CRD_CLEANUP));
+                        }
+                    }
                     let storage: Vec<Value> = obj
                         .pointer("/spec/versions")
                         .and_then(Value::as_array)
@@ -1374,6 +1396,12 @@ impl Store {
             if is_ns {
                 obj["status"] = json!({"phase": "Terminating"});
             }
+            if rt.plural == "customresourcedefinitions"
+                && let Some(Value::Array(conds)) = obj.pointer_mut("/status/conditions")
+            {
+                conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(),
+                    "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"}));
+            }
             if dry_run {
                 return Ok(Written {
                     code: 200,
@@ -1382,6 +1410,16 @@ impl Store {
                 });
             }
             let stored = self.commit(inner, rt, EventKind::Modified, obj, Some(old));
+            if rt.plural == "customresourcedefinitions" {
+                let name = meta_str(&stored, "name").unwrap_or_default().to_string();
+                self.terminate_crd(inner, &stored);
+                let latest = Self::lookup(inner, rt, None, &name);
+                return Ok(Written {
+                    code: 200,
+                    object: Self::present(rt, &latest.unwrap_or(stored)),
+                    warnings: vec![],
+                });
+            }
             if is_ns {
                 self.terminate_namespace(inner, meta_str(&stored, "name").unwrap_or_default());
                 let latest = Self::lookup(
@@ -1479,6 +1517,9 @@ impl Store {
             }
             Self::refresh_crds(inner);
         }
+        if rt.custom {
+            self.finish_crd(inner, &format!("{}.{}", rt.plural, rt.group));
+        }
         let ns = meta_str(removed, "namespace")
             .unwrap_or_default()
             .to_string();
@@ -1487,6 +1528,70 @@ impl Store {
                 .is_some_and(|n| n.pointer("/metadata/deletionTimestamp").is_some())
         {
             self.finish_namespace(inner, &ns);
+        }
+    }
+
+    fn crd_type() -> ResourceType {
+        registry::builtins()
+            .into_iter()
+            .find(|t| t.plural == "customresourcedefinitions")
+            .unwrap_or_else(|| panic!("the CRD type is built in"))
+    }
+
+    fn crd_storage(crd: &Value) -> String {
+        format!(
+            "{}/{}",
+            crd.pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            crd.pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        )
+    }
+
+    /// Deletes every object of a CRD being deleted (finalizers still hold them), then the CRD once empty.
+    fn terminate_crd(&self, inner: &mut Inner, crd: &Value) {
+        let storage = Self::crd_storage(crd);
+        let types = Self::all_types(inner);
+        if let Some(t) = types.iter().find(|t| t.storage == storage) {
+            let objs: Vec<Value> = inner
+                .objects
+                .get(&storage)
+                .map(|b| b.values().cloned().collect())
+                .unwrap_or_default();
+            for o in objs {
+                let _ = self.delete_locked(inner, t, o, false);
+            }
+        }
+        self.finish_crd(inner, meta_str(crd, "name").unwrap_or_default());
+    }
+
+    /// Removes the cleanup finalizer of a terminating CRD that has no objects left.
+    fn finish_crd(&self, inner: &mut Inner, name: &str) {
+        let rt = Self::crd_type();
+        let Some(crd) = Self::lookup(inner, &rt, None, name) else {
+            return;
+        };
+        if crd.pointer("/metadata/deletionTimestamp").is_none()
+            || inner
+                .objects
+                .get(&Self::crd_storage(&crd))
+                .is_some_and(|b| !b.is_empty())
+        {
+            return;
+        }
+        let mut obj = crd.clone();
+        let remaining: Vec<String> = finalizers(&crd)
+            .into_iter()
+            .filter(|f| f != CRD_CLEANUP)
+            .collect();
+        meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        if remaining.is_empty() {
+            let stored = self.commit(inner, &rt, EventKind::Deleted, obj, Some(crd));
+            self.after_removal(inner, &rt, &stored);
+        } else {
+            self.commit(inner, &rt, EventKind::Modified, obj, Some(crd));
         }
     }
 
