@@ -1625,3 +1625,120 @@ async fn crd_deletion_cleans_up_objects() {
     assert!(gone, "the CRD goes once its last object is gone");
     cluster.cleanup().await;
 }
+
+// Owner references: background deletion garbage-collects dependents, orphaning keeps them without the
+// reference, foreground deletion holds the owner until its blocking dependents are gone. (Asynchronous on a real
+// cluster, hence the waiting.)
+#[tokio::test]
+async fn owner_references_and_propagation_policies() {
+    let cluster = TestCluster::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let owner_of = |owner: &ConfigMap| json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid}]);
+    let make = |name: &str, owner: Option<Value>| {
+        let mut v = json!({"metadata": {"name": name}});
+        if let Some(o) = owner {
+            v["metadata"]["ownerReferences"] = o;
+        }
+        serde_json::from_value::<ConfigMap>(v).unwrap()
+    };
+    async fn gone(cms: &Api<ConfigMap>, name: &str) -> bool {
+        for _ in 0..100 {
+            if cms.get_opt(name).await.unwrap().is_none() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+    // Background (default).
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-bg", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-bg", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-bg", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        gone(&cms, "dep-bg").await,
+        "background deletion collects the dependent"
+    );
+    // Orphan.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-or", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-or", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-or", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    assert!(gone(&cms, "owner-or").await);
+    let mut orphaned = false;
+    for _ in 0..100 {
+        let dep = cms.get("dep-or").await.unwrap();
+        if dep.metadata.owner_references.unwrap_or_default().is_empty() {
+            orphaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        orphaned,
+        "the orphaned dependent stays without the owner reference"
+    );
+    // Foreground: a dependent with a finalizer holds the owner.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-fg", None))
+        .await
+        .unwrap();
+    let mut blocking = owner_of(&owner);
+    blocking[0]["blockOwnerDeletion"] = json!(true);
+    let mut dep = make("dep-fg", Some(blocking));
+    dep.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    cms.create(&PostParams::default(), &dep).await.unwrap();
+    cms.delete("owner-fg", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    let mut held = false;
+    for _ in 0..100 {
+        let o = cms.get("owner-fg").await.unwrap();
+        let d = cms.get("dep-fg").await.unwrap();
+        if o.metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"foregroundDeletion".to_string())
+            && d.metadata.deletion_timestamp.is_some()
+        {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        held,
+        "the owner waits in foregroundDeletion while the dependent is being deleted"
+    );
+    cms.patch(
+        "dep-fg",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(gone(&cms, "dep-fg").await);
+    assert!(
+        gone(&cms, "owner-fg").await,
+        "the owner goes with its last dependent"
+    );
+    cluster.cleanup().await;
+}

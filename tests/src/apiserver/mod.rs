@@ -27,15 +27,16 @@
 //! Custom objects are defaulted, pruned and validated against the CRD's structural schema including CEL rules
 //! (see [`cel`] for the supported subset; a CRD with a rule outside it is refused at install). Writes follow
 //! the real rules for `uid`, `creationTimestamp`, the global `resourceVersion`, `generation`, conflicts,
-//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace termination, label and
+//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace termination, owner
+//! references with the three propagation policies, label and
 //! field selectors, pagination, dry runs, metadata-only requests, watches (from a version, synthetic ADDED
 //! without one, bookmarks, `sendInitialEvents`, `timeoutSeconds`, 410 `Expired`) and errors as
 //! `metav1.Status` with `details.causes`.
 //!
 //! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
-//! a CRD share storage; only `apiVersion` is rewritten), owner-reference garbage collection, propagation
-//! policies, protobuf (answered with 415), OpenAPI documents, server-side printing (tables). Namespace and
-//! CRD deletion clean up synchronously (a real cluster does it in the background, so tests must wait for it
+//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI documents,
+//! server-side printing (tables). Namespace and CRD deletion and garbage collection of owner references
+//! (background, foreground, orphan) happen synchronously (a real cluster does it in the background, so tests must wait for it
 //! either way). Strategic merge patch is answered with 415 on custom
 //! resources (as on a real server); on built-ins it merges like a merge patch except for the metadata lists
 //! with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].

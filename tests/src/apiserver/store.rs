@@ -56,6 +56,18 @@ pub enum FieldValidation {
     Strict,
 }
 
+/// `propagationPolicy` of a delete: what happens to the objects that name the deleted one as owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Dependents are garbage-collected after the owner is gone (the default).
+    #[default]
+    Background,
+    /// The owner stays (finalizer `foregroundDeletion`) until its dependents are gone.
+    Foreground,
+    /// Dependents lose their owner reference and stay.
+    Orphan,
+}
+
 /// Per-request write options.
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
@@ -92,6 +104,9 @@ enum Managed {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+/// The finalizer that holds an owner deleted in the foreground until its dependents are gone.
+const FOREGROUND: &str = "foregroundDeletion";
+
 /// The finalizer a real server puts on every CRD: its objects are deleted before the CRD goes.
 const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 
@@ -107,6 +122,8 @@ pub struct Inner {
     history_floor: u64,
     max_history: usize,
     uid_state: u64,
+    /// Whether any object ever carried owner references; garbage collection is skipped until one does.
+    owner_refs_seen: bool,
 }
 
 /// The shared server state.
@@ -173,6 +190,17 @@ fn finalizers(obj: &Value) -> Vec<String> {
         .map(|a| {
             a.iter()
                 .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn owner_uids(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
                 .collect()
         })
         .unwrap_or_default()
@@ -361,6 +389,7 @@ impl Store {
                 history_floor: 0,
                 max_history: DEFAULT_HISTORY,
                 uid_state: seed,
+                owner_refs_seen: false,
             }),
             events,
         };
@@ -487,6 +516,9 @@ impl Store {
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         let ns = meta_str(&obj, "namespace").unwrap_or_default().to_string();
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
+        if obj.pointer("/metadata/ownerReferences").is_some() {
+            inner.owner_refs_seen = true;
+        }
         let bucket = inner.objects.entry(rt.storage.clone()).or_default();
         if kind == EventKind::Deleted {
             bucket.remove(&(ns.clone(), name));
@@ -1361,10 +1393,65 @@ impl Store {
             .get("dryRun")
             .and_then(Value::as_array)
             .is_some_and(|a| a.iter().any(|v| v == "All"));
-        self.delete_locked(&mut inner, rt, old, dry_run)
+        let orphan = options.get("orphanDependents").and_then(Value::as_bool) == Some(true);
+        let policy = match options.get("propagationPolicy").and_then(Value::as_str) {
+            Some("Foreground") => Propagation::Foreground,
+            Some("Orphan") => Propagation::Orphan,
+            Some("Background") => Propagation::Background,
+            None if orphan => Propagation::Orphan,
+            None => Propagation::Background,
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "DeleteOptions",
+                    "meta.k8s.io",
+                    "",
+                    vec![Cause::new(
+                        "FieldValueNotSupported",
+                        "propagationPolicy",
+                        format!(
+                            "Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        ),
+                    )],
+                ));
+            }
+        };
+        self.delete_locked(&mut inner, rt, old, dry_run, policy)
     }
 
+    /// Deletes with a propagation policy (see [`Propagation`]).
     fn delete_locked(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        mut old: Value,
+        dry_run: bool,
+        policy: Propagation,
+    ) -> Result<Written, ApiError> {
+        let uid = meta_str(&old, "uid").unwrap_or_default().to_string();
+        let fresh = old.pointer("/metadata/deletionTimestamp").is_none();
+        let foreground = policy == Propagation::Foreground
+            && fresh
+            && !dry_run
+            && !self.dependents(inner, &uid).is_empty();
+        if fresh && !dry_run && policy == Propagation::Orphan {
+            self.orphan_dependents(inner, &uid);
+        }
+        if foreground {
+            let mut list = finalizers(&old);
+            list.push(FOREGROUND.to_string());
+            meta_mut(&mut old).insert("finalizers".into(), json!(list));
+        }
+        let written = self.delete_object(inner, rt, old, dry_run)?;
+        if foreground {
+            for (t, dep) in self.dependents(inner, &uid) {
+                let _ = self.delete_locked(inner, &t, dep, false, Propagation::Foreground);
+            }
+            self.finish_foreground(inner, &uid);
+        }
+        Ok(written)
+    }
+
+    fn delete_object(
         &self,
         inner: &mut Inner,
         rt: &ResourceType,
@@ -1482,7 +1569,10 @@ impl Store {
             .unwrap_or_default();
         let mut items = Vec::new();
         for v in victims {
-            items.push(self.delete_locked(&mut inner, rt, v, false)?.object);
+            items.push(
+                self.delete_locked(&mut inner, rt, v, false, Propagation::Background)?
+                    .object,
+            );
         }
         Ok(
             json!({"apiVersion": rt.api_version(), "kind": rt.list_kind, "metadata": {"resourceVersion": inner.rv.to_string()}, "items": items}),
@@ -1492,6 +1582,14 @@ impl Store {
     /// Cascades after an object is gone: a CRD takes its objects with it, and a terminating namespace goes
     /// once it is empty.
     fn after_removal(&self, inner: &mut Inner, rt: &ResourceType, removed: &Value) {
+        if inner.owner_refs_seen {
+            let uid = meta_str(removed, "uid").unwrap_or_default().to_string();
+            self.collect_garbage(inner, &uid);
+            let owners: Vec<String> = owner_uids(removed);
+            for owner in owners {
+                self.finish_foreground(inner, &owner);
+            }
+        }
         if rt.plural == "customresourcedefinitions" {
             let storage = format!(
                 "{}/{}",
@@ -1531,6 +1629,111 @@ impl Store {
         }
     }
 
+    fn type_for_storage(inner: &Inner, storage: &str) -> Option<ResourceType> {
+        Self::all_types(inner)
+            .into_iter()
+            .find(|t| t.storage == storage)
+    }
+
+    /// Objects naming `uid` among their owner references.
+    fn dependents(&self, inner: &Inner, uid: &str) -> Vec<(ResourceType, Value)> {
+        if !inner.owner_refs_seen || uid.is_empty() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for (storage, bucket) in &inner.objects {
+            for obj in bucket
+                .values()
+                .filter(|o| owner_uids(o).iter().any(|u| u == uid))
+            {
+                if let Some(t) = Self::type_for_storage(inner, storage) {
+                    out.push((t, obj.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn uid_exists(inner: &Inner, uid: &str) -> bool {
+        inner
+            .objects
+            .values()
+            .any(|b| b.values().any(|o| meta_str(o, "uid") == Some(uid)))
+    }
+
+    fn drop_owner_ref(&self, inner: &mut Inner, t: &ResourceType, dep: Value, uid: &str) {
+        let mut obj = dep.clone();
+        if let Some(Value::Array(refs)) = obj.pointer_mut("/metadata/ownerReferences") {
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
+        }
+        self.commit(inner, t, EventKind::Modified, obj, Some(dep));
+    }
+
+    fn orphan_dependents(&self, inner: &mut Inner, uid: &str) {
+        for (t, dep) in self.dependents(inner, uid) {
+            self.drop_owner_ref(inner, &t, dep, uid);
+        }
+    }
+
+    /// The garbage collector's part: dependents whose every owner is gone are deleted, the others lose the
+    /// reference to the removed owner.
+    fn collect_garbage(&self, inner: &mut Inner, uid: &str) {
+        for (t, dep) in self.dependents(inner, uid) {
+            let other_owner = owner_uids(&dep)
+                .iter()
+                .any(|u| u != uid && Self::uid_exists(inner, u));
+            if other_owner {
+                self.drop_owner_ref(inner, &t, dep, uid);
+            } else {
+                let _ = self.delete_locked(inner, &t, dep, false, Propagation::Background);
+            }
+        }
+    }
+
+    /// Releases an owner deleted in the foreground once no dependent that blocks it
+    /// (`blockOwnerDeletion: true`) is left.
+    fn finish_foreground(&self, inner: &mut Inner, uid: &str) {
+        let blocking = self.dependents(inner, uid).iter().any(|(_, dep)| {
+            dep.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|r| {
+                        r.get("uid").and_then(Value::as_str) == Some(uid)
+                            && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
+                    })
+                })
+        });
+        if blocking {
+            return;
+        }
+        let found = inner.objects.iter().find_map(|(storage, b)| {
+            b.values()
+                .find(|o| meta_str(o, "uid") == Some(uid))
+                .map(|o| (storage.clone(), o.clone()))
+        });
+        let Some((storage, owner)) = found else {
+            return;
+        };
+        if !finalizers(&owner).iter().any(|f| f == FOREGROUND) {
+            return;
+        }
+        let Some(t) = Self::type_for_storage(inner, &storage) else {
+            return;
+        };
+        let mut obj = owner.clone();
+        let remaining: Vec<String> = finalizers(&owner)
+            .into_iter()
+            .filter(|f| f != FOREGROUND)
+            .collect();
+        meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        if remaining.is_empty() {
+            let stored = self.commit(inner, &t, EventKind::Deleted, obj, Some(owner));
+            self.after_removal(inner, &t, &stored);
+        } else {
+            self.commit(inner, &t, EventKind::Modified, obj, Some(owner));
+        }
+    }
+
     fn crd_type() -> ResourceType {
         registry::builtins()
             .into_iter()
@@ -1561,7 +1764,7 @@ impl Store {
                 .map(|b| b.values().cloned().collect())
                 .unwrap_or_default();
             for o in objs {
-                let _ = self.delete_locked(inner, t, o, false);
+                let _ = self.delete_locked(inner, t, o, false, Propagation::Background);
             }
         }
         self.finish_crd(inner, meta_str(crd, "name").unwrap_or_default());
@@ -1613,7 +1816,7 @@ impl Store {
                 })
                 .unwrap_or_default();
             for o in objs {
-                let _ = self.delete_locked(inner, t, o, false);
+                let _ = self.delete_locked(inner, t, o, false, Propagation::Background);
             }
         }
         self.finish_namespace(inner, ns);
