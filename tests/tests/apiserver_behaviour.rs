@@ -1361,6 +1361,26 @@ async fn errors_are_status_objects() {
             "FieldValueInvalid".to_string()
         )]
     );
+    let mut bad_meta = fixtures::widget("f", 1);
+    bad_meta["metadata"]["finalizers"] = json!(["not a finalizer!"]);
+    bad_meta["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}]);
+    let err = api_error(api.create(&PostParams::default(), &obj(bad_meta)).await);
+    let c = causes(&err);
+    assert!(
+        c.contains(&(
+            "metadata.finalizers".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&(
+            "metadata.ownerReferences.uid".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
     let mut other_version = fixtures::widget("v", 1);
     other_version["apiVersion"] = json!(format!("{GROUP}/v2"));
     let err = api_error(
