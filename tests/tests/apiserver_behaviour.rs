@@ -1762,3 +1762,47 @@ async fn owner_references_and_propagation_policies() {
     );
     cluster.cleanup().await;
 }
+
+// 1. Invalid CRDs are refused naming the field: a name that is not plural.group, a schema that is not
+// structural.
+#[tokio::test]
+async fn invalid_crds_are_refused() {
+    let cluster = TestCluster::start().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    let mut wrong_name = fixtures::simple_crd("badnames", "BadName");
+    wrong_name["metadata"]["name"] = json!(format!("other.{GROUP}"));
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(wrong_name).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        causes(&err).iter().any(|(f, _)| f == "metadata.name"),
+        "{:?}",
+        causes(&err)
+    );
+    let mut untyped = fixtures::simple_crd("untypeds", "Untyped");
+    untyped["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"properties": {"a": {"type": "string"}}});
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(untyped).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    let field = "spec.versions[0].schema.openAPIV3Schema.properties[spec].type";
+    assert!(
+        causes(&err)
+            .iter()
+            .any(|(f, r)| f == field && r == "FieldValueRequired"),
+        "{:?}",
+        causes(&err)
+    );
+    cluster.cleanup().await;
+}
