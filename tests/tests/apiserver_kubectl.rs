@@ -151,3 +151,52 @@ async fn kubectl_manages_custom_resources() {
     assert!(after.trim().is_empty(), "{after}");
     cluster.cleanup().await;
 }
+
+#[tokio::test]
+async fn kubectl_prints_the_operator_crds_columns() {
+    let cluster = TestCluster::start().await;
+    let k = Kubectl::new(&cluster);
+    let ns = cluster.namespace.as_str();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let crds = root.join("crds");
+    k.run(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--validate=false",
+        "-f",
+        &crds.to_string_lossy(),
+    ])
+    .await;
+    k.run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/statemachines.sfn.operator.dev",
+        "--timeout=30s",
+    ])
+    .await;
+    let sm = json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "StateMachine",
+        "metadata": {"name": "printed"},
+        "spec": {"type": "EXPRESS", "definition": {"states": [{"name": "Done", "type": "Succeed"}]}}
+    });
+    let file = k.file("sm.json", &sm);
+    k.run(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "-n",
+        ns,
+        "-f",
+        &file,
+    ])
+    .await;
+    let printed = k.run(&["get", "statemachines", "-n", ns]).await;
+    let header = printed.lines().next().unwrap_or_default().to_string();
+    assert!(
+        header.contains("TYPE") && header.contains("READY"),
+        "printer columns: {printed}"
+    );
+    assert!(printed.contains("EXPRESS"), "{printed}");
+    cluster.cleanup().await;
+}

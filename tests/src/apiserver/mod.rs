@@ -23,7 +23,8 @@
 //! `kube-node-lease` exist), ConfigMaps, Secrets (`stringData` folded into `data`), Events (core v1 and
 //! `events.k8s.io/v1`, one storage converted between the two), Leases (`coordination.k8s.io/v1`),
 //! CustomResourceDefinitions (Established on creation; their resources served at once), and discovery
-//! (`/version`, `/api`, `/apis`, `/apis/G/V`; kubectl works against it with `--validate=false`).
+//! (`/version`, `/api`, `/apis`, `/apis/G/V`; kubectl works against it with `--validate=false`, and
+//! `kubectl get` shows a CRD's printer columns, see [`table`]).
 //! Custom objects are defaulted, pruned and validated against the CRD's structural schema including CEL rules
 //! (see [`cel`] for the supported subset; a CRD with a rule outside it is refused at install). Writes follow
 //! the real rules for `uid`, `creationTimestamp`, the global `resourceVersion`, `generation`, conflicts,
@@ -34,8 +35,8 @@
 //! `metav1.Status` with `details.causes`.
 //!
 //! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
-//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI documents,
-//! server-side printing (tables). Namespace and CRD deletion and garbage collection of owner references
+//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI documents.
+//! Namespace and CRD deletion and garbage collection of owner references
 //! (background, foreground, orphan) happen synchronously (a real cluster does it in the background, so tests must wait for it
 //! either way). Strategic merge patch is answered with 415 on custom
 //! resources (as on a real server); on built-ins it merges like a merge patch except for the metadata lists
@@ -49,6 +50,7 @@ pub mod schema;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod table;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -30,6 +30,8 @@ pub struct ResourceType {
     pub custom: bool,
     /// Extra fields a field selector may use (`selectableFields` of a CRD version), as dotted paths.
     pub selectable_fields: Vec<String>,
+    /// `additionalPrinterColumns` of a CRD version, for server-side printing (`kubectl get`).
+    pub printer_columns: Vec<Value>,
 }
 
 impl ResourceType {
@@ -115,6 +117,7 @@ impl ResourceType {
             status_subresource: matches!(plural, "namespaces" | "customresourcedefinitions"),
             custom: false,
             selectable_fields: vec![],
+            printer_columns: vec![],
         }
     }
 }
@@ -270,6 +273,11 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
             schema: schema.map(Arc::new),
             status_subresource: v.pointer("/subresources/status").is_some(),
             custom: true,
+            printer_columns: v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             selectable_fields: v
                 .get("selectableFields")
                 .and_then(Value::as_array)
