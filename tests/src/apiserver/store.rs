@@ -1,8 +1,10 @@
 //! The object store and the semantics of every write: one global, monotonically increasing
 //! `resourceVersion`; `uid`, `creationTimestamp` and `generation` (bumped only by changes outside `metadata`
 //! and `status`); optimistic concurrency (409 on a stale `resourceVersion`); the status subresource; CRD
-//! schemas; finalizers and `deletionTimestamp`; namespace termination; managed fields; and the event history
-//! that watches replay from. No-op writes keep the `resourceVersion` and emit no event.
+//! schemas; finalizers and `deletionTimestamp`; namespace and CRD termination; owner-reference garbage
+//! collection with the three propagation policies; managed fields; and the event history that watches replay
+//! from. No-op writes keep the `resourceVersion` and emit no event. Everything happens under one lock, so
+//! the cascades a real cluster runs in the background are done by the time a request returns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
