@@ -1763,6 +1763,47 @@ async fn owner_references_and_propagation_policies() {
     cluster.cleanup().await;
 }
 
+// 1. A CRD may constrain metadata.name.
+#[tokio::test]
+async fn crd_schema_constrains_metadata_name() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("shortnamed{suffix}");
+    let kind = format!("ShortNamed{suffix}");
+    let mut crd = fixtures::simple_crd(&plural, &kind);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["metadata"] =
+        json!({"type": "object", "properties": {"name": {"type": "string", "maxLength": 5}}});
+    cluster.install_crd(&crd).await.unwrap();
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "short"}}),
+    )
+    .await;
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(
+                json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "too-long"}}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err),
+        vec![("metadata.name".to_string(), "FieldValueTooLong".to_string())]
+    );
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    crds.delete(&format!("{plural}.{GROUP}"), &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster.cleanup().await;
+}
+
 // 1. Invalid CRDs are refused naming the field: a name that is not plural.group, a schema that is not
 // structural.
 #[tokio::test]
