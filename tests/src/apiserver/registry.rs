@@ -415,3 +415,64 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
 pub fn unknown_resource() -> ApiError {
     ApiError::not_found_path()
 }
+
+/// `/openapi/v3`: one entry per served group-version. kubectl reads it to learn that the server validates
+/// fields itself (`fieldValidation`), so it sends its objects without client-side schema validation.
+pub fn openapi_root(types: &[ResourceType]) -> Value {
+    let mut paths = serde_json::Map::new();
+    for t in types {
+        let key = if t.group.is_empty() {
+            format!("api/{}", t.version)
+        } else {
+            format!("apis/{}/{}", t.group, t.version)
+        };
+        let url = format!("/openapi/v3/{key}");
+        paths.insert(key, json!({"serverRelativeURL": url}));
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/apis/GROUP/VERSION`: the PATCH operations of the group-version's resources with their
+/// `fieldValidation` parameter and kind (no schemas).
+pub fn openapi_group_version(types: &[ResourceType], group: &str, version: &str) -> Option<Value> {
+    let matching: Vec<&ResourceType> = types
+        .iter()
+        .filter(|t| t.group == group && t.version == version)
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    let mut paths = serde_json::Map::new();
+    for t in matching {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if t.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", t.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", t.plural)
+        };
+        let op = |verb: &str| {
+            json!({
+                "operationId": format!("{verb}{}", t.kind),
+                "x-kubernetes-action": verb,
+                "x-kubernetes-group-version-kind": {"group": t.group, "version": t.version, "kind": t.kind},
+                "parameters": [
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}
+                ],
+                "responses": {"200": {"description": "OK"}}
+            })
+        };
+        paths.insert(path, json!({"patch": op("patch"), "put": op("put")}));
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "paths": paths,
+        "components": {}
+    }))
+}
