@@ -1,1 +1,7 @@
 //! kube-runtime controllers: the only Kubernetes I/O.
+
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod policy;
+pub mod refindex;
