@@ -7,7 +7,7 @@
 //! same generation: the resources are still live and correct, so `Ready` stays `True` while `Synced` turns
 //! `False` — a throttled resync must not page anyone through a GitOps health check.
 
-use crate::api::Condition;
+use crate::api::status::{Condition, ConditionStatus, find_condition, set_condition};
 
 /// Condition type: the declared state is live.
 pub const READY: &str = "Ready";
@@ -77,7 +77,7 @@ impl Outcome {
 
 fn condition(
     type_: &str,
-    status: &str,
+    status: ConditionStatus,
     reason: Reason,
     message: &str,
     generation: Option<i64>,
@@ -85,7 +85,7 @@ fn condition(
 ) -> Condition {
     Condition {
         type_: type_.to_owned(),
-        status: status.to_owned(),
+        status,
         reason: reason.as_str().to_owned(),
         message: message.to_owned(),
         last_transition_time: now.to_owned(),
@@ -93,23 +93,9 @@ fn condition(
     }
 }
 
-/// Inserts or updates `new` in `conditions`, keeping the previous `lastTransitionTime` unless the status
-/// flipped. Other condition types (written by someone else) are left alone.
-pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition) {
-    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
-        Some(existing) => {
-            if existing.status == new.status {
-                new.last_transition_time = existing.last_transition_time.clone();
-            }
-            *existing = new;
-        }
-        None => conditions.push(new),
-    }
-}
-
 /// Looks a condition up by type.
 pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
-    conditions.iter().find(|c| c.type_ == type_)
+    find_condition(conditions, type_)
 }
 
 /// The conditions after a reconcile of `generation` that ended with `outcome`, at time `now` (RFC 3339).
@@ -130,13 +116,13 @@ pub fn next_conditions(
             } else {
                 Reason::Compiled
             };
-            set_condition(
+            let _ = set_condition(
                 &mut out,
-                condition(READY, "True", reason, message, generation, now),
+                condition(READY, ConditionStatus::True, reason, message, generation, now),
             );
-            set_condition(
+            let _ = set_condition(
                 &mut out,
-                condition(SYNCED, "True", reason, message, generation, now),
+                condition(SYNCED, ConditionStatus::True, reason, message, generation, now),
             );
         }
         Outcome::Failed {
@@ -146,26 +132,26 @@ pub fn next_conditions(
         } => {
             let still_ready = *transient
                 && find(previous, READY)
-                    .is_some_and(|c| c.status == "True" && c.observed_generation == generation);
+                    .is_some_and(|c| c.status == ConditionStatus::True && c.observed_generation == generation);
             if !still_ready {
-                set_condition(
+                let _ = set_condition(
                     &mut out,
-                    condition(READY, "False", *reason, message, generation, now),
+                    condition(READY, ConditionStatus::False, *reason, message, generation, now),
                 );
             }
-            set_condition(
+            let _ = set_condition(
                 &mut out,
-                condition(SYNCED, "False", *reason, message, generation, now),
+                condition(SYNCED, ConditionStatus::False, *reason, message, generation, now),
             );
         }
         Outcome::Deleting { message } => {
-            set_condition(
+            let _ = set_condition(
                 &mut out,
-                condition(READY, "False", Reason::Deleting, message, generation, now),
+                condition(READY, ConditionStatus::False, Reason::Deleting, message, generation, now),
             );
-            set_condition(
+            let _ = set_condition(
                 &mut out,
-                condition(SYNCED, "False", Reason::Deleting, message, generation, now),
+                condition(SYNCED, ConditionStatus::False, Reason::Deleting, message, generation, now),
             );
         }
     }
@@ -173,7 +159,7 @@ pub fn next_conditions(
 }
 
 /// The Ready status word of a condition list (`Unknown` when absent), for the objects-by-Ready metric.
-pub fn ready_status(conditions: &[Condition]) -> &str {
+pub fn ready_status(conditions: &[Condition]) -> &'static str {
     find(conditions, READY)
         .map(|c| c.status.as_str())
         .unwrap_or("Unknown")
@@ -207,12 +193,12 @@ mod tests {
         let c = next_conditions(&[], &synced(), Some(1), T1);
         let ready = find(&c, READY).unwrap();
         assert_eq!(
-            (ready.status.as_str(), ready.reason.as_str()),
-            ("True", "Compiled")
+            (ready.status, ready.reason.as_str()),
+            (ConditionStatus::True, "Compiled")
         );
         assert_eq!(ready.observed_generation, Some(1));
         assert_eq!(ready.last_transition_time, T1);
-        assert_eq!(find(&c, SYNCED).unwrap().status, "True");
+        assert_eq!(find(&c, SYNCED).unwrap().status, ConditionStatus::True);
     }
 
     #[test]
@@ -232,7 +218,7 @@ mod tests {
         };
         let c3 = next_conditions(&c2, &invalid, Some(3), T3);
         let ready = find(&c3, READY).unwrap();
-        assert_eq!(ready.status, "False");
+        assert_eq!(ready.status, ConditionStatus::False);
         assert_eq!(ready.reason, "InvalidDefinition");
         assert_eq!(ready.last_transition_time, T3);
         assert!(ready.message.contains("\"Wait\""));
@@ -250,14 +236,14 @@ mod tests {
         assert_eq!(find(&c, READY).unwrap(), find(&ok, READY).unwrap());
         let synced_c = find(&c, SYNCED).unwrap();
         assert_eq!(
-            (synced_c.status.as_str(), synced_c.reason.as_str()),
-            ("False", "Throttled")
+            (synced_c.status, synced_c.reason.as_str()),
+            (ConditionStatus::False, "Throttled")
         );
         assert_eq!(synced_c.last_transition_time, T2);
 
         // A new generation that cannot be applied yet is not Ready, even if the failure is transient.
         let c = next_conditions(&ok, &throttled, Some(5), T2);
-        assert_eq!(find(&c, READY).unwrap().status, "False");
+        assert_eq!(find(&c, READY).unwrap().status, ConditionStatus::False);
         assert_eq!(find(&c, READY).unwrap().reason, "Throttled");
     }
 
@@ -282,7 +268,7 @@ mod tests {
             T2,
         );
         assert_eq!(find(&c, READY).unwrap().reason, "Deleting");
-        assert_eq!(find(&c, READY).unwrap().status, "False");
+        assert_eq!(find(&c, READY).unwrap().status, ConditionStatus::False);
         assert_eq!(ready_status(&c), "False");
         assert_eq!(ready_status(&[]), "Unknown");
     }
@@ -291,7 +277,7 @@ mod tests {
     fn foreign_conditions_are_preserved() {
         let foreign = Condition {
             type_: "Reconciling".into(),
-            status: "False".into(),
+            status: ConditionStatus::False,
             reason: "Other".into(),
             message: String::new(),
             last_transition_time: T1.into(),

@@ -1,0 +1,382 @@
+//! From Kubernetes objects to the desired AWS state. Pure: the controller and the one-shot commands call the
+//! same functions, so what `sfn-operator plan` shows is what `run` applies.
+//!
+//! A StateMachine goes through resolve → compile (`asl`) → derive the role (`iam`) and the alarms
+//! (`alarms`) → a [`DesiredMachine`] for the AWS layer. Errors keep the step they came from, because the
+//! controller reports them differently: a missing reference heals by itself (`ReferenceNotFound`, retried),
+//! an invalid definition needs a user edit (`InvalidDefinition`, waits for a change).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::api::{Activity, StateMachine, TaskIntegration};
+use crate::asl::Resolver;
+use crate::iam::{self, RoleContext};
+use crate::naming;
+use crate::plan::{
+    self, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, MachineType, ManagedRole,
+    Owner, PublishSpec,
+};
+
+/// The account-level facts and operator defaults a desired state depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub partition: String,
+    pub region: String,
+    pub account_id: String,
+    pub default_deletion_policy: DeletionPolicy,
+}
+
+impl From<&crate::controller::Config> for Settings {
+    fn from(c: &crate::controller::Config) -> Self {
+        Settings {
+            partition: c.aws.partition.clone(),
+            region: c.aws.region.clone(),
+            account_id: c.aws.account_id.clone(),
+            default_deletion_policy: match c.default_deletion_policy {
+                crate::controller::DefaultDeletionPolicy::Delete => DeletionPolicy::Delete,
+                crate::controller::DefaultDeletionPolicy::Retain => DeletionPolicy::Retain,
+            },
+        }
+    }
+}
+
+/// Why no desired state could be built. Messages name the object, and the state and field when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DesiredError {
+    /// A TaskIntegration, Activity or StateMachine named in the spec is missing or has no ARN yet.
+    #[error("{0}")]
+    ReferenceNotFound(String),
+    /// The definition does not compile or validate.
+    #[error("{0}")]
+    InvalidDefinition(String),
+    /// Another part of the spec is unusable (AWS name, alarms, role).
+    #[error("{0}")]
+    InvalidSpec(String),
+}
+
+/// A desired state machine and what the status reports about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    pub desired: DesiredMachine,
+    /// Hash of the compiled definition (canonical JSON), for `status.definitionHash`.
+    pub definition_hash: String,
+    /// IAM widening warnings, for `status.warnings`.
+    pub warnings: Vec<String>,
+}
+
+fn object_name(kind: &str, meta: &kube::api::ObjectMeta) -> String {
+    format!(
+        "{kind} {}/{}",
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn owner_of(meta: &kube::api::ObjectMeta) -> Owner {
+    Owner {
+        namespace: meta
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
+        name: meta.name.clone().unwrap_or_default(),
+        uid: meta.uid.clone().unwrap_or_default(),
+    }
+}
+
+fn adopt(meta: &kube::api::ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(naming::ADOPT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+fn policy_of(p: Option<crate::api::state_machine::DeletionPolicy>, default: DeletionPolicy) -> DeletionPolicy {
+    match p {
+        Some(crate::api::state_machine::DeletionPolicy::Delete) => DeletionPolicy::Delete,
+        Some(crate::api::state_machine::DeletionPolicy::Retain) => DeletionPolicy::Retain,
+        None => default,
+    }
+}
+
+/// The deletion policy of a StateMachine (the operator default when unset).
+pub fn deletion_policy(sm: &StateMachine, settings: &Settings) -> DeletionPolicy {
+    policy_of(sm.spec.deletion_policy, settings.default_deletion_policy)
+}
+
+/// The deletion policy of an Activity (the operator default when unset).
+pub fn activity_deletion_policy(act: &Activity, settings: &Settings) -> DeletionPolicy {
+    policy_of(act.spec.deletion_policy, settings.default_deletion_policy)
+}
+
+/// The AWS name of a StateMachine.
+pub fn machine_name(sm: &StateMachine) -> Result<String, DesiredError> {
+    let meta = &sm.metadata;
+    naming::state_machine_name(
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+        sm.spec.name.as_deref(),
+    )
+    .map_err(|e| DesiredError::InvalidSpec(e.to_string()))
+}
+
+/// Hash of a JSON document independent of key order and formatting.
+pub fn definition_hash(definition: &Value) -> String {
+    let canonical = plan::canonical_json(definition).to_string();
+    hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
+}
+
+fn role_context(sm: &StateMachine, name: &str, settings: &Settings) -> RoleContext {
+    let spec = &sm.spec;
+    let mut ctx = RoleContext::new(&settings.region, &settings.account_id, name);
+    ctx.partition = settings.partition.clone();
+    ctx.logging = spec
+        .logging
+        .as_ref()
+        .filter(|l| l.level != crate::api::state_machine::LogLevel::Off)
+        .map(|l| iam::LoggingCtx {
+            log_group_arn: l.log_group_arn.clone(),
+        });
+    ctx.tracing = spec.tracing.as_ref().is_some_and(|t| t.enabled);
+    ctx.kms_key_arn = spec.encryption.as_ref().map(|e| e.kms_key_id.clone());
+    if let Some(role) = &spec.role {
+        ctx.permissions_boundary = role.permissions_boundary.clone();
+        ctx.extra_statements = role
+            .extra_statements
+            .iter()
+            .map(|s| iam::Statement {
+                sid: s.sid.clone(),
+                effect: match s.effect {
+                    crate::api::state_machine::Effect::Allow => iam::Effect::Allow,
+                    crate::api::state_machine::Effect::Deny => iam::Effect::Deny,
+                },
+                actions: s.actions.clone(),
+                resources: s.resources.clone(),
+                condition: s
+                    .condition
+                    .as_ref()
+                    .map(|c| Value::Object(c.clone().into_iter().collect())),
+            })
+            .collect();
+    }
+    ctx
+}
+
+/// Builds the desired AWS state of a StateMachine.
+pub fn build(
+    sm: &StateMachine,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> Result<Built, DesiredError> {
+    let object = object_name("StateMachine", &sm.metadata);
+    let spec = &sm.spec;
+    let name = machine_name(sm)?;
+
+    let compiled = crate::asl::compile_state_machine(spec, resolver)
+        .map_err(|errors| compile_error(&object, errors))?;
+    let definition = compiled.json;
+    let definition_hash = definition_hash(&definition);
+
+    let mut warnings = Vec::new();
+    let role = match &spec.role_arn {
+        Some(arn) => DesiredRole::External { arn: arn.clone() },
+        None => {
+            let ctx = role_context(sm, &name, settings);
+            let derived = iam::derive(&definition, &ctx)
+                .map_err(|e| DesiredError::InvalidDefinition(format!("{object}: {e}")))?;
+            warnings.extend(
+                derived
+                    .warnings
+                    .iter()
+                    .map(|w| format!("state {:?}: {}", w.state, w.message)),
+            );
+            DesiredRole::Managed(ManagedRole {
+                name: naming::role_name(&name),
+                path: naming::ROLE_PATH.to_owned(),
+                trust_policy: iam::trust_policy(&settings.account_id),
+                policies: derived.documents(),
+                permissions_boundary: derived.permissions_boundary.clone(),
+            })
+        }
+    };
+
+    let alarms = crate::alarms::from_spec(&name, &object, &sm.spec.alarms, &definition, settings)
+        .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+
+    let desired = DesiredMachine {
+        owner: owner_of(&sm.metadata),
+        name,
+        machine_type: match spec.type_ {
+            Some(crate::api::definition::WorkflowType::Express) => MachineType::Express,
+            _ => MachineType::Standard,
+        },
+        definition,
+        role,
+        logging: spec.logging.as_ref().map(|l| plan::LoggingSpec {
+            level: l.level.as_str().to_owned(),
+            include_execution_data: l.include_execution_data.unwrap_or(false),
+            log_group_arn: l.log_group_arn.clone(),
+        }),
+        tracing: spec.tracing.as_ref().is_some_and(|t| t.enabled),
+        encryption: spec.encryption.as_ref().map(|e| plan::EncryptionSpec {
+            kms_key_id: e.kms_key_id.clone(),
+            kms_data_key_reuse_period_seconds: e
+                .kms_data_key_reuse_period_seconds
+                .map(|s| s as i32),
+        }),
+        tags: spec.tags.clone(),
+        alarms,
+        publish: spec.publish.unwrap_or(false).then(|| PublishSpec {
+            description: spec.version_description.clone(),
+        }),
+        deletion_policy: deletion_policy(sm, settings),
+        adopt: adopt(&sm.metadata),
+        allow_replace: false,
+        previous_arn: sm
+            .status
+            .as_ref()
+            .and_then(|s| s.state_machine_arn.clone()),
+    };
+    Ok(Built {
+        desired,
+        definition_hash,
+        warnings,
+    })
+}
+
+/// What to delete for a StateMachine. Deletion must work even when the spec no longer compiles (a broken
+/// edit followed by `kubectl delete`): the AWS layer deletes by name and ownership, so the definition and
+/// policies are left empty then.
+pub fn for_deletion(sm: &StateMachine, resolver: &dyn Resolver, settings: &Settings) -> DesiredMachine {
+    if let Ok(built) = build(sm, resolver, settings) {
+        return built.desired;
+    }
+    let name = machine_name(sm).unwrap_or_else(|_| {
+        naming::state_machine_name(
+            sm.metadata.namespace.as_deref().unwrap_or("default"),
+            sm.metadata.name.as_deref().unwrap_or_default(),
+            None,
+        )
+        .unwrap_or_default()
+    });
+    let role = match &sm.spec.role_arn {
+        Some(arn) => DesiredRole::External { arn: arn.clone() },
+        None => DesiredRole::Managed(ManagedRole {
+            name: naming::role_name(&name),
+            path: naming::ROLE_PATH.to_owned(),
+            trust_policy: iam::trust_policy(&settings.account_id),
+            policies: Vec::new(),
+            permissions_boundary: None,
+        }),
+    };
+    DesiredMachine {
+        owner: owner_of(&sm.metadata),
+        name,
+        machine_type: MachineType::Standard,
+        definition: Value::Object(Default::default()),
+        role,
+        logging: None,
+        tracing: false,
+        encryption: None,
+        tags: BTreeMap::new(),
+        alarms: Vec::new(),
+        publish: None,
+        deletion_policy: deletion_policy(sm, settings),
+        adopt: adopt(&sm.metadata),
+        allow_replace: false,
+        previous_arn: sm
+            .status
+            .as_ref()
+            .and_then(|s| s.state_machine_arn.clone()),
+    }
+}
+
+/// Builds the desired AWS state of an Activity.
+pub fn activity(act: &Activity, settings: &Settings) -> Result<DesiredActivity, DesiredError> {
+    let meta = &act.metadata;
+    let name = naming::activity_name(
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+        act.spec.name.as_deref(),
+    )
+    .map_err(|e| DesiredError::InvalidSpec(e.to_string()))?;
+    Ok(DesiredActivity {
+        owner: owner_of(meta),
+        name,
+        tags: act.spec.tags.clone(),
+        deletion_policy: activity_deletion_policy(act, settings),
+        adopt: adopt(meta),
+    })
+}
+
+/// What a TaskIntegration resolves to, for its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedIntegration {
+    /// The ASL `Resource` a Task using it gets.
+    pub resource: String,
+    /// The IAM statements it grants, each rendered as compact JSON.
+    pub iam_statements: Vec<String>,
+}
+
+/// Resolves a TaskIntegration by compiling a one-state machine that uses it: the same code path as a real
+/// Task, so the status never disagrees with what a StateMachine gets.
+pub fn integration(
+    ti: &TaskIntegration,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> Result<ResolvedIntegration, DesiredError> {
+    let object = object_name("TaskIntegration", &ti.metadata);
+    let name = ti.metadata.name.clone().unwrap_or_default();
+    let mut state = serde_json::json!({
+        "name": "Task",
+        "type": "Task",
+        "integration": name,
+        "end": true,
+    });
+    if matches!(
+        ti.spec.pattern,
+        Some(crate::api::task_integration::IntegrationPattern::WaitForTaskToken)
+    ) {
+        // The compiler requires the token to be passed on for this pattern; any place will do here.
+        state["parameters"] = serde_json::json!({"TaskToken.$": "$$.Task.Token"});
+    }
+    let spec: crate::api::StateMachineSpec = serde_json::from_value(serde_json::json!({
+        "definition": {"states": [state]},
+    }))
+    .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+    let compiled = crate::asl::compile_state_machine(&spec, resolver)
+        .map_err(|errors| compile_error(&object, errors))?;
+    let task = compiled
+        .json
+        .pointer("/States/Task")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let resource = task
+        .get("Resource")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let ctx = RoleContext::new(&settings.region, &settings.account_id, "integration");
+    let derived = iam::derive_task("Task", &task, &ctx)
+        .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+    let iam_statements = derived
+        .plain_statements()
+        .iter()
+        .map(|s| s.to_json().to_string())
+        .collect();
+    Ok(ResolvedIntegration {
+        resource,
+        iam_statements,
+    })
+}
+
+fn compile_error(object: &str, errors: crate::asl::CompileErrors) -> DesiredError {
+    let message = format!("{object}: {errors}");
+    if errors.is_reference_not_found() {
+        DesiredError::ReferenceNotFound(message)
+    } else {
+        DesiredError::InvalidDefinition(message)
+    }
+}
