@@ -1,0 +1,236 @@
+//! The cross-field rules of the three kinds, in two equivalent forms: the CEL expressions the CRDs carry
+//! (enforced by the API server at `kubectl apply`), and Rust checks with the same meaning, used by the
+//! controller and the offline commands (which never see an API server) and by the tests.
+//!
+//! Keeping both here, side by side, is what stops them drifting: the schema test asserts that the CRDs
+//! carry exactly the rules of [`CEL_RULES`], and each rule has a Rust check with a good and a bad case.
+//! We do not embed a CEL interpreter: the expressions are the simple `has()` / `==` forms below, and an
+//! interpreter would be a large dependency for six one-liners.
+
+use super::definition::{State, StateType};
+use super::state_machine::StateMachineSpec;
+use super::task_integration::TaskIntegrationSpec;
+
+/// CEL: exactly one service block in a TaskIntegration.
+pub const ONE_SERVICE_BLOCK_RULE: &str = "[has(self.lambda), has(self.sns), has(self.sqs), has(self.ecs), has(self.batch), has(self.glue), has(self.sagemakerTraining), has(self.sagemakerTransform), has(self.dynamodb), has(self.eventbridge), has(self.http), has(self.stepFunctions), has(self.activity), has(self.awsSdk)].exists_one(x, x)";
+
+/// Every CEL rule of the three CRDs: (kind, schema path, rule). The schema test compares this table with
+/// the generated CRDs, so a rule added in one place only fails the build's tests.
+pub const CEL_RULES: &[(&str, &str, &str)] = &[
+    (
+        "StateMachine",
+        ".spec",
+        "has(self.definition) != has(self.definitionJson)",
+    ),
+    (
+        "StateMachine",
+        ".spec",
+        "!(has(self.roleArn) && has(self.role))",
+    ),
+    ("StateMachine", ".spec.type", "self == oldSelf"),
+    (
+        "StateMachine",
+        ".spec.logging",
+        "self.level == 'OFF' || has(self.logGroupArn)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "!(has(self.integration) && has(self.resource))",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "!(has(self.next) && has(self.end) && self.end)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "self.type != 'Fragment' || (has(self.fragment) && has(self.prefix))",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "self.type != 'Choice' || has(self.choices)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "self.type != 'Parallel' || has(self.branches)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*]",
+        "self.type != 'Map' || has(self.itemProcessor)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*].choices[*]",
+        "has(self.condition) != has(self.rule)",
+    ),
+    (
+        "StateMachine",
+        ".spec.definition.states[*].choices[*]",
+        "!(has(self.next) && has(self.states))",
+    ),
+    ("TaskIntegration", ".spec", ONE_SERVICE_BLOCK_RULE),
+    (
+        "TaskIntegration",
+        ".spec.stepFunctions",
+        "has(self.stateMachineRef) != has(self.stateMachineArn)",
+    ),
+    (
+        "TaskIntegration",
+        ".spec.activity",
+        "has(self.activityRef) != has(self.activityArn)",
+    ),
+];
+
+/// A rule violation: the field path (as the API server would print it, e.g.
+/// `spec.definition.states[2]`) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The checks the StateMachine CRD's CEL rules make (creation rules; `type` immutability is a transition
+/// rule the controller cannot see). Top-level and fragment states are checked; nested state lists are
+/// opaque in the schema and checked by the compiler instead.
+pub fn validate_state_machine(spec: &StateMachineSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match (&spec.definition, &spec.definition_json) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "spec",
+            "exactly one of definition and definitionJson must be set, both are",
+        )),
+        (None, None) => errors.push(FieldError::new(
+            "spec",
+            "exactly one of definition and definitionJson must be set, neither is",
+        )),
+        _ => {}
+    }
+    if spec.role_arn.is_some() && spec.role.is_some() {
+        errors.push(FieldError::new(
+            "spec",
+            "roleArn (an existing role) and role (settings of the created role) are mutually exclusive",
+        ));
+    }
+    if let Some(logging) = &spec.logging
+        && logging.level != super::state_machine::LogLevel::Off
+        && logging.log_group_arn.is_none()
+    {
+        errors.push(FieldError::new(
+            "spec.logging.logGroupArn",
+            "required unless level is OFF",
+        ));
+    }
+    if let Some(definition) = &spec.definition {
+        for (i, state) in definition.states.iter().enumerate() {
+            validate_state(state, &format!("spec.definition.states[{i}]"), &mut errors);
+        }
+    }
+    for (f, fragment) in spec.fragments.iter().enumerate() {
+        for (i, state) in fragment.states.iter().enumerate() {
+            validate_state(
+                state,
+                &format!("spec.fragments[{f}].states[{i}]"),
+                &mut errors,
+            );
+        }
+    }
+    errors
+}
+
+/// The per-state CEL rules, applied to one state at `path`.
+pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
+    let named = |msg: &str| format!("state {:?}: {msg}", state.name);
+    if state.integration.is_some() && state.resource.is_some() {
+        errors.push(FieldError::new(
+            path,
+            named("a state sets at most one of integration and resource"),
+        ));
+    }
+    if state.next.is_some() && state.end == Some(true) {
+        errors.push(FieldError::new(
+            path,
+            named("a state cannot set both next and end: true"),
+        ));
+    }
+    let missing = match state.type_ {
+        StateType::Fragment if state.fragment.is_none() => Some("fragment"),
+        StateType::Fragment if state.prefix.is_none() => Some("prefix"),
+        StateType::Choice if state.choices.is_empty() => Some("choices"),
+        StateType::Parallel if state.branches.is_empty() => Some("branches"),
+        StateType::Map if state.item_processor.is_none() => Some("itemProcessor"),
+        _ => None,
+    };
+    if let Some(field) = missing {
+        errors.push(FieldError::new(
+            format!("{path}.{field}"),
+            named(&format!("a {} state needs {field}", state.type_)),
+        ));
+    }
+    for (c, choice) in state.choices.iter().enumerate() {
+        let at = format!("{path}.choices[{c}]");
+        if choice.condition.is_some() == choice.rule.is_some() {
+            errors.push(FieldError::new(
+                &at,
+                named("a choice sets exactly one of condition and rule"),
+            ));
+        }
+        if choice.next.is_some() && !choice.states.is_empty() {
+            errors.push(FieldError::new(
+                &at,
+                named("a choice sets at most one of next and states"),
+            ));
+        }
+    }
+}
+
+/// The checks the TaskIntegration CRD's CEL rules make.
+pub fn validate_task_integration(spec: &TaskIntegrationSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let services = spec.services();
+    if services.len() != 1 {
+        let set: Vec<&str> = services.iter().map(|s| s.field_name()).collect();
+        errors.push(FieldError::new(
+            "spec",
+            if set.is_empty() {
+                "exactly one service block must be set, none is".to_string()
+            } else {
+                format!(
+                    "exactly one service block must be set, found {}",
+                    set.join(", ")
+                )
+            },
+        ));
+    }
+    if let Some(sf) = &spec.step_functions
+        && sf.state_machine_ref.is_some() == sf.state_machine_arn.is_some()
+    {
+        errors.push(FieldError::new(
+            "spec.stepFunctions",
+            "exactly one of stateMachineRef and stateMachineArn must be set",
+        ));
+    }
+    if let Some(activity) = &spec.activity
+        && activity.activity_ref.is_some() == activity.activity_arn.is_some()
+    {
+        errors.push(FieldError::new(
+            "spec.activity",
+            "exactly one of activityRef and activityArn must be set",
+        ));
+    }
+    errors
+}
