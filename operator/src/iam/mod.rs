@@ -1,1 +1,378 @@
 //! Least-privilege IAM for a state machine role, derived from the compiled ASL. Pure.
+//!
+//! The derivation works on the compiled definition as JSON rather than on the typed API, so a definition given
+//! as `definitionJson` gets exactly the same treatment as a typed one. Every Task state (nested ones included)
+//! is mapped through the integration [`catalogue`] to grants on exact ARNs; a target chosen at run time widens
+//! only its own statement, to the narrowest ARN pattern that covers it, and leaves a [`Widening`] naming the
+//! state. The extras a role needs for the spec (log delivery, X-Ray, KMS) come from the [`RoleContext`].
+//!
+//! Output is deterministic: grants are merged and sorted so that the same input always renders to
+//! byte-identical documents, which is what lets the controller detect drift without false positives.
+
+pub mod catalogue;
+
+mod arn;
+mod params;
+pub mod policy;
+mod walk;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use catalogue::Pattern;
+pub use policy::{
+    Condition, Effect, INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT, POLICY_VERSION, Statement,
+    policy_size,
+};
+
+use policy::Grant;
+
+/// Errors for definitions the derivation cannot read. Each names the state and the field at fault; the caller adds
+/// the object name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IamError {
+    #[error("definition: {path}: {message}")]
+    InvalidDefinition { path: String, message: String },
+    #[error("state {state:?}: field {field}: {message}")]
+    InvalidField {
+        state: String,
+        field: String,
+        message: String,
+    },
+    #[error(
+        "state {state:?}: field Resource: integration {service}:{action} does not support the {pattern} pattern (supported: {supported})"
+    )]
+    UnsupportedPattern {
+        state: String,
+        service: String,
+        action: String,
+        pattern: String,
+        supported: String,
+    },
+}
+
+/// Log delivery settings of the state machine, as far as the role is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggingCtx {
+    /// The destination log group. Log delivery actions do not support resource-level permissions, so this is only
+    /// carried for explanations.
+    pub log_group_arn: Option<String>,
+}
+
+/// What a TaskIntegration knows about one Task state that the compiled ASL does not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskHints {
+    /// Roles the task passes to the service (ECS task and execution roles, a SageMaker role, ...).
+    #[serde(default)]
+    pub pass_role_arns: Vec<String>,
+    /// Explicit IAM resources for an `aws-sdk` call (TaskIntegration `awsSdk.resources`).
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+/// Everything besides the definition that decides the role's permissions. Plain types only, so that the `plan`
+/// command, the AWS layer and tests can build one without Kubernetes objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleContext {
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: String,
+    pub region: String,
+    pub account_id: String,
+    /// The AWS name of the state machine (needed for its own ARN: KMS context, distributed maps, HTTP tasks).
+    pub state_machine_name: String,
+    pub logging: Option<LoggingCtx>,
+    pub tracing: bool,
+    /// Customer managed key of the state machine. A key id or alias is turned into an ARN in the role's region.
+    pub kms_key_arn: Option<String>,
+    /// `spec.role.extraStatements`, appended verbatim after the derived statements.
+    pub extra_statements: Vec<Statement>,
+    /// `spec.role.permissionsBoundary`, carried through to the role.
+    pub permissions_boundary: Option<String>,
+    /// Per Task state name (state names are unique in a whole state machine), what its TaskIntegration declares.
+    #[serde(default)]
+    pub task_hints: BTreeMap<String, TaskHints>,
+}
+
+impl RoleContext {
+    /// A context for `state_machine_name` in an account and region, in the `aws` partition, with no extras.
+    pub fn new(region: &str, account_id: &str, state_machine_name: &str) -> Self {
+        RoleContext {
+            partition: "aws".into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            state_machine_name: state_machine_name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// ARN of the state machine this role is for.
+    pub fn state_machine_arn(&self) -> String {
+        self.scope().arn(
+            "states",
+            &format!("stateMachine:{}", self.state_machine_name),
+        )
+    }
+
+    fn scope(&self) -> arn::Scope<'_> {
+        arn::Scope {
+            partition: if self.partition.is_empty() {
+                "aws"
+            } else {
+                &self.partition
+            },
+            region: &self.region,
+            account: &self.account_id,
+        }
+    }
+}
+
+/// A statement of the derived policy with the reasons it is there (e.g. `state Submit Job: lambda:invoke`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainedStatement {
+    pub statement: Statement,
+    pub reasons: Vec<String>,
+}
+
+/// A statement that had to be wider than one exact ARN, and the state that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Widening {
+    pub state: String,
+    pub message: String,
+}
+
+/// The permissions policy of a state machine role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedPolicy {
+    /// Derived statements (merged, sorted), then the extra statements in spec order.
+    pub statements: Vec<ExplainedStatement>,
+    pub warnings: Vec<Widening>,
+    /// Permissions boundary ARN to set on the role.
+    pub permissions_boundary: Option<String>,
+}
+
+/// Prefix of the inline policy names the operator owns on a role.
+pub const POLICY_NAME_PREFIX: &str = "sfn-operator";
+
+impl DerivedPolicy {
+    /// The plain statements, in order.
+    pub fn plain_statements(&self) -> Vec<Statement> {
+        self.statements
+            .iter()
+            .map(|s| s.statement.clone())
+            .collect()
+    }
+
+    /// The whole policy as one document (for display and size checks).
+    pub fn document(&self) -> Value {
+        let st = self.plain_statements();
+        policy::document(&st.iter().collect::<Vec<_>>())
+    }
+
+    /// Inline policy documents named `sfn-operator-1`, `sfn-operator-2`, ..., each at most
+    /// [`INLINE_ROLE_POLICY_LIMIT`] characters (minified, white space excluded). Empty when the role needs no
+    /// permission at all (a state machine of Activity tasks only).
+    ///
+    /// Note: IAM applies the 10,240-character quota to the SUM of a role's inline policies, so splitting keeps each
+    /// `PutRolePolicy` call valid but does not lift that quota; when [`Self::fits_inline`] is false the policy must
+    /// go into customer managed policies instead ([`Self::managed_documents`]).
+    pub fn documents(&self) -> Vec<(String, Value)> {
+        self.documents_with_limit(INLINE_ROLE_POLICY_LIMIT)
+    }
+
+    /// Documents of at most [`MANAGED_POLICY_LIMIT`] characters each, for attaching as customer managed policies.
+    pub fn managed_documents(&self) -> Vec<(String, Value)> {
+        self.documents_with_limit(MANAGED_POLICY_LIMIT)
+    }
+
+    /// Documents of at most `limit` characters each, named deterministically.
+    pub fn documents_with_limit(&self, limit: usize) -> Vec<(String, Value)> {
+        let st = self.plain_statements();
+        if st.is_empty() {
+            return Vec::new();
+        }
+        policy::split(&st, limit)
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| (format!("{POLICY_NAME_PREFIX}-{}", i + 1), d))
+            .collect()
+    }
+
+    /// Whether all inline documents together stay within IAM's per-role inline quota.
+    pub fn fits_inline(&self) -> bool {
+        self.documents()
+            .iter()
+            .map(|(_, d)| policy_size(d))
+            .sum::<usize>()
+            <= INLINE_ROLE_POLICY_LIMIT
+    }
+}
+
+/// Derives the permissions policy for the compiled definition `asl` and the role context.
+pub fn derive(asl: &Value, ctx: &RoleContext) -> Result<DerivedPolicy, IamError> {
+    let mut grants: Vec<Grant> = Vec::new();
+    let mut warnings: Vec<Widening> = Vec::new();
+    walk::walk(asl, ctx, &mut grants, &mut warnings)?;
+    extras(ctx, &mut grants, &mut warnings);
+    Ok(assemble(&grants, warnings, ctx))
+}
+
+/// Derives the statements one Task state needs on its own (for a TaskIntegration's `status.iamStatements`).
+/// `task` is the state's ASL object (at least `Type` and `Resource`).
+pub fn derive_task(
+    state_name: &str,
+    task: &Value,
+    ctx: &RoleContext,
+) -> Result<DerivedPolicy, IamError> {
+    let mut grants = Vec::new();
+    let mut warnings = Vec::new();
+    catalogue::task_grants(state_name, task, ctx, &mut grants, &mut warnings)?;
+    let mut ctx = ctx.clone();
+    ctx.extra_statements.clear();
+    Ok(assemble(&grants, warnings, &ctx))
+}
+
+fn assemble(grants: &[Grant], mut warnings: Vec<Widening>, ctx: &RoleContext) -> DerivedPolicy {
+    let mut statements: Vec<ExplainedStatement> = policy::merge(grants)
+        .into_iter()
+        .map(|m| ExplainedStatement {
+            statement: m.statement,
+            reasons: m.reasons,
+        })
+        .collect();
+    for (i, s) in ctx.extra_statements.iter().enumerate() {
+        statements.push(ExplainedStatement {
+            statement: s.clone(),
+            reasons: vec![format!("spec.role.extraStatements[{i}]")],
+        });
+    }
+    warnings.sort();
+    warnings.dedup();
+    DerivedPolicy {
+        statements,
+        warnings,
+        permissions_boundary: ctx.permissions_boundary.clone(),
+    }
+}
+
+/// Log delivery, X-Ray and KMS, as the Step Functions developer guide documents them.
+fn extras(ctx: &RoleContext, grants: &mut Vec<Grant>, warnings: &mut Vec<Widening>) {
+    let scope = ctx.scope();
+    if let Some(logging) = &ctx.logging {
+        // "IAM policies for logging to CloudWatch Logs" (Step Functions developer guide, cw-logs.html):
+        // the log delivery APIs do not support resource-level permissions, so they are granted on "*".
+        let reason = match &logging.log_group_arn {
+            Some(g) => format!("logging to {g}"),
+            None => "logging".to_string(),
+        };
+        grants.push(Grant::new(
+            [
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery",
+            ],
+            ["*"],
+            reason,
+        ));
+    }
+    if ctx.tracing {
+        // "Trace Step Functions request data in AWS X-Ray" (concepts-xray-tracing.html): the role needs these
+        // four actions; X-Ray has no resource-level permissions for them.
+        grants.push(Grant::new(
+            [
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            ],
+            ["*"],
+            "tracing",
+        ));
+    }
+    if let Some(key) = &ctx.kms_key_arn {
+        // "Data at rest encryption in Step Functions" (encryption-at-rest.html): the execution role needs
+        // kms:Decrypt and kms:GenerateDataKey on the key, limited by the encryption context Step Functions sends.
+        let sm_arn = ctx.state_machine_arn();
+        let (resource, alias) = if key.starts_with("arn:") {
+            let is_alias = arn::Arn::parse(key).is_some_and(|a| a.resource.starts_with("alias/"));
+            if is_alias {
+                let name = key.rsplit_once(':').map(|(_, r)| r).unwrap_or(key);
+                (scope.arn("kms", "key/*"), Some(name.to_string()))
+            } else {
+                (key.clone(), None)
+            }
+        } else if key.starts_with("alias/") {
+            (scope.arn("kms", "key/*"), Some(key.clone()))
+        } else {
+            (scope.arn("kms", &format!("key/{key}")), None)
+        };
+        let mut g = Grant::new(
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [resource],
+            "encryption",
+        )
+        .when(
+            "StringEquals",
+            "kms:EncryptionContext:aws:states:stateMachineArn",
+            &[&sm_arn],
+        );
+        if let Some(alias) = alias {
+            // An alias cannot be a policy resource; the key it points to is only known to KMS, so the grant covers
+            // the region's keys but only through that alias.
+            g = g.when(
+                "ForAnyValue:StringEquals",
+                "kms:ResourceAliases",
+                &[alias.as_str()],
+            );
+            warnings.push(Widening {
+                state: String::new(),
+                message: format!(
+                    "encryption: key {alias} is an alias; kms statements cover key/* in {} limited by kms:ResourceAliases (give the key ARN for an exact grant)",
+                    ctx.region
+                ),
+            });
+        }
+        grants.push(g);
+    }
+}
+
+/// The role's trust policy: `states.amazonaws.com` may assume it, only on behalf of `account_id`
+/// (cross-service confused deputy prevention, "Creating an IAM role for your state machine",
+/// procedure-create-iam-role.html).
+pub fn trust_policy(account_id: &str) -> Value {
+    json!({
+        "Version": POLICY_VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}
+        }]
+    })
+}
+
+/// [`trust_policy`] additionally limited with `aws:SourceArn` to the state machines of one region and account,
+/// the stricter form the same page shows.
+pub fn trust_policy_scoped(partition: &str, region: &str, account_id: &str) -> Value {
+    json!({
+        "Version": POLICY_VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": format!("arn:{partition}:states:{region}:{account_id}:stateMachine:*")},
+                "StringEquals": {"aws:SourceAccount": account_id}
+            }
+        }]
+    })
+}

@@ -1,0 +1,841 @@
+//! The integration catalogue: for every service integration a Task can call, which integration patterns it
+//! supports and which IAM statements it needs, from the `Resource` ARN and the state's static parameters.
+//!
+//! The facts come from the Step Functions developer guide, page "IAM policies for <service>" under "How Step
+//! Functions generates IAM policies for integrated services" (https://docs.aws.amazon.com/step-functions/latest/dg/service-integration-iam-templates.html);
+//! each entry cites its page. Where the guide grants `"Resource": "*"` only because it cannot know a name at
+//! generation time, we use the static parameter and fall back to the narrowest ARN pattern (with a warning) when
+//! the parameter is chosen at run time.
+//!
+//! The same table serves TaskIntegration objects: [`integration_for_block`] and [`resource_arn`] turn a service
+//! block and pattern into the ASL `Resource`, rejecting patterns the service does not support.
+
+mod sdk;
+mod services;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::arn::{Arn, Scope};
+use super::params::Params;
+use super::policy::Grant;
+use super::{IamError, RoleContext, TaskHints, Widening};
+
+pub use sdk::iam_prefix;
+
+/// A service integration pattern ("Discover service integration patterns in Step Functions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Pattern {
+    /// Call the API and continue with its response.
+    RequestResponse,
+    /// `.sync`: run a job and wait for it.
+    Sync,
+    /// `.sync:2`: Step Functions nested executions with parsed JSON output.
+    Sync2,
+    /// `.waitForTaskToken`: wait for a callback with the task token.
+    WaitForTaskToken,
+}
+
+impl Pattern {
+    /// The suffix this pattern adds to a `Resource`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Pattern::RequestResponse => "",
+            Pattern::Sync => ".sync",
+            Pattern::Sync2 => ".sync:2",
+            Pattern::WaitForTaskToken => ".waitForTaskToken",
+        }
+    }
+
+    /// Whether Step Functions waits for a job (both `.sync` flavours).
+    pub fn is_sync(self) -> bool {
+        matches!(self, Pattern::Sync | Pattern::Sync2)
+    }
+
+    /// Splits `action.suffix` into the action and its pattern.
+    pub fn split(action_with_suffix: &str) -> (&str, Pattern) {
+        for (suffix, p) in [
+            (".sync:2", Pattern::Sync2),
+            (".sync", Pattern::Sync),
+            (".waitForTaskToken", Pattern::WaitForTaskToken),
+        ] {
+            if let Some(a) = action_with_suffix.strip_suffix(suffix) {
+                return (a, p);
+            }
+        }
+        (action_with_suffix, Pattern::RequestResponse)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pattern::RequestResponse => "request-response",
+            Pattern::Sync => ".sync",
+            Pattern::Sync2 => ".sync:2",
+            Pattern::WaitForTaskToken => ".waitForTaskToken",
+        })
+    }
+}
+
+use Pattern::{RequestResponse as RR, Sync, Sync2, WaitForTaskToken as WFTT};
+
+/// One optimized integration: `arn:aws:states:::<service>:<action>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integration {
+    pub service: &'static str,
+    pub action: &'static str,
+    pub patterns: &'static [Pattern],
+    /// Parameters the API requires (checked by the TaskIntegration controller, informative here).
+    pub required: &'static [&'static str],
+    /// The developer guide page with the IAM policy templates.
+    pub doc: &'static str,
+}
+
+/// Base of the developer guide pages in [`Integration::doc`].
+pub const DOC_BASE: &str = "https://docs.aws.amazon.com/step-functions/latest/dg/";
+
+impl Integration {
+    /// Full URL of the page documenting this integration's IAM policies.
+    pub fn doc_url(&self) -> String {
+        format!("{DOC_BASE}{}", self.doc)
+    }
+}
+
+macro_rules! integ {
+    ($service:literal, $action:literal, [$($p:expr),*], [$($r:literal),*], $doc:literal) => {
+        Integration { service: $service, action: $action, patterns: &[$($p),*], required: &[$($r),*], doc: $doc }
+    };
+}
+
+/// Every optimized integration the catalogue knows, with its supported patterns
+/// (from "Integrating optimized services with Step Functions", integrate-optimized.html).
+pub static INTEGRATIONS: &[Integration] = &[
+    integ!(
+        "lambda",
+        "invoke",
+        [RR, WFTT],
+        ["FunctionName"],
+        "lambda-iam.html"
+    ),
+    integ!("sns", "publish", [RR, WFTT], [], "sns-iam.html"),
+    integ!(
+        "sqs",
+        "sendMessage",
+        [RR, WFTT],
+        ["QueueUrl", "MessageBody"],
+        "sqs-iam.html"
+    ),
+    integ!(
+        "ecs",
+        "runTask",
+        [RR, Sync, WFTT],
+        ["TaskDefinition"],
+        "ecs-iam.html"
+    ),
+    integ!(
+        "batch",
+        "submitJob",
+        [RR, Sync, WFTT],
+        ["JobDefinition", "JobName", "JobQueue"],
+        "batch-iam.html"
+    ),
+    integ!(
+        "glue",
+        "startJobRun",
+        [RR, Sync],
+        ["JobName"],
+        "glue-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createTrainingJob",
+        [RR, Sync],
+        ["TrainingJobName", "RoleArn"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createTransformJob",
+        [RR, Sync],
+        ["TransformJobName", "ModelName"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createProcessingJob",
+        [RR, Sync],
+        ["ProcessingJobName", "RoleArn"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createModel",
+        [RR],
+        ["ModelName", "ExecutionRoleArn"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createEndpointConfig",
+        [RR],
+        ["EndpointConfigName"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "createEndpoint",
+        [RR],
+        ["EndpointName", "EndpointConfigName"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "sagemaker",
+        "updateEndpoint",
+        [RR],
+        ["EndpointName", "EndpointConfigName"],
+        "sagemaker-iam.html"
+    ),
+    integ!(
+        "dynamodb",
+        "getItem",
+        [RR],
+        ["TableName", "Key"],
+        "dynamo-iam.html"
+    ),
+    integ!(
+        "dynamodb",
+        "putItem",
+        [RR],
+        ["TableName", "Item"],
+        "dynamo-iam.html"
+    ),
+    integ!(
+        "dynamodb",
+        "updateItem",
+        [RR],
+        ["TableName", "Key"],
+        "dynamo-iam.html"
+    ),
+    integ!(
+        "dynamodb",
+        "deleteItem",
+        [RR],
+        ["TableName", "Key"],
+        "dynamo-iam.html"
+    ),
+    integ!(
+        "events",
+        "putEvents",
+        [RR, WFTT],
+        ["Entries"],
+        "eventbridge-iam.html"
+    ),
+    integ!(
+        "states",
+        "startExecution",
+        [RR, Sync, Sync2, WFTT],
+        ["StateMachineArn"],
+        "stepfunctions-iam.html"
+    ),
+    integ!(
+        "http",
+        "invoke",
+        [RR],
+        ["ApiEndpoint", "Method", "Authentication"],
+        "connect-third-party-apis.html"
+    ),
+    integ!(
+        "apigateway",
+        "invoke",
+        [RR, WFTT],
+        ["ApiEndpoint", "Method"],
+        "api-gateway-iam.html"
+    ),
+    integ!(
+        "athena",
+        "startQueryExecution",
+        [RR, Sync],
+        ["QueryString"],
+        "athena-iam.html"
+    ),
+    integ!(
+        "athena",
+        "getQueryExecution",
+        [RR],
+        ["QueryExecutionId"],
+        "athena-iam.html"
+    ),
+    integ!(
+        "athena",
+        "getQueryResults",
+        [RR],
+        ["QueryExecutionId"],
+        "athena-iam.html"
+    ),
+    integ!(
+        "athena",
+        "stopQueryExecution",
+        [RR],
+        ["QueryExecutionId"],
+        "athena-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "startBuild",
+        [RR, Sync],
+        ["ProjectName"],
+        "codebuild-iam.html"
+    ),
+    integ!("codebuild", "stopBuild", [RR], ["Id"], "codebuild-iam.html"),
+    integ!(
+        "codebuild",
+        "batchDeleteBuilds",
+        [RR],
+        ["Ids"],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "batchGetReports",
+        [RR],
+        ["ReportArns"],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "startBuildBatch",
+        [RR, Sync],
+        ["ProjectName"],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "stopBuildBatch",
+        [RR],
+        ["Id"],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "retryBuildBatch",
+        [RR, Sync],
+        [],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "codebuild",
+        "deleteBuildBatch",
+        [RR],
+        ["Id"],
+        "codebuild-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "createCluster",
+        [RR, Sync],
+        ["Name", "Instances"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "addStep",
+        [RR, Sync],
+        ["ClusterId", "Step"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "terminateCluster",
+        [RR, Sync],
+        ["ClusterId"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "cancelStep",
+        [RR],
+        ["ClusterId", "StepId"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "setClusterTerminationProtection",
+        [RR],
+        ["ClusterId", "TerminationProtected"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "modifyInstanceFleetByName",
+        [RR],
+        ["ClusterId", "InstanceFleetName", "InstanceFleet"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "elasticmapreduce",
+        "modifyInstanceGroupByName",
+        [RR],
+        ["ClusterId", "InstanceGroupName", "InstanceGroup"],
+        "emr-iam.html"
+    ),
+    integ!(
+        "databrew",
+        "startJobRun",
+        [RR, Sync],
+        ["Name"],
+        "databrew-iam.html"
+    ),
+    integ!(
+        "bedrock",
+        "invokeModel",
+        [RR],
+        ["ModelId"],
+        "bedrock-iam.html"
+    ),
+    integ!(
+        "bedrock",
+        "createModelCustomizationJob",
+        [RR, Sync],
+        [
+            "BaseModelIdentifier",
+            "CustomModelName",
+            "JobName",
+            "RoleArn"
+        ],
+        "bedrock-iam.html"
+    ),
+    integ!(
+        "mediaconvert",
+        "createJob",
+        [RR, Sync],
+        ["Role", "Settings"],
+        "mediaconvert-iam.html"
+    ),
+];
+
+/// The catalogue entry for `service:action`.
+pub fn lookup(service: &str, action: &str) -> Option<&'static Integration> {
+    INTEGRATIONS
+        .iter()
+        .find(|i| i.service == service && i.action == action)
+}
+
+/// The (service, action) a TaskIntegration service block compiles to. `dynamodb_action` is the block's
+/// `action` for `dynamodb`. Activity and `awsSdk` blocks have no fixed integration and give `None`.
+pub fn integration_for_block(
+    block: &str,
+    dynamodb_action: Option<&str>,
+) -> Option<&'static Integration> {
+    let (service, action) = match block {
+        "lambda" => ("lambda", "invoke"),
+        "sns" => ("sns", "publish"),
+        "sqs" => ("sqs", "sendMessage"),
+        "ecs" => ("ecs", "runTask"),
+        "batch" => ("batch", "submitJob"),
+        "glue" => ("glue", "startJobRun"),
+        "sagemakerTraining" => ("sagemaker", "createTrainingJob"),
+        "sagemakerTransform" => ("sagemaker", "createTransformJob"),
+        "dynamodb" => ("dynamodb", dynamodb_action?),
+        "eventbridge" => ("events", "putEvents"),
+        "http" => ("http", "invoke"),
+        "stepFunctions" => ("states", "startExecution"),
+        _ => return None,
+    };
+    lookup(service, action)
+}
+
+/// Errors of [`resource_arn`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("unknown integration {service}:{action}")]
+    Unknown { service: String, action: String },
+    #[error(
+        "integration {service}:{action} does not support the {pattern} pattern (supported: {supported})"
+    )]
+    UnsupportedPattern {
+        service: String,
+        action: String,
+        pattern: Pattern,
+        supported: String,
+    },
+}
+
+fn supported_list(patterns: &[Pattern]) -> String {
+    patterns
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ASL `Resource` for an optimized integration and pattern, e.g.
+/// `arn:aws:states:::ecs:runTask.sync`. For `states:startExecution`, ask for [`Pattern::Sync2`] to get parsed
+/// JSON output of the child execution.
+pub fn resource_arn(
+    partition: &str,
+    service: &str,
+    action: &str,
+    pattern: Pattern,
+) -> Result<String, CatalogueError> {
+    let i = lookup(service, action).ok_or_else(|| CatalogueError::Unknown {
+        service: service.into(),
+        action: action.into(),
+    })?;
+    if !i.patterns.contains(&pattern) {
+        return Err(CatalogueError::UnsupportedPattern {
+            service: service.into(),
+            action: action.into(),
+            pattern,
+            supported: supported_list(i.patterns),
+        });
+    }
+    Ok(format!(
+        "arn:{partition}:states:::{service}:{action}{}",
+        pattern.suffix()
+    ))
+}
+
+/// The ASL `Resource` of an AWS SDK integration, `arn:aws:states:::aws-sdk:<service>:<action>`.
+/// AWS SDK integrations support request-response and `.waitForTaskToken` only.
+pub fn sdk_resource_arn(
+    partition: &str,
+    service: &str,
+    action: &str,
+    pattern: Pattern,
+) -> Result<String, CatalogueError> {
+    if pattern.is_sync() {
+        return Err(CatalogueError::UnsupportedPattern {
+            service: format!("aws-sdk:{service}"),
+            action: action.into(),
+            pattern,
+            supported: supported_list(&[RR, WFTT]),
+        });
+    }
+    Ok(format!(
+        "arn:{partition}:states:::aws-sdk:{service}:{action}{}",
+        pattern.suffix()
+    ))
+}
+
+/// Collects what one Task state needs. Services add grants and warnings through it.
+pub(crate) struct Task<'a> {
+    pub state: &'a str,
+    pub service: &'a str,
+    pub action: &'a str,
+    pub pattern: Pattern,
+    pub params: Params<'a>,
+    pub scope: Scope<'a>,
+    pub ctx: &'a RoleContext,
+    pub hints: Option<&'a TaskHints>,
+    reason: String,
+    params_are_arguments: bool,
+    grants: &'a mut Vec<Grant>,
+    warnings: &'a mut Vec<Widening>,
+}
+
+impl Task<'_> {
+    /// Grants `actions` on `resources`, explained by this state.
+    pub fn grant<A, R>(&mut self, actions: A, resources: R)
+    where
+        A: IntoIterator,
+        A::Item: Into<String>,
+        R: IntoIterator,
+        R::Item: Into<String>,
+    {
+        let g = Grant::new(actions, resources, self.reason.clone());
+        self.grants.push(g);
+    }
+
+    /// Grants a prepared grant (with conditions), explained by this state.
+    pub fn push(&mut self, mut g: Grant) {
+        g.reason = self.reason.clone();
+        self.grants.push(g);
+    }
+
+    /// Records that a statement of this state had to be wider than an exact ARN.
+    pub fn widen(&mut self, message: impl Into<String>) {
+        self.warnings.push(Widening {
+            state: self.state.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// An ARN in the role's partition, region and account.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        self.scope.arn(service, resource)
+    }
+
+    /// The EventBridge managed rule a `.sync` integration needs
+    /// ("How Step Functions generates IAM policies for integrated services": `.sync` tasks create a managed rule).
+    pub fn managed_rule(&mut self, rule: &str) {
+        let arn = self.arn("events", &format!("rule/{rule}"));
+        self.grant(
+            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            [arn],
+        );
+    }
+
+    /// `iam:PassRole` on `roles`, always limited to the service principals the roles go to.
+    pub fn pass_role(&mut self, roles: &[String], services: &[&str]) {
+        if roles.is_empty() {
+            return;
+        }
+        let g = Grant::new(["iam:PassRole"], roles.iter().cloned(), String::new()).when(
+            "StringEquals",
+            "iam:PassedToService",
+            services,
+        );
+        self.push(g);
+    }
+
+    /// Roles declared for this state by its TaskIntegration.
+    pub fn hinted_roles(&self) -> Vec<String> {
+        self.hints
+            .map(|h| h.pass_role_arns.clone())
+            .unwrap_or_default()
+    }
+
+    /// An error about one parameter of this state.
+    pub fn bad_param(&self, field: &str, message: impl Into<String>) -> IamError {
+        let prefix = if self.params_are_arguments {
+            "Arguments"
+        } else {
+            "Parameters"
+        };
+        IamError::InvalidField {
+            state: self.state.to_string(),
+            field: format!("{prefix}.{field}"),
+            message: message.into(),
+        }
+    }
+}
+
+impl Task<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn new<'b>(
+        state: &'b str,
+        service: &'b str,
+        action: &'b str,
+        pattern: Pattern,
+        task: &'b Value,
+        ctx: &'b RoleContext,
+        grants: &'b mut Vec<Grant>,
+        warnings: &'b mut Vec<Widening>,
+    ) -> Task<'b> {
+        let reason = format!("state {state}: {service}:{action}{}", pattern.suffix());
+        Task {
+            state,
+            service,
+            action,
+            pattern,
+            params: Params::of(task),
+            scope: ctx.scope(),
+            ctx,
+            hints: ctx.task_hints.get(state),
+            reason,
+            params_are_arguments: task.get("Arguments").is_some(),
+            grants,
+            warnings,
+        }
+    }
+}
+
+/// Grants for one Task state.
+pub(crate) fn task_grants(
+    state: &str,
+    task: &Value,
+    ctx: &RoleContext,
+    grants: &mut Vec<Grant>,
+    warnings: &mut Vec<Widening>,
+) -> Result<(), IamError> {
+    let resource = task
+        .get("Resource")
+        .and_then(Value::as_str)
+        .ok_or_else(|| IamError::InvalidField {
+            state: state.to_string(),
+            field: "Resource".into(),
+            message: "a Task state needs a Resource string".into(),
+        })?;
+    let bad_resource = |message: &str| IamError::InvalidField {
+        state: state.to_string(),
+        field: "Resource".into(),
+        message: format!("{resource:?}: {message}"),
+    };
+    let arn = Arn::parse(resource).ok_or_else(|| bad_resource("not an ARN"))?;
+    match arn.service {
+        "states" if arn.region.is_empty() && arn.account.is_empty() => {
+            let (rest, pattern) = Pattern::split(arn.resource);
+            if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
+                let (service, action) = sdk
+                    .split_once(':')
+                    .filter(|(s, a)| !s.is_empty() && !a.is_empty())
+                    .ok_or_else(|| bad_resource("expected aws-sdk:<service>:<action>"))?;
+                if pattern.is_sync() {
+                    return Err(IamError::UnsupportedPattern {
+                        state: state.into(),
+                        service: format!("aws-sdk:{service}"),
+                        action: action.into(),
+                        pattern: pattern.to_string(),
+                        supported: supported_list(&[RR, WFTT]),
+                    });
+                }
+                let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
+                t.reason = format!(
+                    "state {state}: aws-sdk:{service}:{action}{}",
+                    pattern.suffix()
+                );
+                return sdk::grants(&mut t);
+            }
+            let (service, action) = rest
+                .split_once(':')
+                .filter(|(s, a)| !s.is_empty() && !a.is_empty())
+                .ok_or_else(|| bad_resource("expected <service>:<action>"))?;
+            if let Some(i) = lookup(service, action)
+                && !i.patterns.contains(&pattern)
+            {
+                return Err(IamError::UnsupportedPattern {
+                    state: state.into(),
+                    service: service.into(),
+                    action: action.into(),
+                    pattern: pattern.to_string(),
+                    supported: supported_list(i.patterns),
+                });
+            }
+            let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
+            services::grants(&mut t)
+        }
+        // An Activity task: workers poll the activity with their own credentials and Step Functions needs no
+        // permission on the role ("Learn about Activities in Step Functions", concepts-activities.html).
+        "states" if arn.resource.starts_with("activity:") => Ok(()),
+        // A Lambda function ARN as Resource (the legacy direct invocation): lambda:InvokeFunction on it.
+        "lambda" => {
+            let mut t = Task::new(state, "lambda", "invoke", RR, task, ctx, grants, warnings);
+            t.reason = format!("state {state}: lambda function {resource}");
+            let (function, qualifier) = super::arn::lambda_function(&t.scope, resource)
+                .ok_or_else(|| bad_resource("not a Lambda function ARN"))?;
+            let resources = match qualifier {
+                Some(q) => vec![format!("{function}:{q}")],
+                None => vec![function.clone(), format!("{function}:*")],
+            };
+            t.grant(["lambda:InvokeFunction"], resources);
+            Ok(())
+        }
+        _ => Err(bad_resource(
+            "not a Step Functions integration, Activity or Lambda function ARN",
+        )),
+    }
+}
+
+/// Grants a Map state needs itself: a distributed Map starts child executions of this state machine and may
+/// read its items from S3 (`ItemReader`) and write results to S3 (`ResultWriter`)
+/// ("IAM policies for using Distributed Map states", iam-policies-eg-dist-map.html).
+pub(crate) fn map_grants(
+    state: &str,
+    map: &Value,
+    ctx: &RoleContext,
+    grants: &mut Vec<Grant>,
+    warnings: &mut Vec<Widening>,
+) -> Result<(), IamError> {
+    let processor = map.get("ItemProcessor");
+    let distributed = processor
+        .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
+        .and_then(Value::as_str)
+        == Some("DISTRIBUTED");
+    let scope = ctx.scope();
+    if distributed {
+        let reason = format!("state {state}: distributed Map child executions");
+        let sm = ctx.state_machine_arn();
+        let executions = scope.arn("states", &format!("execution:{}/*", ctx.state_machine_name));
+        grants.push(Grant::new(["states:StartExecution"], [sm], reason.clone()));
+        grants.push(Grant::new(
+            ["states:DescribeExecution", "states:StopExecution"],
+            [executions],
+            reason,
+        ));
+    }
+    for (field, value) in [
+        ("ItemReader", map.get("ItemReader")),
+        ("ResultWriter", map.get("ResultWriter")),
+    ] {
+        let Some(value) = value else { continue };
+        let Some(resource) = value.get("Resource").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(arn) = Arn::parse(resource) else {
+            return Err(IamError::InvalidField {
+                state: state.into(),
+                field: format!("{field}.Resource"),
+                message: format!("{resource:?} is not an ARN"),
+            });
+        };
+        let (rest, _) = Pattern::split(arn.resource);
+        let Some((service, action)) = rest.split_once(':') else {
+            continue;
+        };
+        let params = Params::from_value(value.get("Arguments").or_else(|| value.get("Parameters")));
+        let mut t = Task {
+            state,
+            service,
+            action,
+            pattern: RR,
+            params,
+            scope,
+            ctx,
+            hints: None,
+            reason: format!("state {state}: {field} {service}:{action}"),
+            params_are_arguments: value.get("Arguments").is_some(),
+            grants,
+            warnings,
+        };
+        services::s3_item_io(&mut t, field)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_split_off_the_action() {
+        assert_eq!(
+            Pattern::split("startExecution.sync:2"),
+            ("startExecution", Sync2)
+        );
+        assert_eq!(Pattern::split("runTask.sync"), ("runTask", Sync));
+        assert_eq!(Pattern::split("invoke.waitForTaskToken"), ("invoke", WFTT));
+        assert_eq!(Pattern::split("publish"), ("publish", RR));
+    }
+
+    #[test]
+    fn resources_for_blocks_check_the_pattern() {
+        let i = integration_for_block("ecs", None).unwrap();
+        assert_eq!(
+            resource_arn("aws", i.service, i.action, Sync).unwrap(),
+            "arn:aws:states:::ecs:runTask.sync"
+        );
+        let i = integration_for_block("sns", None).unwrap();
+        assert_eq!(
+            resource_arn("aws", i.service, i.action, Sync)
+                .unwrap_err()
+                .to_string(),
+            "integration sns:publish does not support the .sync pattern (supported: request-response, .waitForTaskToken)"
+        );
+        let i = integration_for_block("dynamodb", Some("putItem")).unwrap();
+        assert_eq!(
+            resource_arn("aws-cn", i.service, i.action, RR).unwrap(),
+            "arn:aws-cn:states:::dynamodb:putItem"
+        );
+        assert!(integration_for_block("dynamodb", Some("scan")).is_none());
+        assert!(integration_for_block("activity", None).is_none());
+        assert_eq!(
+            sdk_resource_arn("aws", "s3", "getObject", WFTT).unwrap(),
+            "arn:aws:states:::aws-sdk:s3:getObject.waitForTaskToken"
+        );
+        assert!(sdk_resource_arn("aws", "s3", "getObject", Sync).is_err());
+    }
+}
