@@ -1,0 +1,464 @@
+//! Syntax of the strings ASL interprets: JSONPath (`$.a.b[0]`), reference paths (a JSONPath that selects a
+//! single node), the context object (`$$.Execution.Id`), variables (`$name.field`), intrinsic functions
+//! (`States.Format('{}', $.x)`) with their arity, and JSONata `{% ... %}` delimiters.
+//!
+//! Reference: <https://states-language.net/spec.html#path> and
+//! <https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html>.
+
+/// What a well-formed path selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathInfo {
+    /// `$$...`: reads the context object.
+    pub context: bool,
+    /// `$name...`: reads a variable.
+    pub variable: bool,
+    /// Selects at most one node (no wildcard, slice, union, filter or deep scan).
+    pub definite: bool,
+}
+
+/// Checks JSONPath syntax as Step Functions accepts it.
+pub fn check_path(p: &str) -> Result<PathInfo, String> {
+    let b = p.as_bytes();
+    if b.first() != Some(&b'$') {
+        return Err(format!("{p:?} is not a path: it must start with '$'"));
+    }
+    let mut info = PathInfo {
+        context: false,
+        variable: false,
+        definite: true,
+    };
+    let mut i = 1;
+    if b.get(1) == Some(&b'$') {
+        info.context = true;
+        i = 2;
+    } else if b
+        .get(1)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        info.variable = true;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+    }
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                i += 1;
+                if b.get(i) == Some(&b'.') {
+                    info.definite = false;
+                    i += 1;
+                }
+                if b.get(i) == Some(&b'*') {
+                    info.definite = false;
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && !matches!(b[i], b'.' | b'[') {
+                    if matches!(b[i], b']' | b'(' | b')') {
+                        return Err(format!(
+                            "{p:?}: unexpected {:?} at column {}",
+                            b[i] as char,
+                            i + 1
+                        ));
+                    }
+                    i += 1;
+                }
+                if i == start {
+                    return Err(format!("{p:?}: empty field name at column {}", i + 1));
+                }
+            }
+            b'[' => {
+                let close = find_bracket_end(b, i)
+                    .ok_or_else(|| format!("{p:?}: '[' at column {} is never closed", i + 1))?;
+                let inner = &p[i + 1..close];
+                check_bracket(p, inner, i, &mut info)?;
+                i = close + 1;
+            }
+            c => {
+                return Err(format!(
+                    "{p:?}: unexpected {:?} at column {} (expected '.' or '[')",
+                    c as char,
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(info)
+}
+
+fn find_bracket_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = open;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'[' => depth += 1,
+                b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn check_bracket(p: &str, inner: &str, at: usize, info: &mut PathInfo) -> Result<(), String> {
+    let t = inner.trim();
+    let bad = || format!("{p:?}: invalid subscript [{inner}] at column {}", at + 1);
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t == "*" {
+        info.definite = false;
+        return Ok(());
+    }
+    if t.starts_with("?(") || t.starts_with('(') {
+        if !t.ends_with(')') {
+            return Err(bad());
+        }
+        info.definite = false;
+        return Ok(());
+    }
+    if (t.starts_with('\'') && t.ends_with('\'') && t.len() >= 2)
+        || (t.starts_with('"') && t.ends_with('"') && t.len() >= 2)
+    {
+        return Ok(());
+    }
+    let is_int = |s: &str| {
+        let s = s.trim();
+        let s = s.strip_prefix('-').unwrap_or(s);
+        !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())
+    };
+    if is_int(t) {
+        return Ok(());
+    }
+    if t.contains(':') {
+        let parts: Vec<&str> = t.split(':').collect();
+        if parts.len() <= 3 && parts.iter().all(|s| s.trim().is_empty() || is_int(s)) {
+            info.definite = false;
+            return Ok(());
+        }
+        return Err(bad());
+    }
+    if t.contains(',') {
+        let ok = t.split(',').all(|s| {
+            let s = s.trim();
+            is_int(s) || (s.len() >= 2 && s.starts_with('\'') && s.ends_with('\''))
+        });
+        if ok {
+            info.definite = false;
+            return Ok(());
+        }
+    }
+    Err(bad())
+}
+
+/// A reference path: a path that selects a single node, as `ResultPath`, `Variable`, `...Path` fields need.
+pub fn check_reference_path(p: &str) -> Result<PathInfo, String> {
+    let info = check_path(p)?;
+    if !info.definite {
+        return Err(format!(
+            "{p:?} is not a reference path: it must select a single node (no '*', '..', slices, unions or filters)"
+        ));
+    }
+    Ok(info)
+}
+
+/// Arity of each intrinsic function: (name, minimum, maximum).
+pub const INTRINSICS: &[(&str, usize, usize)] = &[
+    ("States.Format", 1, usize::MAX),
+    ("States.StringToJson", 1, 1),
+    ("States.JsonToString", 1, 1),
+    ("States.Array", 0, usize::MAX),
+    ("States.ArrayPartition", 2, 2),
+    ("States.ArrayContains", 2, 2),
+    ("States.ArrayRange", 3, 3),
+    ("States.ArrayGetItem", 2, 2),
+    ("States.ArrayLength", 1, 1),
+    ("States.ArrayUnique", 1, 1),
+    ("States.Base64Encode", 1, 1),
+    ("States.Base64Decode", 1, 1),
+    ("States.Hash", 2, 2),
+    ("States.JsonMerge", 3, 3),
+    ("States.MathRandom", 2, 3),
+    ("States.MathAdd", 2, 2),
+    ("States.StringSplit", 2, 2),
+    ("States.UUID", 0, 0),
+];
+
+/// Whether a `.$` value is an intrinsic function call rather than a path.
+pub fn is_intrinsic(s: &str) -> bool {
+    s.trim_start().starts_with("States.")
+}
+
+/// Checks an intrinsic function call: known name, arity, argument syntax (string literals in single quotes,
+/// numbers, booleans, null, paths, nested calls).
+pub fn check_intrinsic(s: &str) -> Result<(), String> {
+    let mut p = Intr {
+        s: s.as_bytes(),
+        src: s,
+        i: 0,
+    };
+    p.ws();
+    p.call()?;
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(format!(
+            "{s:?}: unexpected text after the function call at column {}",
+            p.i + 1
+        ));
+    }
+    Ok(())
+}
+
+struct Intr<'a> {
+    s: &'a [u8],
+    src: &'a str,
+    i: usize,
+}
+
+impl Intr<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn err(&self, msg: &str) -> String {
+        format!("{:?}: {msg} at column {}", self.src, self.i + 1)
+    }
+
+    fn call(&mut self) -> Result<(), String> {
+        let start = self.i;
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'.')
+        {
+            self.i += 1;
+        }
+        let name = &self.src[start..self.i];
+        let Some(&(_, min, max)) = INTRINSICS.iter().find(|(n, _, _)| *n == name) else {
+            return Err(format!(
+                "{:?}: unknown intrinsic function {name:?}",
+                self.src
+            ));
+        };
+        self.ws();
+        if self.s.get(self.i) != Some(&b'(') {
+            return Err(self.err("expected '('"));
+        }
+        self.i += 1;
+        self.ws();
+        let mut n = 0usize;
+        if self.s.get(self.i) == Some(&b')') {
+            self.i += 1;
+        } else {
+            loop {
+                self.arg()?;
+                n += 1;
+                self.ws();
+                match self.s.get(self.i) {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                    }
+                    Some(b')') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(self.err("expected ',' or ')'")),
+                }
+            }
+        }
+        if n < min || n > max {
+            let want = if min == max {
+                format!("{min}")
+            } else if max == usize::MAX {
+                format!("at least {min}")
+            } else {
+                format!("{min} to {max}")
+            };
+            return Err(format!(
+                "{:?}: {name} takes {want} argument(s), found {n}",
+                self.src
+            ));
+        }
+        Ok(())
+    }
+
+    fn arg(&mut self) -> Result<(), String> {
+        match self.s.get(self.i) {
+            Some(b'\'') => {
+                self.i += 1;
+                loop {
+                    match self.s.get(self.i) {
+                        None => return Err(self.err("unterminated string literal")),
+                        Some(b'\\') => self.i += 2,
+                        Some(b'\'') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        Some(_) => self.i += 1,
+                    }
+                }
+            }
+            Some(b'$') => {
+                let start = self.i;
+                let mut depth = 0i32;
+                let mut quote = false;
+                while self.i < self.s.len() {
+                    let c = self.s[self.i];
+                    if quote {
+                        if c == b'\'' {
+                            quote = false;
+                        }
+                    } else {
+                        match c {
+                            b'\'' => quote = true,
+                            b'[' | b'(' => depth += 1,
+                            b']' => depth -= 1,
+                            b')' if depth == 0 => break,
+                            b')' => depth -= 1,
+                            b',' if depth == 0 => break,
+                            _ => {}
+                        }
+                    }
+                    self.i += 1;
+                }
+                let path = self.src[start..self.i].trim_end();
+                check_path(path).map(|_| ())
+            }
+            Some(b'S') => self.call(),
+            Some(c) if c.is_ascii_digit() || *c == b'-' => {
+                let start = self.i;
+                self.i += 1;
+                while self.i < self.s.len()
+                    && (self.s[self.i].is_ascii_digit()
+                        || matches!(self.s[self.i], b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
+                    self.i += 1;
+                }
+                self.src[start..self.i]
+                    .parse::<f64>()
+                    .map(|_| ())
+                    .map_err(|_| self.err("invalid number"))
+            }
+            _ => {
+                for lit in ["true", "false", "null"] {
+                    if self.src[self.i..].starts_with(lit) {
+                        self.i += lit.len();
+                        return Ok(());
+                    }
+                }
+                Err(self.err("expected an argument (a 'string', number, boolean, null, path or intrinsic function)"))
+            }
+        }
+    }
+}
+
+/// Whether `s` is written as a JSONata expression (`{% ... %}`).
+pub fn is_jsonata(s: &str) -> bool {
+    s.starts_with("{%")
+}
+
+/// Checks `{% ... %}` delimiters: a string that opens with `{%` is an expression and must close with `%}` at
+/// the very end and not be empty. Any other string is a literal, even one containing `{%` further in (AWS
+/// accepts `" {% x %} "` as plain text).
+pub fn check_jsonata(s: &str) -> Result<(), String> {
+    let t = s;
+    if !t.starts_with("{%") {
+        return Ok(());
+    }
+    if !t.ends_with("%}") || t.len() < 4 {
+        return Err(format!("{s:?}: a JSONata expression must end with '%}}'"));
+    }
+    if t[2..t.len() - 2].trim().is_empty() {
+        return Err(format!("{s:?}: empty JSONata expression"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        for ok in [
+            "$",
+            "$.a",
+            "$.a.b[0]",
+            "$['a b'].c",
+            "$$.Execution.Id",
+            "$$",
+            "$var.x",
+            "$.a[-1]",
+        ] {
+            let i = check_path(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(i.definite, "{ok}");
+        }
+        for indefinite in [
+            "$.a[*]",
+            "$..a",
+            "$.a[0:2]",
+            "$.a[0,1]",
+            "$.a[?(@.x > 1)]",
+            "$.*",
+        ] {
+            assert!(!check_path(indefinite).unwrap().definite, "{indefinite}");
+            assert!(check_reference_path(indefinite).is_err(), "{indefinite}");
+        }
+        for bad in ["a.b", "", "$.", "$.a[", "$.a[]", "$a b", "$.a]"] {
+            assert!(check_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_path("$$.Execution.Id").unwrap().context);
+        assert!(check_path("$x.y").unwrap().variable);
+    }
+
+    #[test]
+    fn intrinsics() {
+        for ok in [
+            "States.Format('Hello {}', $.name)",
+            "States.ArrayGetItem(States.StringSplit($$.StateMachine.Name, '-'), States.MathAdd(States.ArrayLength(States.StringSplit($$.StateMachine.Name, '-')), -1))",
+            "States.UUID()",
+            "States.Array()",
+            "States.MathRandom(1, 10)",
+            "States.Format('it\\'s {}', $.a[0])",
+            "States.JsonMerge($.a, $.b, false)",
+        ] {
+            check_intrinsic(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let e = check_intrinsic("States.MathAdd(1)").unwrap_err();
+        assert!(e.contains("takes 2 argument(s), found 1"), "{e}");
+        assert!(
+            check_intrinsic("States.Nope(1)")
+                .unwrap_err()
+                .contains("unknown")
+        );
+        assert!(check_intrinsic("States.Format('x'").is_err());
+        assert!(check_intrinsic("States.UUID() x").is_err());
+    }
+
+    #[test]
+    fn jsonata_delimiters() {
+        assert!(check_jsonata("{% $states.input %}").is_ok());
+        assert!(check_jsonata("plain").is_ok());
+        assert!(check_jsonata("{% $x").is_err());
+        assert!(check_jsonata(" {% $x %} ").is_ok(), "literal text");
+        assert!(check_jsonata("{%  %}").is_err());
+    }
+}
