@@ -118,11 +118,25 @@ pub fn next_conditions(
             };
             let _ = set_condition(
                 &mut out,
-                condition(READY, ConditionStatus::True, reason, message, generation, now),
+                condition(
+                    READY,
+                    ConditionStatus::True,
+                    reason,
+                    message,
+                    generation,
+                    now,
+                ),
             );
             let _ = set_condition(
                 &mut out,
-                condition(SYNCED, ConditionStatus::True, reason, message, generation, now),
+                condition(
+                    SYNCED,
+                    ConditionStatus::True,
+                    reason,
+                    message,
+                    generation,
+                    now,
+                ),
             );
         }
         Outcome::Failed {
@@ -131,27 +145,56 @@ pub fn next_conditions(
             transient,
         } => {
             let still_ready = *transient
-                && find(previous, READY)
-                    .is_some_and(|c| c.status == ConditionStatus::True && c.observed_generation == generation);
+                && find(previous, READY).is_some_and(|c| {
+                    c.status == ConditionStatus::True && c.observed_generation == generation
+                });
             if !still_ready {
                 let _ = set_condition(
                     &mut out,
-                    condition(READY, ConditionStatus::False, *reason, message, generation, now),
+                    condition(
+                        READY,
+                        ConditionStatus::False,
+                        *reason,
+                        message,
+                        generation,
+                        now,
+                    ),
                 );
             }
             let _ = set_condition(
                 &mut out,
-                condition(SYNCED, ConditionStatus::False, *reason, message, generation, now),
+                condition(
+                    SYNCED,
+                    ConditionStatus::False,
+                    *reason,
+                    message,
+                    generation,
+                    now,
+                ),
             );
         }
         Outcome::Deleting { message } => {
             let _ = set_condition(
                 &mut out,
-                condition(READY, ConditionStatus::False, Reason::Deleting, message, generation, now),
+                condition(
+                    READY,
+                    ConditionStatus::False,
+                    Reason::Deleting,
+                    message,
+                    generation,
+                    now,
+                ),
             );
             let _ = set_condition(
                 &mut out,
-                condition(SYNCED, ConditionStatus::False, Reason::Deleting, message, generation, now),
+                condition(
+                    SYNCED,
+                    ConditionStatus::False,
+                    Reason::Deleting,
+                    message,
+                    generation,
+                    now,
+                ),
             );
         }
     }
