@@ -1,0 +1,482 @@
+//! End-to-end: Kubernetes objects in, live AWS resources out, with the operator running in-process against
+//! the test API server (or a real cluster with `SFN_TEST_KUBECONFIG`) and the AWS emulator.
+
+mod e2e_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use e2e_support::{RunningOperator, World, eventually};
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+use sfn_operator::api::{Activity, StateMachine, TaskIntegration};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+fn ready(sm: &StateMachine) -> bool {
+    sm.status.as_ref().is_some_and(|s| {
+        s.observed_generation == sm.metadata.generation
+            && s
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status.as_str() == "True")
+    })
+}
+
+fn ready_reason(sm: &StateMachine) -> Option<(String, String, String)> {
+    let s = sm.status.as_ref()?;
+    if s.observed_generation != sm.metadata.generation {
+        return None;
+    }
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.as_str().to_owned(), c.reason.clone(), c.message.clone()))
+}
+
+const JOB_POLLER: &str = r#"
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {name: submit-job}
+spec:
+  lambda: {functionArn: "arn:aws:lambda:us-east-1:123456789012:function:SubmitJob"}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {name: check-job}
+spec:
+  lambda: {functionArn: "arn:aws:lambda:us-east-1:123456789012:function:CheckJob"}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: Activity
+metadata: {name: manual-approval}
+spec: {tags: {team: payments}}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {name: approve}
+spec:
+  activity: {activityRef: {name: manual-approval}}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: StateMachine
+metadata: {name: job-poller}
+spec:
+  type: STANDARD
+  timeoutSeconds: 300
+  definition:
+    comment: Job poller
+    states:
+      - name: Submit Job
+        type: Task
+        integration: submit-job
+        resultPath: $.guid
+      - name: Wait X Seconds
+        type: Wait
+        secondsPath: $.wait_time
+      - name: Get Job Status
+        type: Task
+        integration: check-job
+        inputPath: $.guid
+        resultPath: $.status
+      - name: Job Complete?
+        type: Choice
+        choices:
+          - condition: $.status == "FAILED"
+            next: Job Failed
+          - condition: $.status == "SUCCEEDED"
+            next: Get Final Job Status
+        default: Wait X Seconds
+      - name: Job Failed
+        type: Fail
+        error: DescribeJob returned FAILED
+        cause: AWS Batch Job Failed
+      - name: Get Final Job Status
+        type: Task
+        integration: check-job
+        inputPath: $.guid
+        next: Approve
+      - name: Approve
+        type: Task
+        integration: approve
+        end: true
+  alarms:
+    - metric: ExecutionsFailed
+      threshold: 1
+      evaluationPeriods: 1
+  deletionPolicy: Delete
+"#;
+
+async fn live_definition(world: &World, arn: &str) -> Option<Value> {
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    let out = sfn
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    if out.status().map(|s| s.as_str()) == Some("DELETING") {
+        return None;
+    }
+    serde_json::from_str(out.definition()).ok()
+}
+
+async fn role_policy_text(world: &World, role_name: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(&world.sdk);
+    let names = iam
+        .list_role_policies()
+        .role_name(role_name)
+        .send()
+        .await
+        .expect("listing role policies");
+    let mut text = String::new();
+    for name in names.policy_names() {
+        let doc = iam
+            .get_role_policy()
+            .role_name(role_name)
+            .policy_name(name)
+            .send()
+            .await
+            .expect("reading a role policy");
+        let decoded = percent_decode(doc.policy_document());
+        text.push_str(&decoded);
+    }
+    text
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn role_name_of(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+async fn patch_spec<K>(world: &World, name: &str, patch: Value)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    world
+        .api::<K>()
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap_or_else(|e| panic!("patching {name}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_poller_lifecycle_follows_the_objects() {
+    let world = World::new("e2e-poller").await;
+    world.apply_yaml(JOB_POLLER).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+
+    // Ready, with ARNs in status.
+    let sm = world
+        .wait_for::<StateMachine>("job-poller", TIMEOUT, ready)
+        .await;
+    let status = sm.status.clone().unwrap();
+    let arn = status.state_machine_arn.clone().expect("state machine ARN");
+    let role_arn = status.role_arn.clone().expect("role ARN");
+    assert!(arn.contains(&format!(":{}:stateMachine:", world.account)), "{arn}");
+    assert!(role_arn.contains(":role/sfn-operator/"), "{role_arn}");
+    assert_eq!(status.alarm_names.len(), 1, "{status:?}");
+    assert!(status.definition_hash.is_some());
+    let act = world
+        .wait_for::<Activity>("manual-approval", TIMEOUT, |a| {
+            a.status.as_ref().and_then(|s| s.activity_arn.as_ref()).is_some()
+        })
+        .await;
+    let activity_arn = act.status.unwrap().activity_arn.unwrap();
+    world
+        .wait_for::<TaskIntegration>("approve", TIMEOUT, |t| {
+            t.status.as_ref().and_then(|s| s.resource.as_deref()) == Some(activity_arn.as_str())
+        })
+        .await;
+
+    // AWS has the machine, its role and policy, and the alarm.
+    let definition = live_definition(&world, &arn).await.expect("live machine");
+    assert_eq!(
+        definition["States"]["Submit Job"]["Resource"],
+        "arn:aws:states:::lambda:invoke"
+    );
+    assert_eq!(definition["States"]["Approve"]["Resource"], json!(activity_arn));
+    let policy = role_policy_text(&world, &role_name_of(&role_arn)).await;
+    assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
+    assert!(policy.contains("function:SubmitJob"), "{policy}");
+    let cw = aws_sdk_cloudwatch::Client::new(&world.sdk);
+    let alarms = cw
+        .describe_alarms()
+        .set_alarm_names(Some(status.alarm_names.clone()))
+        .send()
+        .await
+        .expect("describing alarms");
+    assert_eq!(alarms.metric_alarms().len(), 1);
+    assert_eq!(alarms.metric_alarms()[0].metric_name(), Some("ExecutionsFailed"));
+
+    // Edit the definition: AWS follows.
+    patch_spec::<StateMachine>(
+        &world,
+        "job-poller",
+        json!({"spec": {"definition": {"comment": "Job poller v2"}}}),
+    )
+    .await;
+    let found = eventually(TIMEOUT, || async {
+        live_definition(&world, &arn)
+            .await
+            .filter(|d| d["Comment"] == "Job poller v2")
+    })
+    .await;
+    assert!(found.is_some(), "the live definition did not follow the edit");
+    world.wait_for::<StateMachine>("job-poller", TIMEOUT, ready).await;
+
+    // Change a TaskIntegration's ARN: definition and policy follow.
+    patch_spec::<TaskIntegration>(
+        &world,
+        "submit-job",
+        json!({"spec": {"lambda": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:SubmitJobV2"}}}),
+    )
+    .await;
+    let found = eventually(TIMEOUT, || async {
+        live_definition(&world, &arn).await.filter(|d| {
+            d["States"]["Submit Job"]["Parameters"]
+                .to_string()
+                .contains("SubmitJobV2")
+        })
+    })
+    .await;
+    assert!(found.is_some(), "the definition did not follow the TaskIntegration");
+    let policy = eventually(TIMEOUT, || async {
+        let p = role_policy_text(&world, &role_name_of(&role_arn)).await;
+        p.contains("function:SubmitJobV2").then_some(p)
+    })
+    .await;
+    assert!(policy.is_some(), "the role policy did not follow the TaskIntegration");
+
+    // An invalid definition: Ready=False naming the state, and the live machine untouched.
+    let before = live_definition(&world, &arn).await.expect("live machine");
+    let mut states = serde_json::to_value(&sm.spec.definition.as_ref().unwrap().states).unwrap();
+    states[1]["next"] = json!("Nowhere");
+    patch_spec::<StateMachine>(
+        &world,
+        "job-poller",
+        json!({"spec": {"definition": {"comment": "Job poller v2", "states": states}}}),
+    )
+    .await;
+    let sm = world
+        .wait_for::<StateMachine>("job-poller", TIMEOUT, |sm| {
+            ready_reason(sm).is_some_and(|(status, _, _)| status == "False")
+        })
+        .await;
+    let (_, reason, message) = ready_reason(&sm).unwrap();
+    assert_eq!(reason, "InvalidDefinition", "{message}");
+    assert!(message.contains("Wait X Seconds"), "{message}");
+    assert!(message.contains("Nowhere"), "{message}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(live_definition(&world, &arn).await, Some(before));
+
+    // Delete: AWS cleaned, object gone.
+    world.delete::<StateMachine>("job-poller").await;
+    world.wait_gone::<StateMachine>("job-poller", TIMEOUT).await;
+    assert_eq!(live_definition(&world, &arn).await, None);
+    let iam = aws_sdk_iam::Client::new(&world.sdk);
+    assert!(
+        iam.get_role()
+            .role_name(role_name_of(&role_arn))
+            .send()
+            .await
+            .is_err(),
+        "the role should be gone"
+    );
+    let alarms = cw
+        .describe_alarms()
+        .set_alarm_names(Some(status.alarm_names.clone()))
+        .send()
+        .await
+        .expect("describing alarms");
+    assert!(alarms.metric_alarms().is_empty());
+
+    operator.stop().await;
+}
+
+fn small_machine(name: &str, policy: &str) -> Value {
+    json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1",
+        "kind": "StateMachine",
+        "metadata": {"name": name},
+        "spec": {
+            "deletionPolicy": policy,
+            "definition": {"states": [
+                {"name": "Hello", "type": "Pass", "result": {"hello": name}},
+                {"name": "Done", "type": "Succeed"}
+            ]}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retain_keeps_aws_resources_after_deletion() {
+    let world = World::new("e2e-retain").await;
+    world.apply_value(small_machine("kept", "Retain")).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    let sm = world.wait_for::<StateMachine>("kept", TIMEOUT, ready).await;
+    let arn = sm.status.unwrap().state_machine_arn.unwrap();
+    world.delete::<StateMachine>("kept").await;
+    world.wait_gone::<StateMachine>("kept", TIMEOUT).await;
+    assert!(
+        live_definition(&world, &arn).await.is_some(),
+        "Retain must leave the state machine in AWS"
+    );
+    operator.stop().await;
+}
+
+async fn live_machine_names(world: &World) -> Vec<String> {
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = sfn
+            .list_state_machines()
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("listing state machines");
+        names.extend(out.state_machines().iter().map(|m| m.name().to_owned()));
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_in_the_middle_converges_without_duplicates() {
+    let world = World::new("e2e-restart").await;
+    const N: usize = 12;
+    for i in 0..N {
+        world.apply_value(small_machine(&format!("m{i}"), "Delete")).await;
+    }
+    let first = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    // Let it get somewhere, then cut it off mid-flight, as a killed pod would be.
+    eventually(Duration::from_secs(30), || async {
+        let calls: u64 = first.backend.call_counts().values().sum();
+        (calls > 5).then_some(())
+    })
+    .await;
+    first.kill();
+
+    let second = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    for i in 0..N {
+        world
+            .wait_for::<StateMachine>(&format!("m{i}"), TIMEOUT, ready)
+            .await;
+    }
+    let names = live_machine_names(&world).await;
+    let unique: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(names.len(), N, "{names:?}");
+    assert_eq!(unique.len(), N, "{names:?}");
+    let iam = aws_sdk_iam::Client::new(&world.sdk);
+    let roles = iam
+        .list_roles()
+        .path_prefix("/sfn-operator/")
+        .send()
+        .await
+        .expect("listing roles");
+    assert_eq!(roles.roles().len(), N);
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_cluster_makes_no_writes() {
+    let world = World::new("e2e-idle").await;
+    world.apply_value(small_machine("idle", "Delete")).await;
+    let mut config = world.config();
+    config.resync_period = Duration::from_secs(1);
+    let operator = RunningOperator::start(world.client.clone(), config, world.backend());
+    let sm = world.wait_for::<StateMachine>("idle", TIMEOUT, ready).await;
+    // Let the post-creation reconciles settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sm_before = world.api::<StateMachine>().get("idle").await.unwrap();
+    let writes = |op: &RunningOperator| -> u64 {
+        op.backend
+            .call_counts()
+            .iter()
+            .filter(|(api, _)| {
+                ["Create", "Update", "Put", "Delete", "Tag", "Untag", "Publish"]
+                    .iter()
+                    .any(|p| api.starts_with(p))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let writes_before = writes(&operator);
+    let reads_before: u64 = operator.backend.call_counts().values().sum();
+    // Several resync periods.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let sm_after = world.api::<StateMachine>().get("idle").await.unwrap();
+    assert_eq!(
+        sm_before.metadata.resource_version, sm_after.metadata.resource_version,
+        "an idle resync must not write the object"
+    );
+    assert_eq!(writes(&operator), writes_before, "{:?}", operator.backend.call_counts());
+    let reads_after: u64 = operator.backend.call_counts().values().sum();
+    assert!(reads_after > reads_before, "resyncs should have read AWS");
+    assert!(sm.status.is_some());
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_elect_one_leader() {
+    use sfn_operator::controller::leader::LeaderConfig;
+    let world = World::new("e2e-leader").await;
+    world.apply_value(small_machine("led", "Delete")).await;
+    let start = |identity: &str| {
+        let mut config = world.config();
+        let mut leader = LeaderConfig::new("sfn-operator-e2e", &world.namespace, identity);
+        leader.lease_duration_secs = 6;
+        leader.grace_secs = 2;
+        config.leader = Some(leader);
+        config.instance = identity.to_owned();
+        RunningOperator::start(world.client.clone(), config, world.backend())
+    };
+    let a = start("replica-a");
+    let b = start("replica-b");
+    let one_leader = eventually(Duration::from_secs(30), || async {
+        (a.health.is_leading() ^ b.health.is_leading()).then_some(())
+    })
+    .await;
+    assert!(one_leader.is_some(), "exactly one replica should lead");
+    world.wait_for::<StateMachine>("led", TIMEOUT, ready).await;
+    // Both stay consistent for a while: never two leaders.
+    for _ in 0..20 {
+        assert!(!(a.health.is_leading() && b.health.is_leading()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (leader, standby) = if a.health.is_leading() { (a, b) } else { (b, a) };
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        world.api().get("sfn-operator-e2e").await.expect("the lease");
+    assert!(lease.spec.and_then(|s| s.holder_identity).is_some());
+    leader.stop().await;
+    let took_over = eventually(Duration::from_secs(30), || async {
+        standby.health.is_leading().then_some(())
+    })
+    .await;
+    assert!(took_over.is_some(), "the standby should take over");
+    standby.stop().await;
+}

@@ -1,0 +1,407 @@
+//! End-to-end test environment: a Kubernetes API (the project's test API server, or a real cluster when
+//! `SFN_TEST_KUBECONFIG` is set), the AWS emulator (moto; `SFN_TEST_AWS_ENDPOINT` when one is already
+//! running, else started once per test binary from `.tools/venv`), and the operator running in-process.
+//!
+//! Isolation: every test gets its own namespace and its own AWS account (moto keys its state by the 12-digit
+//! access key id), so tests run in parallel against one emulator without seeing each other's resources.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use sfn_operator::controller::backend::AwsBackend;
+use sfn_operator::controller::http::Health;
+use sfn_operator::controller::metrics::Metrics;
+use sfn_operator::controller::{self, AwsEnvironment, Config};
+
+pub const REGION: &str = "us-east-1";
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests package lives inside the workspace")
+        .to_path_buf()
+}
+
+struct Moto {
+    endpoint: String,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The AWS emulator's endpoint, starting moto on a free port the first time. The server is wrapped in a
+/// watchdog shell that stops it when this test process exits, so no emulator outlives the test run.
+pub fn aws_endpoint() -> String {
+    if let Ok(endpoint) = std::env::var("SFN_TEST_AWS_ENDPOINT") {
+        return endpoint;
+    }
+    MOTO.get_or_init(|| {
+        let moto = workspace_root().join(".tools/venv/bin/moto_server");
+        assert!(
+            moto.exists(),
+            "{} is missing: run scripts/test (it installs the test tools into .tools/)",
+            moto.display()
+        );
+        let log = std::env::temp_dir().join(format!("sfn-e2e-moto-{}.log", std::process::id()));
+        let script = format!(
+            "{} -p 0 >{} 2>&1 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m",
+            moto.display(),
+            log.display(),
+            std::process::id()
+        );
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = text
+                .lines()
+                .find_map(|l| l.split("Running on http://127.0.0.1:").nth(1))
+                .map(|p| p.trim().to_owned())
+            {
+                return Moto {
+                    endpoint: format!("http://127.0.0.1:{port}"),
+                };
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start within 60s; its output:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .endpoint
+    .clone()
+}
+
+/// A fresh 12-digit AWS account id (moto isolates state per account).
+pub fn fresh_account() -> String {
+    format!("{:012}", rand::random::<u64>() % 1_000_000_000_000)
+}
+
+/// The AWS SDK configuration of one test account against the emulator.
+pub async fn sdk_config(account: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(aws_endpoint())
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            account, "secret", None, None, "e2e",
+        ))
+        .load()
+        .await
+}
+
+/// One test's world: a Kubernetes client, its namespace, and its AWS account.
+pub struct World {
+    pub client: Client,
+    pub namespace: String,
+    pub account: String,
+    pub sdk: aws_config::SdkConfig,
+    /// Keeps the in-process API server alive for the test.
+    _server: Option<sfn_operator_tests::apiserver::TestApiServer>,
+}
+
+/// Kubernetes client: a real cluster when `SFN_TEST_KUBECONFIG` is set, else a fresh test API server.
+async fn kube_client() -> (Client, Option<sfn_operator_tests::apiserver::TestApiServer>) {
+    if let Ok(path) = std::env::var("SFN_TEST_KUBECONFIG") {
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(&path).expect("reading SFN_TEST_KUBECONFIG");
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("loading SFN_TEST_KUBECONFIG");
+        (Client::try_from(config).expect("client"), None)
+    } else {
+        let server = sfn_operator_tests::apiserver::TestApiServer::start()
+            .await
+            .expect("starting the test API server");
+        (server.client(), Some(server))
+    }
+}
+
+/// Installs (or updates) the operator's CRDs and waits until they are served.
+pub async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in sfn_operator::api::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        let pp = PatchParams::apply("sfn-e2e").force();
+        api.patch(&name, &pp, &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("installing CRD {name}: {e}"));
+    }
+    for crd in sfn_operator::api::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        eventually(Duration::from_secs(20), || {
+            let api = api.clone();
+            let name = name.clone();
+            async move {
+                let crd = api.get(&name).await.ok()?;
+                crd.status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+            }
+        })
+        .await
+        .unwrap_or_else(|| panic!("CRD {name} not established"));
+    }
+}
+
+impl World {
+    /// A new namespace (and, without a real cluster, a new API server) with the CRDs installed, and a new
+    /// AWS account.
+    pub async fn new(prefix: &str) -> Self {
+        let (client, server) = kube_client().await;
+        install_crds(&client).await;
+        let namespace = format!("{prefix}-{:06x}", rand::random::<u32>() & 0xff_ffff);
+        let ns_api: Api<Namespace> = Api::all(client.clone());
+        ns_api
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
+            )
+            .await
+            .expect("creating the test namespace");
+        let account = fresh_account();
+        let sdk = sdk_config(&account).await;
+        World {
+            client,
+            namespace,
+            account,
+            sdk,
+            _server: server,
+        }
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// The operator configuration for this world: only its namespace, a short resync.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(AwsEnvironment {
+            partition: "aws".into(),
+            region: REGION.into(),
+            account_id: self.account.clone(),
+        });
+        config.namespaces = vec![self.namespace.clone()];
+        config.resync_period = Duration::from_secs(600);
+        config.backoff.base = Duration::from_millis(200);
+        config.backoff.max = Duration::from_secs(5);
+        config
+    }
+
+    /// The AWS backend talking to the emulator in this world's account.
+    pub fn backend(&self) -> Arc<dyn AwsBackend> {
+        Arc::new(sfn_operator::controller::backend::AwsSdkBackend::new(
+            &self.sdk,
+        ))
+    }
+
+    /// Applies every document of a multi-document YAML manifest into this world's namespace.
+    pub async fn apply_yaml(&self, yaml: &str) {
+        for doc in serde_saphyr::from_multiple::<serde_json::Value>(yaml).expect("manifest parses") {
+            if doc.is_null() {
+                continue;
+            }
+            self.apply_value(doc).await;
+        }
+    }
+
+    /// Applies one object (create or replace) given as JSON, in this world's namespace.
+    pub async fn apply_value(&self, mut doc: serde_json::Value) {
+        doc["metadata"]["namespace"] = json!(self.namespace);
+        let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
+        let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let pp = PatchParams::apply("sfn-e2e").force();
+        let result = match kind.as_str() {
+            "StateMachine" => self
+                .api::<sfn_operator::api::StateMachine>()
+                .patch(&name, &pp, &Patch::Apply(&doc))
+                .await
+                .map(|_| ()),
+            "TaskIntegration" => self
+                .api::<sfn_operator::api::TaskIntegration>()
+                .patch(&name, &pp, &Patch::Apply(&doc))
+                .await
+                .map(|_| ()),
+            "Activity" => self
+                .api::<sfn_operator::api::Activity>()
+                .patch(&name, &pp, &Patch::Apply(&doc))
+                .await
+                .map(|_| ()),
+            other => panic!("unexpected kind {other} in a test manifest"),
+        };
+        result.unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+    }
+
+    pub async fn delete<K>(&self, name: &str)
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let _ = self.api::<K>().delete(name, &DeleteParams::default()).await;
+    }
+
+    /// Waits until `name` satisfies `pred`, returning it; panics with the last seen object after `timeout`.
+    pub async fn wait_for<K>(&self, name: &str, timeout: Duration, pred: impl Fn(&K) -> bool) -> K
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + serde::Serialize,
+    {
+        let api = self.api::<K>();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = api.get_opt(name).await.expect("reading the object");
+            if let Some(obj) = &current {
+                if pred(obj) {
+                    return obj.clone();
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "{name} did not reach the expected state within {timeout:?}; last seen:\n{}",
+                    serde_json::to_string_pretty(&current).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `name` no longer exists.
+    pub async fn wait_gone<K>(&self, name: &str, timeout: Duration)
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api = self.api::<K>();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while api.get_opt(name).await.expect("reading").is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} still exists after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Names of all objects of a kind in the namespace.
+    pub async fn names<K>(&self) -> Vec<String>
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        self.api::<K>()
+            .list(&ListParams::default())
+            .await
+            .expect("listing")
+            .items
+            .iter()
+            .filter_map(|o| o.meta().name.clone())
+            .collect()
+    }
+}
+
+/// Polls `probe` until it returns `Some`, or `None` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, probe: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An operator running in-process until stopped.
+pub struct RunningOperator {
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub backend: Arc<dyn AwsBackend>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningOperator {
+    /// Starts the operator with `config` against `client` and `backend`.
+    pub fn start(client: Client, config: Config, backend: Arc<dyn AwsBackend>) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::new());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let (metrics, health, backend) = (metrics.clone(), health.clone(), backend.clone());
+            async move {
+                controller::run(client, config, backend, metrics, health, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("operator run");
+            }
+        });
+        RunningOperator {
+            metrics,
+            health,
+            backend,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful stop: no new reconciles, running ones finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+    }
+
+    /// Hard stop, as a killed process: in-flight reconciles are cut wherever they are.
+    pub fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningOperator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
