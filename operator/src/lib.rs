@@ -11,5 +11,6 @@ pub mod cli;
 pub mod controller;
 pub mod iam;
 pub mod manifest;
+pub mod naming;
 pub mod plan;
 pub mod simulate;

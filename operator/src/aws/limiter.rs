@@ -1,0 +1,254 @@
+//! Client-side rate limiting and call counting, per AWS API.
+//!
+//! Step Functions throttles each control-plane API with its own token bucket per account and region
+//! (for example DescribeStateMachine and CreateStateMachine have different bucket sizes and refill rates;
+//! see "Quotas related to API action throttling" in the Step Functions developer guide). A thousand
+//! objects resyncing at once must not drain those buckets for every other user of the account, so every
+//! call first takes a token from a local bucket of the same shape. The SDK's adaptive retry mode handles
+//! the throttling that still happens.
+//!
+//! Every call is also counted, so tests and the cost benchmark can assert how many reads and writes a
+//! reconcile makes.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Size and refill rate of one token bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Calls that may be made at once after a quiet period.
+    pub burst: f64,
+    /// Calls per second in the long run.
+    pub per_second: f64,
+}
+
+/// Client-side rate limits: a default bucket per API plus overrides by API name (`"sfn:CreateStateMachine"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits {
+    pub default: Bucket,
+    pub per_api: BTreeMap<String, Bucket>,
+}
+
+impl Default for RateLimits {
+    /// Half of the default Step Functions quotas of the smaller regions, so the operator leaves room for
+    /// everyone else in the account.
+    fn default() -> Self {
+        let b = |burst, per_second| Bucket { burst, per_second };
+        RateLimits {
+            default: b(50.0, 5.0),
+            per_api: BTreeMap::from([
+                ("sfn:CreateStateMachine".to_string(), b(50.0, 0.5)),
+                ("sfn:UpdateStateMachine".to_string(), b(50.0, 0.5)),
+                ("sfn:DeleteStateMachine".to_string(), b(50.0, 0.5)),
+                ("sfn:CreateActivity".to_string(), b(50.0, 0.5)),
+                ("sfn:DeleteActivity".to_string(), b(50.0, 0.5)),
+                ("sfn:DescribeStateMachine".to_string(), b(100.0, 10.0)),
+                ("sfn:ListTagsForResource".to_string(), b(100.0, 10.0)),
+            ]),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limit at all (tests).
+    pub fn unlimited() -> Self {
+        RateLimits {
+            default: Bucket {
+                burst: f64::INFINITY,
+                per_second: f64::INFINITY,
+            },
+            per_api: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct BucketState {
+    bucket: Bucket,
+    tokens: f64,
+    updated: Instant,
+}
+
+/// The token buckets of all APIs.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limits: RateLimits,
+    buckets: Mutex<BTreeMap<&'static str, BucketState>>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> Self {
+        RateLimiter {
+            limits,
+            buckets: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Takes a token for `api`, waiting as long as the bucket needs to refill.
+    pub async fn acquire(&self, api: &'static str) {
+        if let Some(wait) = self.reserve(api, Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Takes a token now (possibly driving the bucket negative, which queues later callers behind this
+    /// one) and returns how long the caller must wait before using it.
+    fn reserve(&self, api: &'static str, now: Instant) -> Option<Duration> {
+        let bucket = self
+            .limits
+            .per_api
+            .get(api)
+            .copied()
+            .unwrap_or(self.limits.default);
+        if bucket.per_second.is_infinite() {
+            return None;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let state = buckets.entry(api).or_insert(BucketState {
+            bucket,
+            tokens: bucket.burst,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(state.updated).as_secs_f64();
+        state.tokens = (state.tokens + elapsed * state.bucket.per_second).min(state.bucket.burst);
+        state.updated = now;
+        state.tokens -= 1.0;
+        if state.tokens >= 0.0 {
+            None
+        } else {
+            Some(Duration::from_secs_f64(
+                -state.tokens / state.bucket.per_second.max(f64::MIN_POSITIVE),
+            ))
+        }
+    }
+}
+
+/// Calls made, by API name (`"sfn:DescribeStateMachine"`).
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// A copy of the counters at one moment; subtract two to get the calls in between.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallCounts(pub BTreeMap<&'static str, u64>);
+
+impl CallCounter {
+    pub fn record(&self, api: &'static str) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(api)
+            .or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> CallCounts {
+        CallCounts(
+            self.counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// Whether an API name is a read (Describe/Get/List) rather than a write.
+pub fn is_read_api(api: &str) -> bool {
+    let action = api.rsplit(':').next().unwrap_or(api);
+    ["Describe", "Get", "List"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+impl CallCounts {
+    /// The calls made since `earlier`.
+    pub fn since(&self, earlier: &CallCounts) -> CallCounts {
+        CallCounts(
+            self.0
+                .iter()
+                .filter_map(|(api, n)| {
+                    let d = n - earlier.0.get(api).copied().unwrap_or(0);
+                    (d > 0).then_some((*api, d))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn reads(&self) -> u64 {
+        self.0
+            .iter()
+            .filter(|(api, _)| is_read_api(api))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.total() - self.reads()
+    }
+
+    pub fn get(&self, api: &str) -> u64 {
+        self.0.get(api).copied().unwrap_or(0)
+    }
+}
+
+impl std::fmt::Display for CallCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        write!(f, "{}", parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_burst_then_paces() {
+        let limiter = RateLimiter::new(RateLimits {
+            default: Bucket {
+                burst: 2.0,
+                per_second: 10.0,
+            },
+            per_api: BTreeMap::new(),
+        });
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve("a", t0), None);
+        assert_eq!(limiter.reserve("a", t0), None);
+        let wait = limiter.reserve("a", t0).unwrap();
+        assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
+        // A second caller queues behind the first.
+        let wait = limiter.reserve("a", t0).unwrap();
+        assert!((wait.as_secs_f64() - 0.2).abs() < 1e-6, "{wait:?}");
+        // Other APIs have their own bucket.
+        assert_eq!(limiter.reserve("b", t0), None);
+        // After a second the bucket is full again (capped at the burst).
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(limiter.reserve("a", t1), None);
+        assert_eq!(limiter.reserve("a", t1), None);
+        assert!(limiter.reserve("a", t1).is_some());
+    }
+
+    #[test]
+    fn counts_split_reads_and_writes() {
+        let c = CallCounter::default();
+        c.record("sfn:DescribeStateMachine");
+        let before = c.snapshot();
+        c.record("sfn:DescribeStateMachine");
+        c.record("iam:GetRole");
+        c.record("sfn:UpdateStateMachine");
+        let d = c.snapshot().since(&before);
+        assert_eq!(d.reads(), 2);
+        assert_eq!(d.writes(), 1);
+        assert_eq!(d.get("iam:GetRole"), 1);
+        assert_eq!(
+            d.to_string(),
+            "iam:GetRole=1 sfn:DescribeStateMachine=1 sfn:UpdateStateMachine=1"
+        );
+    }
+}

@@ -1,0 +1,579 @@
+//! Unit tests of the planner on small fixtures: semantic comparison, ordering, ownership, replacement.
+
+use super::*;
+use serde_json::json;
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sfn-operator/demo-poller";
+const SM_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:demo-poller";
+
+fn owner() -> Owner {
+    Owner {
+        namespace: "demo".into(),
+        name: "poller".into(),
+        uid: "uid-1".into(),
+    }
+}
+
+fn alarm(name: &str) -> AlarmSpec {
+    AlarmSpec {
+        name: naming::alarm_name("demo-poller", name),
+        description: None,
+        namespace: "AWS/States".into(),
+        metric_name: "ExecutionsFailed".into(),
+        dimensions: vec![(
+            "StateMachineArn".into(),
+            STATE_MACHINE_ARN_PLACEHOLDER.into(),
+        )],
+        statistic: "Sum".into(),
+        period: 300,
+        evaluation_periods: 1,
+        datapoints_to_alarm: None,
+        threshold: 1.0,
+        comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+        treat_missing_data: "notBreaching".into(),
+        alarm_actions: vec![],
+        ok_actions: vec![],
+        insufficient_data_actions: vec![],
+    }
+}
+
+fn policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": ["arn:aws:lambda:us-east-1:123456789012:function:A", "arn:aws:lambda:us-east-1:123456789012:function:B"]},
+        {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}
+    ]})
+}
+
+fn trust() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+        "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+}
+
+fn desired() -> DesiredMachine {
+    DesiredMachine {
+        owner: owner(),
+        name: "demo-poller".into(),
+        machine_type: MachineType::Standard,
+        definition: json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+        role: DesiredRole::Managed(ManagedRole {
+            name: "demo-poller".into(),
+            path: naming::ROLE_PATH.into(),
+            trust_policy: trust(),
+            policies: vec![("sfn-operator".into(), policy())],
+            permissions_boundary: None,
+        }),
+        logging: None,
+        tracing: false,
+        encryption: None,
+        tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
+        alarms: vec![alarm("failed")],
+        publish: None,
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+        allow_replace: false,
+        previous_arn: None,
+    }
+}
+
+/// What AWS looks like right after `desired()` was applied, with the documents reformatted the way AWS
+/// returns them.
+fn converged(d: &DesiredMachine) -> ObservedMachine {
+    let mut role_tags = d.tags.clone();
+    role_tags.extend(d.owner.tags());
+    let alarms = d
+        .alarms
+        .iter()
+        .map(|a| ObservedAlarm {
+            arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{}", a.name),
+            spec: resolve_alarm(a, SM_ARN),
+            tags: None,
+        })
+        .collect();
+    ObservedMachine {
+        state_machine: Some(ObservedStateMachine {
+            arn: SM_ARN.into(),
+            name: d.name.clone(),
+            machine_type: d.machine_type,
+            // Pretty-printed, keys in another order: still the same definition.
+            definition: "{\n  \"States\": {\"A\": {\"End\": true, \"Type\": \"Pass\"}},\n  \"StartAt\": \"A\"\n}"
+                .into(),
+            role_arn: ROLE_ARN.into(),
+            status: "ACTIVE".into(),
+            logging: Some(LoggingSpec {
+                level: "OFF".into(),
+                include_execution_data: false,
+                log_group_arn: None,
+            }),
+            tracing: false,
+            encryption: None,
+            revision_id: Some("rev-1".into()),
+            tags: d.full_tags(),
+            latest_version_arn: None,
+        }),
+        role: Some(ObservedRole {
+            arn: ROLE_ARN.into(),
+            name: "demo-poller".into(),
+            path: naming::ROLE_PATH.into(),
+            trust_policy: json!({"Statement": {"Action": ["sts:AssumeRole"], "Effect": "Allow",
+                "Principal": {"Service": ["states.amazonaws.com"]},
+                "Condition": {"StringEquals": {"aws:SourceAccount": ["123456789012"]}}}, "Version": "2012-10-17"}),
+            // Statements in another order, single values as lists and the other way round.
+            policies: BTreeMap::from([(
+                "sfn-operator".to_string(),
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": ["*"]},
+                    {"Resource": ["arn:aws:lambda:us-east-1:123456789012:function:B", "arn:aws:lambda:us-east-1:123456789012:function:A"], "Effect": "Allow", "Action": "lambda:InvokeFunction"}
+                ]}),
+            )]),
+            permissions_boundary: None,
+            tags: role_tags,
+            attached_policy_arns: vec![],
+        }),
+        alarms,
+        previous_state_machine: None,
+    }
+}
+
+fn names(ops: &[Operation]) -> Vec<String> {
+    ops.iter()
+        .map(|o| {
+            serde_json::to_value(o).unwrap()["op"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn owned_alarm_tags(observed: &mut ObservedMachine) {
+    for a in &mut observed.alarms {
+        a.tags = Some(owner().tags());
+    }
+}
+
+#[test]
+fn first_creation_orders_role_then_machine_then_alarms() {
+    let ops = plan_machine(&desired(), &ObservedMachine::default()).unwrap();
+    assert_eq!(
+        names(&ops),
+        [
+            "createRole",
+            "putRolePolicy",
+            "createStateMachine",
+            "putMetricAlarm"
+        ]
+    );
+    let Operation::CreateStateMachine { role, tags, .. } = &ops[2] else {
+        panic!()
+    };
+    assert_eq!(role, &RoleRef::Managed("demo-poller".into()));
+    assert_eq!(tags[naming::OWNER_TAG], "demo/poller");
+    assert_eq!(tags[naming::OWNER_UID_TAG], "uid-1");
+    assert_eq!(tags["team"], "payments");
+    assert!(tags.contains_key(SPEC_HASH_TAG));
+    let Operation::PutMetricAlarm { alarm, tags } = &ops[3] else {
+        panic!()
+    };
+    // The ARN is not known yet: the AWS layer fills it in after CreateStateMachine.
+    assert_eq!(alarm.dimensions[0].1, STATE_MACHINE_ARN_PLACEHOLDER);
+    assert_eq!(tags[naming::OWNER_TAG], "demo/poller");
+}
+
+#[test]
+fn converged_state_plans_nothing_despite_reformatting() {
+    let d = desired();
+    let observed = converged(&d);
+    assert!(alarms_needing_tags(&d, &observed).is_empty());
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+}
+
+#[test]
+fn definition_change_is_one_update_and_a_new_hash() {
+    let old = desired();
+    let observed = converged(&old);
+    let mut d = old.clone();
+    d.definition = json!({"StartAt": "B", "States": {"B": {"Type": "Succeed"}}});
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(names(&ops), ["updateStateMachine", "tagResource"]);
+    let Operation::UpdateStateMachine { update, .. } = &ops[0] else {
+        panic!()
+    };
+    assert_eq!(update.definition.as_ref(), Some(&d.definition));
+    assert!(update.role.is_none() && update.logging.is_none() && update.tracing.is_none());
+    let Operation::TagResource { tags, .. } = &ops[1] else {
+        panic!()
+    };
+    assert_eq!(tags.keys().collect::<Vec<_>>(), [SPEC_HASH_TAG]);
+}
+
+#[test]
+fn out_of_band_changes_are_put_back() {
+    let d = desired();
+    let mut observed = converged(&d);
+    let sm = observed.state_machine.as_mut().unwrap();
+    sm.definition =
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Comment":"hacked"}}}"#.into();
+    sm.tags.insert("team".into(), "other".into());
+    sm.tags.insert("extra".into(), "x".into());
+    sm.tags
+        .insert("aws:cloudformation:stack-name".into(), "x".into());
+    sm.tracing = true;
+    let role = observed.role.as_mut().unwrap();
+    role.policies
+        .insert("sfn-operator".into(), json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}));
+    role.policies
+        .insert("backdoor".into(), json!({"Statement": []}));
+    observed.alarms[0].spec.threshold = 50.0;
+    assert_eq!(
+        alarms_needing_tags(&d, &observed),
+        [naming::alarm_name("demo-poller", "failed")]
+    );
+    owned_alarm_tags(&mut observed);
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        names(&ops),
+        [
+            "putRolePolicy",
+            "deleteRolePolicy",
+            "updateStateMachine",
+            "tagResource",
+            "untagResource",
+            "putMetricAlarm"
+        ]
+    );
+    let Operation::UntagResource { keys, .. } = &ops[4] else {
+        panic!()
+    };
+    assert_eq!(keys, &["extra"], "aws: tags are AWS's own");
+    let Operation::PutMetricAlarm { alarm, .. } = &ops[5] else {
+        panic!()
+    };
+    assert_eq!(alarm.dimensions[0].1, SM_ARN);
+    assert_eq!(alarm.threshold, 1.0);
+}
+
+#[test]
+fn foreign_resources_are_not_touched() {
+    let d = desired();
+    let mut observed = converged(&d);
+    observed.state_machine.as_mut().unwrap().tags =
+        BTreeMap::from([(naming::OWNER_TAG.to_string(), "other/thing".to_string())]);
+    observed.role = None;
+    let err = plan_machine(&d, &observed).unwrap_err();
+    assert_eq!(err.reason(), "NotOwned");
+    let msg = err.to_string();
+    assert!(msg.contains("state machine demo-poller"), "{msg}");
+    assert!(msg.contains("other/thing"), "{msg}");
+    assert!(msg.contains(naming::ADOPT_ANNOTATION), "{msg}");
+
+    // Same owner path but another uid: a different (re-created) object.
+    let mut observed = converged(&d);
+    observed
+        .role
+        .as_mut()
+        .unwrap()
+        .tags
+        .insert(naming::OWNER_UID_TAG.into(), "uid-0".into());
+    assert_eq!(
+        plan_machine(&d, &observed).unwrap_err().reason(),
+        "NotOwned"
+    );
+
+    // Deletion leaves foreign things alone.
+    let mut observed = converged(&d);
+    observed.role.as_mut().unwrap().tags.clear();
+    observed.state_machine.as_mut().unwrap().tags.clear();
+    observed.alarms[0].tags = Some(BTreeMap::new());
+    assert_eq!(plan_machine_deletion(&d, &observed), vec![]);
+}
+
+#[test]
+fn adoption_tags_first_then_manages() {
+    let mut d = desired();
+    d.adopt = true;
+    let mut observed = converged(&d);
+    observed.state_machine.as_mut().unwrap().tags = BTreeMap::new();
+    observed.state_machine.as_mut().unwrap().tracing = true;
+    observed.role.as_mut().unwrap().tags = BTreeMap::new();
+    assert_eq!(alarms_needing_tags(&d, &observed).len(), 1);
+    observed.alarms[0].tags = Some(BTreeMap::new());
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        names(&ops),
+        ["tagRole", "tagResource", "updateStateMachine", "tagAlarm"]
+    );
+    let Operation::TagResource { tags, .. } = &ops[1] else {
+        panic!()
+    };
+    assert_eq!(tags, &d.full_tags());
+}
+
+#[test]
+fn type_change_needs_replacement() {
+    let d = desired();
+    let mut observed = converged(&d);
+    observed.state_machine.as_mut().unwrap().machine_type = MachineType::Express;
+    let err = plan_machine(&d, &observed).unwrap_err();
+    assert_eq!(err.reason(), "ImmutableChange");
+    assert!(err.to_string().contains("type"), "{err}");
+    assert!(err.to_string().contains("EXPRESS -> STANDARD"), "{err}");
+
+    let mut d = d;
+    d.allow_replace = true;
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(names(&ops), ["deleteStateMachine", "awaitDeletion"]);
+
+    // While it is being deleted, nothing else is attempted on the machine; once gone, it is created.
+    observed.state_machine.as_mut().unwrap().status = "DELETING".into();
+    assert_eq!(
+        names(&plan_machine(&d, &observed).unwrap()),
+        ["awaitDeletion"]
+    );
+    observed.state_machine = None;
+    // The alarm already names the (same) ARN the new machine gets, so it stays as it is.
+    assert_eq!(
+        names(&plan_machine(&d, &observed).unwrap()),
+        ["createStateMachine"]
+    );
+}
+
+#[test]
+fn rename_needs_replacement_and_retires_the_old_machine_last() {
+    let mut d = desired();
+    let mut observed = converged(&d);
+    let mut old = observed.state_machine.take().unwrap();
+    old.name = "demo-old".into();
+    old.arn = "arn:aws:states:us-east-1:123456789012:stateMachine:demo-old".into();
+    observed.previous_state_machine = Some(old.clone());
+    observed.alarms.clear();
+    d.previous_arn = Some(old.arn.clone());
+    let err = plan_machine(&d, &observed).unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
+    d.allow_replace = true;
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        names(&ops),
+        ["createStateMachine", "putMetricAlarm", "deleteStateMachine"]
+    );
+    assert_eq!(ops[2], Operation::DeleteStateMachine { arn: old.arn });
+}
+
+#[test]
+fn external_role_is_never_touched() {
+    let mut d = desired();
+    d.role = DesiredRole::External {
+        arn: "arn:aws:iam::123456789012:role/theirs".into(),
+    };
+    let mut observed = converged(&d);
+    observed.role = None;
+    let ops = plan_machine(&d, &observed).unwrap();
+    // Only the role reference of the machine changes.
+    assert_eq!(names(&ops), ["updateStateMachine"]);
+    let Operation::UpdateStateMachine { update, .. } = &ops[0] else {
+        panic!()
+    };
+    assert_eq!(
+        update.role,
+        Some(RoleRef::Arn("arn:aws:iam::123456789012:role/theirs".into()))
+    );
+    let mut observed = converged(&d);
+    observed.state_machine.as_mut().unwrap().role_arn =
+        "arn:aws:iam::123456789012:role/theirs".into();
+    observed.role = None;
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    assert_eq!(
+        names(&plan_machine_deletion(&d, &observed)),
+        ["deleteStateMachine"]
+    );
+}
+
+#[test]
+fn logging_tracing_encryption_boundary_changes() {
+    let mut d = desired();
+    let observed = converged(&d);
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: true,
+        log_group_arn: Some("arn:aws:logs:us-east-1:123456789012:log-group:x:*".into()),
+    });
+    d.tracing = true;
+    d.encryption = Some(EncryptionSpec {
+        kms_key_id: "arn:aws:kms:us-east-1:123456789012:key/k".into(),
+        kms_data_key_reuse_period_seconds: Some(300),
+    });
+    if let DesiredRole::Managed(r) = &mut d.role {
+        r.permissions_boundary = Some("arn:aws:iam::123456789012:policy/boundary".into());
+    }
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        names(&ops),
+        [
+            "putRolePermissionsBoundary",
+            "updateStateMachine",
+            "tagResource"
+        ]
+    );
+    let Operation::UpdateStateMachine { update, .. } = &ops[1] else {
+        panic!()
+    };
+    assert!(update.definition.is_none());
+    assert_eq!(update.logging, Some(d.logging.clone()));
+    assert_eq!(update.tracing, Some(true));
+    assert_eq!(update.encryption, Some(d.encryption.clone()));
+}
+
+#[test]
+fn publish_with_an_update_or_once_when_no_version_exists() {
+    let mut d = desired();
+    d.publish = Some(PublishSpec {
+        description: Some("v2".into()),
+    });
+    let mut observed = converged(&d);
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        ops,
+        vec![Operation::PublishStateMachineVersion {
+            arn: SM_ARN.into(),
+            revision_id: Some("rev-1".into()),
+            description: Some("v2".into()),
+        }]
+    );
+    observed.state_machine.as_mut().unwrap().latest_version_arn = Some(format!("{SM_ARN}:1"));
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    d.definition = json!({"StartAt": "B", "States": {"B": {"Type": "Succeed"}}});
+    let ops = plan_machine(&d, &observed).unwrap();
+    let Operation::UpdateStateMachine { publish, .. } = &ops[0] else {
+        panic!()
+    };
+    assert_eq!(publish.as_ref().unwrap().description.as_deref(), Some("v2"));
+}
+
+#[test]
+fn removed_alarms_are_deleted_only_when_ours() {
+    let mut d = desired();
+    let mut observed = converged(&d);
+    d.alarms.clear();
+    assert_eq!(alarms_needing_tags(&d, &observed).len(), 1);
+    owned_alarm_tags(&mut observed);
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(names(&ops), ["tagResource", "deleteAlarms"]);
+    observed.alarms[0].tags = Some(BTreeMap::new());
+    assert_eq!(
+        names(&plan_machine(&d, &observed).unwrap()),
+        ["tagResource"]
+    );
+}
+
+#[test]
+fn deletion_is_reverse_order_and_retain_does_nothing() {
+    let mut d = desired();
+    let mut observed = converged(&d);
+    owned_alarm_tags(&mut observed);
+    observed.role.as_mut().unwrap().attached_policy_arns =
+        vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+    assert_eq!(
+        names(&plan_machine_deletion(&d, &observed)),
+        [
+            "deleteAlarms",
+            "deleteStateMachine",
+            "deleteRolePolicy",
+            "detachRolePolicy",
+            "deleteRole"
+        ]
+    );
+    // A machine already DELETING is as good as gone.
+    observed.state_machine.as_mut().unwrap().status = "DELETING".into();
+    observed.alarms.clear();
+    assert_eq!(
+        names(&plan_machine_deletion(&d, &observed)),
+        ["deleteRolePolicy", "detachRolePolicy", "deleteRole"]
+    );
+    d.deletion_policy = DeletionPolicy::Retain;
+    assert_eq!(plan_machine_deletion(&d, &observed), vec![]);
+}
+
+#[test]
+fn canonical_policy_equivalences() {
+    let a = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}});
+    let b = json!({"Statement": [{"Resource": ["*"], "Action": ["s3:GetObject", "s3:GetObject"], "Effect": "Allow"}], "Version": "2012-10-17"});
+    assert!(same_policy(&a, &b));
+    let c = json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}});
+    assert!(!same_policy(&a, &c));
+    let d = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": true}}}});
+    let e = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}});
+    assert!(same_policy(&d, &e));
+    assert!(!same_policy(&a, &d));
+}
+
+#[test]
+fn definitions_compare_semantically() {
+    let want =
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": [1, 2], "End": true}}});
+    assert!(same_definition(
+        r#"{"States":{"A":{"End":true,"Result":[1,2],"Type":"Pass"}},"StartAt":"A"}"#,
+        &want
+    ));
+    // Array order inside a definition is meaningful.
+    assert!(!same_definition(
+        r#"{"States":{"A":{"End":true,"Result":[2,1],"Type":"Pass"}},"StartAt":"A"}"#,
+        &want
+    ));
+    assert!(!same_definition("not json", &want));
+}
+
+#[test]
+fn spec_hash_ignores_bookkeeping_but_not_content() {
+    let d = desired();
+    let mut e = d.clone();
+    e.adopt = true;
+    e.previous_arn = Some("x".into());
+    assert_eq!(d.spec_hash(), e.spec_hash());
+    e.tracing = true;
+    assert_ne!(d.spec_hash(), e.spec_hash());
+}
+
+#[test]
+fn activities() {
+    let d = DesiredActivity {
+        owner: owner(),
+        name: "demo-approval".into(),
+        tags: BTreeMap::from([("team".to_string(), "a".to_string())]),
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+    };
+    assert_eq!(names(&plan_activity(&d, None).unwrap()), ["createActivity"]);
+    let live = ObservedActivity {
+        arn: "arn:aws:states:us-east-1:123456789012:activity:demo-approval".into(),
+        name: "demo-approval".into(),
+        tags: d.full_tags(),
+    };
+    assert_eq!(plan_activity(&d, Some(&live)).unwrap(), vec![]);
+    assert_eq!(
+        names(&plan_activity_deletion(&d, Some(&live))),
+        ["deleteActivity"]
+    );
+    let foreign = ObservedActivity {
+        tags: BTreeMap::new(),
+        ..live.clone()
+    };
+    assert_eq!(
+        plan_activity(&d, Some(&foreign)).unwrap_err().reason(),
+        "NotOwned"
+    );
+    assert_eq!(plan_activity_deletion(&d, Some(&foreign)), vec![]);
+    let adopting = DesiredActivity {
+        adopt: true,
+        ..d.clone()
+    };
+    assert_eq!(
+        names(&plan_activity(&adopting, Some(&foreign)).unwrap()),
+        ["tagResource"]
+    );
+    let retain = DesiredActivity {
+        deletion_policy: DeletionPolicy::Retain,
+        ..d
+    };
+    assert_eq!(plan_activity_deletion(&retain, Some(&live)), vec![]);
+}
