@@ -23,6 +23,7 @@ use super::status::Condition;
     derive = "Default",
     shortname = "sfnact",
     category = "sfn",
+    doc = "A Step Functions activity: work done by a worker that polls Step Functions for tasks.",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.activityArn"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#

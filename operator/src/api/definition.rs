@@ -170,6 +170,7 @@ pub struct State {
     pub name: String,
     /// State type: Task, Pass, Wait, Choice, Parallel, Map, Succeed, Fail, or Fragment (an instance of one of `spec.fragments`).
     #[serde(rename = "type")]
+    #[schemars(length(max = 16))]
     pub type_: StateType,
     /// Human-readable description (ASL `Comment`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -568,6 +569,61 @@ pub struct Fragment {
     #[schemars(length(max = 4096))]
     pub description: Option<String>,
     /// The fragment's states, in order; names are prefixed with the instance's `prefix`.
-    #[schemars(length(min = 1, max = 500))]
+    #[schemars(length(min = 1, max = 200))]
     pub states: Vec<State>,
+}
+
+/// Deserialises a nested state list (`branches[].states`, `itemProcessor.states`, `choices[].states`,
+/// `defaultStates`), which the CRD keeps opaque. `path` is where the list sits (for example
+/// `spec.definition.states[3].branches[0].states`); an error names the item's path, the state's name when
+/// it has one, and the offending field.
+pub fn parse_states(values: &[Value], path: &str) -> Result<Vec<State>, super::FieldError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            serde_path_to_error::deserialize::<_, State>(value).map_err(|err| {
+                let item = format!("{path}[{i}]");
+                let inner = err.path().to_string();
+                let field = if inner == "." || inner.is_empty() {
+                    item
+                } else {
+                    format!("{item}.{inner}")
+                };
+                let name = value.get("name").and_then(Value::as_str);
+                let message = super::rules::shorten_serde_message(&err.into_inner().to_string());
+                super::FieldError {
+                    field,
+                    message: match name {
+                        Some(name) => format!("state {name:?}: {message}"),
+                        None => message,
+                    },
+                }
+            })
+        })
+        .collect()
+}
+
+impl State {
+    /// The nested state lists of this state, each with its path relative to the state (for example
+    /// `branches[1].states`), in a stable order. Lets callers walk a whole definition without knowing
+    /// which state types nest.
+    pub fn nested_state_lists(&self) -> Vec<(String, &[Value])> {
+        let mut out: Vec<(String, &[Value])> = Vec::new();
+        for (i, choice) in self.choices.iter().enumerate() {
+            if !choice.states.is_empty() {
+                out.push((format!("choices[{i}].states"), &choice.states));
+            }
+        }
+        if !self.default_states.is_empty() {
+            out.push(("defaultStates".into(), &self.default_states));
+        }
+        for (i, branch) in self.branches.iter().enumerate() {
+            out.push((format!("branches[{i}].states"), &branch.states));
+        }
+        if let Some(processor) = &self.item_processor {
+            out.push(("itemProcessor.states".into(), &processor.states));
+        }
+        out
+    }
 }

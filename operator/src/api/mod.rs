@@ -41,6 +41,7 @@ pub use alarm::{Alarm, ComparisonOperator, Statistic, TreatMissingData};
 pub use definition::{
     Branch, Catcher, ChoiceRule, Definition, Fragment, IntOrString, ItemProcessor, JitterStrategy,
     JsonObject, Nullable, ProcessorMode, QueryLanguage, Retrier, State, StateType, WorkflowType,
+    parse_states,
 };
 pub use rules::{FieldError, validate_state_machine, validate_task_integration};
 pub use state_machine::{

@@ -3,7 +3,7 @@
 //! controller and the offline commands (which never see an API server) and by the tests.
 //!
 //! Keeping both here, side by side, is what stops them drifting: the schema test asserts that the CRDs
-//! carry exactly the rules of [`CEL_RULES`], and each rule has a Rust check with a good and a bad case.
+//! carry exactly the rules of [`cel_rules`], and each rule has a Rust check with a good and a bad case.
 //! We do not embed a CEL interpreter: the expressions are the simple `has()` / `==` forms below, and an
 //! interpreter would be a large dependency for six one-liners.
 
@@ -14,77 +14,64 @@ use super::task_integration::TaskIntegrationSpec;
 /// CEL: exactly one service block in a TaskIntegration.
 pub const ONE_SERVICE_BLOCK_RULE: &str = "[has(self.lambda), has(self.sns), has(self.sqs), has(self.ecs), has(self.batch), has(self.glue), has(self.sagemakerTraining), has(self.sagemakerTransform), has(self.dynamodb), has(self.eventbridge), has(self.http), has(self.stepFunctions), has(self.activity), has(self.awsSdk)].exists_one(x, x)";
 
-/// Every CEL rule of the three CRDs: (kind, schema path, rule). The schema test compares this table with
-/// the generated CRDs, so a rule added in one place only fails the build's tests.
-pub const CEL_RULES: &[(&str, &str, &str)] = &[
-    (
-        "StateMachine",
-        ".spec",
-        "has(self.definition) != has(self.definitionJson)",
-    ),
-    (
-        "StateMachine",
-        ".spec",
-        "!(has(self.roleArn) && has(self.role))",
-    ),
-    ("StateMachine", ".spec.type", "self == oldSelf"),
-    (
-        "StateMachine",
-        ".spec.logging",
-        "self.level == 'OFF' || has(self.logGroupArn)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "!(has(self.integration) && has(self.resource))",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "!(has(self.next) && has(self.end) && self.end)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "self.type != 'Fragment' || (has(self.fragment) && has(self.prefix))",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "self.type != 'Choice' || has(self.choices)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "self.type != 'Parallel' || has(self.branches)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*]",
-        "self.type != 'Map' || has(self.itemProcessor)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*].choices[*]",
-        "has(self.condition) != has(self.rule)",
-    ),
-    (
-        "StateMachine",
-        ".spec.definition.states[*].choices[*]",
-        "!(has(self.next) && has(self.states))",
-    ),
-    ("TaskIntegration", ".spec", ONE_SERVICE_BLOCK_RULE),
-    (
-        "TaskIntegration",
-        ".spec.stepFunctions",
-        "has(self.stateMachineRef) != has(self.stateMachineArn)",
-    ),
-    (
-        "TaskIntegration",
-        ".spec.activity",
-        "has(self.activityRef) != has(self.activityArn)",
-    ),
+/// CEL rules on every typed state (`definition.states[*]`, `fragments[*].states[*]`).
+pub const STATE_RULES: &[&str] = &[
+    "!(has(self.integration) && has(self.resource))",
+    "!(has(self.next) && has(self.end) && self.end)",
+    "self.type != 'Fragment' || (has(self.fragment) && has(self.prefix))",
+    "self.type != 'Choice' || has(self.choices)",
+    "self.type != 'Parallel' || has(self.branches)",
+    "self.type != 'Map' || has(self.itemProcessor)",
 ];
+
+/// CEL rules on every Choice rule of a typed state.
+pub const CHOICE_RULES: &[&str] = &[
+    "has(self.condition) != has(self.rule)",
+    "!(has(self.next) && has(self.states))",
+];
+
+/// Every CEL rule of the three CRDs as (kind, schema path, rule). The schema test compares this list with
+/// the generated CRDs, so a rule added in only one place fails the tests.
+pub fn cel_rules() -> Vec<(&'static str, String, &'static str)> {
+    let mut rules: Vec<(&'static str, String, &'static str)> = vec![
+        (
+            "StateMachine",
+            ".spec".into(),
+            "has(self.definition) != has(self.definitionJson)",
+        ),
+        (
+            "StateMachine",
+            ".spec".into(),
+            "!(has(self.roleArn) && has(self.role))",
+        ),
+        ("StateMachine", ".spec.type".into(), "self == oldSelf"),
+        (
+            "StateMachine",
+            ".spec.logging".into(),
+            "self.level == 'OFF' || has(self.logGroupArn)",
+        ),
+        ("TaskIntegration", ".spec".into(), ONE_SERVICE_BLOCK_RULE),
+        (
+            "TaskIntegration",
+            ".spec.stepFunctions".into(),
+            "has(self.stateMachineRef) != has(self.stateMachineArn)",
+        ),
+        (
+            "TaskIntegration",
+            ".spec.activity".into(),
+            "has(self.activityRef) != has(self.activityArn)",
+        ),
+    ];
+    for states in [".spec.definition.states[*]", ".spec.fragments[*].states[*]"] {
+        for rule in STATE_RULES {
+            rules.push(("StateMachine", states.to_string(), rule));
+        }
+        for rule in CHOICE_RULES {
+            rules.push(("StateMachine", format!("{states}.choices[*]"), rule));
+        }
+    }
+    rules
+}
 
 /// A rule violation: the field path (as the API server would print it, e.g.
 /// `spec.definition.states[2]`) and what is wrong.
@@ -233,4 +220,13 @@ pub fn validate_task_integration(spec: &TaskIntegrationSpec) -> Vec<FieldError> 
         ));
     }
     errors
+}
+
+/// serde's unknown-field message lists every expected field (fifty for a State); keep the first part,
+/// which names the field, unless the list is short enough to help.
+pub(crate) fn shorten_serde_message(message: &str) -> String {
+    match message.split_once(", expected one of") {
+        Some((head, _)) if message.len() > 160 => head.to_string(),
+        _ => message.to_string(),
+    }
 }

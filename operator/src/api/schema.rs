@@ -53,6 +53,11 @@ pub fn make_structural(schema: &mut Value) {
     collapse_nullable_wrappers(node);
     normalise_type_arrays(node);
     normalise_format(node);
+    // Optional enums come out of schemars with `null` among the values; `nullable: true` already admits
+    // null, and the API server checks enum values against the node's type.
+    if let Some(Value::Array(values)) = node.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
     // `additionalProperties: false` (from `deny_unknown_fields`) is not allowed next to `properties`;
     // the API server prunes unknown fields anyway.
     if node.get("additionalProperties") == Some(&Value::Bool(false)) {

@@ -37,6 +37,7 @@ pub enum DeletionPolicy {
     shortname = "sfnsm",
     shortname = "sfm",
     category = "sfn",
+    doc = "A Step Functions state machine: a typed or raw ASL definition compiled and kept in line in AWS, with its execution role, logging, tracing, encryption, tags, alarms and versions.",
     printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.type"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1}"#,
@@ -55,7 +56,10 @@ pub struct StateMachineSpec {
     pub name: Option<String>,
     /// Workflow type: STANDARD (default) or EXPRESS. Cannot be changed after creation.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "type is immutable"}]))]
+    #[schemars(
+        length(max = 16),
+        extend("default" = "STANDARD", "x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "type is immutable"}])
+    )]
     pub type_: Option<WorkflowType>,
     /// Maximum run time of an execution in seconds (ASL `TimeoutSeconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,7 +74,7 @@ pub struct StateMachineSpec {
     pub definition_json: Option<String>,
     /// Reusable state lists, inserted into the definition by `type: Fragment` states.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 20))]
     pub fragments: Vec<Fragment>,
     /// ARN of an existing execution role. When set, the operator creates no role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +199,7 @@ impl LogLevel {
 ]))]
 pub struct LoggingSpec {
     /// ALL, ERROR, FATAL or OFF.
+    #[schemars(length(max = 8))]
     pub level: LogLevel,
     /// Include execution input and output in the log events.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,7 @@ use super::status::Condition;
     derive = "Default",
     shortname = "sfnti",
     category = "sfn",
+    doc = "One thing a Task state calls (a Lambda function, a queue, a nested state machine, an activity, any AWS API), with its integration pattern, default parameters and retriers; the operator derives the ASL resource and the IAM permissions from it.",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Pattern","type":"string","jsonPath":".spec.pattern","priority":1}"#,
     printcolumn = r#"{"name":"Resource","type":"string","jsonPath":".status.resource"}"#,
