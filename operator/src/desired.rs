@@ -202,7 +202,7 @@ pub fn build(
         }
     };
 
-    let alarms = crate::alarms::from_spec(&name, &object, &sm.spec.alarms, &definition, settings)
+    let alarms = alarms_for(sm, &name, &definition, settings)
         .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
 
     let desired = DesiredMachine {
@@ -244,6 +244,34 @@ pub fn build(
         definition_hash,
         warnings,
     })
+}
+
+/// The alarms of `spec.alarms`. The owner passed to the alarm derivation is the machine's AWS name, so
+/// that every alarm name falls under the prefix the AWS layer lists to find stale alarms.
+fn alarms_for(
+    sm: &StateMachine,
+    name: &str,
+    definition: &Value,
+    settings: &Settings,
+) -> Result<Vec<crate::alarms::AlarmSpec>, String> {
+    if sm.spec.alarms.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The API's Alarm and the derivation's AlarmInput carry the same camelCase fields.
+    let inputs: Vec<crate::alarms::AlarmInput> =
+        serde_json::to_value(&sm.spec.alarms)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("spec.alarms: {e}"))?;
+    let ctx = crate::alarms::AlarmContext {
+        state_machine_name: name.to_owned(),
+        state_machine_arn: format!(
+            "arn:{}:states:{}:{}:stateMachine:{name}",
+            settings.partition, settings.region, settings.account_id
+        ),
+        owner: name.to_owned(),
+        task_resources: crate::alarms::task_targets(definition),
+    };
+    crate::alarms::desired_alarms(&ctx, &inputs).map_err(|e| e.to_string())
 }
 
 /// What to delete for a StateMachine. Deletion must work even when the spec no longer compiles (a broken

@@ -59,6 +59,113 @@ pub trait AwsBackend: Send + Sync + 'static {
     fn call_counts(&self) -> BTreeMap<String, u64>;
 }
 
+/// The real AWS (or an emulator behind `AWS_ENDPOINT_URL`), through the AWS layer's entry points.
+#[derive(Debug, Clone)]
+pub struct AwsSdkBackend {
+    clients: crate::aws::AwsClients,
+}
+
+impl AwsSdkBackend {
+    /// Clients from the standard AWS environment (region, credentials, endpoint).
+    pub async fn from_env() -> Result<Self, crate::aws::AwsError> {
+        Ok(Self {
+            clients: crate::aws::AwsClients::from_env().await?,
+        })
+    }
+
+    /// Clients from an already loaded SDK configuration (tests point it at the emulator).
+    pub async fn from_sdk_config(
+        config: &aws_config::SdkConfig,
+    ) -> Result<Self, crate::aws::AwsError> {
+        Ok(Self {
+            clients: crate::aws::AwsClients::from_sdk_config(config, Default::default()).await?,
+        })
+    }
+
+    pub fn from_clients(clients: crate::aws::AwsClients) -> Self {
+        Self { clients }
+    }
+
+    pub fn clients(&self) -> &crate::aws::AwsClients {
+        &self.clients
+    }
+}
+
+fn classify(err: crate::aws::AwsError) -> BackendError {
+    BackendError {
+        message: err.to_string(),
+        transient: err.is_transient(),
+        throttled: matches!(err, crate::aws::AwsError::Throttled { .. }),
+    }
+}
+
+#[async_trait]
+impl AwsBackend for AwsSdkBackend {
+    async fn reconcile_machine(
+        &self,
+        desired: &DesiredMachine,
+    ) -> Result<MachineApplied, BackendError> {
+        let outcome = crate::aws::reconcile::reconcile_machine(&self.clients, desired)
+            .await
+            .map_err(classify)?;
+        let Some(state_machine_arn) = outcome.state_machine_arn.filter(|_| !outcome.requeue) else {
+            // A replaced machine is still DELETING: not an error, but not done either.
+            return Err(BackendError {
+                message: format!(
+                    "waiting for the previous state machine {} to finish deleting",
+                    desired.name
+                ),
+                transient: true,
+                throttled: false,
+            });
+        };
+        Ok(MachineApplied {
+            state_machine_arn,
+            role_arn: outcome.role_arn,
+            version_arn: outcome.version_arn,
+            alarm_names: outcome.alarm_names,
+            operations: outcome.operations.len(),
+            drift_corrected: outcome.drift_corrected,
+        })
+    }
+
+    async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError> {
+        crate::aws::reconcile::delete_machine(&self.clients, desired)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn reconcile_activity(
+        &self,
+        desired: &DesiredActivity,
+    ) -> Result<ActivityApplied, BackendError> {
+        let outcome = crate::aws::reconcile::reconcile_activity(&self.clients, desired)
+            .await
+            .map_err(classify)?;
+        Ok(ActivityApplied {
+            activity_arn: outcome.activity_arn,
+            operations: outcome.operations.len(),
+        })
+    }
+
+    async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError> {
+        crate::aws::reconcile::delete_activity(&self.clients, desired)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.clients
+            .calls()
+            .0
+            .into_iter()
+            .map(|(api, n)| (api.to_owned(), n))
+            .collect()
+    }
+}
+
 /// An in-memory AWS used by the controller tests: it keeps the last applied desired state per name, counts
 /// calls, and fails on demand, so status, events and the error policy can be exercised without an emulator.
 pub mod memory {
