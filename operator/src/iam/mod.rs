@@ -376,3 +376,73 @@ pub fn trust_policy_scoped(partition: &str, region: &str, account_id: &str) -> V
         }]
     })
 }
+
+/// IAM path of every role the operator creates, so that the operator's own permissions can be scoped to it.
+pub const ROLE_PATH: &str = "/sfn-operator/";
+
+/// IAM's limit on role names.
+pub const MAX_ROLE_NAME: usize = 64;
+
+/// The name of the role created for the state machine `state_machine_name` (its AWS name): the state machine name
+/// itself when it fits IAM's 64 characters and character set, otherwise a prefix of it with a hash of the full
+/// name, so the result is deterministic and distinct.
+pub fn role_name(state_machine_name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    // Role names allow alphanumerics and `+=,.@_-`; state machine names allow a few more (none of which IAM takes).
+    let clean: String = state_machine_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if clean == state_machine_name && clean.len() <= MAX_ROLE_NAME && !clean.is_empty() {
+        return clean;
+    }
+    let hash = hex::encode(Sha256::digest(state_machine_name.as_bytes()));
+    let tail = format!("-{}", &hash[..8]);
+    let keep: String = clean.chars().take(MAX_ROLE_NAME - tail.len()).collect();
+    format!("{keep}{tail}")
+}
+
+/// Where the state machine's role comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSource {
+    /// `spec.roleArn`: the operator uses the role as is and creates nothing. `needed` is what the definition
+    /// needs, for display (the operator cannot see the role's policies from here).
+    BringYourOwn {
+        role_arn: String,
+        needed: DerivedPolicy,
+    },
+    /// The operator creates and owns the role.
+    Managed {
+        role_name: String,
+        path: &'static str,
+        trust_policy: Value,
+        policy: DerivedPolicy,
+    },
+}
+
+/// Decides the role: an existing one (`spec.roleArn`) or one the operator creates with the derived policy.
+pub fn role_source(
+    role_arn: Option<&str>,
+    asl: &Value,
+    ctx: &RoleContext,
+) -> Result<RoleSource, IamError> {
+    let policy = derive(asl, ctx)?;
+    Ok(match role_arn {
+        Some(arn) => RoleSource::BringYourOwn {
+            role_arn: arn.to_string(),
+            needed: policy,
+        },
+        None => RoleSource::Managed {
+            role_name: role_name(&ctx.state_machine_name),
+            path: ROLE_PATH,
+            trust_policy: trust_policy(&ctx.account_id),
+            policy,
+        },
+    })
+}

@@ -195,6 +195,16 @@ pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
             e.1.insert(g.reason.clone());
         }
     }
+    // A resource matched by a wildcard resource of the same action adds nothing (`function:f` next to
+    // `function:*`, anything next to `*`), and would only make statements harder to read and to merge.
+    for (resources, _) in per_action.values_mut() {
+        let wild: Vec<String> = resources
+            .iter()
+            .filter(|r| r.contains('*') || r.contains('?'))
+            .cloned()
+            .collect();
+        resources.retain(|r| !wild.iter().any(|w| w != r && glob(w, r)));
+    }
     // (condition, resources) -> (actions, reasons)
     let mut per_resources: BTreeMap<(String, Vec<String>), (BTreeSet<String>, BTreeSet<String>)> =
         BTreeMap::new();
@@ -236,6 +246,33 @@ pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
         ka.cmp(&kb)
     });
     out
+}
+
+/// IAM wildcard match of `text` against `pattern` (`*` any run of characters, `?` one character).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 /// A policy document holding `statements`.
@@ -333,6 +370,34 @@ mod tests {
         let one = merge(&[a.clone(), b.clone(), c.clone()]);
         let two = merge(&[c, b, a]);
         assert_eq!(one, two);
+    }
+
+    #[test]
+    fn resources_covered_by_a_wildcard_of_the_same_action_are_dropped() {
+        let grants = vec![
+            Grant::new(
+                ["lambda:InvokeFunction"],
+                ["arn:x:function:f", "arn:x:function:f:*"],
+                "a",
+            ),
+            Grant::new(["lambda:InvokeFunction"], ["arn:x:function:*"], "b"),
+            Grant::new(["ecs:DescribeTasks"], ["*", "arn:x:task/c/*"], "c"),
+        ];
+        let merged = merge(&grants);
+        assert_eq!(merged[0].statement.resources, vec!["*"]);
+        assert_eq!(merged[1].statement.resources, vec!["arn:x:function:*"]);
+        assert_eq!(merged[1].reasons, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn glob_matches_like_iam() {
+        assert!(glob("*", "anything"));
+        assert!(glob("arn:aws:s3:::b/*", "arn:aws:s3:::b/k/x"));
+        assert!(!glob("arn:aws:s3:::b/*", "arn:aws:s3:::c/k"));
+        assert!(glob("secret:n-??????", "secret:n-abcdef"));
+        assert!(!glob("secret:n-??????", "secret:n-abc"));
+        assert!(glob("a*b*c", "aXXbYYc"));
+        assert!(!glob("a*b*c", "aXXbYY"));
     }
 
     #[test]

@@ -862,8 +862,9 @@ fn codebuild(t: &mut Task<'_>) -> Result<(), IamError> {
 }
 
 // --- EMR ----------------------------------------------------------------------------------------------------
-// "IAM policies for Amazon EMR" (emr-iam.html). createCluster: RunJobFlow/DescribeCluster/TerminateJobFlows on
-// "*" (the cluster id does not exist before the call), AddTags when tagging, iam:PassRole on the service role and
+// "IAM policies for Amazon EMR" (emr-iam.html). createCluster: RunJobFlow on "*" (no resource type) and
+// DescribeCluster/TerminateJobFlows (+ AddTags when tagging) on `cluster/*`, the guide's "*" narrowed to clusters
+// since the new cluster's id is unknown, iam:PassRole on the service role and
 // the instance profile role; addStep/terminateCluster/... on the cluster (`cluster/*` when the id is a run-time
 // value, which it almost always is); addStep's ExecutionRoleArn is passed too. `.sync` adds the managed rules
 // StepFunctionsGetEventForEMR{RunJobFlow,AddJobFlowSteps,TerminateJobFlows}Rule.
@@ -879,15 +880,17 @@ fn emr(t: &mut Task<'_>) -> Result<(), IamError> {
     };
     match t.action {
         "createCluster" => {
+            // RunJobFlow has no resource type; what follows on the new cluster can be scoped to clusters.
+            t.grant(["elasticmapreduce:RunJobFlow"], ["*"]);
             let mut actions = vec![
                 "elasticmapreduce:DescribeCluster",
-                "elasticmapreduce:RunJobFlow",
                 "elasticmapreduce:TerminateJobFlows",
             ];
             if !t.params.str("Tags").is_absent() {
                 actions.push("elasticmapreduce:AddTags");
             }
-            t.grant(actions, ["*"]);
+            let clusters = t.arn("elasticmapreduce", "cluster/*");
+            t.grant(actions, [clusters]);
             let mut roles = t.hinted_roles();
             let w = t.scope.global_arn("iam", "role/*");
             for field in ["ServiceRole", "JobFlowRole", "AutoScalingRole"] {
