@@ -15,9 +15,10 @@ use crate::api::{Activity, StateMachine, TaskIntegration};
 use crate::asl::Resolver;
 use crate::iam::{self, RoleContext};
 use crate::naming;
+pub use crate::plan::DeletionPolicy;
 use crate::plan::{
-    self, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, MachineType, ManagedRole,
-    Owner, PublishSpec,
+    self, DesiredActivity, DesiredMachine, DesiredRole, MachineType, ManagedRole, Owner,
+    PublishSpec,
 };
 
 /// The account-level facts and operator defaults a desired state depends on.
@@ -93,7 +94,10 @@ fn adopt(meta: &kube::api::ObjectMeta) -> bool {
         .is_some_and(|v| v == "true")
 }
 
-fn policy_of(p: Option<crate::api::state_machine::DeletionPolicy>, default: DeletionPolicy) -> DeletionPolicy {
+fn policy_of(
+    p: Option<crate::api::state_machine::DeletionPolicy>,
+    default: DeletionPolicy,
+) -> DeletionPolicy {
     match p {
         Some(crate::api::state_machine::DeletionPolicy::Delete) => DeletionPolicy::Delete,
         Some(crate::api::state_machine::DeletionPolicy::Retain) => DeletionPolicy::Retain,
@@ -234,10 +238,7 @@ pub fn build(
         deletion_policy: deletion_policy(sm, settings),
         adopt: adopt(&sm.metadata),
         allow_replace: false,
-        previous_arn: sm
-            .status
-            .as_ref()
-            .and_then(|s| s.state_machine_arn.clone()),
+        previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
     };
     Ok(Built {
         desired,
@@ -258,10 +259,9 @@ fn alarms_for(
         return Ok(Vec::new());
     }
     // The API's Alarm and the derivation's AlarmInput carry the same camelCase fields.
-    let inputs: Vec<crate::alarms::AlarmInput> =
-        serde_json::to_value(&sm.spec.alarms)
-            .and_then(serde_json::from_value)
-            .map_err(|e| format!("spec.alarms: {e}"))?;
+    let inputs: Vec<crate::alarms::AlarmInput> = serde_json::to_value(&sm.spec.alarms)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("spec.alarms: {e}"))?;
     let ctx = crate::alarms::AlarmContext {
         state_machine_name: name.to_owned(),
         state_machine_arn: format!(
@@ -277,7 +277,11 @@ fn alarms_for(
 /// What to delete for a StateMachine. Deletion must work even when the spec no longer compiles (a broken
 /// edit followed by `kubectl delete`): the AWS layer deletes by name and ownership, so the definition and
 /// policies are left empty then.
-pub fn for_deletion(sm: &StateMachine, resolver: &dyn Resolver, settings: &Settings) -> DesiredMachine {
+pub fn for_deletion(
+    sm: &StateMachine,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> DesiredMachine {
     if let Ok(built) = build(sm, resolver, settings) {
         return built.desired;
     }
@@ -314,10 +318,7 @@ pub fn for_deletion(sm: &StateMachine, resolver: &dyn Resolver, settings: &Setti
         deletion_policy: deletion_policy(sm, settings),
         adopt: adopt(&sm.metadata),
         allow_replace: false,
-        previous_arn: sm
-            .status
-            .as_ref()
-            .and_then(|s| s.state_machine_arn.clone()),
+        previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
     }
 }
 

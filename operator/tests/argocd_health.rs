@@ -153,10 +153,7 @@ fn unknown_ready_is_progressing_and_a_missing_message_falls_back_to_the_reason()
         2,
         json!({"observedGeneration": 2, "conditions": [{"type": "Ready", "status": "Unknown", "reason": "Reconciling"}]}),
     );
-    assert_eq!(
-        health(&obj),
-        ("Progressing".into(), "Reconciling".into())
-    );
+    assert_eq!(health(&obj), ("Progressing".into(), "Reconciling".into()));
 }
 
 #[test]
@@ -175,9 +172,10 @@ fn an_object_being_deleted_is_progressing() {
 fn the_argocd_cm_patch_embeds_the_same_script_for_every_kind() {
     let root = support::workspace_root().join("deploy/argocd");
     let script = std::fs::read_to_string(root.join("health.lua")).unwrap();
-    let patch: Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(root.join("argocd-cm-patch.yaml")).unwrap())
-            .unwrap();
+    let patch: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root.join("argocd-cm-patch.yaml")).unwrap(),
+    )
+    .unwrap();
     for kind in ["StateMachine", "TaskIntegration", "Activity"] {
         let key = format!("resource.customizations.health.sfn.operator.dev_{kind}");
         assert_eq!(

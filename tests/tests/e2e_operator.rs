@@ -16,8 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 fn ready(sm: &StateMachine) -> bool {
     sm.status.as_ref().is_some_and(|s| {
         s.observed_generation == sm.metadata.generation
-            && s
-                .conditions
+            && s.conditions
                 .iter()
                 .any(|c| c.type_ == "Ready" && c.status.as_str() == "True")
     })
@@ -28,10 +27,13 @@ fn ready_reason(sm: &StateMachine) -> Option<(String, String, String)> {
     if s.observed_generation != sm.metadata.generation {
         return None;
     }
-    s.conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| (c.status.as_str().to_owned(), c.reason.clone(), c.message.clone()))
+    s.conditions.iter().find(|c| c.type_ == "Ready").map(|c| {
+        (
+            c.status.as_str().to_owned(),
+            c.reason.clone(),
+            c.message.clone(),
+        )
+    })
 }
 
 const JOB_POLLER: &str = r#"
@@ -182,9 +184,10 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_poller_lifecycle_follows_the_objects() {
-    let world = World::new("e2e-poller").await;
+    let world = World::new().await;
     world.apply_yaml(JOB_POLLER).await;
-    let operator = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
 
     // Ready, with ARNs in status.
     let sm = world
@@ -193,13 +196,19 @@ async fn job_poller_lifecycle_follows_the_objects() {
     let status = sm.status.clone().unwrap();
     let arn = status.state_machine_arn.clone().expect("state machine ARN");
     let role_arn = status.role_arn.clone().expect("role ARN");
-    assert!(arn.contains(&format!(":{}:stateMachine:", world.account)), "{arn}");
+    assert!(
+        arn.contains(&format!(":{}:stateMachine:", world.account)),
+        "{arn}"
+    );
     assert!(role_arn.contains(":role/sfn-operator/"), "{role_arn}");
     assert_eq!(status.alarm_names.len(), 1, "{status:?}");
     assert!(status.definition_hash.is_some());
     let act = world
         .wait_for::<Activity>("manual-approval", TIMEOUT, |a| {
-            a.status.as_ref().and_then(|s| s.activity_arn.as_ref()).is_some()
+            a.status
+                .as_ref()
+                .and_then(|s| s.activity_arn.as_ref())
+                .is_some()
         })
         .await;
     let activity_arn = act.status.unwrap().activity_arn.unwrap();
@@ -215,7 +224,10 @@ async fn job_poller_lifecycle_follows_the_objects() {
         definition["States"]["Submit Job"]["Resource"],
         "arn:aws:states:::lambda:invoke"
     );
-    assert_eq!(definition["States"]["Approve"]["Resource"], json!(activity_arn));
+    assert_eq!(
+        definition["States"]["Approve"]["Resource"],
+        json!(activity_arn)
+    );
     let policy = role_policy_text(&world, &role_name_of(&role_arn)).await;
     assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
     assert!(policy.contains("function:SubmitJob"), "{policy}");
@@ -227,7 +239,10 @@ async fn job_poller_lifecycle_follows_the_objects() {
         .await
         .expect("describing alarms");
     assert_eq!(alarms.metric_alarms().len(), 1);
-    assert_eq!(alarms.metric_alarms()[0].metric_name(), Some("ExecutionsFailed"));
+    assert_eq!(
+        alarms.metric_alarms()[0].metric_name(),
+        Some("ExecutionsFailed")
+    );
 
     // Edit the definition: AWS follows.
     patch_spec::<StateMachine>(
@@ -242,8 +257,13 @@ async fn job_poller_lifecycle_follows_the_objects() {
             .filter(|d| d["Comment"] == "Job poller v2")
     })
     .await;
-    assert!(found.is_some(), "the live definition did not follow the edit");
-    world.wait_for::<StateMachine>("job-poller", TIMEOUT, ready).await;
+    assert!(
+        found.is_some(),
+        "the live definition did not follow the edit"
+    );
+    world
+        .wait_for::<StateMachine>("job-poller", TIMEOUT, ready)
+        .await;
 
     // Change a TaskIntegration's ARN: definition and policy follow.
     patch_spec::<TaskIntegration>(
@@ -260,13 +280,19 @@ async fn job_poller_lifecycle_follows_the_objects() {
         })
     })
     .await;
-    assert!(found.is_some(), "the definition did not follow the TaskIntegration");
+    assert!(
+        found.is_some(),
+        "the definition did not follow the TaskIntegration"
+    );
     let policy = eventually(TIMEOUT, || async {
         let p = role_policy_text(&world, &role_name_of(&role_arn)).await;
         p.contains("function:SubmitJobV2").then_some(p)
     })
     .await;
-    assert!(policy.is_some(), "the role policy did not follow the TaskIntegration");
+    assert!(
+        policy.is_some(),
+        "the role policy did not follow the TaskIntegration"
+    );
 
     // An invalid definition: Ready=False naming the state, and the live machine untouched.
     let before = live_definition(&world, &arn).await.expect("live machine");
@@ -331,9 +357,10 @@ fn small_machine(name: &str, policy: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retain_keeps_aws_resources_after_deletion() {
-    let world = World::new("e2e-retain").await;
+    let world = World::new().await;
     world.apply_value(small_machine("kept", "Retain")).await;
-    let operator = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
     let sm = world.wait_for::<StateMachine>("kept", TIMEOUT, ready).await;
     let arn = sm.status.unwrap().state_machine_arn.unwrap();
     world.delete::<StateMachine>("kept").await;
@@ -356,7 +383,12 @@ async fn live_machine_names(world: &World) -> Vec<String> {
             .send()
             .await
             .expect("listing state machines");
-        names.extend(out.state_machines().iter().map(|m| m.name().to_owned()));
+        names.extend(
+            out.state_machines()
+                .iter()
+                .map(|m| m.name().to_owned())
+                .filter(|n| n.starts_with(&world.aws_prefix())),
+        );
         token = out.next_token().map(str::to_owned);
         if token.is_none() {
             break;
@@ -367,12 +399,14 @@ async fn live_machine_names(world: &World) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_in_the_middle_converges_without_duplicates() {
-    let world = World::new("e2e-restart").await;
+    let world = World::new().await;
     const N: usize = 12;
     for i in 0..N {
-        world.apply_value(small_machine(&format!("m{i}"), "Delete")).await;
+        world
+            .apply_value(small_machine(&format!("m{i}"), "Delete"))
+            .await;
     }
-    let first = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    let first = RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
     // Let it get somewhere, then cut it off mid-flight, as a killed pod would be.
     eventually(Duration::from_secs(30), || async {
         let calls: u64 = first.backend.call_counts().values().sum();
@@ -381,7 +415,8 @@ async fn restart_in_the_middle_converges_without_duplicates() {
     .await;
     first.kill();
 
-    let second = RunningOperator::start(world.client.clone(), world.config(), world.backend());
+    let second =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
     for i in 0..N {
         world
             .wait_for::<StateMachine>(&format!("m{i}"), TIMEOUT, ready)
@@ -398,17 +433,22 @@ async fn restart_in_the_middle_converges_without_duplicates() {
         .send()
         .await
         .expect("listing roles");
-    assert_eq!(roles.roles().len(), N);
+    let ours = roles
+        .roles()
+        .iter()
+        .filter(|r| r.role_name().starts_with(&world.aws_prefix()))
+        .count();
+    assert_eq!(ours, N);
     second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_cluster_makes_no_writes() {
-    let world = World::new("e2e-idle").await;
+    let world = World::new().await;
     world.apply_value(small_machine("idle", "Delete")).await;
     let mut config = world.config();
     config.resync_period = Duration::from_secs(1);
-    let operator = RunningOperator::start(world.client.clone(), config, world.backend());
+    let operator = RunningOperator::start(world.client.clone(), config, world.backend().await);
     let sm = world.wait_for::<StateMachine>("idle", TIMEOUT, ready).await;
     // Let the post-creation reconciles settle.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -418,9 +458,11 @@ async fn an_idle_cluster_makes_no_writes() {
             .call_counts()
             .iter()
             .filter(|(api, _)| {
-                ["Create", "Update", "Put", "Delete", "Tag", "Untag", "Publish"]
-                    .iter()
-                    .any(|p| api.starts_with(p))
+                [
+                    "Create", "Update", "Put", "Delete", "Tag", "Untag", "Publish",
+                ]
+                .iter()
+                .any(|p| api.starts_with(p))
             })
             .map(|(_, n)| n)
             .sum()
@@ -434,7 +476,12 @@ async fn an_idle_cluster_makes_no_writes() {
         sm_before.metadata.resource_version, sm_after.metadata.resource_version,
         "an idle resync must not write the object"
     );
-    assert_eq!(writes(&operator), writes_before, "{:?}", operator.backend.call_counts());
+    assert_eq!(
+        writes(&operator),
+        writes_before,
+        "{:?}",
+        operator.backend.call_counts()
+    );
     let reads_after: u64 = operator.backend.call_counts().values().sum();
     assert!(reads_after > reads_before, "resyncs should have read AWS");
     assert!(sm.status.is_some());
@@ -444,8 +491,9 @@ async fn an_idle_cluster_makes_no_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_operators_elect_one_leader() {
     use sfn_operator::controller::leader::LeaderConfig;
-    let world = World::new("e2e-leader").await;
+    let world = World::new().await;
     world.apply_value(small_machine("led", "Delete")).await;
+    let backend = world.backend().await;
     let start = |identity: &str| {
         let mut config = world.config();
         let mut leader = LeaderConfig::new("sfn-operator-e2e", &world.namespace, identity);
@@ -453,7 +501,7 @@ async fn two_operators_elect_one_leader() {
         leader.grace_secs = 2;
         config.leader = Some(leader);
         config.instance = identity.to_owned();
-        RunningOperator::start(world.client.clone(), config, world.backend())
+        RunningOperator::start(world.client.clone(), config, backend.clone())
     };
     let a = start("replica-a");
     let b = start("replica-b");
@@ -468,9 +516,16 @@ async fn two_operators_elect_one_leader() {
         assert!(!(a.health.is_leading() && b.health.is_leading()));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (leader, standby) = if a.health.is_leading() { (a, b) } else { (b, a) };
-    let lease: k8s_openapi::api::coordination::v1::Lease =
-        world.api().get("sfn-operator-e2e").await.expect("the lease");
+    let (leader, standby) = if a.health.is_leading() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let lease: k8s_openapi::api::coordination::v1::Lease = world
+        .api()
+        .get("sfn-operator-e2e")
+        .await
+        .expect("the lease");
     assert!(lease.spec.and_then(|s| s.holder_identity).is_some());
     leader.stop().await;
     let took_over = eventually(Duration::from_secs(30), || async {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::aws::partition_of;
 use crate::controller::http::{self, Health};
 use crate::controller::leader::LeaderConfig;
 use crate::controller::metrics::Metrics;
-use crate::aws::partition_of;
 use crate::controller::{self, AwsEnvironment, Config, DefaultDeletionPolicy, policy};
 
 /// Log output format.
@@ -34,7 +34,11 @@ pub enum DeletionPolicyArg {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Namespace to watch (repeatable, or comma separated in the environment); all namespaces when absent.
-    #[arg(long = "namespace", env = "SFN_OPERATOR_NAMESPACES", value_delimiter = ',')]
+    #[arg(
+        long = "namespace",
+        env = "SFN_OPERATOR_NAMESPACES",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
     /// Only reconcile objects matching this label selector (applies to all three kinds).
     #[arg(long, env = "SFN_OPERATOR_LABEL_SELECTOR")]
@@ -43,10 +47,19 @@ pub struct Args {
     #[arg(long, env = "SFN_OPERATOR_RESYNC_PERIOD", default_value = "10m", value_parser = parse_period)]
     pub resync_period: std::time::Duration,
     /// What happens in AWS when an object without deletionPolicy is deleted.
-    #[arg(long, env = "SFN_OPERATOR_DEFAULT_DELETION_POLICY", value_enum, default_value = "Delete")]
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_DEFAULT_DELETION_POLICY",
+        value_enum,
+        default_value = "Delete"
+    )]
     pub default_deletion_policy: DeletionPolicyArg,
     /// Address of the /metrics, /healthz and /readyz endpoints.
-    #[arg(long, env = "SFN_OPERATOR_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_METRICS_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
     pub metrics_addr: SocketAddr,
     /// Run controllers only while holding a Lease (for more than one replica).
     #[arg(long, env = "SFN_OPERATOR_LEADER_ELECTION", default_value_t = false)]
@@ -64,7 +77,12 @@ pub struct Args {
     #[arg(long, env = "SFN_OPERATOR_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
     /// Log format.
-    #[arg(long, env = "SFN_OPERATOR_LOG_FORMAT", value_enum, default_value = "json")]
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_LOG_FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
     pub log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax, such as info or sfn_operator=debug).
     #[arg(long, env = "SFN_OPERATOR_LOG_LEVEL", default_value = "info")]
@@ -72,7 +90,8 @@ pub struct Args {
 }
 
 fn parse_period(text: &str) -> Result<std::time::Duration, String> {
-    policy::parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h"))
+    policy::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h"))
 }
 
 fn init_tracing(args: &Args) {
@@ -101,7 +120,6 @@ fn default_identity() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sfn-operator".to_owned());
     format!("{host}-{:08x}", rand::random::<u32>())
 }
-
 
 /// Resolves when SIGTERM or Ctrl-C arrives.
 async fn termination() {

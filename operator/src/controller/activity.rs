@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
-use kube::ResourceExt;
 
 use crate::api::{Activity, ActivityStatus};
 use crate::desired;
@@ -128,8 +128,14 @@ async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
             if write_status(api, &act, st).await? {
-                ctx.event(act.as_ref(), true, "InvalidDefinition", "Validate", message.clone())
-                    .await;
+                ctx.event(
+                    act.as_ref(),
+                    true,
+                    "InvalidDefinition",
+                    "Validate",
+                    message.clone(),
+                )
+                .await;
             }
             return Err(Error::Invalid(message));
         }
@@ -182,8 +188,14 @@ async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
             if write_status(api, &act, st).await? {
-                ctx.event(act.as_ref(), true, reason.as_str(), "Apply", aws.message.clone())
-                    .await;
+                ctx.event(
+                    act.as_ref(),
+                    true,
+                    reason.as_str(),
+                    "Apply",
+                    aws.message.clone(),
+                )
+                .await;
             }
             Err(Error::Aws(aws))
         }

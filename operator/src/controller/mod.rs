@@ -26,8 +26,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
@@ -249,7 +249,13 @@ fn primary_stream<K>(
     writer: reflector::store::Writer<K>,
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
     watcher(api, wc)
         .default_backoff()
@@ -308,7 +314,11 @@ async fn run_scope(
         let ctx_sm = ctx.clone();
         let (ti_f, act_f, sm_f) = (ti_changes.clone(), act_changes.clone(), sm_changes.clone());
         Controller::for_stream(
-            primary_stream(scoped_api::<StateMachine>(&client, ns), wc.clone(), machines_writer),
+            primary_stream(
+                scoped_api::<StateMachine>(&client, ns),
+                wc.clone(),
+                machines_writer,
+            ),
             machines.clone(),
         )
         .with_config(controller_config.clone())
@@ -328,7 +338,11 @@ async fn run_scope(
             move |sm| state_machine::dependents_of_machine(&ctx_sm, &sm_f, &sm),
         )
         .graceful_shutdown_on(shutdown.clone())
-        .run(state_machine::reconcile, state_machine::error_policy, ctx.clone())
+        .run(
+            state_machine::reconcile,
+            state_machine::error_policy,
+            ctx.clone(),
+        )
         .for_each(|res| async move {
             if let Err(err) = res {
                 tracing::debug!(error = %err, "StateMachine controller event");
@@ -374,7 +388,11 @@ async fn run_scope(
     };
 
     let act_controller = Controller::for_stream(
-        primary_stream(scoped_api::<Activity>(&client, ns), wc.clone(), activities_writer),
+        primary_stream(
+            scoped_api::<Activity>(&client, ns),
+            wc.clone(),
+            activities_writer,
+        ),
         activities.clone(),
     )
     .with_config(controller_config)
@@ -504,7 +522,6 @@ pub async fn run(
     election.resign().await;
     Ok(())
 }
-
 
 /// An `Action` requeueing after the object's resync period (annotation or global), jittered.
 pub fn resync_action<K: Resource>(obj: &K, config: &Config) -> (Action, Option<String>) {

@@ -137,20 +137,30 @@ async fn write_status(
 fn failed_status(sm: &StateMachine, outcome: &Outcome) -> StateMachineStatus {
     let mut st = sm.status.clone().unwrap_or_default();
     let generation = sm.metadata.generation;
-    st.conditions = status::next_conditions(&st.conditions, outcome, generation, &status::now_rfc3339());
+    st.conditions =
+        status::next_conditions(&st.conditions, outcome, generation, &status::now_rfc3339());
     st.observed_generation = generation;
     st
 }
 
-async fn apply(sm: Arc<StateMachine>, ctx: &Context, api: &Api<StateMachine>) -> Result<Action, Error> {
+async fn apply(
+    sm: Arc<StateMachine>,
+    ctx: &Context,
+    api: &Api<StateMachine>,
+) -> Result<Action, Error> {
     let ns = sm.namespace().unwrap_or_default();
     let name = sm.name_any();
     let key = object_key(sm.as_ref());
     let generation = sm.metadata.generation;
 
     let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
-    let built = desired::build(&sm, &resolver, &desired::Settings::from(ctx.config.as_ref()));
-    ctx.machine_refs.set((ns.clone(), name.clone()), resolver.recorded());
+    let built = desired::build(
+        &sm,
+        &resolver,
+        &desired::Settings::from(ctx.config.as_ref()),
+    );
+    ctx.machine_refs
+        .set((ns.clone(), name.clone()), resolver.recorded());
 
     let built = match built {
         Ok(b) => b,
@@ -187,29 +197,40 @@ async fn apply(sm: Arc<StateMachine>, ctx: &Context, api: &Api<StateMachine>) ->
                 || old.and_then(|s| s.definition_hash.as_deref())
                     != Some(built.definition_hash.as_str());
             let existed = previous_has_arn(old);
-            let drift = applied.operations > 0 && existed && (!spec_changed || applied.drift_corrected);
+            let drift =
+                applied.operations > 0 && existed && (!spec_changed || applied.drift_corrected);
             let (action, resync_warning) = resync_action(sm.as_ref(), &ctx.config);
 
             let message = if drift {
                 "AWS had drifted from the spec and was put back".to_owned()
             } else {
-                format!("state machine {} is in line with the spec", built.desired.name)
+                format!(
+                    "state machine {} is in line with the spec",
+                    built.desired.name
+                )
             };
             let outcome = Outcome::Synced {
                 drift_corrected: drift,
                 message,
             };
             let mut st = sm.status.clone().unwrap_or_default();
-            st.conditions =
-                status::next_conditions(&st.conditions, &outcome, generation, &status::now_rfc3339());
+            st.conditions = status::next_conditions(
+                &st.conditions,
+                &outcome,
+                generation,
+                &status::now_rfc3339(),
+            );
             st.observed_generation = generation;
             st.state_machine_arn = Some(applied.state_machine_arn.clone());
             st.role_arn = applied.role_arn.clone();
-            st.version_arn = applied.version_arn.clone().or(if built.desired.publish.is_some() {
-                st.version_arn.clone()
-            } else {
-                None
-            });
+            st.version_arn = applied
+                .version_arn
+                .clone()
+                .or(if built.desired.publish.is_some() {
+                    st.version_arn.clone()
+                } else {
+                    None
+                });
             st.alarm_names = applied.alarm_names.clone();
             st.definition_hash = Some(built.definition_hash.clone());
             let mut warnings = built.warnings.clone();
@@ -273,15 +294,25 @@ async fn apply(sm: Arc<StateMachine>, ctx: &Context, api: &Api<StateMachine>) ->
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
             if write_status(api, &sm, st, false).await? {
-                ctx.event(sm.as_ref(), true, reason.as_str(), "Apply", aws.message.clone())
-                    .await;
+                ctx.event(
+                    sm.as_ref(),
+                    true,
+                    reason.as_str(),
+                    "Apply",
+                    aws.message.clone(),
+                )
+                .await;
             }
             Err(Error::Aws(aws))
         }
     }
 }
 
-async fn cleanup(sm: Arc<StateMachine>, ctx: &Context, api: &Api<StateMachine>) -> Result<Action, Error> {
+async fn cleanup(
+    sm: Arc<StateMachine>,
+    ctx: &Context,
+    api: &Api<StateMachine>,
+) -> Result<Action, Error> {
     let ns = sm.namespace().unwrap_or_default();
     let name = sm.name_any();
     let key = object_key(sm.as_ref());
@@ -324,8 +355,14 @@ async fn cleanup(sm: Arc<StateMachine>, ctx: &Context, api: &Api<StateMachine>) 
             Ok(Action::await_change())
         }
         Err(aws) => {
-            ctx.event(sm.as_ref(), true, Reason::AwsError.as_str(), "Delete", aws.message.clone())
-                .await;
+            ctx.event(
+                sm.as_ref(),
+                true,
+                Reason::AwsError.as_str(),
+                "Delete",
+                aws.message.clone(),
+            )
+            .await;
             Err(Error::Aws(aws))
         }
     }

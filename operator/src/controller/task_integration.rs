@@ -79,7 +79,8 @@ async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
     }
 
     let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
-    let resolved = desired::integration(ti, &resolver, &desired::Settings::from(ctx.config.as_ref()));
+    let resolved =
+        desired::integration(ti, &resolver, &desired::Settings::from(ctx.config.as_ref()));
     // The integration resolves itself through the resolver too; only what it points at is a dependency.
     let refs: Vec<RefKey> = resolver
         .recorded()
@@ -130,7 +131,8 @@ async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
     if ti.status.as_ref() != Some(&st) {
         patch_status(&api, &ti.name_any(), ti.status.as_ref(), &st).await?;
         if let Err(e) = &result {
-            ctx.event(ti, true, e.reason(), "Resolve", e.to_string()).await;
+            ctx.event(ti, true, e.reason(), "Resolve", e.to_string())
+                .await;
         }
     }
     result?;

@@ -2,17 +2,17 @@
 //! `SFN_TEST_KUBECONFIG` is set), the AWS emulator (moto; `SFN_TEST_AWS_ENDPOINT` when one is already
 //! running, else started once per test binary from `.tools/venv`), and the operator running in-process.
 //!
-//! Isolation: every test gets its own namespace and its own AWS account (moto keys its state by the 12-digit
-//! access key id), so tests run in parallel against one emulator without seeing each other's resources.
+//! Isolation: every test gets its own namespace, and every AWS name the operator derives starts with the
+//! namespace (`<namespace>-<name>`), so tests run in parallel against one emulator and only look at the AWS
+//! resources under their own prefix.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -87,49 +87,26 @@ pub fn aws_endpoint() -> String {
     .clone()
 }
 
-/// A fresh 12-digit AWS account id (moto isolates state per account).
-pub fn fresh_account() -> String {
-    format!("{:012}", rand::random::<u64>() % 1_000_000_000_000)
-}
-
-/// The AWS SDK configuration of one test account against the emulator.
-pub async fn sdk_config(account: &str) -> aws_config::SdkConfig {
+/// The AWS SDK configuration against the emulator.
+pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(aws_endpoint())
         .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            account, "secret", None, None, "e2e",
+            "testing", "testing", None, None, "e2e",
         ))
         .load()
         .await
 }
 
-/// One test's world: a Kubernetes client, its namespace, and its AWS account.
+/// One test's world: a Kubernetes client, its namespace, and the AWS account.
 pub struct World {
     pub client: Client,
     pub namespace: String,
     pub account: String,
     pub sdk: aws_config::SdkConfig,
-    /// Keeps the in-process API server alive for the test.
-    _server: Option<sfn_operator_tests::apiserver::TestApiServer>,
-}
-
-/// Kubernetes client: a real cluster when `SFN_TEST_KUBECONFIG` is set, else a fresh test API server.
-async fn kube_client() -> (Client, Option<sfn_operator_tests::apiserver::TestApiServer>) {
-    if let Ok(path) = std::env::var("SFN_TEST_KUBECONFIG") {
-        let kubeconfig =
-            kube::config::Kubeconfig::read_from(&path).expect("reading SFN_TEST_KUBECONFIG");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-                .await
-                .expect("loading SFN_TEST_KUBECONFIG");
-        (Client::try_from(config).expect("client"), None)
-    } else {
-        let server = sfn_operator_tests::apiserver::TestApiServer::start()
-            .await
-            .expect("starting the test API server");
-        (server.client(), Some(server))
-    }
+    /// Keeps the in-process API server (or the real cluster's namespace) for the test.
+    cluster: sfn_operator_tests::cluster::TestCluster,
 }
 
 /// Installs (or updates) the operator's CRDs and waits until they are served.
@@ -162,29 +139,37 @@ pub async fn install_crds(client: &Client) {
 }
 
 impl World {
-    /// A new namespace (and, without a real cluster, a new API server) with the CRDs installed, and a new
-    /// AWS account.
-    pub async fn new(prefix: &str) -> Self {
-        let (client, server) = kube_client().await;
+    /// A new namespace (and, without a real cluster, a new API server) with the CRDs installed.
+    pub async fn new() -> Self {
+        let cluster = sfn_operator_tests::cluster::TestCluster::start().await;
+        let client = cluster.client.clone();
         install_crds(&client).await;
-        let namespace = format!("{prefix}-{:06x}", rand::random::<u32>() & 0xff_ffff);
-        let ns_api: Api<Namespace> = Api::all(client.clone());
-        ns_api
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
-            )
+        let namespace = cluster.namespace.clone();
+        let sdk = sdk_config().await;
+        // The account the emulator (or AWS) reports for these credentials, as the operator discovers it.
+        let account = sfn_operator::controller::backend::AwsSdkBackend::from_sdk_config(&sdk)
             .await
-            .expect("creating the test namespace");
-        let account = fresh_account();
-        let sdk = sdk_config(&account).await;
+            .expect("AWS clients for the emulator")
+            .clients()
+            .account_id()
+            .to_owned();
         World {
             client,
             namespace,
             account,
             sdk,
-            _server: server,
+            cluster,
         }
+    }
+
+    /// Deletes the namespace on a real cluster (the in-process server just goes away).
+    pub async fn cleanup(self) {
+        self.cluster.cleanup().await;
+    }
+
+    /// The prefix of every AWS name derived for objects of this world's namespace.
+    pub fn aws_prefix(&self) -> String {
+        format!("{}-", self.namespace)
     }
 
     pub fn api<K>(&self) -> Api<K>
@@ -209,15 +194,18 @@ impl World {
     }
 
     /// The AWS backend talking to the emulator in this world's account.
-    pub fn backend(&self) -> Arc<dyn AwsBackend> {
-        Arc::new(sfn_operator::controller::backend::AwsSdkBackend::new(
-            &self.sdk,
-        ))
+    pub async fn backend(&self) -> Arc<dyn AwsBackend> {
+        Arc::new(
+            sfn_operator::controller::backend::AwsSdkBackend::from_sdk_config(&self.sdk)
+                .await
+                .expect("AWS clients for the emulator"),
+        )
     }
 
     /// Applies every document of a multi-document YAML manifest into this world's namespace.
     pub async fn apply_yaml(&self, yaml: &str) {
-        for doc in serde_saphyr::from_multiple::<serde_json::Value>(yaml).expect("manifest parses") {
+        for doc in serde_saphyr::from_multiple::<serde_json::Value>(yaml).expect("manifest parses")
+        {
             if doc.is_null() {
                 continue;
             }
@@ -229,7 +217,10 @@ impl World {
     pub async fn apply_value(&self, mut doc: serde_json::Value) {
         doc["metadata"]["namespace"] = json!(self.namespace);
         let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
-        let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let pp = PatchParams::apply("sfn-e2e").force();
         let result = match kind.as_str() {
             "StateMachine" => self
