@@ -209,12 +209,12 @@ where
     S: Serialize,
 {
     let mut new_value = serde_json::to_value(new).map_err(kube::Error::SerdeError)?;
-    if let (Some(old), Some(new_map)) = (old, new_value.as_object_mut()) {
-        if let Ok(serde_json::Value::Object(old_map)) = serde_json::to_value(old) {
-            for key in old_map.keys() {
-                if !new_map.contains_key(key) {
-                    new_map.insert(key.clone(), serde_json::Value::Null);
-                }
+    if let (Some(old), Some(new_map)) = (old, new_value.as_object_mut())
+        && let Ok(serde_json::Value::Object(old_map)) = serde_json::to_value(old)
+    {
+        for key in old_map.keys() {
+            if !new_map.contains_key(key) {
+                new_map.insert(key.clone(), serde_json::Value::Null);
             }
         }
     }

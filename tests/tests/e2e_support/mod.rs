@@ -58,12 +58,14 @@ pub fn aws_endpoint() -> String {
             log.display(),
             std::process::id()
         );
-        std::process::Command::new("sh")
+        // The watchdog shell ends by itself when this process exits; it is deliberately never waited for.
+        let watchdog = std::process::Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(std::process::Stdio::null())
             .spawn()
             .expect("starting moto_server");
+        std::mem::forget(watchdog);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -266,10 +268,10 @@ impl World {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let current = api.get_opt(name).await.expect("reading the object");
-            if let Some(obj) = &current {
-                if pred(obj) {
-                    return obj.clone();
-                }
+            if let Some(obj) = &current
+                && pred(obj)
+            {
+                return obj.clone();
             }
             if tokio::time::Instant::now() > deadline {
                 panic!(
