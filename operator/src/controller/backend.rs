@@ -271,6 +271,15 @@ pub mod memory {
         }
     }
 
+    /// What AWS would hold for `desired`: the bookkeeping fields that are not resource state are cleared.
+    fn normalized(desired: &DesiredMachine) -> DesiredMachine {
+        let mut m = desired.clone();
+        m.previous_arn = None;
+        m.adopt = false;
+        m.allow_replace = false;
+        m
+    }
+
     #[async_trait]
     impl AwsBackend for InMemoryBackend {
         async fn reconcile_machine(
@@ -280,10 +289,12 @@ pub mod memory {
             self.call("ReconcileStateMachine")?;
             let mut machines = self.machines.lock().unwrap_or_else(|e| e.into_inner());
             let hash = desired.spec_hash();
+            let live = normalized(desired);
             let existing = machines.get(&desired.name);
-            let drift = existing.is_some_and(|(m, h)| *h == hash && m != desired);
-            let operations = usize::from(existing.map(|(m, _)| m) != Some(desired));
-            machines.insert(desired.name.clone(), (desired.clone(), hash));
+            let differs = existing.is_none_or(|(m, _)| *m != live);
+            let drift = differs && existing.is_some_and(|(_, h)| *h == hash);
+            let operations = usize::from(differs);
+            machines.insert(desired.name.clone(), (live, hash));
             let role_arn = match &desired.role {
                 DesiredRole::External { arn } => arn.clone(),
                 DesiredRole::Managed(r) => {

@@ -219,7 +219,7 @@ where
         }
     }
     let patch = serde_json::json!({ "status": new_value });
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+    api.patch_status(name, &PatchParams::apply(MANAGER), &Patch::Merge(&patch))
         .await?;
     Ok(())
 }

@@ -192,13 +192,11 @@ async fn apply(
 
     match ctx.backend.reconcile_machine(&built.desired).await {
         Ok(applied) => {
-            let old = sm.status.as_ref();
-            let spec_changed = old.and_then(|s| s.observed_generation) != generation
-                || old.and_then(|s| s.definition_hash.as_deref())
-                    != Some(built.definition_hash.as_str());
-            let existed = previous_has_arn(old);
-            let drift =
-                applied.operations > 0 && existed && (!spec_changed || applied.drift_corrected);
+            let existed = previous_has_arn(sm.status.as_ref());
+            // Only the AWS layer can tell drift from a spec change: it compares the live resources with the
+            // hash of the desired state it last applied (a TaskIntegration edit changes the desired state
+            // without changing this object's generation).
+            let drift = applied.operations > 0 && existed && applied.drift_corrected;
             let (action, resync_warning) = resync_action(sm.as_ref(), &ctx.config);
 
             let message = if drift {
