@@ -34,21 +34,25 @@ pub const MAX_DEPTH: usize = 64;
 
 /// A condition that cannot be parsed, or a rule object that cannot be printed.
 ///
-/// `column` is the 1-based character column in the expression where the problem was found. Errors about rule
-/// objects (from [`print`] and [`Rule::from_asl`]) have no source text: their column is 0 and the message starts
-/// with the JSON pointer of the offending field inside the rule.
+/// For expressions, `column` is the 1-based character column where the problem was found and `pointer` is
+/// empty. Errors about rule objects (from [`print`] and [`Rule::from_asl`]) have no source text: `column` is 0
+/// and `pointer` is the JSON pointer of the offending field inside the rule (empty for the rule itself), so a
+/// validator can append it to the pointer of the rule in the definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render(*.column, .message))]
+#[error("{}", render(*.column, .pointer, .message))]
 pub struct ConditionError {
     pub column: usize,
+    pub pointer: String,
     pub message: String,
 }
 
-fn render(column: usize, message: &str) -> String {
-    if column == 0 {
+fn render(column: usize, pointer: &str, message: &str) -> String {
+    if column > 0 {
+        format!("column {column}: {message}")
+    } else if pointer.is_empty() {
         message.to_string()
     } else {
-        format!("column {column}: {message}")
+        format!("{pointer}: {message}")
     }
 }
 
@@ -62,16 +66,17 @@ impl ConditionError {
             + 1;
         Self {
             column,
+            pointer: String::new(),
             message: message.into(),
         }
     }
 
     /// An error about a rule object, located by a JSON pointer.
     pub(crate) fn in_rule(pointer: &str, message: impl Into<String>) -> Self {
-        let location = if pointer.is_empty() { "/" } else { pointer };
         Self {
             column: 0,
-            message: format!("{location}: {}", message.into()),
+            pointer: pointer.to_string(),
+            message: message.into(),
         }
     }
 }
@@ -100,6 +105,13 @@ pub fn print(rule: &Value) -> Result<String, ConditionError> {
         return rule::jsonata_condition(rule, condition).map(str::to_string);
     }
     Ok(Rule::from_asl(rule)?.to_string())
+}
+
+/// Checks an ASL Choice rule object (JSONPath form, or JSONata with `Condition`) the way [`print`] reads it:
+/// known operators with values of the right type, reference paths, non-empty `And`/`Or`, no `Next` inside
+/// nested rules. Errors carry the JSON pointer of the field inside the rule.
+pub fn check_rule(rule: &Value) -> Result<(), ConditionError> {
+    print(rule).map(drop)
 }
 
 /// True when `src` is a JSONata expression (`{% ... %}`) rather than a condition in this language.

@@ -26,6 +26,8 @@ pub(crate) fn parse(src: &str) -> Result<Rule, ConditionError> {
     if next.tok != Tok::Eof {
         let message = if matches!(next.tok, Tok::RParen) {
             "unmatched ')'".to_string()
+        } else if let Some(hint) = word_hint(&next.tok) {
+            hint
         } else {
             format!(
                 "expected '&&', '||' or the end of the condition, found {}",
@@ -35,6 +37,18 @@ pub(crate) fn parse(src: &str) -> Result<Rule, ConditionError> {
         return Err(parser.error_at(next.start, message));
     }
     Ok(rule)
+}
+
+/// Users coming from SQL or Python write `and`, `or`, `not`: point them at the operators.
+fn word_hint(tok: &Tok) -> Option<String> {
+    let Tok::Word(word) = tok else { return None };
+    let symbol = match word.as_str() {
+        "and" | "AND" => "&&",
+        "or" | "OR" => "||",
+        "not" | "NOT" => "!",
+        _ => return None,
+    };
+    Some(format!("use '{symbol}' instead of '{word}'"))
 }
 
 struct Parser<'a> {
@@ -53,29 +67,6 @@ enum Term {
     },
     /// A literal with the kind it implies; timestamps are `timestamp("...")` strings.
     Literal { value: Value, kind: ValueKind },
-}
-
-const CAST_NAMES: [(&str, ValueKind); 4] = [
-    ("string", ValueKind::String),
-    ("number", ValueKind::Numeric),
-    ("boolean", ValueKind::Boolean),
-    ("timestamp", ValueKind::Timestamp),
-];
-
-const TEST_NAMES: [(&str, TypeTest); 6] = [
-    ("null", TypeTest::Null),
-    ("present", TypeTest::Present),
-    ("number", TypeTest::Numeric),
-    ("string", TypeTest::String),
-    ("boolean", TypeTest::Boolean),
-    ("timestamp", TypeTest::Timestamp),
-];
-
-fn cast_name(kind: ValueKind) -> &'static str {
-    CAST_NAMES
-        .iter()
-        .find(|(_, k)| *k == kind)
-        .map_or("", |(name, _)| name)
 }
 
 impl Parser<'_> {
@@ -309,7 +300,7 @@ impl Parser<'_> {
                 }
                 let name = self.advance();
                 let test = match &name.tok {
-                    Tok::Word(w) => TEST_NAMES.iter().find(|(n, _)| n == w).map(|(_, t)| *t),
+                    Tok::Word(w) => TypeTest::ALL.into_iter().find(|t| t.keyword() == w),
                     _ => None,
                 };
                 let Some(test) = test else {
@@ -330,7 +321,7 @@ impl Parser<'_> {
             }
             other => {
                 let shown = match cast {
-                    Some(kind) => format!("{}({path})", cast_name(kind)),
+                    Some(kind) => format!("{}({path})", kind.keyword()),
                     None => path,
                 };
                 return Err(self.error_at(
@@ -374,7 +365,7 @@ impl Parser<'_> {
                 kind: ValueKind::Boolean,
             }),
             Tok::Word(w) if self.peek().tok == Tok::LParen => {
-                let Some(kind) = CAST_NAMES.iter().find(|(n, _)| *n == w).map(|(_, k)| *k) else {
+                let Some(kind) = ValueKind::ALL.into_iter().find(|k| k.keyword() == w) else {
                     return Err(self.error_at(
                         token.start,
                         format!(
@@ -424,6 +415,9 @@ impl Parser<'_> {
                 "null is tested with 'is null' or 'is not null', not compared",
             )),
             Tok::Eof => Err(self.error_at(token.start, "expected a path, found end of input")),
+            ref other if word_hint(other).is_some() => {
+                Err(self.error_at(token.start, word_hint(other).unwrap_or_default()))
+            }
             other => Err(self.error_at(
                 token.start,
                 format!(
@@ -480,7 +474,7 @@ impl Parser<'_> {
                             rhs_start,
                             format!(
                                 "{}({variable}) is compared with {}: the types must match",
-                                cast_name(c),
+                                c.keyword(),
                                 describe_kind(kind)
                             ),
                         ));
@@ -498,8 +492,8 @@ impl Parser<'_> {
                             rhs_start,
                             format!(
                                 "{}({variable}) is compared with {}({path}): the types must match",
-                                cast_name(a),
-                                cast_name(b)
+                                a.keyword(),
+                                b.keyword()
                             ),
                         ));
                     }

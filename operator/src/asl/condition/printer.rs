@@ -8,7 +8,7 @@ use std::fmt::{self, Display, Write};
 
 use serde_json::Value;
 
-use super::rule::{CompareOp, Comparison, Operand, Rule, TypeTest, ValueKind};
+use super::rule::{CompareOp, Comparison, Operand, Rule, ValueKind};
 
 impl Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,7 +70,7 @@ fn write_rule(out: &mut impl Write, rule: &Rule, ctx: Context) -> fmt::Result {
             expected,
         } => {
             let not = if *expected { "" } else { "not " };
-            write!(out, "{variable} is {not}{}", test_name(*test))?;
+            write!(out, "{variable} is {not}{}", test.keyword())?;
         }
     }
     if parens {
@@ -107,7 +107,7 @@ fn write_comparison(out: &mut impl Write, c: &Comparison, op: &str) -> fmt::Resu
                 (_, other) => write!(out, "{other}"),
             }
         }
-        Operand::Path(path) => write!(out, "{}({}) {op} {path}", cast_name(c.kind), c.variable),
+        Operand::Path(path) => write!(out, "{}({}) {op} {path}", c.kind.keyword(), c.variable),
     }
 }
 
@@ -123,25 +123,5 @@ fn symbol(op: CompareOp) -> &'static str {
         CompareOp::GreaterThan => ">",
         CompareOp::LessThanEquals => "<=",
         CompareOp::GreaterThanEquals => ">=",
-    }
-}
-
-fn cast_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::String => "string",
-        ValueKind::Numeric => "number",
-        ValueKind::Boolean => "boolean",
-        ValueKind::Timestamp => "timestamp",
-    }
-}
-
-fn test_name(test: TypeTest) -> &'static str {
-    match test {
-        TypeTest::Null => "null",
-        TypeTest::Present => "present",
-        TypeTest::Numeric => "number",
-        TypeTest::String => "string",
-        TypeTest::Boolean => "boolean",
-        TypeTest::Timestamp => "timestamp",
     }
 }

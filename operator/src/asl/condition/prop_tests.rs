@@ -13,17 +13,17 @@ fn path() -> impl Strategy<Value = String> {
         name.prop_map(|n| format!(".{n}")),
         (0u32..20).prop_map(|i| format!("[{i}]")),
         "[a-z '.*()\"$&|=!-]{1,6}".prop_map(|n| format!("['{}']", n.replace('\'', "\\'"))),
+        "[a-z '.*()$&|=!-]{1,6}".prop_map(|n| format!("[\"{n}\"]")),
+        "[éßπ_][a-zé0-9]{0,3}".prop_map(|n| format!(".{n}")),
     ];
     let root = prop_oneof![
         Just("$".to_string()),
         Just("$$".to_string()),
         "[a-zA-Z_][a-zA-Z0-9_]{0,5}".prop_map(|v| format!("${v}")),
     ];
-    (root, prop::collection::vec(step, 0..4)).prop_map(|(root, steps)| {
-        let path = format!("{root}{}", steps.concat());
-        // `$$` alone is allowed, but a context path usually has a step; keep both.
-        path
-    })
+    // Zero steps gives the bare roots `$`, `$$` and `$var`, which are valid paths too.
+    (root, prop::collection::vec(step, 0..4))
+        .prop_map(|(root, steps)| format!("{root}{}", steps.concat()))
 }
 
 fn number() -> impl Strategy<Value = Value> {
@@ -128,50 +128,79 @@ proptest! {
 }
 
 /// Source text made of the language's own pieces, with the variations a user might write (conversions on
-/// either side, redundant parentheses, `all`/`any`, odd spacing), some of it invalid.
+/// either side, redundant parentheses, `all`/`any`, `!=`, odd spacing). Most of it is valid.
 fn source() -> impl Strategy<Value = String> {
-    let value = prop_oneof![
-        path(),
-        "\"[a-z*\\\\ ]{0,5}\"",
+    let string = ".{0,6}".prop_map(|s| Value::String(s).to_string());
+    let literal = prop_oneof![
+        string.clone(),
         number().prop_map(|n| n.to_string()),
         Just("true".to_string()),
         Just("false".to_string()),
         timestamp().prop_map(|t| format!("timestamp(\"{t}\")")),
-        (
-            prop::sample::select(vec!["string", "number", "boolean", "timestamp"]),
-            path()
-        )
-            .prop_map(|(c, p)| format!("{c}({p})")),
     ];
-    let op = prop::sample::select(vec![
-        "==", "!=", "<", "<=", ">", ">=", "like", "is", "is not",
-    ]);
-    let atom = (
-        value.clone(),
-        op,
-        value,
-        prop::sample::select(vec!["", " "]),
-    )
-        .prop_map(|(l, op, r, sp)| {
-            if op.starts_with("is") {
-                format!("{l} {op} {}", r.trim_start_matches('$'))
-            } else {
-                format!("{l}{sp}{op}{sp}{r}")
-            }
-        });
-    atom.prop_recursive(4, 24, 3, |inner| {
+    let cast = prop::sample::select(vec!["string", "number", "boolean", "timestamp"]);
+    let op = prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]);
+    let space = prop::sample::select(vec!["", " ", "  ", "\n"]);
+    let atom = prop_oneof![
+        3 => (path(), op.clone(), literal, space.clone())
+            .prop_map(|(l, op, r, sp)| format!("{l}{sp}{op}{sp}{r}")),
+        2 => (cast.clone(), path(), op.clone(), path(), any::<bool>()).prop_map(|(c, l, op, r, left)| {
+            if left { format!("{c}({l}) {op} {r}") } else { format!("{l} {op} {c}({r})") }
+        }),
+        1 => (path(), op, timestamp()).prop_map(|(l, op, t)| format!("timestamp({l}) {op} \"{t}\"")),
+        1 => (path(), string).prop_map(|(l, pattern)| format!("{l} like {pattern}")),
+        1 => (
+            path(),
+            prop::sample::select(vec!["is", "is not"]),
+            prop::sample::select(vec!["null", "present", "number", "string", "boolean", "timestamp"]),
+        )
+            .prop_map(|(l, is, t)| format!("{l} {is} {t}")),
+    ];
+    atom.prop_recursive(4, 24, 3, move |inner| {
         prop_oneof![
             (
                 inner.clone(),
                 prop::sample::select(vec!["&&", "||"]),
-                inner.clone()
+                inner.clone(),
+                space.clone()
             )
-                .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+                .prop_map(|(a, op, b, sp)| format!("{a}{sp}{op} {b}")),
             inner.clone().prop_map(|a| format!("({a})")),
             inner.clone().prop_map(|a| format!("!{a}")),
-            prop::collection::vec(inner, 1..3).prop_map(|v| format!("all({})", v.join(", "))),
+            inner.clone().prop_map(|a| format!("!({a})")),
+            (
+                prop::sample::select(vec!["all", "any"]),
+                prop::collection::vec(inner, 1..3)
+            )
+                .prop_map(|(f, v)| format!("{f}({})", v.join(", "))),
         ]
     })
+}
+
+/// A source text with one character deleted, replaced or inserted: inputs close to valid ones reach deeper into
+/// the parser than random text does.
+fn mutated_source() -> impl Strategy<Value = String> {
+    (
+        source(),
+        any::<prop::sample::Index>(),
+        0u8..3,
+        prop::sample::select(vec![
+            '$', '.', '[', ']', '\'', '"', '\\', '(', ')', '!', '=', '<', '&', '|', ',', ' ', '-',
+            '5', 'e', 'x', 'é',
+        ]),
+    )
+        .prop_map(|(src, at, mode, c)| {
+            let mut chars: Vec<char> = src.chars().collect();
+            let i = at.index(chars.len() + 1);
+            match mode {
+                0 if i < chars.len() => {
+                    chars.remove(i);
+                }
+                1 if i < chars.len() => chars[i] = c,
+                _ => chars.insert(i, c),
+            }
+            chars.into_iter().collect()
+        })
 }
 
 proptest! {
@@ -197,6 +226,7 @@ proptest! {
     fn arbitrary_text_never_panics(src in prop_oneof![
         ".{0,40}",
         "[$.\\[\\]'\"a-z0-9 =!<>&|(),\\\\{}%-]{0,40}",
+        mutated_source(),
     ]) {
         match parse(&src) {
             Ok(asl) => {

@@ -96,6 +96,16 @@ impl ValueKind {
         }
     }
 
+    /// The conversion that gives a comparison this kind in the expression language: `number($.a)`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ValueKind::String => "string",
+            ValueKind::Numeric => "number",
+            ValueKind::Boolean => "boolean",
+            ValueKind::Timestamp => "timestamp",
+        }
+    }
+
     /// ASL has only `BooleanEquals`: booleans have no order.
     pub fn supports(self, op: CompareOp) -> bool {
         self != ValueKind::Boolean || op == CompareOp::Equals
@@ -131,6 +141,18 @@ impl TypeTest {
         TypeTest::Boolean,
         TypeTest::Timestamp,
     ];
+
+    /// The word after `is` in the expression language.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TypeTest::Null => "null",
+            TypeTest::Present => "present",
+            TypeTest::Numeric => "number",
+            TypeTest::String => "string",
+            TypeTest::Boolean => "boolean",
+            TypeTest::Timestamp => "timestamp",
+        }
+    }
 
     pub fn asl_name(self) -> &'static str {
         match self {
@@ -550,7 +572,7 @@ mod tests {
     #[test]
     fn decode_errors_name_the_field() {
         let cases = [
-            (json!("x"), "/: a Choice rule must be an object"),
+            (json!("x"), "a Choice rule must be an object"),
             (
                 json!({"Variable": "$.a", "StringEqual": "x"}),
                 "/StringEqual: unknown comparison operator \"StringEqual\"",
@@ -577,7 +599,7 @@ mod tests {
             ),
             (
                 json!({"Next": "X"}),
-                "/: no condition: expected And, Or, Not or Variable with a comparison operator",
+                "no condition: expected And, Or, Not or Variable with a comparison operator",
             ),
             (
                 json!({"StringEquals": "x"}),
@@ -608,6 +630,7 @@ mod tests {
             let err = Rule::from_asl(&rule).unwrap_err();
             assert_eq!(err.column, 0);
             assert_eq!(err.to_string(), expected, "{rule}");
+            assert!(expected.starts_with(&err.pointer), "{rule}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ConditionError, parse, print};
+use super::{ConditionError, check_rule, parse, print};
 
 fn p(src: &str) -> Value {
     parse(src).unwrap_or_else(|e| panic!("{src}: {e}"))
@@ -569,6 +569,19 @@ fn errors() {
             "column 1: the left side of a comparison must be a path such as $.x",
         ),
         ("!", "column 2: expected a condition, found end of input"),
+        (
+            r#"$.a == "x" and $.b == 1"#,
+            "column 12: use '&&' instead of 'and'",
+        ),
+        (
+            "$.a == 1 or $.b == 1",
+            "column 10: use '||' instead of 'or'",
+        ),
+        ("not $.a == 1", "column 1: use '!' instead of 'not'"),
+        (
+            "$.a == 1 && not $.b == 1",
+            "column 13: use '!' instead of 'not'",
+        ),
     ];
     for (src, expected) in cases {
         assert_eq!(err(src).to_string(), *expected, "{src}");
@@ -668,4 +681,20 @@ fn snapshot_expression_table() {
         })
         .collect();
     insta::assert_json_snapshot!(table);
+}
+
+#[test]
+fn check_rule_accepts_valid_and_names_the_bad_field() {
+    assert_eq!(
+        check_rule(&json!({"Variable": "$.a", "NumericEquals": 1, "Next": "X"})),
+        Ok(())
+    );
+    assert_eq!(
+        check_rule(&json!({"Condition": "{% true %}", "Next": "X"})),
+        Ok(())
+    );
+    let e = check_rule(&json!({"Or": [{"Variable": "$.a", "NumericEquals": "1"}], "Next": "X"}))
+        .unwrap_err();
+    assert_eq!(e.pointer, "/Or/0/NumericEquals");
+    assert_eq!(e.message, "NumericEquals takes a number");
 }
