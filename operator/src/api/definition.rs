@@ -405,6 +405,16 @@ pub struct State {
 }
 
 impl State {
+    /// The YAML names of the fields that are set (`name` and `type` included), in declaration order.
+    /// The compiler uses it to reject fields that do not apply to the state's type, naming them as the
+    /// user wrote them.
+    pub fn set_fields(&self) -> Vec<String> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// A state of the given name and type with every other field unset.
     pub fn new(name: impl Into<String>, type_: StateType) -> Self {
         State {
@@ -625,5 +635,87 @@ impl State {
             out.push(("itemProcessor.states".into(), &processor.states));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nullable_paths_distinguish_absent_null_and_value() {
+        let state: State = serde_json::from_value(json!({
+            "name": "A", "type": "Pass", "inputPath": null, "outputPath": "$.x"
+        }))
+        .unwrap();
+        assert_eq!(state.input_path, Some(None));
+        assert_eq!(state.output_path, Some(Some("$.x".to_string())));
+        assert_eq!(state.result_path, None);
+        let back = serde_json::to_value(&state).unwrap();
+        assert_eq!(
+            back,
+            json!({"name": "A", "type": "Pass", "inputPath": null, "outputPath": "$.x"})
+        );
+    }
+
+    #[test]
+    fn set_fields_lists_what_the_user_wrote() {
+        let state: State = serde_json::from_value(json!({
+            "name": "W", "type": "Wait", "seconds": 5, "retry": [], "end": true
+        }))
+        .unwrap();
+        assert_eq!(state.set_fields(), vec!["name", "type", "end", "seconds"]);
+    }
+
+    #[test]
+    fn wait_seconds_takes_an_integer_or_an_expression() {
+        let int: State =
+            serde_json::from_value(json!({"name": "W", "type": "Wait", "seconds": 5})).unwrap();
+        assert_eq!(int.seconds, Some(IntOrString::Int(5)));
+        let expr: State =
+            serde_json::from_value(json!({"name": "W", "type": "Wait", "seconds": "{% $x %}"}))
+                .unwrap();
+        assert_eq!(expr.seconds, Some(IntOrString::String("{% $x %}".into())));
+    }
+
+    #[test]
+    fn nested_states_are_parsed_with_their_path() {
+        let parallel: State = serde_json::from_value(json!({
+            "name": "P", "type": "Parallel",
+            "branches": [{"states": [{"name": "A", "type": "Pass"}]}, {"states": [{"name": "B", "type": "Nap"}]}]
+        }))
+        .unwrap();
+        let lists = parallel.nested_state_lists();
+        assert_eq!(lists.len(), 2);
+        assert_eq!(lists[1].0, "branches[1].states");
+        let ok = parse_states(lists[0].1, "spec.definition.states[0].branches[0].states").unwrap();
+        assert_eq!(ok[0].name, "A");
+        let err =
+            parse_states(lists[1].1, "spec.definition.states[0].branches[1].states").unwrap_err();
+        assert_eq!(
+            err.field,
+            "spec.definition.states[0].branches[1].states[0].type"
+        );
+        assert!(
+            err.message
+                .starts_with("state \"B\": unknown variant `Nap`"),
+            "{}",
+            err.message
+        );
+
+        let typo = vec![json!({"name": "C", "type": "Pass", "resultpath": "$.x"})];
+        let err = parse_states(&typo, "x.states").unwrap_err();
+        assert_eq!(err.field, "x.states[0].resultpath");
+        assert!(
+            err.message.contains("unknown field `resultpath`"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !err.message.contains("expected one of"),
+            "the long field list is cut: {}",
+            err.message
+        );
     }
 }

@@ -498,3 +498,55 @@ pub struct TaskIntegrationStatus {
     #[serde(default)]
     pub conditions: Vec<Condition>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arn(url: &str) -> Option<String> {
+        SqsIntegration {
+            queue_url: url.to_string(),
+        }
+        .queue_arn()
+    }
+
+    #[test]
+    fn queue_arn_from_current_and_legacy_urls() {
+        assert_eq!(
+            arn("https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo").as_deref(),
+            Some("arn:aws:sqs:us-east-1:123456789012:orders.fifo")
+        );
+        assert_eq!(
+            arn("https://eu-west-1.queue.amazonaws.com/123456789012/q").as_deref(),
+            Some("arn:aws:sqs:eu-west-1:123456789012:q")
+        );
+        assert_eq!(
+            arn("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q").as_deref(),
+            Some("arn:aws-cn:sqs:cn-north-1:123456789012:q")
+        );
+        assert_eq!(
+            arn("https://sqs.us-gov-west-1.amazonaws.com/123456789012/q").as_deref(),
+            Some("arn:aws-us-gov:sqs:us-gov-west-1:123456789012:q")
+        );
+        assert_eq!(arn("https://example.com/123456789012/q"), None);
+        assert_eq!(arn("https://sqs.us-east-1.amazonaws.com/1234/q"), None);
+        assert_eq!(arn("sqs.us-east-1.amazonaws.com/123456789012/q"), None);
+    }
+
+    #[test]
+    fn service_is_the_single_block() {
+        let mut spec = TaskIntegrationSpec {
+            glue: Some(GlueIntegration {
+                job_name: "etl".into(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(spec.service().map(|s| s.field_name()), Some("glue"));
+        assert_eq!(spec.pattern(), IntegrationPattern::RequestResponse);
+        spec.eventbridge = Some(EventBridgeIntegration::default());
+        assert!(spec.service().is_none());
+        let names: Vec<_> = spec.services().iter().map(|s| s.field_name()).collect();
+        assert_eq!(names, ["glue", "eventbridge"]);
+        assert_eq!(spec.eventbridge.as_ref().unwrap().bus_name(), "default");
+    }
+}
