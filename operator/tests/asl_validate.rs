@@ -515,3 +515,14 @@ fn all_errors_are_reported_at_once() {
         assert!(pointers.contains(&p), "missing {p} in {pointers:?}");
     }
 }
+
+#[test]
+fn wait_for_task_token_needs_the_token() {
+    let mut t = task_with(
+        json!({"Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}}}),
+    );
+    t["States"]["S"]["Resource"] = json!("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    good(t.clone());
+    t["States"]["S"]["Parameters"] = json!({"FunctionName": "f"});
+    bad(t, "/States/S/Parameters", "needs the task token");
+}

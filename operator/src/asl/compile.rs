@@ -22,9 +22,7 @@ use serde_json::{Map, Number, Value, json};
 
 use super::condition;
 use super::diagnostic::{Diagnostic, child, index};
-use super::integration::{
-    IntegrationError, RefKind, Resolver, mentions_task_token, merge_under, resolve_task,
-};
+use super::integration::{IntegrationError, RefKind, Resolver, merge_under, resolve_task};
 use super::model::Definition;
 use super::{parse, validate};
 use crate::api::{self, Fragment, StateMachineSpec, StateType};
@@ -115,6 +113,7 @@ pub fn compile_state_machine(
         diags: Vec::new(),
         missing: Vec::new(),
         names: HashMap::new(),
+        fragment_stack: Vec::new(),
     };
     let doc = match (&spec.definition, &spec.definition_json) {
         (Some(def), None) => c.definition(def, spec.timeout_seconds),
@@ -196,12 +195,17 @@ struct Compiler<'a> {
     missing: Vec<MissingReference>,
     /// Every state name emitted so far, with where it came from, to report clashes in the user's terms.
     names: HashMap<String, Option<String>>,
+    /// Fragments being expanded around the state being compiled (outermost first), so that a fragment
+    /// that includes itself, directly or through a nested list, is reported instead of recursing forever.
+    fragment_stack: Vec<String>,
 }
 
 /// A state of a list after fragment expansion, with the fragment instance it came from.
 struct Item {
     state: api::State,
     origin: Option<String>,
+    /// The fragments this state was expanded from (outermost first).
+    fragments: Vec<String>,
 }
 
 fn num_f64(f: f64) -> Value {
@@ -383,7 +387,7 @@ fn collect_names(v: &Value, out: &mut HashSet<String>) {
     }
 }
 
-/// How deep fragments may include fragments; deeper means a fragment includes itself.
+/// How deep fragments may include other fragments.
 const MAX_FRAGMENT_DEPTH: usize = 16;
 
 impl Compiler<'_> {
@@ -445,7 +449,7 @@ impl Compiler<'_> {
         states: Vec<api::State>,
         ptr: &str,
         origin: Option<String>,
-        depth: usize,
+        chain: &[String],
         out: &mut Vec<Item>,
     ) {
         for s in states {
@@ -453,6 +457,7 @@ impl Compiler<'_> {
                 out.push(Item {
                     state: s,
                     origin: origin.clone(),
+                    fragments: chain.to_vec(),
                 });
                 continue;
             }
@@ -479,12 +484,24 @@ impl Compiler<'_> {
                 );
                 continue;
             };
-            if depth >= MAX_FRAGMENT_DEPTH {
+            if chain.iter().any(|f| f == fname) {
                 self.diag(
                     &sptr,
                     Some(&s.name),
                     Some("fragment"),
-                    format!("fragment {fname:?} nests more than {MAX_FRAGMENT_DEPTH} levels deep; does it include itself?"),
+                    format!(
+                        "fragment {fname:?} includes itself (through {})",
+                        chain.join(" -> ")
+                    ),
+                );
+                continue;
+            }
+            if chain.len() >= MAX_FRAGMENT_DEPTH {
+                self.diag(
+                    &sptr,
+                    Some(&s.name),
+                    Some("fragment"),
+                    format!("fragments nest more than {MAX_FRAGMENT_DEPTH} levels deep"),
                 );
                 continue;
             }
@@ -508,7 +525,9 @@ impl Compiler<'_> {
                 "fragment {fname:?} instance {:?} (prefix {prefix:?})",
                 s.name
             );
-            self.expand(renamed, ptr, Some(here), depth + 1, out);
+            let mut inner = chain.to_vec();
+            inner.push(fname.clone());
+            self.expand(renamed, ptr, Some(here), &inner, out);
         }
     }
 
@@ -524,12 +543,14 @@ impl Compiler<'_> {
         owner: Option<&str>,
     ) -> Option<String> {
         let mut items = Vec::with_capacity(states.len());
-        self.expand(states, scope_ptr, None, 0, &mut items);
+        let chain = self.fragment_stack.clone();
+        self.expand(states, scope_ptr, None, &chain, &mut items);
         let first = items.first().map(|i| i.state.name.clone());
         for i in 0..items.len() {
             let after = items.get(i + 1).map(|n| n.state.name.as_str()).or(follow);
             let after = after.map(str::to_owned);
             let item = &items[i];
+            let saved = std::mem::replace(&mut self.fragment_stack, item.fragments.clone());
             self.state(
                 &item.state,
                 item.origin.as_deref(),
@@ -539,6 +560,7 @@ impl Compiler<'_> {
                 ql,
                 owner,
             );
+            self.fragment_stack = saved;
         }
         first
     }
@@ -696,7 +718,7 @@ impl Compiler<'_> {
         out.insert(name.to_owned(), Value::Null);
         match ty {
             StateType::Task => {
-                let (resource, defaults, needs_token) = self.task_resource(s, &ptr);
+                let (resource, defaults) = self.task_resource(s, &ptr);
                 m.insert("Resource".into(), json!(resource));
                 if let Some(defaults) = defaults {
                     let target = if jsonata {
@@ -728,25 +750,7 @@ impl Compiler<'_> {
                         *target = None;
                     }
                 }
-                if needs_token {
-                    let passed = [&parameters, &arguments]
-                        .into_iter()
-                        .flatten()
-                        .any(mentions_task_token);
-                    if !passed {
-                        let (field, hint) = if jsonata {
-                            ("arguments", "\"{% $states.context.Task.Token %}\"")
-                        } else {
-                            ("parameters", "\"TaskToken.$\": \"$$.Task.Token\"")
-                        };
-                        self.diag(
-                            &ptr,
-                            at,
-                            Some(field),
-                            format!("the waitForTaskToken pattern needs the task token passed to the service, e.g. {hint}"),
-                        );
-                    }
-                }
+                // `.waitForTaskToken` without the token is caught by the validator, for raw ASL too.
             }
             StateType::Choice => {
                 let join = s.next.as_deref().or(after);
@@ -966,8 +970,8 @@ impl Compiler<'_> {
         out.insert(name.to_owned(), Value::Object(m));
     }
 
-    /// The Task's Resource, the integration's defaults (parameters, retry) and whether it needs the task token.
-    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults>, bool) {
+    /// The Task's Resource and the integration's defaults (parameters, retry).
+    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults>) {
         let at = Some(s.name.as_str());
         match (&s.integration, &s.resource) {
             (Some(name), None) => {
@@ -978,20 +982,16 @@ impl Compiler<'_> {
                         state: s.name.clone(),
                         pointer: ptr.to_owned(),
                     });
-                    return (format!("arn:aws:states:::unresolved:{name}"), None, false);
+                    return (format!("arn:aws:states:::unresolved:{name}"), None);
                 };
                 match resolve_task(spec, self.resolver) {
-                    Ok(r) => {
-                        let needs = r.needs_task_token;
-                        (
-                            r.resource,
-                            Some(Defaults {
-                                parameters: r.parameters,
-                                retry: spec.retry.clone(),
-                            }),
-                            needs,
-                        )
-                    }
+                    Ok(r) => (
+                        r.resource,
+                        Some(Defaults {
+                            parameters: r.parameters,
+                            retry: spec.retry.clone(),
+                        }),
+                    ),
                     Err(IntegrationError::ReferenceNotFound {
                         kind,
                         name: missing,
@@ -1002,7 +1002,7 @@ impl Compiler<'_> {
                             state: s.name.clone(),
                             pointer: ptr.to_owned(),
                         });
-                        (format!("arn:aws:states:::unresolved:{name}"), None, false)
+                        (format!("arn:aws:states:::unresolved:{name}"), None)
                     }
                     Err(IntegrationError::Invalid(msg)) => {
                         self.diag(
@@ -1011,11 +1011,11 @@ impl Compiler<'_> {
                             Some("integration"),
                             format!("TaskIntegration {name:?}: {msg}"),
                         );
-                        (format!("arn:aws:states:::unresolved:{name}"), None, false)
+                        (format!("arn:aws:states:::unresolved:{name}"), None)
                     }
                 }
             }
-            (None, Some(r)) => (r.clone(), None, r.ends_with(".waitForTaskToken")),
+            (None, Some(r)) => (r.clone(), None),
             (Some(_), Some(_)) => {
                 self.diag(
                     ptr,
@@ -1023,7 +1023,7 @@ impl Compiler<'_> {
                     Some("integration"),
                     "a Task sets integration or resource, not both",
                 );
-                (String::new(), None, false)
+                (String::new(), None)
             }
             (None, None) => {
                 self.diag(
@@ -1032,7 +1032,7 @@ impl Compiler<'_> {
                     Some("integration"),
                     "a Task needs integration (a TaskIntegration name) or resource (an ASL Resource ARN)",
                 );
-                ("arn:aws:states:::unresolved".into(), None, false)
+                ("arn:aws:states:::unresolved".into(), None)
             }
         }
     }

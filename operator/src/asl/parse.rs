@@ -438,9 +438,7 @@ impl Parser {
             state: Some(name),
         };
         let m = self.object(v, at, "a state")?;
-        let Some(type_name) = self.required_string(m, "Type", at, "a state") else {
-            return None;
-        };
+        let type_name = self.required_string(m, "Type", at, "a state")?;
         let allowed = allowed_fields(&type_name);
         if allowed.is_empty() {
             self.err(

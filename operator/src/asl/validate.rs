@@ -286,7 +286,7 @@ impl Validator {
         self.io_fields(s, at, ql);
         self.retry_catch(s, at, scope, ql);
         match &s.kind {
-            StateKind::Task(t) => self.task(t, at, ql),
+            StateKind::Task(t) => self.task(t, s, at, ql),
             StateKind::Pass(_) | StateKind::Succeed => {}
             StateKind::Wait(w) => self.wait(w, at, ql),
             StateKind::Choice(c) => self.choice(c, at, scope, ql),
@@ -593,7 +593,27 @@ impl Validator {
         }
     }
 
-    fn task(&mut self, t: &Task, at: At<'_>, ql: QueryLanguage) {
+    fn task(&mut self, t: &Task, s: &State, at: At<'_>, ql: QueryLanguage) {
+        // The callback pattern waits for SendTaskSuccess with a token the service can only know if the
+        // state passes it on.
+        if t.resource.ends_with(".waitForTaskToken") {
+            let passed = [&s.parameters, &s.arguments]
+                .into_iter()
+                .flatten()
+                .any(super::integration::mentions_task_token);
+            if !passed {
+                let (field, hint) = if ql == QueryLanguage::Jsonata {
+                    ("Arguments", "\"{% $states.context.Task.Token %}\"")
+                } else {
+                    ("Parameters", "\"TaskToken.$\": \"$$.Task.Token\"")
+                };
+                self.err(
+                    at,
+                    Some(field),
+                    format!("the .waitForTaskToken pattern needs the task token passed to the service, e.g. {hint}"),
+                );
+            }
+        }
         if t.resource.is_empty() {
             self.err(at, Some("Resource"), "must not be empty");
         } else if !t.resource.starts_with("arn:") && !paths::is_jsonata(&t.resource) {
