@@ -53,97 +53,8 @@ pub const ALARM_NAME_PREFIX: &str = "sfn-operator";
 /// CloudWatch's limit on alarm names.
 pub const MAX_ALARM_NAME: usize = 255;
 
-/// `statistic` of an alarm.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
-)]
-pub enum Statistic {
-    #[default]
-    Sum,
-    Average,
-    Minimum,
-    Maximum,
-    SampleCount,
-}
-
-/// `comparisonOperator` of an alarm (CloudWatch's names; the anomaly-detection operators need a band metric
-/// and are not offered).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
-)]
-pub enum ComparisonOperator {
-    #[default]
-    GreaterThanOrEqualToThreshold,
-    GreaterThanThreshold,
-    LessThanThreshold,
-    LessThanOrEqualToThreshold,
-}
-
-/// `treatMissingData` of an alarm.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum TreatMissingData {
-    Missing,
-    #[default]
-    NotBreaching,
-    Breaching,
-    Ignore,
-}
-
-macro_rules! cloudwatch_name {
-    ($($t:ty),*) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // The serde names are the CloudWatch names.
-                let v = serde_json::to_value(self).map_err(|_| fmt::Error)?;
-                f.write_str(v.as_str().unwrap_or_default())
-            }
-        }
-    )*};
-}
-cloudwatch_name!(Statistic, ComparisonOperator, TreatMissingData);
-
-/// One `spec.alarms` entry, as users write it (camelCase).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct AlarmInput {
-    /// Suffix of the alarm name; defaults to the metric (and state) name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// A Step Functions metric name, such as `ExecutionsFailed` or `LambdaFunctionsFailed`.
-    pub metric: String,
-    /// Task state the metric is about, for per-task metrics (Lambda, Activity, service integration).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    pub threshold: f64,
-    /// Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evaluation_periods: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub datapoints_to_alarm: Option<i32>,
-    /// Seconds; 10, 30 or a multiple of 60. Default 300.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub period: Option<i32>,
-    /// Default `Sum`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statistic: Option<Statistic>,
-    /// Default `GreaterThanOrEqualToThreshold`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comparison_operator: Option<ComparisonOperator>,
-    /// Default `notBreaching`: an idle state machine publishes no data and should not alarm.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub treat_missing_data: Option<TreatMissingData>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub alarm_actions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ok_actions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub insufficient_data_actions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
+/// `spec.alarms` entries: the API type is the input, so that users' YAML, the CRD schema and this derivation agree.
+pub use crate::api::{Alarm as AlarmInput, ComparisonOperator, Statistic, TreatMissingData};
 
 /// What a Task state calls, for per-task metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -462,6 +373,15 @@ pub fn desired_alarms(
                 format!("{evaluation_periods} must be at least 1"),
             ));
         }
+        let too_big = |field: &str| err(field, "is too large".into());
+        let period = i32::try_from(period).map_err(|_| too_big("period"))?;
+        let evaluation_periods =
+            i32::try_from(evaluation_periods).map_err(|_| too_big("evaluationPeriods"))?;
+        let datapoints_to_alarm = a
+            .datapoints_to_alarm
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|_| too_big("datapointsToAlarm"))?;
         // PutMetricAlarm: "the product of EvaluationPeriods and Period cannot exceed 86,400 seconds" (one day).
         if i64::from(evaluation_periods) * i64::from(period) > 86_400 {
             return Err(err(
@@ -472,7 +392,7 @@ pub fn desired_alarms(
                 ),
             ));
         }
-        if let Some(d) = a.datapoints_to_alarm
+        if let Some(d) = datapoints_to_alarm
             && !(1..=evaluation_periods).contains(&d)
         {
             return Err(err(
@@ -541,13 +461,21 @@ pub fn desired_alarms(
             namespace: NAMESPACE.to_string(),
             metric_name: a.metric.clone(),
             dimensions,
-            statistic: a.statistic.unwrap_or_default().to_string(),
+            statistic: a.statistic.unwrap_or_default().as_str().to_string(),
             period,
             evaluation_periods,
-            datapoints_to_alarm: a.datapoints_to_alarm,
+            datapoints_to_alarm,
             threshold: a.threshold,
-            comparison_operator: a.comparison_operator.unwrap_or_default().to_string(),
-            treat_missing_data: a.treat_missing_data.unwrap_or_default().to_string(),
+            comparison_operator: a
+                .comparison_operator
+                .unwrap_or_default()
+                .as_str()
+                .to_string(),
+            treat_missing_data: a
+                .treat_missing_data
+                .unwrap_or_default()
+                .as_str()
+                .to_string(),
             alarm_actions: a.alarm_actions.clone(),
             ok_actions: a.ok_actions.clone(),
             insufficient_data_actions: a.insufficient_data_actions.clone(),

@@ -202,6 +202,53 @@ impl DerivedPolicy {
             .collect()
     }
 
+    /// Each statement as minified JSON (for a TaskIntegration's `status.iamStatements`).
+    pub fn rendered_statements(&self) -> Vec<String> {
+        self.statements
+            .iter()
+            .map(|s| s.statement.to_json().to_string())
+            .collect()
+    }
+
+    /// A human-readable account of the policy for `sfn-operator plan`: every statement with the states that
+    /// need it, then the widening warnings and the permissions boundary.
+    pub fn explain(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        if self.statements.is_empty() {
+            out.push_str("no permissions needed\n");
+        }
+        for (i, s) in self.statements.iter().enumerate() {
+            let st = &s.statement;
+            let _ = writeln!(
+                out,
+                "{}. {} {} on {}",
+                i + 1,
+                st.effect.as_str(),
+                st.actions.join(", "),
+                st.resources.join(", ")
+            );
+            if let Some(c) = &st.condition {
+                let _ = writeln!(out, "   when {c}");
+            }
+            for r in &s.reasons {
+                let _ = writeln!(out, "   because {r}");
+            }
+        }
+        for w in &self.warnings {
+            let who = if w.state.is_empty() {
+                String::new()
+            } else {
+                format!("state {}: ", w.state)
+            };
+            let _ = writeln!(out, "warning: {who}{}", w.message);
+        }
+        if let Some(b) = &self.permissions_boundary {
+            let _ = writeln!(out, "permissions boundary: {b}");
+        }
+        out
+    }
+
     /// Whether all inline documents together stay within IAM's per-role inline quota.
     pub fn fits_inline(&self) -> bool {
         self.documents()
@@ -445,4 +492,80 @@ pub fn role_source(
             policy,
         },
     })
+}
+
+impl TaskHints {
+    /// What a TaskIntegration declares that its compiled Task state does not show: the roles ECS tasks and
+    /// SageMaker transform jobs run with, and the explicit resources of an `awsSdk` call.
+    pub fn from_integration(spec: &crate::api::TaskIntegrationSpec) -> Self {
+        let mut hints = TaskHints::default();
+        if let Some(ecs) = &spec.ecs {
+            hints
+                .pass_role_arns
+                .extend(ecs.pass_role_arns.iter().cloned());
+        }
+        if let Some(role) = spec
+            .sagemaker_transform
+            .as_ref()
+            .and_then(|t| t.role_arn.as_ref())
+        {
+            hints.pass_role_arns.push(role.clone());
+        }
+        if let Some(sdk) = &spec.aws_sdk {
+            hints.resources.extend(sdk.resources.iter().cloned());
+        }
+        hints
+    }
+}
+
+impl From<&crate::api::PolicyStatement> for Statement {
+    fn from(s: &crate::api::PolicyStatement) -> Self {
+        Statement {
+            sid: s.sid.clone(),
+            effect: match s.effect {
+                crate::api::Effect::Allow => Effect::Allow,
+                crate::api::Effect::Deny => Effect::Deny,
+            },
+            actions: s.actions.clone(),
+            resources: s.resources.clone(),
+            condition: s.condition.clone().map(Value::Object),
+        }
+    }
+}
+
+impl RoleContext {
+    /// The role context of a StateMachine spec, for the state machine `state_machine_name` (its AWS name) in an
+    /// account and region. `task_hints` maps Task state names to what their TaskIntegration declares
+    /// ([`TaskHints::from_integration`]); the compiler knows which state uses which integration.
+    pub fn from_spec(
+        spec: &crate::api::StateMachineSpec,
+        partition: &str,
+        region: &str,
+        account_id: &str,
+        state_machine_name: &str,
+        task_hints: BTreeMap<String, TaskHints>,
+    ) -> Self {
+        let logging = spec
+            .logging
+            .as_ref()
+            .filter(|l| l.level != crate::api::LogLevel::Off)
+            .map(|l| LoggingCtx {
+                log_group_arn: l.log_group_arn.clone(),
+            });
+        let role = spec.role.as_ref();
+        RoleContext {
+            partition: partition.into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            state_machine_name: state_machine_name.into(),
+            logging,
+            tracing: spec.tracing.as_ref().is_some_and(|t| t.enabled),
+            kms_key_arn: spec.encryption.as_ref().map(|e| e.kms_key_id.clone()),
+            extra_statements: role
+                .map(|r| r.extra_statements.iter().map(Statement::from).collect())
+                .unwrap_or_default(),
+            permissions_boundary: role.and_then(|r| r.permissions_boundary.clone()),
+            task_hints,
+        }
+    }
 }

@@ -177,8 +177,9 @@ pub(crate) struct Merged {
 /// unconditioned resource: first every (action) collects all its resources, then actions with the same resource
 /// set are folded into one statement. The result grants exactly the union of the (action, resource) pairs.
 pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
-    // (condition, action) -> (resources, reasons)
-    type PerAction = BTreeMap<(String, String), (BTreeSet<String>, BTreeSet<String>)>;
+    // (condition, action) -> (resources, reasons), then (condition, resources) -> (actions, reasons).
+    type Sets = (BTreeSet<String>, BTreeSet<String>);
+    type PerAction = BTreeMap<(String, String), Sets>;
     let mut per_action: PerAction = BTreeMap::new();
     let mut conditions: BTreeMap<String, Condition> = BTreeMap::new();
     for g in grants {
@@ -206,8 +207,7 @@ pub(crate) fn merge(grants: &[Grant]) -> Vec<Merged> {
         resources.retain(|r| !wild.iter().any(|w| w != r && glob(w, r)));
     }
     // (condition, resources) -> (actions, reasons)
-    let mut per_resources: BTreeMap<(String, Vec<String>), (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut per_resources: BTreeMap<(String, Vec<String>), Sets> = BTreeMap::new();
     for ((ckey, action), (resources, reasons)) in per_action {
         let e = per_resources
             .entry((ckey, resources.into_iter().collect()))
@@ -295,10 +295,14 @@ pub fn policy_size(doc: &Value) -> usize {
 /// ever dropped silently.
 pub fn split(statements: &[Statement], limit: usize) -> Vec<Value> {
     let overhead = policy_size(&document(&[]));
+    let pieces: Vec<Statement> = statements
+        .iter()
+        .flat_map(|s| split_statement(s, limit.saturating_sub(overhead)))
+        .collect();
     let mut docs = Vec::new();
     let mut current: Vec<&Statement> = Vec::new();
     let mut size = overhead;
-    for s in statements {
+    for s in &pieces {
         // One comma between statements.
         let sz = policy_size(&s.to_json()) + usize::from(!current.is_empty());
         if !current.is_empty() && size + sz > limit {
@@ -313,6 +317,40 @@ pub fn split(statements: &[Statement], limit: usize) -> Vec<Value> {
         docs.push(document(&current));
     }
     docs
+}
+
+/// A statement too large for one document becomes several with the same actions and condition over consecutive
+/// runs of its resources (the union grants exactly the same).
+fn split_statement(s: &Statement, budget: usize) -> Vec<Statement> {
+    if policy_size(&s.to_json()) <= budget || s.resources.len() < 2 {
+        return vec![s.clone()];
+    }
+    let mut empty = s.clone();
+    empty.resources = Vec::new();
+    let base = policy_size(&empty.to_json());
+    let mut out = Vec::new();
+    let mut chunk: Vec<String> = Vec::new();
+    let mut size = base;
+    for r in &s.resources {
+        // The resource string, its quotes and a comma.
+        let add = r.chars().filter(|c| !c.is_whitespace()).count() + 3;
+        if !chunk.is_empty() && size + add > budget {
+            out.push(Statement {
+                resources: std::mem::take(&mut chunk),
+                ..s.clone()
+            });
+            size = base;
+        }
+        size += add;
+        chunk.push(r.clone());
+    }
+    if !chunk.is_empty() {
+        out.push(Statement {
+            resources: chunk,
+            ..s.clone()
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -429,5 +467,25 @@ mod tests {
             count += d["Statement"].as_array().unwrap().len();
         }
         assert_eq!(count, 200);
+        let one = Statement::allow(
+            ["lambda:InvokeFunction"],
+            (0..200).map(|i| format!("arn:aws:lambda:us-east-1:123456789012:function:fn-{i:04}")),
+        );
+        let docs = split(std::slice::from_ref(&one), 2_000);
+        assert!(docs.len() > 1);
+        let mut resources = Vec::new();
+        for d in &docs {
+            assert!(policy_size(d) <= 2_000, "{}", policy_size(d));
+            for st in d["Statement"].as_array().unwrap() {
+                resources.extend(
+                    st["Resource"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_str().unwrap().to_string()),
+                );
+            }
+        }
+        assert_eq!(resources, one.resources);
     }
 }

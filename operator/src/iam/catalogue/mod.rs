@@ -645,7 +645,71 @@ impl Task<'_> {
 }
 
 /// Grants for one Task state.
+///
+/// A Task with `Credentials` runs its call with another role ("Accessing resources in other AWS accounts in
+/// Step Functions", concepts-access-cross-acct-resources.html): the state machine's role then only needs
+/// `sts:AssumeRole` on that role, and the task's own permissions belong to the assumed role.
 pub(crate) fn task_grants(
+    state: &str,
+    task: &Value,
+    ctx: &RoleContext,
+    grants: &mut Vec<Grant>,
+    warnings: &mut Vec<Widening>,
+) -> Result<(), IamError> {
+    let Some(credentials) = task.get("Credentials") else {
+        return own_task_grants(state, task, ctx, grants, warnings);
+    };
+    let mut needed = Vec::new();
+    let mut inner_warnings = Vec::new();
+    own_task_grants(state, task, ctx, &mut needed, &mut inner_warnings)?;
+    let reason = format!("state {state}: Credentials.RoleArn");
+    let role = Params::from_value(Some(credentials)).str("RoleArn");
+    let target = match role {
+        super::params::Param::Static(v) => {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| IamError::InvalidField {
+                    state: state.to_string(),
+                    field: "Credentials.RoleArn".into(),
+                    message: "must be a role ARN".into(),
+                })?
+        }
+        super::params::Param::Dynamic => {
+            let w = format!("arn:{}:iam::*:role/*", ctx.scope().partition);
+            warnings.push(Widening {
+                state: state.to_string(),
+                message: format!(
+                    "Credentials.RoleArn is chosen at run time: sts:AssumeRole granted on {w}"
+                ),
+            });
+            w
+        }
+        super::params::Param::Absent => {
+            return Err(IamError::InvalidField {
+                state: state.to_string(),
+                field: "Credentials.RoleArn".into(),
+                message: "is required when Credentials is given".into(),
+            });
+        }
+    };
+    grants.push(Grant::new(["sts:AssumeRole"], [target.clone()], reason));
+    let actions: std::collections::BTreeSet<&str> = needed
+        .iter()
+        .flat_map(|g| g.actions.iter().map(String::as_str))
+        .collect();
+    if !actions.is_empty() {
+        warnings.push(Widening {
+            state: state.to_string(),
+            message: format!(
+                "runs with the role {target}: that role (not the state machine's) needs {}",
+                actions.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn own_task_grants(
     state: &str,
     task: &Value,
     ctx: &RoleContext,

@@ -75,7 +75,7 @@ fn resolve(
         }
         Param::Dynamic => {
             t.widen(format!(
-                "{field} is chosen at run time: {}:{} granted on {wide}",
+                "{field} is chosen at run time: the {}:{} statement covers {wide}",
                 t.service, t.action
             ));
             Ok(Some(vec![wide.to_string()]))
