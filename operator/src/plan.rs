@@ -168,6 +168,9 @@ pub struct DesiredMachine {
     /// The state machine ARN this object was last reconciled to (`status.stateMachineArn`); when its name
     /// differs from `name`, the AWS name changed.
     pub previous_arn: Option<String>,
+    /// The version ARN last reported (`status.versionArn`). With publishing on and this unknown, the AWS
+    /// layer looks the newest version up, and one is published if there is none.
+    pub known_version_arn: Option<String>,
 }
 
 impl DesiredMachine {
@@ -177,6 +180,7 @@ impl DesiredMachine {
         if let Some(obj) = hashed.as_object_mut() {
             // Bookkeeping that does not describe AWS resources.
             obj.remove("previousArn");
+            obj.remove("knownVersionArn");
             obj.remove("adopt");
             obj.remove("allowReplace");
             obj.remove("deletionPolicy");
@@ -886,6 +890,7 @@ pub fn plan_machine(
                 });
             } else if let Some(publish) = &desired.publish
                 && live.latest_version_arn.is_none()
+                && desired.known_version_arn.is_none()
             {
                 ops.push(Operation::PublishStateMachineVersion {
                     arn: live.arn.clone(),

@@ -381,7 +381,8 @@ pub async fn machine(
     depth: Depth,
 ) -> Result<ObservedMachine, AwsError> {
     let arn = clients.state_machine_arn(&desired.name);
-    let state_machine = state_machine(clients, &arn, desired.publish.is_some()).await?;
+    let look_up_version = desired.publish.is_some() && desired.known_version_arn.is_none();
+    let state_machine = state_machine(clients, &arn, look_up_version).await?;
     let previous_state_machine = match &desired.previous_arn {
         Some(prev) if *prev != arn => state_machine_at(clients, prev).await?,
         _ => None,

@@ -18,8 +18,8 @@ pub struct Outcome {
     pub state_machine_arn: Option<String>,
     pub role_arn: Option<String>,
     pub alarm_names: Vec<String>,
-    /// The version published by this reconcile, else the newest one seen (only looked up when
-    /// publishing is on).
+    /// The version published by this reconcile, else the newest one known (looked up only when
+    /// publishing is on and `known_version_arn` is unset).
     pub version_arn: Option<String>,
     /// The write operations performed, in order.
     pub operations: Vec<Operation>,
@@ -87,12 +87,16 @@ pub async fn reconcile_machine(
         DesiredRole::External { arn } => Some(arn.clone()),
         DesiredRole::Managed(r) => ctx.role_arns.get(&r.name).cloned(),
     };
-    let version_arn = ctx.version_arn.clone().or_else(|| {
-        observed
-            .state_machine
-            .as_ref()
-            .and_then(|m| m.latest_version_arn.clone())
-    });
+    let version_arn = ctx
+        .version_arn
+        .clone()
+        .or_else(|| {
+            observed
+                .state_machine
+                .as_ref()
+                .and_then(|m| m.latest_version_arn.clone())
+        })
+        .or_else(|| desired.known_version_arn.clone());
     Ok(Outcome {
         state_machine_arn: ctx.state_machine_arn.clone(),
         role_arn,

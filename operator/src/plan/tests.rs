@@ -72,6 +72,7 @@ fn desired() -> DesiredMachine {
         adopt: false,
         allow_replace: false,
         previous_arn: None,
+        known_version_arn: None,
     }
 }
 
@@ -439,6 +440,10 @@ fn publish_with_an_update_or_once_when_no_version_exists() {
         }]
     );
     observed.state_machine.as_mut().unwrap().latest_version_arn = Some(format!("{SM_ARN}:1"));
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    // A version reported earlier (status) counts as well.
+    observed.state_machine.as_mut().unwrap().latest_version_arn = None;
+    d.known_version_arn = Some(format!("{SM_ARN}:1"));
     assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
     d.definition = json!({"StartAt": "B", "States": {"B": {"Type": "Succeed"}}});
     let ops = plan_machine(&d, &observed).unwrap();
