@@ -26,6 +26,15 @@ pub struct AppState {
     pub bookmark_interval: Duration,
 }
 
+fn object_response(w: super::store::Written, meta: bool) -> Response {
+    let body = if meta && w.object.get("kind").and_then(Value::as_str) != Some("Status") {
+        meta_only(&w.object)
+    } else {
+        w.object
+    };
+    json_response(w.code, &body, &w.warnings)
+}
+
 fn json_response(code: u16, body: &Value, warnings: &[String]) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
@@ -252,7 +261,7 @@ fn resource(
         }
         (Method::POST, None) => {
             let w = store.create(&rt, ns, parse_body(body)?, &write_options(q, headers)?)?;
-            Ok(json_response(w.code, &w.object, &w.warnings))
+            Ok(object_response(w, meta))
         }
         (Method::PUT, Some(name)) => {
             let w = store.update(
@@ -263,7 +272,7 @@ fn resource(
                 &write_options(q, headers)?,
                 status,
             )?;
-            Ok(json_response(w.code, &w.object, &w.warnings))
+            Ok(object_response(w, meta))
         }
         (Method::PATCH, Some(name)) => {
             let ct = headers
@@ -271,11 +280,11 @@ fn resource(
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("");
             let w = store.patch(&rt, ns, name, ct, body, &write_options(q, headers)?, status)?;
-            Ok(json_response(w.code, &w.object, &w.warnings))
+            Ok(object_response(w, meta))
         }
         (Method::DELETE, Some(name)) if !status => {
             let w = store.delete(&rt, ns, name, &parse_body(body)?)?;
-            Ok(json_response(w.code, &w.object, &w.warnings))
+            Ok(object_response(w, meta))
         }
         (Method::DELETE, None) => {
             let list = store.delete_collection(&rt, &filter(q, ns, &rt)?)?;

@@ -39,6 +39,53 @@ impl ResourceType {
         }
     }
 
+    /// Whether objects carry `metadata.generation` (custom resources and CRDs do; the other built-ins here
+    /// do not).
+    pub fn has_generation(&self) -> bool {
+        self.custom || self.plural == "customresourcedefinitions"
+    }
+
+    /// Core v1 Events are stored as `events.k8s.io/v1` Events, as on a real server, and converted on the way
+    /// in and out.
+    fn is_core_event(&self) -> bool {
+        self.group.is_empty() && self.plural == "events"
+    }
+
+    /// `apiVersion` and `kind` of the stored form.
+    pub fn storage_type(&self) -> (String, String) {
+        if self.is_core_event() {
+            ("events.k8s.io/v1".into(), "Event".into())
+        } else {
+            (self.api_version(), self.kind.clone())
+        }
+    }
+
+    /// Converts an object written through this endpoint to the stored form.
+    pub fn to_storage(&self, mut obj: Value) -> Value {
+        if self.is_core_event()
+            && let Some(m) = obj.as_object_mut()
+        {
+            rename(m, CORE_TO_NEW);
+            m.insert("apiVersion".into(), json!("events.k8s.io/v1"));
+        }
+        obj
+    }
+
+    /// Converts a stored object to the form this endpoint serves, with its `apiVersion` and `kind`.
+    pub fn from_storage(&self, obj: &Value) -> Value {
+        let mut o = obj.clone();
+        if let Some(m) = o.as_object_mut() {
+            if self.is_core_event() {
+                let reversed: Vec<(&str, &str)> =
+                    CORE_TO_NEW.iter().map(|(a, b)| (*b, *a)).collect();
+                rename(m, &reversed);
+            }
+            m.insert("apiVersion".into(), json!(self.api_version()));
+            m.insert("kind".into(), json!(self.kind));
+        }
+        o
+    }
+
     fn builtin(
         group: &str,
         version: &str,
@@ -57,10 +104,34 @@ impl ResourceType {
             namespaced,
             short_names: short.iter().map(|s| s.to_string()).collect(),
             categories: vec![],
-            storage: format!("{group}/{plural}"),
+            storage: if group.is_empty() && plural == "events" {
+                "events.k8s.io/events".into()
+            } else {
+                format!("{group}/{plural}")
+            },
             schema: None,
             status_subresource: matches!(plural, "namespaces" | "customresourcedefinitions"),
             custom: false,
+        }
+    }
+}
+
+/// Field names of core v1 Events and their `events.k8s.io/v1` counterparts (the conversion the real server
+/// applies between the two APIs).
+const CORE_TO_NEW: &[(&str, &str)] = &[
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+    ("reportingComponent", "reportingController"),
+];
+
+fn rename(m: &mut serde_json::Map<String, Value>, pairs: &[(&str, &str)]) {
+    for (from, to) in pairs {
+        if let Some(v) = m.shift_remove(*from) {
+            m.insert((*to).to_string(), v);
         }
     }
 }

@@ -203,6 +203,41 @@ fn dns_subdomain(name: &str) -> bool {
         })
 }
 
+/// `[prefix/]name` label keys and label values, as `metav1` validation checks them.
+fn check_labels(obj: &Value, causes: &mut Vec<Cause>) {
+    let Some(labels) = obj.pointer("/metadata/labels").and_then(Value::as_object) else {
+        return;
+    };
+    let name_ok = |s: &str| {
+        s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            && s.bytes().next().is_none_or(|b| b.is_ascii_alphanumeric())
+            && s.bytes().last().is_none_or(|b| b.is_ascii_alphanumeric())
+    };
+    for (k, v) in labels {
+        let (prefix, name) = match k.split_once('/') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, k.as_str()),
+        };
+        if name.is_empty() || !name_ok(name) || prefix.is_some_and(|p| !dns_subdomain(p)) {
+            causes.push(Cause::invalid(
+                "metadata.labels",
+                &json!(k),
+                "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            ));
+        }
+        match v.as_str() {
+            Some(val) if name_ok(val) => {}
+            _ => causes.push(Cause::invalid(
+                "metadata.labels",
+                v,
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            )),
+        }
+    }
+}
+
 fn dns_label(name: &str) -> bool {
     name.len() <= 63 && !name.contains('.') && dns_subdomain(name)
 }
@@ -392,12 +427,7 @@ impl Store {
 
     /// Sets `apiVersion`/`kind` to those of the endpoint the object is read through.
     pub fn present(rt: &ResourceType, obj: &Value) -> Value {
-        let mut o = obj.clone();
-        if let Some(m) = o.as_object_mut() {
-            m.insert("apiVersion".into(), json!(rt.api_version()));
-            m.insert("kind".into(), json!(rt.kind));
-        }
-        o
+        rt.from_storage(obj)
     }
 
     fn namespace_state<'a>(inner: &'a Inner, ns: &str) -> Option<&'a Value> {
@@ -500,7 +530,9 @@ impl Store {
         let mut next = None;
         if let Some(bucket) = inner.objects.get(&rt.storage) {
             for (key, obj) in bucket {
-                if start.as_ref().is_some_and(|s| key <= s) || !filter.matches(obj) {
+                if start.as_ref().is_some_and(|s| key <= s)
+                    || !filter.matches(&Self::present(rt, obj))
+                {
                     continue;
                 }
                 if limit.is_some_and(|l| l > 0 && items.len() >= l) {
@@ -535,10 +567,11 @@ impl Store {
         inner: &mut Inner,
         rt: &ResourceType,
         ns: Option<&str>,
-        mut obj: Value,
+        obj: Value,
         opts: &WriteOptions,
     ) -> Result<Written, ApiError> {
         Self::check_body(rt, &obj, ns)?;
+        let mut obj = rt.to_storage(obj);
         if meta_str(&obj, "resourceVersion").is_some_and(|r| !r.is_empty()) {
             return Err(ApiError::bad_request(
                 "resourceVersion should not be set on objects to be created",
@@ -603,7 +636,7 @@ impl Store {
             let m = meta_mut(&mut obj);
             m.insert("uid".into(), json!(uid));
             m.insert("creationTimestamp".into(), json!(now()));
-            if rt.custom {
+            if rt.has_generation() {
                 m.insert("generation".into(), json!(1));
             }
         }
@@ -671,9 +704,10 @@ impl Store {
         opts: &WriteOptions,
     ) -> Result<Vec<String>, ApiError> {
         let mut warnings = Vec::new();
+        let (api_version, kind) = rt.storage_type();
         if let Some(m) = obj.as_object_mut() {
-            m.insert("apiVersion".into(), json!(rt.api_version()));
-            m.insert("kind".into(), json!(rt.kind));
+            m.insert("apiVersion".into(), json!(api_version));
+            m.insert("kind".into(), json!(kind));
         }
         let name = meta_str(obj, "name").unwrap_or_default().to_string();
         let mut causes = Vec::new();
@@ -696,6 +730,7 @@ impl Store {
                 ),
             ));
         }
+        check_labels(obj, &mut causes);
         if let Some(old) = old
             && old.pointer("/metadata/deletionTimestamp").is_some()
         {
@@ -897,6 +932,7 @@ impl Store {
         Self::check_namespace(&inner, rt, ns, false)?;
         let old = Self::lookup(&inner, rt, ns, name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        let desired = rt.to_storage(desired);
         self.update_locked(&mut inner, rt, old, desired, opts, status, Managed::Update)
     }
 
@@ -963,7 +999,7 @@ impl Store {
             }
         }
         let warnings = self.prepare(inner, rt, Some(&old), &mut obj, opts)?;
-        if rt.custom && spec_part(&obj) != spec_part(&old) {
+        if rt.has_generation() && spec_part(&obj) != spec_part(&old) {
             let g = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
@@ -1061,7 +1097,8 @@ impl Store {
             return self.apply_locked(&mut inner, rt, ns, name, old, parsed, opts, status);
         }
         let old = old.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-        let mut desired = old.clone();
+        // Patches apply to the object as this endpoint serves it.
+        let mut desired = Self::present(rt, &old);
         if ct == "application/json-patch+json" {
             patch::json_patch(&mut desired, &parsed)
                 .map_err(|e| ApiError::new(422, "Invalid", e))?;
@@ -1080,6 +1117,7 @@ impl Store {
                 "metadata.name cannot be changed by a patch",
             ));
         }
+        let desired = rt.to_storage(desired);
         self.update_locked(&mut inner, rt, old, desired, opts, status, Managed::Update)
     }
 
@@ -1125,8 +1163,8 @@ impl Store {
             )));
         }
         let schema = rt.schema.as_deref();
+        let mut applied = rt.to_storage(applied);
         let fields = sub_filter(patch::leaf_fields(&applied, schema), status, rt);
-        let mut applied = applied;
         if rt.status_subresource {
             if status {
                 applied = json!({"status": applied.get("status").cloned().unwrap_or(json!({}))});
@@ -1139,6 +1177,7 @@ impl Store {
                 return Err(ApiError::not_found(&rt.group, &rt.plural, name));
             }
             let mut obj = applied.clone();
+            obj["apiVersion"] = json!(rt.api_version());
             meta_mut(&mut obj).insert("name".into(), json!(name));
             let mut w = self.create_locked(
                 inner,
@@ -1317,7 +1356,7 @@ impl Store {
                 let m = meta_mut(&mut obj);
                 m.insert("deletionTimestamp".into(), json!(now()));
                 m.insert("deletionGracePeriodSeconds".into(), json!(0));
-                if rt.custom {
+                if rt.has_generation() {
                     let g = old
                         .pointer("/metadata/generation")
                         .and_then(Value::as_i64)
@@ -1365,9 +1404,9 @@ impl Store {
         }
         let stored = self.commit(inner, rt, EventKind::Deleted, old.clone(), Some(old));
         self.after_removal(inner, rt, &stored);
-        let object = if rt.custom || rt.plural == "customresourcedefinitions" {
-            Self::present(rt, &stored)
-        } else {
+        // Immediate deletion answers with a Status naming the object (the real registry's default; only
+        // resources with finalizers pending, like namespaces, return the object).
+        let object = {
             json!({
                 "kind": "Status",
                 "apiVersion": "v1",
@@ -1389,7 +1428,12 @@ impl Store {
         let victims: Vec<Value> = inner
             .objects
             .get(&rt.storage)
-            .map(|b| b.values().filter(|o| filter.matches(o)).cloned().collect())
+            .map(|b| {
+                b.values()
+                    .filter(|o| filter.matches(&Self::present(rt, o)))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         let mut items = Vec::new();
         for v in victims {
@@ -1523,8 +1567,10 @@ impl Store {
             }
             _ => {
                 if let Some(bucket) = inner.objects.get(&rt.storage) {
-                    for obj in bucket.values().filter(|o| filter.matches(o)) {
-                        initial.push(json!({"type": "ADDED", "object": Self::present(rt, obj)}));
+                    for obj in bucket.values().map(|o| Self::present(rt, o)) {
+                        if filter.matches(&obj) {
+                            initial.push(json!({"type": "ADDED", "object": obj}));
+                        }
                     }
                 }
             }
@@ -1542,8 +1588,12 @@ pub fn event_json(rt: &ResourceType, filter: &Filter, ev: &Event) -> Option<Valu
     if ev.storage != rt.storage {
         return None;
     }
-    let now_in = filter.matches(&ev.object);
-    let was_in = ev.old.as_ref().is_some_and(|o| filter.matches(o));
+    let object = Store::present(rt, &ev.object);
+    let now_in = filter.matches(&object);
+    let was_in = ev
+        .old
+        .as_ref()
+        .is_some_and(|o| filter.matches(&Store::present(rt, o)));
     let kind = match ev.kind {
         EventKind::Added if now_in => "ADDED",
         EventKind::Deleted if now_in || was_in => "DELETED",
