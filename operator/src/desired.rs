@@ -239,6 +239,7 @@ pub fn build(
         adopt: adopt(&sm.metadata),
         allow_replace: false,
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
+        known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
     };
     Ok(Built {
         desired,
@@ -319,6 +320,7 @@ pub fn for_deletion(
         adopt: adopt(&sm.metadata),
         allow_replace: false,
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
+        known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
     }
 }
 

@@ -36,78 +36,11 @@ fn ready_reason(sm: &StateMachine) -> Option<(String, String, String)> {
     })
 }
 
-const JOB_POLLER: &str = r#"
-apiVersion: sfn.operator.dev/v1alpha1
-kind: TaskIntegration
-metadata: {name: submit-job}
-spec:
-  lambda: {functionArn: "arn:aws:lambda:us-east-1:123456789012:function:SubmitJob"}
----
-apiVersion: sfn.operator.dev/v1alpha1
-kind: TaskIntegration
-metadata: {name: check-job}
-spec:
-  lambda: {functionArn: "arn:aws:lambda:us-east-1:123456789012:function:CheckJob"}
----
-apiVersion: sfn.operator.dev/v1alpha1
-kind: Activity
-metadata: {name: manual-approval}
-spec: {tags: {team: payments}}
----
-apiVersion: sfn.operator.dev/v1alpha1
-kind: TaskIntegration
-metadata: {name: approve}
-spec:
-  activity: {activityRef: {name: manual-approval}}
----
-apiVersion: sfn.operator.dev/v1alpha1
-kind: StateMachine
-metadata: {name: job-poller}
-spec:
-  type: STANDARD
-  timeoutSeconds: 300
-  definition:
-    comment: Job poller
-    states:
-      - name: Submit Job
-        type: Task
-        integration: submit-job
-        resultPath: $.guid
-      - name: Wait X Seconds
-        type: Wait
-        secondsPath: $.wait_time
-      - name: Get Job Status
-        type: Task
-        integration: check-job
-        inputPath: $.guid
-        resultPath: $.status
-      - name: Job Complete?
-        type: Choice
-        choices:
-          - condition: $.status == "FAILED"
-            next: Job Failed
-          - condition: $.status == "SUCCEEDED"
-            next: Get Final Job Status
-        default: Wait X Seconds
-      - name: Job Failed
-        type: Fail
-        error: DescribeJob returned FAILED
-        cause: AWS Batch Job Failed
-      - name: Get Final Job Status
-        type: Task
-        integration: check-job
-        inputPath: $.guid
-        next: Approve
-      - name: Approve
-        type: Task
-        integration: approve
-        end: true
-  alarms:
-    - metric: ExecutionsFailed
-      threshold: 1
-      evaluationPeriods: 1
-  deletionPolicy: Delete
-"#;
+/// An example manifest from `examples/`, exactly as users apply it (the test moves it into its namespace).
+fn example(file: &str) -> String {
+    let path = e2e_support::workspace_root().join("examples").join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
 
 async fn live_definition(world: &World, arn: &str) -> Option<Value> {
     let sfn = aws_sdk_sfn::Client::new(&world.sdk);
@@ -186,7 +119,8 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_poller_lifecycle_follows_the_objects() {
     let world = World::new().await;
-    world.apply_yaml(JOB_POLLER).await;
+    world.apply_yaml(&example("job-poller.yaml")).await;
+    world.apply_yaml(&example("activity.yaml")).await;
     let operator =
         RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
 
@@ -198,12 +132,35 @@ async fn job_poller_lifecycle_follows_the_objects() {
     let arn = status.state_machine_arn.clone().expect("state machine ARN");
     let role_arn = status.role_arn.clone().expect("role ARN");
     assert!(
-        arn.contains(&format!(":{}:stateMachine:", world.account)),
+        arn.ends_with(&format!(":stateMachine:{}job-poller", world.aws_prefix())),
         "{arn}"
     );
     assert!(role_arn.contains(":role/sfn-operator/"), "{role_arn}");
-    assert_eq!(status.alarm_names.len(), 1, "{status:?}");
+    assert_eq!(status.alarm_names.len(), 3, "{status:?}");
     assert!(status.definition_hash.is_some());
+    let submit = world
+        .wait_for::<TaskIntegration>("submit-job", TIMEOUT, |t| {
+            t.status
+                .as_ref()
+                .and_then(|s| s.resource.as_deref())
+                .is_some()
+        })
+        .await;
+    let submit_status = submit.status.unwrap();
+    assert_eq!(
+        submit_status.resource.as_deref(),
+        Some("arn:aws:states:::lambda:invoke")
+    );
+    assert!(
+        submit_status
+            .iam_statements
+            .iter()
+            .any(|s| s.contains("lambda:InvokeFunction") && s.contains("function:SubmitJob")),
+        "{:?}",
+        submit_status.iam_statements
+    );
+
+    // The Activity: its ARN flows through the TaskIntegration into the machine that uses it.
     let act = world
         .wait_for::<Activity>("manual-approval", TIMEOUT, |a| {
             a.status
@@ -218,16 +175,23 @@ async fn job_poller_lifecycle_follows_the_objects() {
             t.status.as_ref().and_then(|s| s.resource.as_deref()) == Some(activity_arn.as_str())
         })
         .await;
+    let approval = world
+        .wait_for::<StateMachine>("approval", TIMEOUT, ready)
+        .await;
+    let approval_arn = approval.status.unwrap().state_machine_arn.unwrap();
+    let approval_def = live_definition(&world, &approval_arn)
+        .await
+        .expect("live approval machine");
+    assert_eq!(
+        approval_def["States"]["Wait For Approval"]["Resource"],
+        json!(activity_arn)
+    );
 
-    // AWS has the machine, its role and policy, and the alarm.
+    // AWS has the machine, its role and policy, and the alarms.
     let definition = live_definition(&world, &arn).await.expect("live machine");
     assert_eq!(
         definition["States"]["Submit Job"]["Resource"],
         "arn:aws:states:::lambda:invoke"
-    );
-    assert_eq!(
-        definition["States"]["Approve"]["Resource"],
-        json!(activity_arn)
     );
     let policy = role_policy_text(&world, &role_name_of(&role_arn)).await;
     assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
@@ -239,10 +203,12 @@ async fn job_poller_lifecycle_follows_the_objects() {
         .send()
         .await
         .expect("describing alarms");
-    assert_eq!(alarms.metric_alarms().len(), 1);
-    assert_eq!(
-        alarms.metric_alarms()[0].metric_name(),
-        Some("ExecutionsFailed")
+    assert_eq!(alarms.metric_alarms().len(), 3);
+    assert!(
+        alarms
+            .metric_alarms()
+            .iter()
+            .any(|a| a.metric_name() == Some("ExecutionsFailed"))
     );
 
     // Edit the definition: AWS follows.
@@ -296,6 +262,9 @@ async fn job_poller_lifecycle_follows_the_objects() {
     );
 
     // An invalid definition: Ready=False naming the state, and the live machine untouched.
+    world
+        .wait_for::<StateMachine>("job-poller", TIMEOUT, ready)
+        .await;
     let before = live_definition(&world, &arn).await.expect("live machine");
     let mut states = serde_json::to_value(&sm.spec.definition.as_ref().unwrap().states).unwrap();
     states[1]["next"] = json!("Nowhere");
@@ -338,6 +307,113 @@ async fn job_poller_lifecycle_follows_the_objects() {
         .expect("describing alarms");
     assert!(alarms.metric_alarms().is_empty());
 
+    // Deleting the Activity removes it from AWS, and the machine using it reports the missing reference.
+    world.delete::<Activity>("manual-approval").await;
+    world
+        .wait_gone::<Activity>("manual-approval", TIMEOUT)
+        .await;
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&activity_arn)
+            .send()
+            .await
+            .is_err(),
+        "the activity should be gone"
+    );
+    let approval = world
+        .wait_for::<StateMachine>("approval", TIMEOUT, |sm| {
+            ready_reason(sm).is_some_and(|(status, reason, _)| {
+                status == "False" && reason == "ReferenceNotFound"
+            })
+        })
+        .await;
+    let (_, _, message) = ready_reason(&approval).unwrap();
+    assert!(message.contains("manual-approval"), "{message}");
+
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_machine_follows_its_child_arn() {
+    let world = World::new().await;
+    world.apply_yaml(&example("nested-task-token.yaml")).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let child = world
+        .wait_for::<StateMachine>("child", TIMEOUT, ready)
+        .await;
+    let child_arn = child.status.unwrap().state_machine_arn.unwrap();
+    let parent = world
+        .wait_for::<StateMachine>("parent", TIMEOUT, ready)
+        .await;
+    let parent_arn = parent.status.unwrap().state_machine_arn.unwrap();
+    let definition = live_definition(&world, &parent_arn)
+        .await
+        .expect("live parent");
+    assert_eq!(
+        definition["States"]["ChildTask"]["Resource"],
+        "arn:aws:states:::states:startExecution.waitForTaskToken"
+    );
+    assert_eq!(
+        definition["States"]["ChildTask"]["Parameters"]["StateMachineArn"],
+        json!(child_arn)
+    );
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_band_changes_are_put_back() {
+    let world = World::new().await;
+    world.apply_value(small_machine("drifty", "Delete")).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let sm = world
+        .wait_for::<StateMachine>("drifty", TIMEOUT, ready)
+        .await;
+    let arn = sm.status.unwrap().state_machine_arn.unwrap();
+    let original = live_definition(&world, &arn).await.expect("live machine");
+
+    // Someone edits the machine in the console.
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    let mut tampered = original.clone();
+    tampered["Comment"] = json!("edited by hand");
+    sfn.update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(tampered.to_string())
+        .send()
+        .await
+        .expect("out-of-band update");
+    assert_eq!(
+        live_definition(&world, &arn).await.unwrap()["Comment"],
+        "edited by hand"
+    );
+
+    // The periodic resync is ten minutes away: ask for an immediate reconcile.
+    patch_spec::<StateMachine>(
+        &world,
+        "drifty",
+        json!({"metadata": {"annotations": {"sfn.operator.dev/reconcile-requested-at": "2026-01-01T00:00:00Z"}}}),
+    )
+    .await;
+    let restored = eventually(TIMEOUT, || async {
+        live_definition(&world, &arn)
+            .await
+            .filter(|d| *d == original)
+    })
+    .await;
+    assert!(restored.is_some(), "the drift was not put back");
+    let sm = world
+        .wait_for::<StateMachine>("drifty", TIMEOUT, |sm| {
+            ready_reason(sm).is_some_and(|(_, reason, _)| reason == "DriftCorrected")
+        })
+        .await;
+    assert!(ready(&sm));
+    let metrics = operator.metrics.encode();
+    assert!(
+        metrics.contains("sfn_operator_drift_corrections_total{kind=\"StateMachine\"} 1"),
+        "{metrics}"
+    );
     operator.stop().await;
 }
 

@@ -221,14 +221,11 @@ async fn apply(
             st.observed_generation = generation;
             st.state_machine_arn = Some(applied.state_machine_arn.clone());
             st.role_arn = applied.role_arn.clone();
-            st.version_arn = applied
-                .version_arn
-                .clone()
-                .or(if built.desired.publish.is_some() {
-                    st.version_arn.clone()
-                } else {
-                    None
-                });
+            st.version_arn = if built.desired.publish.is_some() {
+                applied.version_arn.clone().or(st.version_arn.clone())
+            } else {
+                None
+            };
             st.alarm_names = applied.alarm_names.clone();
             st.definition_hash = Some(built.definition_hash.clone());
             let mut warnings = built.warnings.clone();
