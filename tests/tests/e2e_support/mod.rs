@@ -169,6 +169,11 @@ impl World {
         self.cluster.cleanup().await;
     }
 
+    /// The in-process server's global resourceVersion (every write bumps it); `None` on a real cluster.
+    pub fn resource_version(&self) -> Option<u64> {
+        self.cluster.server.as_ref().map(|s| s.resource_version())
+    }
+
     /// The prefix of every AWS name derived for objects of this world's namespace.
     pub fn aws_prefix(&self) -> String {
         format!("{}-", self.namespace)
