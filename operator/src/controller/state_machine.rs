@@ -20,7 +20,7 @@ use crate::desired::{self, DesiredError};
 
 use super::backend::BackendError;
 use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
-use super::resolver::StoreResolver;
+use super::resolver::{StoreResolver, integration_names};
 use super::status::{self, Outcome, Reason};
 use super::{Context, FINALIZER, dependent_ref, object_key, patch_status, resync_action};
 
@@ -153,7 +153,14 @@ async fn apply(
     let key = object_key(sm.as_ref());
     let generation = sm.metadata.generation;
 
-    let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
+    let names = integration_names(&sm.spec);
+    let resolver = StoreResolver::new(
+        &ns,
+        names.iter().map(String::as_str),
+        &ctx.integrations,
+        &ctx.activities,
+        &ctx.machines,
+    );
     let built = desired::build(
         &sm,
         &resolver,
@@ -333,7 +340,14 @@ async fn cleanup(
     // Best effort: the object may be going away under us.
     let _ = write_status(api, &sm, failed_status(&sm, &outcome), false).await;
 
-    let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
+    let names = integration_names(&sm.spec);
+    let resolver = StoreResolver::new(
+        &ns,
+        names.iter().map(String::as_str),
+        &ctx.integrations,
+        &ctx.activities,
+        &ctx.machines,
+    );
     let target = desired::for_deletion(&sm, &resolver, &settings);
     match ctx.backend.delete_machine(&target).await {
         Ok(()) => {
