@@ -136,7 +136,9 @@ async fn scale_benchmark() {
         idle_rss_kb as f64 / 1024.0
     );
 
-    assert!(reconciles_idle > 0.0, "the resyncs should have run");
+    if n > 0 {
+        assert!(reconciles_idle > 0.0, "the resyncs should have run");
+    }
     assert_eq!(aws_writes_idle, 0.0, "an idle resync must not write to AWS");
     if let Some(w) = k8s_writes {
         // Only the leader-election-free operator runs here, so nothing at all should be written.

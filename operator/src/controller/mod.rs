@@ -259,6 +259,8 @@ where
 {
     watcher(api, wc)
         .default_backoff()
+        // managedFields are never read by the operator and are often the largest part of a cached object.
+        .modify(|obj| obj.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_fingerprint::<K>, Default::default())
