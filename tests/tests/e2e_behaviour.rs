@@ -134,6 +134,7 @@ spec:
         "arn:aws:states:::sns:publish"
     );
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,6 +171,7 @@ async fn throttling_keeps_ready_and_reports_synced_false_until_it_passes() {
         "{metrics}"
     );
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,6 +219,7 @@ async fn a_failed_cleanup_keeps_the_finalizer_and_is_retried() {
     let reasons = event_reasons(&world).await;
     assert!(reasons.iter().any(|r| r == "Deleted"), "{reasons:?}");
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,6 +294,7 @@ async fn an_invalid_definition_waits_for_a_change_without_retrying() {
         .unwrap();
     assert_eq!(ready.observed_generation, fixed.metadata.generation);
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,6 +345,7 @@ async fn events_health_and_metrics_report_the_lifecycle() {
         "the deleted object no longer counts: {metrics}"
     );
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,4 +412,5 @@ async fn only_the_watched_namespaces_and_labels_are_reconciled() {
         .unwrap();
     assert!(c.status.is_none() && c.metadata.finalizers.is_none());
     operator.stop().await;
+    world.cleanup().await;
 }

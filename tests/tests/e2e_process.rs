@@ -85,4 +85,5 @@ async fn the_operator_process_reconciles_serves_http_and_stops_on_sigterm() {
         operator.output()
     );
     assert!(operator.output().contains("termination signal received"));
+    world.cleanup().await;
 }

@@ -146,6 +146,7 @@ async fn scale_benchmark() {
     }
     let status = operator.terminate(Duration::from_secs(30));
     assert!(status.is_some_and(|s| s.success()));
+    world.cleanup().await;
 }
 
 async fn aws_writes(operator: &mut e2e_support::OperatorProcess) -> f64 {
