@@ -63,5 +63,8 @@ fn the_image_runs_the_binary_alone_as_a_non_root_user() {
         runtime.contains("USER 65532:65532"),
         "the runtime stage drops to the non-root user the chart's securityContext names"
     );
-    assert!(!runtime.contains("RUN "), "nothing runs in the runtime stage");
+    assert!(
+        !runtime.contains("RUN "),
+        "nothing runs in the runtime stage"
+    );
 }
