@@ -727,6 +727,48 @@ async fn server_side_apply() {
         .filter_map(|c| c["type"].as_str())
         .collect();
     assert_eq!(types, vec!["Ready", "Synced"]);
+    // Finalizers are a set: managers own their own entries.
+    let with_finalizer = json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {},
+        "metadata": {"finalizers": ["a.example.com/f"]}});
+    api.patch("w", &a, &Patch::Apply(with_finalizer.clone()))
+        .await
+        .unwrap();
+    let jp: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "add", "path": "/metadata/finalizers/-", "value": "b.example.com/f"}
+    ]))
+    .unwrap();
+    api.patch("w", &PatchParams::default(), &Patch::Json::<()>(jp))
+        .await
+        .unwrap();
+    let fin = api
+        .patch("w", &a, &Patch::Apply(with_finalizer))
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["a.example.com/f", "b.example.com/f"]
+    );
+    let fin = api
+        .patch(
+            "w",
+            &a,
+            &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["b.example.com/f"],
+        "a's finalizer goes, the other stays"
+    );
+    // Leave nothing that would hold the namespace on a real cluster.
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     let err = api_error(
         api.patch(
             "w",
@@ -984,6 +1026,17 @@ async fn selectors_and_all_namespace_lists() {
         ),
         vec!["b"]
     );
+    // A CRD's selectableFields can be used in field selectors; other fields cannot.
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("spec.mode=STANDARD"))
+                .await
+                .unwrap()
+        ),
+        vec!["a", "b", "c"]
+    );
+    let err = api_error(api.list(&ListParams::default().fields("spec.size=1")).await);
+    assert_eq!(err.code, 400);
     // Pagination.
     let page = api.list(&ListParams::default().limit(2)).await.unwrap();
     assert_eq!(page.items.len(), 2);
@@ -1078,6 +1131,36 @@ async fn built_in_resources() {
     cms.create(
         &PostParams::default(),
         &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"a": "b"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    // Strategic merge patch on a built-in merges the finalizer set.
+    let with_a = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/a"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_a.metadata.finalizers.unwrap(), vec!["example.com/a"]);
+    let with_b = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/b"], "labels": {"x": "y"}}, "data": {"a": null}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        with_b.metadata.finalizers.unwrap(),
+        vec!["example.com/a", "example.com/b"]
+    );
+    assert!(with_b.data.unwrap_or_default().is_empty());
+    cms.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
     )
     .await
     .unwrap();
@@ -1202,15 +1285,26 @@ async fn namespace_deletion_removes_content() {
     let ns = nss.get(&cluster.namespace).await.unwrap();
     assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Terminating"));
     // Content deletion is asynchronous on a real cluster.
+    let mut done = false;
     for _ in 0..100 {
-        if api.get_opt("free").await.unwrap().is_none() {
+        let free_gone = api.get_opt("free").await.unwrap().is_none();
+        let held_marked = api
+            .get("held")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some();
+        if free_gone && held_marked {
+            done = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(api.get_opt("free").await.unwrap().is_none());
-    let h = api.get("held").await.unwrap();
-    assert!(h.metadata.deletion_timestamp.is_some());
+    assert!(
+        done,
+        "objects without finalizers go, the held one is marked for deletion"
+    );
     let err = api_error(
         api.create(&PostParams::default(), &obj(fixtures::widget("late", 1)))
             .await,
@@ -1267,6 +1361,13 @@ async fn errors_are_status_objects() {
             "FieldValueInvalid".to_string()
         )]
     );
+    let mut other_version = fixtures::widget("v", 1);
+    other_version["apiVersion"] = json!(format!("{GROUP}/v2"));
+    let err = api_error(
+        api.create(&PostParams::default(), &obj(other_version))
+            .await,
+    );
+    assert_eq!((err.code, err.reason.as_str()), (400, "BadRequest"));
     let err = api_error(api.get("absent").await);
     assert!(err.is_not_found());
     assert_eq!(
@@ -1332,5 +1433,110 @@ async fn kube_runtime_watcher_and_reflector() {
     let mut names: Vec<String> = first.into_iter().filter_map(|m| m.metadata.name).collect();
     names.sort();
     assert_eq!(names, vec!["m1", "m2"]);
+    cluster.cleanup().await;
+}
+
+// 6. History is bounded like etcd's: past the limit, old versions expire on their own (in-process only,
+// the limit is a server setting).
+#[tokio::test]
+async fn watch_history_limit_expires_old_versions() {
+    let server = sfn_operator_tests::apiserver::TestApiServer::builder()
+        .history_limit(3)
+        .start()
+        .await;
+    let client = server.client();
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut versions = Vec::new();
+    for i in 0..5 {
+        let cm = cms
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).unwrap(),
+            )
+            .await
+            .unwrap();
+        versions.push(cm.metadata.resource_version.unwrap());
+    }
+    let mut old = cms
+        .watch(&WatchParams::default(), &versions[0])
+        .await
+        .unwrap()
+        .boxed();
+    match next(&mut old).await {
+        WatchEvent::Error(e) => assert_eq!(e.code, 410),
+        _ => panic!("expected 410 Expired"),
+    }
+    let mut recent = cms
+        .watch(&WatchParams::default(), &versions[3])
+        .await
+        .unwrap()
+        .boxed();
+    match next(&mut recent).await {
+        WatchEvent::Added(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("c4")),
+        _ => panic!("expected the last ADDED"),
+    }
+    assert_eq!(server.resource_version().to_string(), versions[4]);
+}
+
+// The kubeconfig handed to processes (the operator binary) reaches the same cluster and namespace.
+#[tokio::test]
+async fn kubeconfig_for_processes() {
+    let cluster = TestCluster::start().await;
+    let kc = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    if cluster.server.is_some() {
+        assert_eq!(config.default_namespace, cluster.namespace);
+    }
+    let client = kube::Client::try_from(config).unwrap();
+    let ns: Api<Namespace> = Api::all(client);
+    assert!(ns.get(&cluster.namespace).await.is_ok());
+    cluster.cleanup().await;
+}
+
+// Cluster-scoped custom resources, and a CRD without a status subresource: status is part of the object,
+// so changing it bumps the generation, and /status does not exist.
+#[tokio::test]
+async fn cluster_scoped_without_status_subresource() {
+    let cluster = TestCluster::start().await;
+    cluster.install_crd(&fixtures::gadget_crd()).await.unwrap();
+    let ar = kube::core::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk(GROUP, "v1", "Gadget"),
+        "gadgets",
+    );
+    let api: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &ar);
+    let name = format!("{}-gadget", cluster.namespace);
+    let created = create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": "Gadget", "metadata": {"name": name},
+        "spec": {"color": "red"}, "status": {"phase": "New"}}),
+    )
+    .await;
+    assert_eq!(
+        created.data["status"]["phase"],
+        json!("New"),
+        "without the subresource, status is written on create"
+    );
+    assert!(created.metadata.namespace.is_none());
+    let patched = api
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Done"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.metadata.generation, Some(2));
+    let err = api_error(
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 404);
+    api.delete(&name, &DeleteParams::default()).await.unwrap();
     cluster.cleanup().await;
 }
