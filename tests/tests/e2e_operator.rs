@@ -613,3 +613,28 @@ async fn two_operators_elect_one_leader() {
     standby.stop().await;
     world.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_reports_the_version_arn() {
+    let world = World::new().await;
+    let mut m = small_machine("versioned", "Delete");
+    m["spec"]["publish"] = json!(true);
+    m["spec"]["versionDescription"] = json!("first");
+    world.apply_value(m).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let sm = world
+        .wait_for::<StateMachine>("versioned", TIMEOUT, |sm| {
+            ready(sm) && sm.status.as_ref().is_some_and(|s| s.version_arn.is_some())
+        })
+        .await;
+    let status = sm.status.unwrap();
+    let version = status.version_arn.unwrap();
+    let arn = status.state_machine_arn.unwrap();
+    assert!(
+        version.starts_with(&format!("{arn}:")),
+        "{version} is a version of {arn}"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
