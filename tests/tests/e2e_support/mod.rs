@@ -421,6 +421,18 @@ pub fn operator_binary() -> PathBuf {
         "{} is missing: build it with `cargo build -p sfn-operator` (scripts/test builds everything)",
         bin.display()
     );
+    // A target directory shared between checkouts may hold a binary built from another one.
+    let help = std::process::Command::new(&bin)
+        .args(["run", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        help.contains("--label-selector"),
+        "{} does not come from this checkout (its `run` has no --label-selector): rebuild it with \
+         `cargo build -p sfn-operator`, or point SFN_OPERATOR_BIN at the right binary",
+        bin.display()
+    );
     bin
 }
 
