@@ -638,3 +638,61 @@ async fn publishing_reports_the_version_arn() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_an_activity_leaves_no_orphan() {
+    let world = World::new().await;
+    let activity = |aws_name: Option<&str>| {
+        let mut a = json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "Activity",
+            "metadata": {"name": "worker"},
+            "spec": {}
+        });
+        if let Some(n) = aws_name {
+            a["spec"]["name"] = json!(n);
+        }
+        a
+    };
+    world.apply_value(activity(None)).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let arn_of = |a: &Activity| a.status.as_ref().and_then(|s| s.activity_arn.clone());
+    let first = world
+        .wait_for::<Activity>("worker", TIMEOUT, |a| arn_of(a).is_some())
+        .await;
+    let old_arn = arn_of(&first).unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&old_arn)
+            .send()
+            .await
+            .is_ok()
+    );
+    let new_name = format!("{}renamed", world.aws_prefix());
+    world.apply_value(activity(Some(&new_name))).await;
+    let renamed = world
+        .wait_for::<Activity>("worker", TIMEOUT, |a| {
+            arn_of(a).is_some_and(|arn| arn.ends_with(&format!(":activity:{new_name}")))
+        })
+        .await;
+    let new_arn = arn_of(&renamed).unwrap();
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&new_arn)
+            .send()
+            .await
+            .is_ok()
+    );
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&old_arn)
+            .send()
+            .await
+            .is_err(),
+        "the activity under the old name must be gone"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}

@@ -111,6 +111,9 @@ impl Config {
 pub enum RunError {
     #[error(transparent)]
     Leader(#[from] leader::LeaderError),
+    /// The election task stopped (the Lease API kept failing); the process should restart.
+    #[error("leader election stopped unexpectedly")]
+    ElectionEnded,
 }
 
 /// Everything a reconcile needs, shared by the three controllers of one scope.
@@ -477,8 +480,9 @@ pub async fn run(
             _ = shutdown.clone() => break,
             acquired = election.acquired() => {
                 if !acquired {
-                    tracing::warn!("leader election ended");
-                    break;
+                    tracing::error!("leader election ended");
+                    health.set_leading(false);
+                    return Err(RunError::ElectionEnded);
                 }
             }
         }
