@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::aws::{self, AwsClients, AwsError};
+use crate::desired;
 use crate::plan::{self, DesiredActivity, DesiredMachine};
 
 /// Arguments of `sfn-operator apply`.
@@ -73,19 +74,49 @@ pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<
     from_bundle(&bundle, account)
 }
 
-/// The desired AWS state of every StateMachine and Activity of a bundle: the seam to the pure pipeline
-/// (reference resolution within the bundle, compilation, IAM and alarm derivation), which lives outside
-/// the AWS layer and is not connected to this command yet.
+/// The desired AWS state of every StateMachine and Activity of a bundle, built exactly as the controller builds
+/// it ([`desired::build`], [`desired::activity`]), with references resolved among the objects of the same
+/// namespace in the bundle. Every invalid object is reported, and none is applied then: invalid ASL never reaches
+/// AWS, and a half-applied set of manifests is harder to reason about than none.
 pub fn from_bundle(
     bundle: &crate::manifest::Bundle,
     account: &Account,
 ) -> anyhow::Result<Vec<Target>> {
-    let _ = account;
-    anyhow::bail!(
-        "`apply` read {} object(s) but cannot build their desired AWS state yet: the manifest → desired \
-         state step is not wired into this command",
-        bundle.len()
-    )
+    let settings = desired::Settings {
+        partition: account.partition.clone(),
+        region: account.region.clone(),
+        account_id: account.account_id.clone(),
+        // Objects applied from files are owned by the files: removing one is an explicit decision elsewhere.
+        default_deletion_policy: desired::DeletionPolicy::Delete,
+    };
+    let mut targets = Vec::new();
+    let mut errors = Vec::new();
+    for act in &bundle.activities {
+        match desired::activity(act, &settings) {
+            Ok(d) => targets.push(Target::Activity(d)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for sm in &bundle.state_machines {
+        let resolver = super::plan::offline_resolver(
+            bundle,
+            &super::plan::namespace_of(&sm.metadata),
+            &account.account_id,
+            &account.region,
+        );
+        match desired::build(sm, &resolver, &settings) {
+            Ok(built) => targets.push(Target::Machine(Box::new(built.desired))),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "{} invalid object(s), nothing applied:\n{}",
+            errors.len(),
+            errors.join("\n")
+        );
+    }
+    Ok(targets)
 }
 
 /// What happened to one object.
@@ -210,12 +241,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             apply_targets(&clients, &targets, &mut stdout).await?
         };
         let failed = reports.iter().filter(|r| r.error.is_some()).count();
+        let calls = clients.calls();
         writeln!(
             stdout,
-            "{} object(s), {} failed, {} AWS call(s)",
+            "{} object(s), {} failed, {} AWS call(s), {} write(s)",
             reports.len(),
             failed,
-            clients.calls().total()
+            calls.total(),
+            calls.writes()
         )?;
         Ok(if failed == 0 {
             ExitCode::SUCCESS

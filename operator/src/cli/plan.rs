@@ -436,13 +436,15 @@ pub fn render_text(ns: &str, name: &str, p: &MachinePlan) -> String {
             }
         }
     }
-    let _ = writeln!(out, "# Why each statement:");
-    for line in policy.explain().lines() {
-        // Warnings and the boundary get their own sections.
-        if line.starts_with("warning: ") || line.starts_with("permissions boundary: ") {
-            continue;
+    if !policy.statements.is_empty() {
+        let _ = writeln!(out, "# Why each statement:");
+        for line in policy.explain().lines() {
+            // Warnings and the boundary get their own sections.
+            if line.starts_with("warning: ") || line.starts_with("permissions boundary: ") {
+                continue;
+            }
+            let _ = writeln!(out, "#   {line}");
         }
-        let _ = writeln!(out, "#   {line}");
     }
     let warnings = policy_warnings(policy);
     if !warnings.is_empty() {
