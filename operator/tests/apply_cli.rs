@@ -3,8 +3,8 @@
 //! makes no write call. Needs `.tools/venv/bin/moto_server` (installed by scripts/test) or `SFN_TEST_AWS_ENDPOINT`.
 
 mod aws_support;
-mod support;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn text(b: &[u8]) -> String {
@@ -16,7 +16,8 @@ fn text(b: &[u8]) -> String {
 fn sfn_operator(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sfn-operator"))
         .args(args)
-        .current_dir(support::workspace_root())
+        // The workspace root (aws_support already includes the shared test helpers privately).
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
         .env("AWS_ENDPOINT_URL", aws_support::endpoint())
         .env("AWS_REGION", aws_support::REGION)
         .env("AWS_ACCESS_KEY_ID", "testing")
