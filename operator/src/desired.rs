@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::api::{Activity, StateMachine, TaskIntegration};
+use crate::api::{Activity, StateMachine, StateMachineSpec, TaskIntegration};
 use crate::asl::Resolver;
-use crate::iam::{self, RoleContext};
+use crate::iam::{self, RoleContext, TaskHints};
 use crate::naming;
 pub use crate::plan::DeletionPolicy;
 use crate::plan::{
@@ -175,6 +175,93 @@ fn role_context(sm: &StateMachine, name: &str, settings: &Settings) -> RoleConte
     ctx
 }
 
+/// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
+/// resources of `awsSdk` calls), keyed by the Task state name as it appears in the compiled definition: fragment
+/// instances prefix the names of their states, nested instances prefix the prefix.
+pub fn task_hints(spec: &StateMachineSpec, resolver: &dyn Resolver) -> BTreeMap<String, TaskHints> {
+    let fragments: BTreeMap<&str, Vec<Value>> = spec
+        .fragments
+        .iter()
+        .map(|f| {
+            let states = f
+                .states
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .collect();
+            (f.name.as_str(), states)
+        })
+        .collect();
+    let top: Vec<Value> = spec
+        .definition
+        .iter()
+        .flat_map(|d| d.states.iter())
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect();
+    let mut out = BTreeMap::new();
+    hints_in(&top, "", &fragments, resolver, 0, &mut out);
+    out
+}
+
+/// Fragments may use fragments; the compiler reports cycles, this only needs to stop.
+const MAX_FRAGMENT_DEPTH: usize = 16;
+
+fn hints_in(
+    states: &[Value],
+    prefix: &str,
+    fragments: &BTreeMap<&str, Vec<Value>>,
+    resolver: &dyn Resolver,
+    depth: usize,
+    out: &mut BTreeMap<String, TaskHints>,
+) {
+    let str_of =
+        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    for state in states {
+        let Value::Object(m) = state else { continue };
+        let name = str_of(m, "name").unwrap_or_default();
+        match m.get("type").and_then(Value::as_str) {
+            Some("Task") => {
+                if let Some(spec) = str_of(m, "integration")
+                    .as_deref()
+                    .and_then(|i| resolver.task_integration(i))
+                {
+                    let hints = TaskHints::from_integration(spec);
+                    if hints != TaskHints::default() {
+                        out.insert(format!("{prefix}{name}"), hints);
+                    }
+                }
+            }
+            Some("Fragment") if depth < MAX_FRAGMENT_DEPTH => {
+                if let (Some(f), Some(p)) = (str_of(m, "fragment"), str_of(m, "prefix"))
+                    && let Some(inner) = fragments.get(f.as_str())
+                {
+                    hints_in(
+                        inner,
+                        &format!("{prefix}{p}"),
+                        fragments,
+                        resolver,
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+        let mut nested: Vec<&Value> = Vec::new();
+        for key in ["branches", "choices"] {
+            if let Some(Value::Array(items)) = m.get(key) {
+                nested.extend(items.iter().filter_map(|b| b.get("states")));
+            }
+        }
+        nested.extend(m.get("itemProcessor").and_then(|p| p.get("states")));
+        nested.extend(m.get("defaultStates"));
+        for list in nested {
+            if let Value::Array(list) = list {
+                hints_in(list, prefix, fragments, resolver, depth, out);
+            }
+        }
+    }
+}
+
 /// Builds the desired AWS state of a StateMachine.
 pub fn build(
     sm: &StateMachine,
@@ -203,7 +290,8 @@ pub fn build(
     let role = match &spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
-            let ctx = role_context(sm, &name, settings);
+            let mut ctx = role_context(sm, &name, settings);
+            ctx.task_hints = task_hints(spec, resolver);
             let derived = iam::derive(&definition, &ctx)
                 .map_err(|e| DesiredError::InvalidDefinition(format!("{object}: {e}")))?;
             warnings.extend(
@@ -489,6 +577,33 @@ mod tests {
     }
 
     #[test]
+    fn roles_only_the_integration_names_may_be_passed() {
+        // ECS passes the task and execution roles, which appear in the TaskIntegration, not in the ASL.
+        let bundle = example("ecs-fargate.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let built = build(&sm, &resolver(&bundle), &settings()).expect("builds");
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        let statements: Vec<&Value> = role
+            .policies
+            .iter()
+            .flat_map(|(_, doc)| doc["Statement"].as_array().unwrap())
+            .collect();
+        let pass = statements
+            .iter()
+            .find(|s| s["Action"] == "iam:PassRole")
+            .expect("an iam:PassRole statement");
+        assert_eq!(
+            pass["Resource"],
+            serde_json::json!([
+                "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+                "arn:aws:iam::123456789012:role/report-builder-task"
+            ])
+        );
+    }
+
+    #[test]
     fn the_job_poller_becomes_a_complete_desired_machine() {
         let bundle = example("job-poller.yaml");
         let sm = with_uid(bundle.state_machines[0].clone());
@@ -504,9 +619,10 @@ mod tests {
             }
         );
         assert_eq!(d.machine_type, MachineType::Standard);
+        // The example's integrations call the function ARN directly (payloadResponseOnly).
         assert_eq!(
             d.definition["States"]["Submit Job"]["Resource"],
-            "arn:aws:states:::lambda:invoke"
+            "arn:aws:lambda:us-east-1:123456789012:function:SubmitJob"
         );
         let DesiredRole::Managed(role) = &d.role else {
             panic!("a role is created when roleArn is absent")

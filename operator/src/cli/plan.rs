@@ -7,21 +7,22 @@
 //! region given on the command line (placeholders by default). AWS names come from [`crate::naming`], the same
 //! functions the controller uses, so the names printed here are the names `apply` creates.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::alarms::{self, AlarmSpec};
-use crate::api::{StateMachine, StateMachineSpec};
+use crate::api::StateMachine;
 use crate::asl::model::{ChoiceTest, Definition, StateKind};
-use crate::asl::{self, MapResolver, Resolver, condition};
-use crate::iam::{self, DerivedPolicy, RoleContext, TaskHints};
+use crate::asl::{self, MapResolver, condition};
+use crate::iam::{self, DerivedPolicy, RoleContext};
 use crate::manifest::{self, Bundle, DEFAULT_NAMESPACE};
 use crate::naming;
+
+pub use crate::desired::task_hints;
 
 /// Account used for ARNs of objects that do not exist in AWS yet.
 pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
@@ -173,93 +174,6 @@ pub struct MachinePlan {
     pub compiled: asl::Compiled,
     pub role: PlannedRole,
     pub alarms: Vec<AlarmSpec>,
-}
-
-/// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
-/// resources of `awsSdk` calls), keyed by the Task state name as it appears in the compiled definition: fragment
-/// instances prefix the names of their states, nested instances prefix the prefix.
-pub fn task_hints(spec: &StateMachineSpec, resolver: &dyn Resolver) -> BTreeMap<String, TaskHints> {
-    let fragments: BTreeMap<&str, Vec<Value>> = spec
-        .fragments
-        .iter()
-        .map(|f| {
-            let states = f
-                .states
-                .iter()
-                .filter_map(|s| serde_json::to_value(s).ok())
-                .collect();
-            (f.name.as_str(), states)
-        })
-        .collect();
-    let top: Vec<Value> = spec
-        .definition
-        .iter()
-        .flat_map(|d| d.states.iter())
-        .filter_map(|s| serde_json::to_value(s).ok())
-        .collect();
-    let mut out = BTreeMap::new();
-    hints_in(&top, "", &fragments, resolver, 0, &mut out);
-    out
-}
-
-/// Fragments may use fragments; the compiler reports cycles, this only needs to stop.
-const MAX_FRAGMENT_DEPTH: usize = 16;
-
-fn hints_in(
-    states: &[Value],
-    prefix: &str,
-    fragments: &BTreeMap<&str, Vec<Value>>,
-    resolver: &dyn Resolver,
-    depth: usize,
-    out: &mut BTreeMap<String, TaskHints>,
-) {
-    let str_of =
-        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
-    for state in states {
-        let Value::Object(m) = state else { continue };
-        let name = str_of(m, "name").unwrap_or_default();
-        match m.get("type").and_then(Value::as_str) {
-            Some("Task") => {
-                if let Some(spec) = str_of(m, "integration")
-                    .as_deref()
-                    .and_then(|i| resolver.task_integration(i))
-                {
-                    let hints = TaskHints::from_integration(spec);
-                    if hints != TaskHints::default() {
-                        out.insert(format!("{prefix}{name}"), hints);
-                    }
-                }
-            }
-            Some("Fragment") if depth < MAX_FRAGMENT_DEPTH => {
-                if let (Some(f), Some(p)) = (str_of(m, "fragment"), str_of(m, "prefix"))
-                    && let Some(inner) = fragments.get(f.as_str())
-                {
-                    hints_in(
-                        inner,
-                        &format!("{prefix}{p}"),
-                        fragments,
-                        resolver,
-                        depth + 1,
-                        out,
-                    );
-                }
-            }
-            _ => {}
-        }
-        let mut nested: Vec<&Value> = Vec::new();
-        for key in ["branches", "choices"] {
-            if let Some(Value::Array(items)) = m.get(key) {
-                nested.extend(items.iter().filter_map(|b| b.get("states")));
-            }
-        }
-        nested.extend(m.get("itemProcessor").and_then(|p| p.get("states")));
-        nested.extend(m.get("defaultStates"));
-        for list in nested {
-            if let Value::Array(list) = list {
-                hints_in(list, prefix, fragments, resolver, depth, out);
-            }
-        }
-    }
 }
 
 /// Plans one StateMachine of a bundle: compile, derive the role and the alarms, as the operator would in the
