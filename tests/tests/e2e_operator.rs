@@ -147,9 +147,10 @@ async fn job_poller_lifecycle_follows_the_objects() {
         })
         .await;
     let submit_status = submit.status.unwrap();
+    // The job poller calls its functions directly (payloadResponseOnly): the Resource is the function ARN.
     assert_eq!(
         submit_status.resource.as_deref(),
-        Some("arn:aws:states:::lambda:invoke")
+        Some("arn:aws:lambda:us-east-1:123456789012:function:SubmitJob")
     );
     assert!(
         submit_status
@@ -191,7 +192,7 @@ async fn job_poller_lifecycle_follows_the_objects() {
     let definition = live_definition(&world, &arn).await.expect("live machine");
     assert_eq!(
         definition["States"]["Submit Job"]["Resource"],
-        "arn:aws:states:::lambda:invoke"
+        "arn:aws:lambda:us-east-1:123456789012:function:SubmitJob"
     );
     let policy = role_policy_text(&world, &role_name_of(&role_arn)).await;
     assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
