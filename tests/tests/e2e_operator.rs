@@ -242,9 +242,8 @@ async fn job_poller_lifecycle_follows_the_objects() {
     .await;
     let found = eventually(TIMEOUT, || async {
         live_definition(&world, &arn).await.filter(|d| {
-            d["States"]["Submit Job"]["Parameters"]
-                .to_string()
-                .contains("SubmitJobV2")
+            d["States"]["Submit Job"]["Resource"]
+                == "arn:aws:lambda:us-east-1:123456789012:function:SubmitJobV2"
         })
     })
     .await;
