@@ -5,7 +5,9 @@
 //! the operator's endpoints, RBAC limited to the operator's kinds (cluster-wide or per watched namespace) with
 //! leases only in the release namespace, and the IRSA annotation on the ServiceAccount.
 //!
-//! Needs `.tools/bin/helm` (installed by `scripts/test`).
+//! A plain client-side `kubectl apply` of the same render is accepted too, and is a no-op the second time.
+//!
+//! Needs `.tools/bin/helm` and `.tools/bin/kubectl` (installed by `scripts/test`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -669,4 +671,68 @@ async fn broken_renders_are_rejected_by_the_server() {
     missing["metadata"]["name"] = json!("no-role-ref");
     missing.as_object_mut().unwrap().remove("roleRef");
     reject(missing, "roleRef").await;
+}
+
+fn kubectl() -> PathBuf {
+    let path = workspace_root().join(".tools/bin/kubectl");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test (it installs kubectl into .tools/)",
+        path.display()
+    );
+    path
+}
+
+/// A plain client-side `kubectl apply -f` of the rendered chart (kubectl's own discovery, OpenAPI lookups
+/// and last-applied annotation), applied twice: the second run patches every object and changes nothing.
+#[tokio::test]
+async fn kubectl_apply_of_the_rendered_chart_is_accepted_and_idempotent() {
+    let docs = render(Some("ci/namespaced-values.yaml"));
+    let server = server_for(&docs).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig("default")).unwrap();
+    // A YAML stream of the rendered objects (JSON documents are YAML), as `helm template | kubectl apply -f -`.
+    let manifest = dir.path().join("chart.yaml");
+    let stream: Vec<String> = docs
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    std::fs::write(&manifest, stream.join("\n---\n")).unwrap();
+    let apply = || async {
+        let out = tokio::process::Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("apply")
+            .arg("-f")
+            .arg(&manifest)
+            .output()
+            .await
+            .expect("running kubectl");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "kubectl apply failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = apply().await;
+    assert_eq!(
+        first.lines().filter(|l| l.ends_with(" created")).count(),
+        docs.len(),
+        "{first}"
+    );
+    let rv = server.resource_version();
+    let second = apply().await;
+    assert_eq!(
+        second.lines().filter(|l| l.ends_with(" unchanged")).count(),
+        docs.len(),
+        "{second}"
+    );
+    assert_eq!(
+        server.resource_version(),
+        rv,
+        "a repeated apply wrote something"
+    );
 }
