@@ -736,3 +736,116 @@ async fn kubectl_apply_of_the_rendered_chart_is_accepted_and_idempotent() {
         "a repeated apply wrote something"
     );
 }
+
+/// Discovery lists the chart's built-in kinds under their real group, version and scope: kubectl and helm
+/// decide from it whether an object's namespace is used.
+#[tokio::test]
+async fn discovery_lists_the_chart_kinds_with_their_scope() {
+    let server = TestApiServer::start().await;
+    let discovery = Discovery::new(server.client())
+        .run()
+        .await
+        .expect("discovery");
+    let table = [
+        (
+            "",
+            "v1",
+            "ServiceAccount",
+            "serviceaccounts",
+            Scope::Namespaced,
+        ),
+        ("", "v1", "Service", "services", Scope::Namespaced),
+        ("apps", "v1", "Deployment", "deployments", Scope::Namespaced),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            Scope::Namespaced,
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            Scope::Namespaced,
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            Scope::Cluster,
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            Scope::Cluster,
+        ),
+    ];
+    for (group, version, kind, plural, scope) in table {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let (ar, caps) = discovery
+            .resolve_gvk(&gvk)
+            .unwrap_or_else(|| panic!("{kind} is not discoverable"));
+        assert_eq!(ar.plural, plural, "{kind}");
+        assert_eq!(caps.scope, scope, "{kind}");
+    }
+}
+
+/// Typed clients (k8s-openapi) work on the new kinds, and a Deployment behaves like one: `generation` starts
+/// at 1 and moves only with the spec, `status` is written through its subresource, the defaults are filled.
+#[tokio::test]
+async fn deployments_have_generation_status_and_defaults() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let server = TestApiServer::start().await;
+    let api: Api<Deployment> = Api::namespaced(server.client(), "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "op", "labels": {"team": "a"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "op"}},
+            "template": {
+                "metadata": {"labels": {"app": "op"}},
+                "spec": {"containers": [{"name": "operator", "image": "op:1"}]}
+            }
+        }
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &d).await.unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    assert_eq!(created.spec.as_ref().unwrap().replicas, Some(1));
+
+    let mut relabelled = created.clone();
+    relabelled
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert("team".into(), "b".into());
+    let relabelled = api
+        .replace("op", &PostParams::default(), &relabelled)
+        .await
+        .unwrap();
+    assert_eq!(relabelled.metadata.generation, Some(1), "metadata only");
+
+    let mut scaled = relabelled.clone();
+    scaled.spec.as_mut().unwrap().replicas = Some(3);
+    let scaled = api
+        .replace("op", &PostParams::default(), &scaled)
+        .await
+        .unwrap();
+    assert_eq!(scaled.metadata.generation, Some(2));
+
+    let status = json!({"status": {"observedGeneration": 2, "replicas": 3}});
+    let with_status = api
+        .patch_status("op", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    assert_eq!(with_status.status.unwrap().observed_generation, Some(2));
+    assert_eq!(
+        with_status.metadata.generation,
+        Some(2),
+        "status writes keep the generation"
+    );
+}
