@@ -121,3 +121,22 @@ pub fn gadget_crd() -> Value {
         }
     })
 }
+
+/// A minimal namespaced CRD with the given plural and kind in the fixture group, for tests that delete
+/// their CRD (a unique plural keeps parallel tests on a real cluster apart).
+pub fn simple_crd(plural: &str, kind: &str) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{GROUP}")},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"plural": plural, "kind": kind},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+            }}}]
+        }
+    })
+}

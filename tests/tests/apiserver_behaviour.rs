@@ -799,6 +799,11 @@ async fn finalizers_hold_deletion() {
         .expect("the object is returned while finalizers hold it");
     assert!(live.metadata.deletion_timestamp.is_some());
     assert_eq!(
+        live.metadata.generation,
+        Some(2),
+        "marking for deletion bumps the generation"
+    );
+    assert_eq!(
         next_change(&mut stream).await,
         ("MODIFIED".into(), "f".into())
     );
@@ -1361,6 +1366,26 @@ async fn errors_are_status_objects() {
             "FieldValueInvalid".to_string()
         )]
     );
+    let mut bad_meta = fixtures::widget("f", 1);
+    bad_meta["metadata"]["finalizers"] = json!(["not a finalizer!"]);
+    bad_meta["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}]);
+    let err = api_error(api.create(&PostParams::default(), &obj(bad_meta)).await);
+    let c = causes(&err);
+    assert!(
+        c.contains(&(
+            "metadata.finalizers".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&(
+            "metadata.ownerReferences.uid".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
     let mut other_version = fixtures::widget("v", 1);
     other_version["apiVersion"] = json!(format!("{GROUP}/v2"));
     let err = api_error(
@@ -1538,5 +1563,292 @@ async fn cluster_scoped_without_status_subresource() {
     );
     assert_eq!(err.code, 404);
     api.delete(&name, &DeleteParams::default()).await.unwrap();
+    cluster.cleanup().await;
+}
+
+// Deleting a CRD deletes its objects first; objects with finalizers hold the CRD, and no new objects can be
+// created meanwhile.
+#[tokio::test]
+async fn crd_deletion_cleans_up_objects() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("things{suffix}");
+    let kind = format!("Thing{suffix}");
+    let crd = fixtures::simple_crd(&plural, &kind);
+    cluster.install_crd(&crd).await.unwrap();
+    let crd_name = format!("{plural}.{GROUP}");
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io")
+    );
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "free"}}),
+    )
+    .await;
+    create(&api, json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut marked = false;
+    for _ in 0..100 {
+        let free_gone = api.get_opt("free").await.unwrap().is_none();
+        let held = api.get_opt("held").await.unwrap();
+        if free_gone && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some()) {
+            marked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        marked,
+        "the CRD's objects are deleted, the held one is marked"
+    );
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 405);
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if crds.get_opt(&crd_name).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the CRD goes once its last object is gone");
+    cluster.cleanup().await;
+}
+
+// Owner references: background deletion garbage-collects dependents, orphaning keeps them without the
+// reference, foreground deletion holds the owner until its blocking dependents are gone. (Asynchronous on a real
+// cluster, hence the waiting.)
+#[tokio::test]
+async fn owner_references_and_propagation_policies() {
+    let cluster = TestCluster::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let owner_of = |owner: &ConfigMap| json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid}]);
+    let make = |name: &str, owner: Option<Value>| {
+        let mut v = json!({"metadata": {"name": name}});
+        if let Some(o) = owner {
+            v["metadata"]["ownerReferences"] = o;
+        }
+        serde_json::from_value::<ConfigMap>(v).unwrap()
+    };
+    async fn gone(cms: &Api<ConfigMap>, name: &str) -> bool {
+        for _ in 0..100 {
+            if cms.get_opt(name).await.unwrap().is_none() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+    // Background (default).
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-bg", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-bg", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-bg", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        gone(&cms, "dep-bg").await,
+        "background deletion collects the dependent"
+    );
+    // Orphan.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-or", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-or", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-or", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    assert!(gone(&cms, "owner-or").await);
+    let mut orphaned = false;
+    for _ in 0..100 {
+        let dep = cms.get("dep-or").await.unwrap();
+        if dep.metadata.owner_references.unwrap_or_default().is_empty() {
+            orphaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        orphaned,
+        "the orphaned dependent stays without the owner reference"
+    );
+    // Foreground: a dependent with a finalizer holds the owner.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-fg", None))
+        .await
+        .unwrap();
+    let mut blocking = owner_of(&owner);
+    blocking[0]["blockOwnerDeletion"] = json!(true);
+    let mut dep = make("dep-fg", Some(blocking));
+    dep.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    cms.create(&PostParams::default(), &dep).await.unwrap();
+    cms.delete("owner-fg", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    let mut held = false;
+    for _ in 0..100 {
+        let o = cms.get("owner-fg").await.unwrap();
+        let d = cms.get("dep-fg").await.unwrap();
+        if o.metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"foregroundDeletion".to_string())
+            && d.metadata.deletion_timestamp.is_some()
+        {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        held,
+        "the owner waits in foregroundDeletion while the dependent is being deleted"
+    );
+    cms.patch(
+        "dep-fg",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(gone(&cms, "dep-fg").await);
+    assert!(
+        gone(&cms, "owner-fg").await,
+        "the owner goes with its last dependent"
+    );
+    cluster.cleanup().await;
+}
+
+// 1. A CRD may constrain metadata.name.
+#[tokio::test]
+async fn crd_schema_constrains_metadata_name() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("shortnamed{suffix}");
+    let kind = format!("ShortNamed{suffix}");
+    let mut crd = fixtures::simple_crd(&plural, &kind);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["metadata"] =
+        json!({"type": "object", "properties": {"name": {"type": "string", "maxLength": 5}}});
+    cluster.install_crd(&crd).await.unwrap();
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "short"}}),
+    )
+    .await;
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(
+                json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "too-long"}}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err),
+        vec![("metadata.name".to_string(), "FieldValueTooLong".to_string())]
+    );
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    crds.delete(&format!("{plural}.{GROUP}"), &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster.cleanup().await;
+}
+
+// 1. Invalid CRDs are refused naming the field: a name that is not plural.group, a schema that is not
+// structural.
+#[tokio::test]
+async fn invalid_crds_are_refused() {
+    let cluster = TestCluster::start().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    let mut wrong_name = fixtures::simple_crd("badnames", "BadName");
+    wrong_name["metadata"]["name"] = json!(format!("other.{GROUP}"));
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(wrong_name).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        causes(&err).iter().any(|(f, _)| f == "metadata.name"),
+        "{:?}",
+        causes(&err)
+    );
+    let mut untyped = fixtures::simple_crd("untypeds", "Untyped");
+    untyped["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"properties": {"a": {"type": "string"}}});
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(untyped).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    let field = "spec.versions[0].schema.openAPIV3Schema.properties[spec].type";
+    assert!(
+        causes(&err)
+            .iter()
+            .any(|(f, r)| f == field && r == "FieldValueRequired"),
+        "{:?}",
+        causes(&err)
+    );
     cluster.cleanup().await;
 }
