@@ -9,6 +9,7 @@ pub mod asl;
 pub mod aws;
 pub mod cli;
 pub mod controller;
+pub mod desired;
 pub mod iam;
 pub mod manifest;
 pub mod naming;

@@ -1,0 +1,222 @@
+//! Which objects depend on which: the reverse index behind the `watches` mappers.
+//!
+//! A StateMachine names TaskIntegrations, and through them Activities and other StateMachines; a
+//! TaskIntegration names an Activity or a StateMachine. Kubernetes owner references cannot express this (the
+//! referenced object is not owned), so each reconcile records the references it actually looked up, found or
+//! not, and a change of a referenced object is mapped back to every dependent through this index. Recording
+//! missing references too is what makes a `ReferenceNotFound` object heal as soon as the reference appears.
+//!
+//! `ChangeFilter` keeps the watch mappers quiet: a referenced object's watch event only triggers dependents
+//! when its fingerprint (the controllers use the resourceVersion, so any real write) changed; the replay of
+//! unchanged objects after a watch relist triggers nothing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+/// The kinds that can be referenced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RefKind {
+    TaskIntegration,
+    Activity,
+    StateMachine,
+}
+
+/// A referenced object, always in the namespace of the object that references it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RefKey {
+    pub kind: RefKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl RefKey {
+    pub fn new(kind: RefKind, namespace: &str, name: &str) -> Self {
+        Self {
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// A dependent object of the index's kind, as (namespace, name).
+pub type Dependent = (String, String);
+
+#[derive(Debug, Default)]
+struct Inner {
+    forward: HashMap<Dependent, BTreeSet<RefKey>>,
+    reverse: HashMap<RefKey, HashSet<Dependent>>,
+}
+
+/// Reverse reference index for one dependent kind.
+#[derive(Debug, Default)]
+pub struct ReferenceIndex {
+    inner: Mutex<Inner>,
+}
+
+impl ReferenceIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces everything `dependent` references with `refs`.
+    pub fn set(&self, dependent: Dependent, refs: impl IntoIterator<Item = RefKey>) {
+        let refs: BTreeSet<RefKey> = refs.into_iter().collect();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.forward.get(&dependent) == Some(&refs) {
+            return;
+        }
+        let old = inner.forward.remove(&dependent).unwrap_or_default();
+        for r in &old {
+            if let Some(set) = inner.reverse.get_mut(r) {
+                set.remove(&dependent);
+                if set.is_empty() {
+                    inner.reverse.remove(r);
+                }
+            }
+        }
+        for r in &refs {
+            inner
+                .reverse
+                .entry(r.clone())
+                .or_default()
+                .insert(dependent.clone());
+        }
+        if !refs.is_empty() {
+            inner.forward.insert(dependent, refs);
+        }
+    }
+
+    /// Forgets a dependent (it was deleted).
+    pub fn remove(&self, dependent: &Dependent) {
+        self.set(dependent.clone(), std::iter::empty());
+    }
+
+    /// Every dependent that references `key`, sorted.
+    pub fn dependents(&self, key: &RefKey) -> Vec<Dependent> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Dependent> = inner
+            .reverse
+            .get(key)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// What `dependent` references, sorted.
+    pub fn references(&self, dependent: &Dependent) -> Vec<RefKey> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .forward
+            .get(dependent)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Remembers a fingerprint per referenced object and says whether a new one differs.
+#[derive(Debug, Default)]
+pub struct ChangeFilter {
+    seen: Mutex<HashMap<RefKey, Option<u64>>>,
+}
+
+impl ChangeFilter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `fingerprint` for `key` (`None` = the object is gone) and returns whether it changed. The
+    /// first sighting counts as a change: after a restart, dependents must not miss an ARN that appeared
+    /// while the operator was down (their own initial reconcile covers that, so this only costs a no-op).
+    pub fn changed(&self, key: RefKey, fingerprint: Option<u64>) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.insert(key.clone(), fingerprint) {
+            Some(previous) => {
+                if fingerprint.is_none() {
+                    seen.remove(&key);
+                }
+                previous != fingerprint
+            }
+            None => {
+                if fingerprint.is_none() {
+                    seen.remove(&key);
+                }
+                true
+            }
+        }
+    }
+}
+
+/// A stable fingerprint of the parts of a referenced object its dependents consume.
+pub fn fingerprint(parts: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(ns: &str, n: &str) -> Dependent {
+        (ns.to_owned(), n.to_owned())
+    }
+
+    #[test]
+    fn dependents_follow_the_latest_references() {
+        let idx = ReferenceIndex::new();
+        let submit = RefKey::new(RefKind::TaskIntegration, "demo", "submit-job");
+        let check = RefKey::new(RefKind::TaskIntegration, "demo", "check-job");
+        idx.set(dep("demo", "poller"), [submit.clone(), check.clone()]);
+        idx.set(dep("demo", "other"), [check.clone()]);
+        assert_eq!(idx.dependents(&submit), vec![dep("demo", "poller")]);
+        assert_eq!(
+            idx.dependents(&check),
+            vec![dep("demo", "other"), dep("demo", "poller")]
+        );
+
+        // The poller stops using check-job: only `other` is left as its dependent.
+        idx.set(dep("demo", "poller"), [submit.clone()]);
+        assert_eq!(idx.dependents(&check), vec![dep("demo", "other")]);
+
+        idx.remove(&dep("demo", "other"));
+        assert!(idx.dependents(&check).is_empty());
+        assert_eq!(idx.references(&dep("demo", "poller")), vec![submit]);
+    }
+
+    #[test]
+    fn namespaces_and_kinds_do_not_mix() {
+        let idx = ReferenceIndex::new();
+        idx.set(
+            dep("a", "m"),
+            [RefKey::new(RefKind::Activity, "a", "approve")],
+        );
+        assert!(
+            idx.dependents(&RefKey::new(RefKind::Activity, "b", "approve"))
+                .is_empty()
+        );
+        assert!(
+            idx.dependents(&RefKey::new(RefKind::TaskIntegration, "a", "approve"))
+                .is_empty()
+        );
+        assert_eq!(
+            idx.dependents(&RefKey::new(RefKind::Activity, "a", "approve")),
+            vec![dep("a", "m")]
+        );
+    }
+
+    #[test]
+    fn change_filter_passes_only_real_changes() {
+        let f = ChangeFilter::new();
+        let key = RefKey::new(RefKind::Activity, "demo", "approve");
+        assert!(f.changed(key.clone(), Some(fingerprint(&(1, "")))));
+        assert!(!f.changed(key.clone(), Some(fingerprint(&(1, "")))));
+        assert!(f.changed(key.clone(), Some(fingerprint(&(1, "arn:x")))));
+        assert!(!f.changed(key.clone(), Some(fingerprint(&(1, "arn:x")))));
+        // Deletion is a change; a recreation after it is one too.
+        assert!(f.changed(key.clone(), None));
+        assert!(f.changed(key.clone(), Some(fingerprint(&(1, "")))));
+    }
+}

@@ -1,0 +1,418 @@
+//! Controller behaviour that needs failures on demand — references that appear late, throttling, a failing
+//! cleanup, an invalid spec — run against the test API server (or a real cluster) with the in-memory AWS
+//! backend, which fails exactly when told to.
+
+mod e2e_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use e2e_support::{RunningOperator, World, eventually};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use sfn_operator::api::StateMachine;
+use sfn_operator::controller::backend::memory::InMemoryBackend;
+use sfn_operator::controller::backend::{AwsBackend, BackendError};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn condition(sm: &StateMachine, type_: &str) -> Option<(String, String, String)> {
+    let s = sm.status.as_ref()?;
+    if s.observed_generation != sm.metadata.generation {
+        return None;
+    }
+    s.conditions.iter().find(|c| c.type_ == type_).map(|c| {
+        (
+            c.status.as_str().to_owned(),
+            c.reason.clone(),
+            c.message.clone(),
+        )
+    })
+}
+
+fn is(sm: &StateMachine, type_: &str, status: &str, reason: &str) -> bool {
+    condition(sm, type_).is_some_and(|(s, r, _)| s == status && r == reason)
+}
+
+fn machine(name: &str, states: Value) -> Value {
+    json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1",
+        "kind": "StateMachine",
+        "metadata": {"name": name},
+        "spec": {"definition": {"states": states}}
+    })
+}
+
+fn pass_machine(name: &str) -> Value {
+    machine(
+        name,
+        json!([{"name": "Hello", "type": "Pass", "end": true}]),
+    )
+}
+
+fn memory(world: &World) -> Arc<InMemoryBackend> {
+    Arc::new(InMemoryBackend::new(e2e_support::REGION, &world.account))
+}
+
+async fn event_reasons(world: &World) -> Vec<String> {
+    world
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .expect("listing events")
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect()
+}
+
+async fn request_reconcile(world: &World, name: &str) {
+    let patch = json!({"metadata": {"annotations": {
+        "sfn.operator.dev/reconcile-requested-at": sfn_operator::controller::status::now_rfc3339() + &format!("-{}", rand::random::<u32>())
+    }}});
+    world
+        .api::<StateMachine>()
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotating");
+}
+
+fn throttled() -> BackendError {
+    BackendError {
+        message: "UpdateStateMachine: throttled by AWS: Rate exceeded".into(),
+        transient: true,
+        throttled: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_integration_heals_as_soon_as_it_appears() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    let mut config = world.config();
+    // A retry would come only after 30 s (the cap for missing references).
+    config.backoff.base = Duration::from_secs(60);
+    config.backoff.max = Duration::from_secs(120);
+    world
+        .apply_value(machine(
+            "needs-later",
+            json!([{"name": "Call", "type": "Task", "integration": "later", "end": true}]),
+        ))
+        .await;
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+    let sm = world
+        .wait_for::<StateMachine>("needs-later", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "ReferenceNotFound")
+        })
+        .await;
+    let (_, _, message) = condition(&sm, "Ready").unwrap();
+    assert!(message.contains("later"), "{message}");
+    assert!(backend.machine_names().is_empty(), "nothing may reach AWS");
+
+    world
+        .apply_yaml(
+            r#"
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {name: later}
+spec:
+  sns: {topicArn: "arn:aws:sns:us-east-1:123456789012:later"}
+"#,
+        )
+        .await;
+    // The retry of a missing reference comes after 30 s at the earliest here: healing sooner proves that the
+    // TaskIntegration's watch woke the machine.
+    world
+        .wait_for::<StateMachine>("needs-later", Duration::from_secs(10), |sm| {
+            is(sm, "Ready", "True", "Compiled")
+        })
+        .await;
+    let live = backend
+        .machine(&format!("{}needs-later", world.aws_prefix()))
+        .expect("the machine reached AWS");
+    assert_eq!(
+        live.definition["States"]["Call"]["Resource"],
+        "arn:aws:states:::sns:publish"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_keeps_ready_and_reports_synced_false_until_it_passes() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    world.apply_value(pass_machine("busy")).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
+    world
+        .wait_for::<StateMachine>("busy", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+
+    for _ in 0..3 {
+        backend.fail_next(throttled());
+    }
+    request_reconcile(&world, "busy").await;
+    let sm = world
+        .wait_for::<StateMachine>("busy", TIMEOUT, |sm| is(sm, "Synced", "False", "Throttled"))
+        .await;
+    assert!(
+        is(&sm, "Ready", "True", "Compiled"),
+        "a transient failure must not flip Ready: {:?}",
+        sm.status
+    );
+    // Retried with backoff until AWS answers again.
+    world
+        .wait_for::<StateMachine>("busy", TIMEOUT, |sm| is(sm, "Synced", "True", "Compiled"))
+        .await;
+    let metrics = operator.metrics.encode();
+    assert!(
+        metrics.contains(
+            "sfn_operator_reconcile_failures_total{kind=\"StateMachine\",reason=\"Throttled\"} 3"
+        ),
+        "{metrics}"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_cleanup_keeps_the_finalizer_and_is_retried() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    world.apply_value(pass_machine("stubborn")).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
+    let sm = world
+        .wait_for::<StateMachine>("stubborn", TIMEOUT, |sm| {
+            is(sm, "Ready", "True", "Compiled")
+        })
+        .await;
+    assert!(
+        sm.metadata
+            .finalizers
+            .as_ref()
+            .is_some_and(|f| f.iter().any(|f| f == "sfn.operator.dev/finalizer"))
+    );
+    let name = format!("{}stubborn", world.aws_prefix());
+    assert!(backend.machine(&name).is_some());
+
+    for _ in 0..2 {
+        backend.fail_next(BackendError {
+            message: "DeleteStateMachine: access denied".into(),
+            transient: false,
+            throttled: false,
+        });
+    }
+    world.delete::<StateMachine>("stubborn").await;
+    // While AWS refuses, the object stays, marked for deletion.
+    let held = world
+        .wait_for::<StateMachine>("stubborn", TIMEOUT, |sm| {
+            sm.metadata.deletion_timestamp.is_some()
+        })
+        .await;
+    assert!(held.metadata.finalizers.is_some());
+    world.wait_gone::<StateMachine>("stubborn", TIMEOUT).await;
+    assert!(backend.machine(&name).is_none(), "cleanup must have run");
+    assert!(
+        backend.call_counts()["DeleteStateMachine"] >= 3,
+        "{:?}",
+        backend.call_counts()
+    );
+    let reasons = event_reasons(&world).await;
+    assert!(reasons.iter().any(|r| r == "Deleted"), "{reasons:?}");
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_definition_waits_for_a_change_without_retrying() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    world
+        .apply_value(machine(
+            "broken",
+            json!([
+                {"name": "Start", "type": "Pass", "next": "Nowhere"},
+                {"name": "End", "type": "Succeed"}
+            ]),
+        ))
+        .await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
+    let sm = world
+        .wait_for::<StateMachine>("broken", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "InvalidDefinition")
+        })
+        .await;
+    let (_, _, message) = condition(&sm, "Ready").unwrap();
+    assert!(
+        message.contains("Start") && message.contains("Nowhere"),
+        "{message}"
+    );
+    assert!(backend.machine_names().is_empty());
+    let reasons = eventually(TIMEOUT, || async {
+        let r = event_reasons(&world).await;
+        r.iter().any(|r| r == "InvalidDefinition").then_some(r)
+    })
+    .await;
+    assert!(reasons.is_some(), "an InvalidDefinition event is expected");
+
+    // No retry storm: nothing happens until the spec changes.
+    let reconciles = |text: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with("sfn_operator_reconciles_total{kind=\"StateMachine\"}"))
+            .map(str::to_owned)
+    };
+    let before = reconciles(&operator.metrics.encode());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reconciles(&operator.metrics.encode()), before);
+    let rv = world
+        .api::<StateMachine>()
+        .get("broken")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+
+    // The fix is picked up at once.
+    world
+        .apply_value(machine(
+            "broken",
+            json!([
+                {"name": "Start", "type": "Pass", "next": "End"},
+                {"name": "End", "type": "Succeed"}
+            ]),
+        ))
+        .await;
+    let fixed = world
+        .wait_for::<StateMachine>("broken", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    assert_ne!(fixed.metadata.resource_version, rv);
+    let ready = fixed
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(ready.observed_generation, fixed.metadata.generation);
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_health_and_metrics_report_the_lifecycle() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    world.apply_value(pass_machine("watched")).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
+    world
+        .wait_for::<StateMachine>("watched", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    assert!(
+        eventually(TIMEOUT, || async {
+            operator.health.is_ready().then_some(())
+        })
+        .await
+        .is_some(),
+        "ready once the caches synced"
+    );
+    world
+        .apply_value(machine(
+            "watched",
+            json!([{"name": "Hello", "type": "Pass", "result": {"v": 2}, "end": true}]),
+        ))
+        .await;
+    world
+        .wait_for::<StateMachine>("watched", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    world.delete::<StateMachine>("watched").await;
+    world.wait_gone::<StateMachine>("watched", TIMEOUT).await;
+    let reasons = eventually(TIMEOUT, || async {
+        let r = event_reasons(&world).await;
+        ["Created", "Updated", "Deleted"]
+            .iter()
+            .all(|want| r.iter().any(|got| got == want))
+            .then_some(r)
+    })
+    .await;
+    assert!(reasons.is_some(), "{:?}", event_reasons(&world).await);
+
+    let metrics = operator.metrics.encode();
+    assert!(
+        metrics.contains("sfn_operator_reconcile_duration_seconds_count{kind=\"StateMachine\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sfn_operator_objects{kind=\"StateMachine\",ready=\"True\"} 0"),
+        "the deleted object no longer counts: {metrics}"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_watched_namespaces_and_labels_are_reconciled() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, PostParams};
+    let world = World::new().await;
+    let backend = memory(&world);
+    let other = format!("{}-other", world.namespace);
+    let ignored = format!("{}-ignored", world.namespace);
+    for ns in [&other, &ignored] {
+        Api::<Namespace>::all(world.client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await
+            .expect("creating a namespace");
+    }
+    let labelled = |name: &str, ns: &str, team: &str| {
+        let mut m = pass_machine(name);
+        m["metadata"]["namespace"] = json!(ns);
+        m["metadata"]["labels"] = json!({"team": team});
+        m
+    };
+    let create = |value: Value| {
+        let client = world.client.clone();
+        async move {
+            let ns = value["metadata"]["namespace"].as_str().unwrap().to_owned();
+            Api::<StateMachine>::namespaced(client, &ns)
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(value).unwrap(),
+                )
+                .await
+                .expect("creating a machine");
+        }
+    };
+    create(labelled("a", &world.namespace, "payments")).await;
+    create(labelled("b", &other, "payments")).await;
+    create(labelled("c", &ignored, "payments")).await;
+    create(labelled("d", &world.namespace, "search")).await;
+
+    let mut config = world.config();
+    config.namespaces = vec![world.namespace.clone(), other.clone()];
+    config.label_selector = Some("team=payments".into());
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+    let expected = vec![format!("{}-a", world.namespace), format!("{other}-b")];
+    let reached = eventually(TIMEOUT, || async {
+        let mut names = backend.machine_names();
+        names.sort();
+        (names == expected).then_some(())
+    })
+    .await;
+    assert!(reached.is_some(), "{:?}", backend.machine_names());
+    // Give the operator a chance to (wrongly) pick up the others.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut names = backend.machine_names();
+    names.sort();
+    assert_eq!(names, expected);
+    let c = Api::<StateMachine>::namespaced(world.client.clone(), &ignored)
+        .get("c")
+        .await
+        .unwrap();
+    assert!(c.status.is_none() && c.metadata.finalizers.is_none());
+    operator.stop().await;
+    world.cleanup().await;
+}
