@@ -41,8 +41,8 @@
 //! `/openapi/v3` documents list operations only). Namespace and CRD deletion and garbage collection of owner
 //! references happen synchronously (a real cluster does them in the background, so tests wait for the
 //! outcome either way). Strategic merge patch is answered with 415 on custom resources (as on a real
-//! server); on built-ins it merges like a merge patch except for the metadata lists with merge keys (see
-//! [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
+//! server); on built-ins it merges like a merge patch except for the metadata lists and the pod, container
+//! and Service lists with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
 
 pub mod cel;
 mod http;
