@@ -22,6 +22,8 @@
 //! What it serves, as a real API server does: built-in Namespaces (`default`, `kube-system`, `kube-public`,
 //! `kube-node-lease` exist), ConfigMaps, Secrets (`stringData` folded into `data`), Events (core v1 and
 //! `events.k8s.io/v1`, one storage converted between the two), Leases (`coordination.k8s.io/v1`),
+//! what a Helm chart renders (ServiceAccounts, Services, Deployments, Roles, ClusterRoles, RoleBindings,
+//! ClusterRoleBindings, with the validation a chart can trip, see [`workloads`]),
 //! CustomResourceDefinitions (Established on creation; their resources served at once), and discovery
 //! (`/version`, `/api`, `/apis`, `/apis/G/V`, and an `/openapi/v3` index that tells kubectl the server
 //! validates fields itself; `kubectl get` shows a CRD's printer columns, see [`table`]).
@@ -39,8 +41,8 @@
 //! `/openapi/v3` documents list operations only). Namespace and CRD deletion and garbage collection of owner
 //! references happen synchronously (a real cluster does them in the background, so tests wait for the
 //! outcome either way). Strategic merge patch is answered with 415 on custom resources (as on a real
-//! server); on built-ins it merges like a merge patch except for the metadata lists with merge keys (see
-//! [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
+//! server); on built-ins it merges like a merge patch except for the metadata lists and the pod, container
+//! and Service lists with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
 
 pub mod cel;
 mod http;
@@ -51,6 +53,7 @@ pub mod selector;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod workloads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

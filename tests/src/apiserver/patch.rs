@@ -44,9 +44,11 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// Strategic merge patch as far as the built-ins served here need it: a merge patch, except that
-/// `metadata.finalizers` merges as a set (with `$deleteFromPrimitiveList/finalizers` removing entries) and
-/// `metadata.ownerReferences` merges on `uid` (an item with `$patch: delete` removes one); a map carrying
-/// `$patch: replace` replaces, `$patch: delete` deletes it. `$setElementOrder` and `$retainKeys` are ignored.
+/// `metadata.finalizers` merges as a set (with `$deleteFromPrimitiveList/finalizers` removing entries),
+/// `metadata.ownerReferences` merges on `uid` (an item with `$patch: delete` removes one), and the lists in
+/// [`SMP_LIST_KEYS`] (pod containers, env, ports, ...) merge item by item on their key, ordered by
+/// `$setElementOrder/FIELD` when given, so `kubectl apply` of a changed Deployment keeps what it did not
+/// send; a map carrying `$patch: replace` replaces, `$patch: delete` deletes it. `$retainKeys` is ignored.
 /// (See <https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/>.)
 pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
     let mut patch = patch.clone();
@@ -111,10 +113,69 @@ pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
             }
         }
     }
-    smp_maps(target, &patch);
+    smp_maps(target, &patch, "");
 }
 
-fn smp_maps(target: &mut Value, patch: &Value) {
+/// Merge keys of the lists of objects that strategic merge patch merges item by item in the built-ins served
+/// here, as `(parent field, list field, key)` (the `patchMergeKey` tags of the Kubernetes API types: pod
+/// containers, volumes, env, ports, mounts, Service ports, conditions). Every other list is replaced.
+const SMP_LIST_KEYS: &[(&str, &str, &str)] = &[
+    ("spec", "containers", "name"),
+    ("spec", "initContainers", "name"),
+    ("spec", "ephemeralContainers", "name"),
+    ("spec", "volumes", "name"),
+    ("spec", "imagePullSecrets", "name"),
+    ("containers", "env", "name"),
+    ("containers", "ports", "containerPort"),
+    ("containers", "volumeMounts", "mountPath"),
+    ("initContainers", "env", "name"),
+    ("initContainers", "ports", "containerPort"),
+    ("initContainers", "volumeMounts", "mountPath"),
+    // Service ports; a Deployment's `spec` has no `ports`, and container ports have their own entry.
+    ("spec", "ports", "port"),
+    ("status", "conditions", "type"),
+];
+
+fn smp_list_key(parent: &str, field: &str) -> Option<&'static str> {
+    SMP_LIST_KEYS
+        .iter()
+        .find(|(p, f, _)| *p == parent && *f == field)
+        .map(|(_, _, k)| *k)
+}
+
+/// Merges the patch's items into `live` on `key`: an item with `$patch: delete` removes its match, others
+/// merge into their match or are appended; `order` (from `$setElementOrder/FIELD`) then sets the order.
+fn smp_list(live: &mut Vec<Value>, items: &[Value], key: &str, field: &str, order: Option<&Value>) {
+    for item in items {
+        let k = item.get(key);
+        let pos = live.iter().position(|x| x.get(key) == k);
+        let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
+        match (pos, delete) {
+            (Some(p), true) => {
+                live.remove(p);
+            }
+            (Some(p), false) => smp_maps(&mut live[p], item, field),
+            (None, false) => {
+                let mut fresh = Value::Null;
+                smp_maps(&mut fresh, item, field);
+                live.push(fresh);
+            }
+            (None, true) => {}
+        }
+    }
+    if let Some(Value::Array(order)) = order {
+        let rank = |v: &Value| {
+            order
+                .iter()
+                .position(|o| o.get(key) == v.get(key))
+                .unwrap_or(usize::MAX)
+        };
+        live.sort_by_key(rank);
+    }
+}
+
+/// `field` is the name of the field `target` sits in, which with the keys of `patch` picks list merge keys.
+fn smp_maps(target: &mut Value, patch: &Value, field: &str) {
     let Value::Object(p) = patch else {
         *target = patch.clone();
         return;
@@ -136,8 +197,20 @@ fn smp_maps(target: &mut Value, patch: &Value) {
         let delete = v.is_null() || v.get("$patch").and_then(Value::as_str) == Some("delete");
         if delete {
             t.shift_remove(k);
-        } else {
-            smp_maps(t.entry(k.clone()).or_insert(Value::Null), v);
+            continue;
+        }
+        match (smp_list_key(field, k), v) {
+            (Some(key), Value::Array(items)) => {
+                let order = p.get(&format!("$setElementOrder/{k}"));
+                let live = t.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
+                if !live.is_array() {
+                    *live = Value::Array(vec![]);
+                }
+                if let Value::Array(l) = live {
+                    smp_list(l, items, key, k, order);
+                }
+            }
+            _ => smp_maps(t.entry(k.clone()).or_insert(Value::Null), v, k),
         }
     }
 }
@@ -625,6 +698,46 @@ mod tests {
             &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
         );
         assert_eq!(doc["metadata"]["finalizers"], json!(["b"]));
+    }
+
+    #[test]
+    fn strategic_merge_patch_merges_containers_env_and_ports_on_their_keys() {
+        let mut doc = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a:1", "args": ["x", "y"], "env": [{"name": "E", "value": "1"}, {"name": "F", "value": "2"}],
+             "ports": [{"containerPort": 80, "name": "http"}]},
+            {"name": "b", "image": "b:1"}
+        ]}}}});
+        strategic_merge_patch(
+            &mut doc,
+            &json!({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "c"}, {"name": "a"}],
+            "containers": [
+                {"name": "a", "image": "a:2", "args": ["z"],
+                 "$setElementOrder/env": [{"name": "E"}, {"name": "G"}],
+                 "env": [{"name": "F", "$patch": "delete"}, {"name": "G", "value": "3"}]},
+                {"name": "b", "$patch": "delete"},
+                {"name": "c", "image": "c:1"}
+            ]}}}}),
+        );
+        assert_eq!(
+            doc["spec"]["template"]["spec"]["containers"],
+            json!([
+                {"name": "c", "image": "c:1"},
+                {"name": "a", "image": "a:2", "args": ["z"],
+                 "env": [{"name": "E", "value": "1"}, {"name": "G", "value": "3"}],
+                 "ports": [{"containerPort": 80, "name": "http"}]}
+            ]),
+            "containers and env merge by name, args (no merge key) are replaced"
+        );
+        let mut svc = json!({"spec": {"ports": [{"port": 80, "name": "web", "protocol": "TCP"}]}});
+        strategic_merge_patch(
+            &mut svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}),
+        );
+        assert_eq!(
+            svc["spec"]["ports"],
+            json!([{"port": 80, "name": "web", "protocol": "TCP", "targetPort": 8080}])
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The resource types the server serves: the built-ins an operator touches (Namespaces, ConfigMaps, Secrets,
-//! Events in both API groups, Leases, CustomResourceDefinitions) plus one entry per served version of every
+//! Events in both API groups, Leases, CustomResourceDefinitions), the ones its Helm chart renders
+//! (ServiceAccounts, Services, Deployments, Roles, ClusterRoles and their bindings) plus one entry per served version of every
 //! installed CRD, and the discovery documents kube-rs reads (`/api`, `/apis`, `/apis/GROUP/VERSION`).
 
 use std::sync::Arc;
@@ -43,10 +44,14 @@ impl ResourceType {
         }
     }
 
-    /// Whether objects carry `metadata.generation` (custom resources and CRDs do; the other built-ins here
-    /// do not).
+    /// Whether objects carry `metadata.generation` (custom resources, CRDs and Deployments do; the other
+    /// built-ins here do not).
     pub fn has_generation(&self) -> bool {
-        self.custom || self.plural == "customresourcedefinitions"
+        self.custom
+            || matches!(
+                self.storage.as_str(),
+                "apiextensions.k8s.io/customresourcedefinitions" | "apps/deployments"
+            )
     }
 
     /// Core v1 Events are stored as `events.k8s.io/v1` Events, as on a real server, and converted on the way
@@ -114,7 +119,10 @@ impl ResourceType {
                 format!("{group}/{plural}")
             },
             schema: None,
-            status_subresource: matches!(plural, "namespaces" | "customresourcedefinitions"),
+            status_subresource: matches!(
+                plural,
+                "namespaces" | "customresourcedefinitions" | "services" | "deployments"
+            ),
             custom: false,
             selectable_fields: vec![],
             printer_columns: vec![],
@@ -142,7 +150,10 @@ fn rename(m: &mut serde_json::Map<String, Value>, pairs: &[(&str, &str)]) {
     }
 }
 
-/// The built-in resources, served without schema validation.
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+/// The built-in resources, served without schema validation (the kinds a chart renders get the checks in
+/// [`super::workloads`]).
 pub fn builtins() -> Vec<ResourceType> {
     vec![
         ResourceType::builtin("", "v1", "namespaces", "Namespace", false, &["ns"]),
@@ -151,6 +162,20 @@ pub fn builtins() -> Vec<ResourceType> {
         ResourceType::builtin("", "v1", "events", "Event", true, &["ev"]),
         ResourceType::builtin("events.k8s.io", "v1", "events", "Event", true, &["ev"]),
         ResourceType::builtin("coordination.k8s.io", "v1", "leases", "Lease", true, &[]),
+        ResourceType::builtin("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"]),
+        ResourceType::builtin("", "v1", "services", "Service", true, &["svc"]),
+        ResourceType::builtin("apps", "v1", "deployments", "Deployment", true, &["deploy"]),
+        ResourceType::builtin(RBAC, "v1", "roles", "Role", true, &[]),
+        ResourceType::builtin(RBAC, "v1", "clusterroles", "ClusterRole", false, &[]),
+        ResourceType::builtin(RBAC, "v1", "rolebindings", "RoleBinding", true, &[]),
+        ResourceType::builtin(
+            RBAC,
+            "v1",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            &[],
+        ),
         ResourceType::builtin(
             "apiextensions.k8s.io",
             "v1",

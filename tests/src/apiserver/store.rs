@@ -17,6 +17,7 @@ use super::registry::{self, ResourceType};
 use super::schema;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, Cause};
+use super::workloads;
 
 /// Kind of change a watch event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -932,6 +933,10 @@ impl Store {
                 }
             },
             _ => {}
+        }
+        if !rt.custom {
+            workloads::default(&rt.storage, obj);
+            causes.extend(workloads::validate(&rt.storage, obj, old));
         }
         if let Some(schema) = rt.schema.as_deref() {
             schema::apply_defaults(obj, schema);
