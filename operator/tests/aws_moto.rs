@@ -525,3 +525,283 @@ async fn clients_from_sdk_config_find_the_account() {
     assert_eq!(clients.region(), REGION);
     assert_eq!(clients.calls().get("sts:GetCallerIdentity"), 1);
 }
+
+fn injected(code: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message("injected by the test")
+        .build()
+}
+
+/// How a call fails.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The request never reaches AWS.
+    NotSent,
+    /// AWS applies the request, the response is lost (the caller sees an error).
+    ResponseLost,
+}
+
+/// Applies `d` with one call failing, then applies again without faults: everything ends up converged,
+/// nothing is duplicated, nothing is orphaned.
+async fn fault_then_recover(
+    case: &str,
+    operation: &'static str,
+    lost: aws_smithy_mocks::Rule,
+    update_first: bool,
+) {
+    for kind in [Fault::NotSent, Fault::ResponseLost] {
+        fault_case(case, operation, &lost, update_first, kind).await;
+    }
+}
+
+async fn fault_case(
+    case: &str,
+    operation: &'static str,
+    lost: &aws_smithy_mocks::Rule,
+    update_first: bool,
+    kind: Fault,
+) {
+    let case = format!("{case}-{kind:?}").to_lowercase();
+    let test = format!("fault_{case}");
+    let clean = moto_clients(&test).await;
+    let mut d = desired_machine(&clean, "faults", &case);
+    if update_first {
+        aws::reconcile_machine(&clean, &d).await.unwrap();
+        d.definition = definition("second");
+    }
+    let err = match kind {
+        Fault::NotSent => {
+            let fault = FailBeforeSend::new(operation);
+            let faulty = moto_clients_faulty(&test, &[], Some(&fault)).await;
+            let err = aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+            assert!(fault.fired(), "{case}: the fault was hit");
+            err
+        }
+        Fault::ResponseLost => {
+            let faulty = moto_clients_with(&test, &[lost]).await;
+            let before = lost.num_calls();
+            let err = aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+            assert_eq!(lost.num_calls(), before + 1, "{case}: the fault was hit");
+            err
+        }
+    };
+    assert!(err.to_string().contains("injected"), "{case}: {err}");
+
+    let recovered = aws::reconcile_machine(&clean, &d).await.unwrap();
+    if matches!(kind, Fault::NotSent) {
+        assert!(
+            !recovered.operations.is_empty(),
+            "{case}: the rest was applied"
+        );
+    }
+    let settled = aws::reconcile_machine(&clean, &d).await.unwrap();
+    assert_eq!(settled.calls.writes(), 0, "{case}: {}", settled.calls);
+
+    assert_eq!(state_machines_named(&clean, &d.name).await, 1, "{case}");
+    let arn = settled.state_machine_arn.unwrap();
+    assert_eq!(live_definition(&clean, &arn).await, d.definition, "{case}");
+    assert_eq!(
+        sfn_tags(&clean, &arn).await[SPEC_HASH_TAG],
+        d.spec_hash(),
+        "{case}"
+    );
+    let roles = clean
+        .iam
+        .list_roles()
+        .path_prefix(naming::ROLE_PATH)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roles.roles().len(), 1, "{case}: one role, no orphan");
+    let alarms = observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+        .await
+        .unwrap();
+    assert_eq!(alarms.len(), 1, "{case}");
+    assert_eq!(alarms[0].spec.dimensions[0].1, arn, "{case}");
+}
+
+#[tokio::test]
+async fn a_fault_mid_plan_is_completed_by_the_next_apply() {
+    use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmError;
+    use aws_sdk_iam::operation::put_role_policy::PutRolePolicyError;
+    use aws_sdk_sfn::operation::create_state_machine::CreateStateMachineError;
+    use aws_sdk_sfn::operation::tag_resource::TagResourceError;
+    use aws_smithy_mocks::mock;
+
+    // After CreateRole, before its policy.
+    let lost = mock!(aws_sdk_iam::Client::put_role_policy)
+        .then_error(|| PutRolePolicyError::generic(injected("InjectedFault")));
+    fault_then_recover("policy", "PutRolePolicy", lost, false).await;
+
+    // Role and policy done, machine not created.
+    let lost = mock!(aws_sdk_sfn::Client::create_state_machine)
+        .then_error(|| CreateStateMachineError::generic(injected("InjectedFault")));
+    fault_then_recover("machine", "CreateStateMachine", lost, false).await;
+
+    // Machine created, alarm not.
+    let lost = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+        .then_error(|| PutMetricAlarmError::generic(injected("InjectedFault")));
+    fault_then_recover("alarm", "PutMetricAlarm", lost, false).await;
+
+    // An update applied, but the spec-hash tag that records it not written.
+    let lost = mock!(aws_sdk_sfn::Client::tag_resource)
+        .then_error(|| TagResourceError::generic(injected("InjectedFault")));
+    fault_then_recover("hash", "TagResource", lost, true).await;
+}
+
+#[tokio::test]
+async fn a_fault_mid_deletion_is_completed_by_the_next_delete() {
+    let clean = moto_clients("fault_deletion").await;
+    let d = desired_machine(&clean, "faults", "deletion");
+    let arn = aws::reconcile_machine(&clean, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let fault = FailBeforeSend::new("DeleteStateMachine");
+    let faulty = moto_clients_faulty("fault_deletion", &[], Some(&fault)).await;
+    let err = aws::delete_machine(&faulty, &d).await.unwrap_err();
+    assert!(err.to_string().contains("injected"), "{err}");
+    // The alarms went first; the machine and the role are still there, still ours.
+    assert!(
+        observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let out = aws::delete_machine(&clean, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["deleteStateMachine", "deleteRolePolicy", "deleteRole"]
+    );
+    let gone = observe::state_machine(&clean, &arn, false).await.unwrap();
+    assert!(gone.as_ref().is_none_or(|m| m.is_deleting()));
+    assert!(
+        observe::role(&clean, &role_name(&d), Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The "AWS calls per reconcile" figures of BENCHMARKS.md. Rerun with
+/// `cargo test -p sfn-operator --test aws_moto calls_per_reconcile -- --nocapture`.
+#[tokio::test]
+async fn calls_per_reconcile() {
+    let clients = moto_clients("calls_per_reconcile").await;
+    let managed = desired_machine(&clients, "cost", "managed");
+    let mut external = desired_machine(&clients, "cost", "external");
+    external.role = DesiredRole::External {
+        arn: format!("arn:aws:iam::{}:role/theirs", clients.account_id()),
+    };
+    external.alarms.clear();
+
+    let mut rows = Vec::new();
+    for (label, d) in [
+        ("managed role, 1 inline policy, 1 alarm", &managed),
+        ("own role (spec.roleArn), no alarms", &external),
+    ] {
+        let first = aws::reconcile_machine(&clients, d).await.unwrap();
+        let unchanged = aws::reconcile_machine(&clients, d).await.unwrap();
+        assert_eq!(unchanged.calls.writes(), 0, "{label}: {}", unchanged.calls);
+        rows.push(format!(
+            "| {label} | first creation | {} | {} | {} |",
+            first.calls.reads(),
+            first.calls.writes(),
+            first.calls
+        ));
+        rows.push(format!(
+            "| {label} | unchanged | {} | {} | {} |",
+            unchanged.calls.reads(),
+            unchanged.calls.writes(),
+            unchanged.calls
+        ));
+    }
+    let unchanged = aws::reconcile_machine(&clients, &managed).await.unwrap();
+    // DescribeStateMachine, ListTagsForResource, GetRole, ListRolePolicies, GetRolePolicy, DescribeAlarms.
+    assert_eq!(unchanged.calls.reads(), 6, "{}", unchanged.calls);
+    let unchanged = aws::reconcile_machine(&clients, &external).await.unwrap();
+    // DescribeStateMachine, ListTagsForResource, DescribeAlarms.
+    assert_eq!(unchanged.calls.reads(), 3, "{}", unchanged.calls);
+
+    println!("| machine | reconcile | reads | writes | calls |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+#[tokio::test]
+async fn one_shot_apply_and_live_plan() {
+    use sfn_operator::cli::apply::{Target, apply_targets, plan_live};
+
+    let clients = moto_clients("one_shot_apply").await;
+    let machine = desired_machine(&clients, "ci", "pipeline");
+    let activity = DesiredActivity {
+        owner: Owner {
+            namespace: "ci".into(),
+            name: "gate".into(),
+            uid: "uid-gate".into(),
+        },
+        name: "ci-gate".into(),
+        tags: BTreeMap::new(),
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+    };
+    let targets = vec![
+        Target::Machine(Box::new(machine.clone())),
+        Target::Activity(activity),
+    ];
+
+    // The live plan shows everything to create and creates nothing.
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &targets, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(clients.calls().writes(), 0, "{}", clients.calls());
+    assert!(
+        text.starts_with("Activity ci/gate (ci-gate):\n  + create activity ci-gate\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "StateMachine ci/pipeline (ci-pipeline):\n  + create role /sfn-operator/ci-pipeline\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + create STANDARD state machine ci-pipeline\n"),
+        "{text}"
+    );
+    assert_eq!(reports[1].operations.len(), 4);
+
+    let mut out = Vec::new();
+    let reports = apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!(
+            "  arn: {}\n",
+            clients.state_machine_arn("ci-pipeline")
+        )),
+        "{text}"
+    );
+
+    // Applying again changes nothing; the live plan agrees.
+    let before = clients.calls();
+    let mut out = Vec::new();
+    apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert_eq!(clients.calls().since(&before).writes(), 0);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("no changes").count(), 2, "{text}");
+
+    // A foreign machine is an error for that object only.
+    let mut other = desired_machine(&clients, "ci", "pipeline");
+    other.owner.uid = "someone-else".into();
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &[Target::Machine(Box::new(other))], &mut out)
+        .await
+        .unwrap();
+    assert!(reports[0].error.as_ref().unwrap().contains("not owned"));
+    assert!(String::from_utf8(out).unwrap().contains("error (plan)"));
+}

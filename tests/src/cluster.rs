@@ -138,10 +138,34 @@ pub async fn install_crd(client: &kube::Client, crd: &Value) -> Result<(), kube:
                     .any(|c| c.type_ == "Established" && c.status == "True")
             });
         if established {
-            // A real server needs a moment after Established before discovery and the new endpoints answer.
-            return Ok(());
+            return wait_until_served(client, crd).await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("CRD {name} did not become Established");
+}
+
+/// A real server may answer 404 for a moment after `Established`; wait until the storage version lists.
+async fn wait_until_served(client: &kube::Client, crd: &Value) -> Result<(), kube::Error> {
+    let group = crd["spec"]["group"].as_str().unwrap_or_default();
+    let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default();
+    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
+    let version = crd["spec"]["versions"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["storage"] == json!(true)))
+        .and_then(|v| v["name"].as_str())
+        .unwrap_or_default();
+    let ar =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let mut last = None;
+    for _ in 0..100 {
+        match api.list(&kube::api::ListParams::default().limit(1)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => last = Some(kube::Error::Api(s)),
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.expect("at least one attempt"))
 }

@@ -1267,6 +1267,13 @@ async fn errors_are_status_objects() {
             "FieldValueInvalid".to_string()
         )]
     );
+    let mut other_version = fixtures::widget("v", 1);
+    other_version["apiVersion"] = json!(format!("{GROUP}/v2"));
+    let err = api_error(
+        api.create(&PostParams::default(), &obj(other_version))
+            .await,
+    );
+    assert_eq!((err.code, err.reason.as_str()), (400, "BadRequest"));
     let err = api_error(api.get("absent").await);
     assert!(err.is_not_found());
     assert_eq!(
@@ -1333,4 +1340,46 @@ async fn kube_runtime_watcher_and_reflector() {
     names.sort();
     assert_eq!(names, vec!["m1", "m2"]);
     cluster.cleanup().await;
+}
+
+// 6. History is bounded like etcd's: past the limit, old versions expire on their own (in-process only,
+// the limit is a server setting).
+#[tokio::test]
+async fn watch_history_limit_expires_old_versions() {
+    let server = sfn_operator_tests::apiserver::TestApiServer::builder()
+        .history_limit(3)
+        .start()
+        .await;
+    let client = server.client();
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut versions = Vec::new();
+    for i in 0..5 {
+        let cm = cms
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).unwrap(),
+            )
+            .await
+            .unwrap();
+        versions.push(cm.metadata.resource_version.unwrap());
+    }
+    let mut old = cms
+        .watch(&WatchParams::default(), &versions[0])
+        .await
+        .unwrap()
+        .boxed();
+    match next(&mut old).await {
+        WatchEvent::Error(e) => assert_eq!(e.code, 410),
+        _ => panic!("expected 410 Expired"),
+    }
+    let mut recent = cms
+        .watch(&WatchParams::default(), &versions[3])
+        .await
+        .unwrap()
+        .boxed();
+    match next(&mut recent).await {
+        WatchEvent::Added(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("c4")),
+        _ => panic!("expected the last ADDED"),
+    }
+    assert_eq!(server.resource_version().to_string(), versions[4]);
 }

@@ -1,12 +1,208 @@
-//! `sfn-operator apply`.
+//! `sfn-operator apply -f FILE…`: the controller's observe → plan → apply for the objects in manifest
+//! files, without a cluster (CI pipelines, and a way to exercise the AWS pipeline on its own).
+//! `--dry-run` (and `sfn-operator plan --live`, through [`plan_live`]) shows the operations against the
+//! live account without changing anything. Both reach AWS through the standard environment, so
+//! `AWS_ENDPOINT_URL`, `AWS_REGION` and the credentials chain apply.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::aws::{self, AwsClients, AwsError};
+use crate::plan::{self, DesiredActivity, DesiredMachine};
 
 /// Arguments of `sfn-operator apply`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Manifest files (multi-document YAML) holding StateMachine, TaskIntegration and Activity objects.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Show what would change in AWS, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow deleting and re-creating a state machine whose type or AWS name changed.
+    #[arg(long)]
+    pub allow_replace: bool,
+}
+
+/// One object of the manifests, resolved to what it wants in AWS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Activity(DesiredActivity),
+    Machine(Box<DesiredMachine>),
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        match self {
+            Target::Activity(a) => format!(
+                "Activity {}/{} ({})",
+                a.owner.namespace, a.owner.name, a.name
+            ),
+            Target::Machine(m) => format!(
+                "StateMachine {}/{} ({})",
+                m.owner.namespace, m.owner.name, m.name
+            ),
+        }
+    }
+
+    /// Activities first: state machines name their ARNs.
+    fn order(&self) -> u8 {
+        match self {
+            Target::Activity(_) => 0,
+            Target::Machine(_) => 1,
+        }
+    }
+}
+
+/// Account facts the desired state depends on (ARNs in policies and alarm dimensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub partition: String,
+    pub region: String,
+    pub account_id: String,
+}
+
+/// Reads the manifests and builds the desired AWS state of every StateMachine and Activity in them.
+///
+/// This is the seam to the pure pipeline (manifest loading, reference resolution, compilation, IAM and
+/// alarm derivation), which lives outside the AWS layer.
+pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<Target>> {
+    let _ = (files, account);
+    anyhow::bail!(
+        "`apply` cannot read manifests yet: the manifest → desired state step is not wired into this command"
+    )
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub object: String,
+    pub operations: Vec<plan::Operation>,
+    pub error: Option<String>,
+}
+
+/// Observes and plans every target, changing nothing; prints one block per object.
+pub async fn plan_live(
+    clients: &AwsClients,
+    targets: &[Target],
+    out: &mut dyn Write,
+) -> std::io::Result<Vec<Report>> {
+    run_targets(clients, targets, false, out).await
+}
+
+/// Observes, plans and applies every target (activities first); an error on one object does not stop the
+/// others. Prints one block per object.
+pub async fn apply_targets(
+    clients: &AwsClients,
+    targets: &[Target],
+    out: &mut dyn Write,
+) -> std::io::Result<Vec<Report>> {
+    run_targets(clients, targets, true, out).await
+}
+
+async fn run_targets(
+    clients: &AwsClients,
+    targets: &[Target],
+    apply: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<Vec<Report>> {
+    let mut ordered: Vec<&Target> = targets.iter().collect();
+    ordered.sort_by_key(|t| t.order());
+    let mut reports = Vec::new();
+    for target in ordered {
+        let object = target.describe();
+        let result = run_one(clients, target, apply).await;
+        writeln!(out, "{object}:")?;
+        let report = match result {
+            Ok((operations, arn)) => {
+                if operations.is_empty() {
+                    writeln!(out, "  no changes")?;
+                }
+                for op in &operations {
+                    writeln!(out, "  {} {}", if apply { "*" } else { "+" }, op.summary())?;
+                }
+                if let Some(arn) = arn {
+                    writeln!(out, "  arn: {arn}")?;
+                }
+                Report {
+                    object,
+                    operations,
+                    error: None,
+                }
+            }
+            Err(err) => {
+                writeln!(out, "  error ({}): {err}", err.metric_label())?;
+                Report {
+                    object,
+                    operations: Vec::new(),
+                    error: Some(err.to_string()),
+                }
+            }
+        };
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+async fn run_one(
+    clients: &AwsClients,
+    target: &Target,
+    apply: bool,
+) -> Result<(Vec<plan::Operation>, Option<String>), AwsError> {
+    match (target, apply) {
+        (Target::Machine(d), false) => Ok((aws::plan_machine_live(clients, d).await?, None)),
+        (Target::Machine(d), true) => {
+            let outcome = aws::reconcile_machine(clients, d).await?;
+            Ok((outcome.operations, outcome.state_machine_arn))
+        }
+        (Target::Activity(d), false) => {
+            let observed = aws::observe::activity(clients, d).await?;
+            Ok((plan::plan_activity(d, observed.as_ref())?, None))
+        }
+        (Target::Activity(d), true) => {
+            let outcome = aws::reconcile_activity(clients, d).await?;
+            Ok((outcome.operations, Some(outcome.activity_arn)))
+        }
+    }
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`apply` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let clients = AwsClients::from_env().await?;
+        let account = Account {
+            partition: aws::partition_of(clients.region()).to_string(),
+            region: clients.region().to_string(),
+            account_id: clients.account_id().to_string(),
+        };
+        let mut targets = load_targets(&args.files, &account)?;
+        if args.allow_replace {
+            for t in &mut targets {
+                if let Target::Machine(m) = t {
+                    m.allow_replace = true;
+                }
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        let reports = if args.dry_run {
+            plan_live(&clients, &targets, &mut stdout).await?
+        } else {
+            apply_targets(&clients, &targets, &mut stdout).await?
+        };
+        let failed = reports.iter().filter(|r| r.error.is_some()).count();
+        writeln!(
+            stdout,
+            "{} object(s), {} failed, {} AWS call(s)",
+            reports.len(),
+            failed,
+            clients.calls().total()
+        )?;
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
 }

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
@@ -18,7 +19,10 @@ use aws_sdk_sfn::config::Credentials;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Value, json};
@@ -141,10 +145,63 @@ pub async fn moto_clients(test: &str) -> AwsClients {
     moto_clients_with(test, &[]).await
 }
 
-/// Like [`moto_clients`], with mock rules in front of the server: a matching request gets the rule's
-/// response (a fault), every other request reaches moto.
+/// Fails the first request of one operation before it is sent (the call never reaches AWS).
+#[derive(Debug, Clone)]
+pub struct FailBeforeSend {
+    operation: &'static str,
+    fired: Arc<AtomicBool>,
+}
+
+impl FailBeforeSend {
+    pub fn new(operation: &'static str) -> Self {
+        FailBeforeSend {
+            operation,
+            fired: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for FailBeforeSend {
+    fn name(&self) -> &'static str {
+        "FailBeforeSend"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
+        if operation.as_deref() == Some(self.operation) && !self.fired.swap(true, Ordering::SeqCst)
+        {
+            return Err("injected fault: the request was not sent".into());
+        }
+        Ok(())
+    }
+}
+
+/// Like [`moto_clients`], with faults in front of the server. A matching mock rule replaces the
+/// response after moto has handled the request (the call took effect, the caller saw an error: a lost
+/// response); `before_send` fails a request before it leaves (the call never took effect). Every other
+/// request reaches moto unchanged.
 pub async fn moto_clients_with(test: &str, faults: &[&Rule]) -> AwsClients {
+    moto_clients_faulty(test, faults, None).await
+}
+
+pub async fn moto_clients_faulty(
+    test: &str,
+    faults: &[&Rule],
+    before_send: Option<&FailBeforeSend>,
+) -> AwsClients {
     let config = sdk_config().await;
+    let before_send = before_send
+        .cloned()
+        .unwrap_or_else(|| FailBeforeSend::new("none"));
     let account = account_for(test);
     let mocks = || {
         faults.iter().fold(
@@ -158,18 +215,21 @@ pub async fn moto_clients_with(test: &str, faults: &[&Rule]) -> AwsClients {
         aws_sdk_sfn::config::Builder::from(&config)
             .interceptor(MotoAccount(account.clone()))
             .interceptor(mocks())
+            .interceptor(before_send.clone())
             .build(),
     );
     let iam = aws_sdk_iam::Client::from_conf(
         aws_sdk_iam::config::Builder::from(&config)
             .interceptor(MotoAccount(account.clone()))
             .interceptor(mocks())
+            .interceptor(before_send.clone())
             .build(),
     );
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::config::Builder::from(&config)
             .interceptor(MotoAccount(account.clone()))
             .interceptor(mocks())
+            .interceptor(before_send.clone())
             .build(),
     );
     AwsClients::from_clients(

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Public API:
-//! - [`TestApiServer::start`] / [`TestApiServer::builder`] (`.bookmark_interval(d)`) → a running server;
+//! - [`TestApiServer::start`] / [`TestApiServer::builder`] (`.bookmark_interval(d)`, `.history_limit(n)`)
+//!   → a running server;
 //!   it stops when dropped.
 //! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`].
 //! - [`TestApiServer::compact`]: forget the watch history, so a watch from an older `resourceVersion` gets a
@@ -56,12 +57,14 @@ use store::Store;
 #[derive(Debug, Clone)]
 pub struct Builder {
     bookmark_interval: Duration,
+    history_limit: usize,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
             bookmark_interval: Duration::from_secs(1),
+            history_limit: store::DEFAULT_HISTORY,
         }
     }
 }
@@ -73,9 +76,17 @@ impl Builder {
         self
     }
 
+    /// How many changes watches can replay (default 10 000); a watch from a version older than the kept
+    /// history gets 410 Expired, as after etcd compaction.
+    pub fn history_limit(mut self, n: usize) -> Self {
+        self.history_limit = n;
+        self
+    }
+
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub async fn start(self) -> TestApiServer {
         let store = Arc::new(Store::new());
+        store.set_history_limit(self.history_limit);
         let app = Arc::new(http::AppState {
             store: store.clone(),
             bookmark_interval: self.bookmark_interval,

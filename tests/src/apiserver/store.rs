@@ -92,6 +92,9 @@ enum Managed {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+/// How many events watches can replay before older versions answer 410 Expired.
+pub const DEFAULT_HISTORY: usize = 10_000;
+
 pub struct Inner {
     rv: u64,
     crd_types: Vec<ResourceType>,
@@ -349,7 +352,7 @@ impl Store {
                 objects: HashMap::new(),
                 history: VecDeque::new(),
                 history_floor: 0,
-                max_history: 10_000,
+                max_history: DEFAULT_HISTORY,
                 uid_state: seed,
             }),
             events,
@@ -399,6 +402,11 @@ impl Store {
         let mut inner = self.lock();
         inner.history.clear();
         inner.history_floor = inner.rv;
+    }
+
+    /// Keeps at most `n` events of watch history.
+    pub fn set_history_limit(&self, n: usize) {
+        self.lock().max_history = n.max(1);
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -630,7 +638,7 @@ impl Store {
         {
             m.shift_remove("status");
         }
-        let warnings = self.prepare(inner, rt, None, &mut obj, opts)?;
+        let warnings = self.prepare(rt, None, &mut obj, opts)?;
         {
             let uid = Self::uid(inner);
             let m = meta_mut(&mut obj);
@@ -667,7 +675,6 @@ impl Store {
         }
         if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
             && av != rt.api_version()
-            && !(rt.custom && av.split('/').next() == Some(rt.group.as_str()))
         {
             return Err(ApiError::bad_request(format!(
                 "the API version in the data ({av}) does not match the expected API version ({})",
@@ -697,7 +704,6 @@ impl Store {
     /// Type-specific preparation and validation shared by every write (after metadata fix-ups, before commit).
     fn prepare(
         &self,
-        inner: &Inner,
         rt: &ResourceType,
         old: Option<&Value>,
         obj: &mut Value,
@@ -774,39 +780,33 @@ impl Store {
                 let labels = meta_mut(obj).entry("labels").or_insert_with(|| json!({}));
                 labels["kubernetes.io/metadata.name"] = json!(name);
             }
-            "apiextensions.k8s.io/customresourcedefinitions" => {
-                match registry::crd_types(obj) {
-                    Err(c) => causes.extend(c),
-                    Ok(_) => {
-                        let storage: Vec<Value> = obj
-                            .pointer("/spec/versions")
-                            .and_then(Value::as_array)
-                            .map(|vs| {
-                                vs.iter()
-                                    .filter(|v| {
-                                        v.get("storage").and_then(Value::as_bool) == Some(true)
-                                    })
-                                    .filter_map(|v| v.get("name").cloned())
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        let t = now();
-                        obj["status"] = json!({
-                            "conditions": [
-                                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t, "reason": "NoConflicts", "message": "no conflicts found"},
-                                {"type": "Established", "status": "True", "lastTransitionTime": t, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
-                            ],
-                            "acceptedNames": obj["spec"]["names"].clone(),
-                            "storedVersions": storage,
-                        });
-                        if let Some(old_conds) = old.and_then(|o| o.pointer("/status/conditions")) {
-                            obj["status"]["conditions"] = old_conds.clone();
-                        }
-                        // Another CRD must not already serve the same group and plural.
-                        let _ = inner;
+            "apiextensions.k8s.io/customresourcedefinitions" => match registry::crd_types(obj) {
+                Err(c) => causes.extend(c),
+                Ok(_) => {
+                    let storage: Vec<Value> = obj
+                        .pointer("/spec/versions")
+                        .and_then(Value::as_array)
+                        .map(|vs| {
+                            vs.iter()
+                                .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                                .filter_map(|v| v.get("name").cloned())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let t = now();
+                    obj["status"] = json!({
+                        "conditions": [
+                            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t, "reason": "NoConflicts", "message": "no conflicts found"},
+                            {"type": "Established", "status": "True", "lastTransitionTime": t, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
+                        ],
+                        "acceptedNames": obj["spec"]["names"].clone(),
+                        "storedVersions": storage,
+                    });
+                    if let Some(old_conds) = old.and_then(|o| o.pointer("/status/conditions")) {
+                        obj["status"]["conditions"] = old_conds.clone();
                     }
                 }
-            }
+            },
             _ => {}
         }
         if let Some(schema) = rt.schema.as_deref() {
@@ -855,9 +855,6 @@ impl Store {
         let subresource = status.then(|| "status".to_string());
         let (operation, owned) = match op {
             Managed::Update => {
-                let old_fields = old
-                    .map(|o| patch::leaf_fields(o, schema))
-                    .unwrap_or_default();
                 let changed: BTreeSet<FieldPath> = new_fields
                     .iter()
                     .filter(|p| {
@@ -868,7 +865,6 @@ impl Store {
                 for e in entries.iter_mut() {
                     e.fields.retain(|p| !changed.contains(p));
                 }
-                let _ = old_fields;
                 ("Update", changed)
             }
             Managed::Apply { fields, taken } => {
@@ -998,7 +994,7 @@ impl Store {
                 };
             }
         }
-        let warnings = self.prepare(inner, rt, Some(&old), &mut obj, opts)?;
+        let warnings = self.prepare(rt, Some(&old), &mut obj, opts)?;
         if rt.has_generation() && spec_part(&obj) != spec_part(&old) {
             let g = old
                 .pointer("/metadata/generation")
@@ -1189,7 +1185,7 @@ impl Store {
                     ..opts.clone()
                 },
             )?;
-            let mut obj = w.object;
+            let mut obj = rt.to_storage(w.object);
             self.set_managed(
                 rt,
                 None,
