@@ -411,3 +411,229 @@ fn compile_error(object: &str, errors: crate::asl::CompileErrors) -> DesiredErro
         DesiredError::InvalidDefinition(message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::asl::MapResolver;
+    use crate::manifest::{Bundle, load_paths};
+
+    fn settings() -> Settings {
+        Settings {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            default_deletion_policy: DeletionPolicy::Delete,
+        }
+    }
+
+    fn example(file: &str) -> Bundle {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(file);
+        load_paths(&[path]).expect("the example loads")
+    }
+
+    fn resolver(bundle: &Bundle) -> MapResolver {
+        let mut r = MapResolver::default();
+        for ti in &bundle.task_integrations {
+            r.task_integrations
+                .insert(ti.metadata.name.clone().unwrap(), ti.spec.clone());
+        }
+        for act in &bundle.activities {
+            let name = act.metadata.name.clone().unwrap();
+            r.activity_arns.insert(
+                name.clone(),
+                format!("arn:aws:states:us-east-1:123456789012:activity:demo-{name}"),
+            );
+        }
+        r
+    }
+
+    fn with_uid(mut sm: StateMachine) -> StateMachine {
+        sm.metadata.uid = Some("uid-1".into());
+        sm
+    }
+
+    #[test]
+    fn the_job_poller_becomes_a_complete_desired_machine() {
+        let bundle = example("job-poller.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let built = build(&sm, &resolver(&bundle), &settings()).expect("builds");
+        let d = &built.desired;
+        assert_eq!(d.name, "demo-job-poller");
+        assert_eq!(
+            d.owner,
+            Owner {
+                namespace: "demo".into(),
+                name: "job-poller".into(),
+                uid: "uid-1".into()
+            }
+        );
+        assert_eq!(d.machine_type, MachineType::Standard);
+        assert_eq!(
+            d.definition["States"]["Submit Job"]["Resource"],
+            "arn:aws:states:::lambda:invoke"
+        );
+        let DesiredRole::Managed(role) = &d.role else {
+            panic!("a role is created when roleArn is absent")
+        };
+        assert_eq!(role.path, "/sfn-operator/");
+        assert_eq!(role.name, "demo-job-poller");
+        assert_eq!(
+            role.trust_policy["Statement"][0]["Principal"]["Service"],
+            "states.amazonaws.com"
+        );
+        let policy = serde_json::to_string(&role.policies).unwrap();
+        assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
+        assert!(policy.contains("function:SubmitJob"), "{policy}");
+        // Every alarm name falls under the prefix the AWS layer lists.
+        assert_eq!(d.alarms.len(), 3);
+        for alarm in &d.alarms {
+            assert!(
+                alarm.name.starts_with(&naming::alarm_name_prefix(&d.name)),
+                "{}",
+                alarm.name
+            );
+        }
+        assert_eq!(d.tags.get("team").map(String::as_str), Some("batch"));
+        assert_eq!(d.deletion_policy, DeletionPolicy::Delete);
+        assert!(!d.adopt);
+        assert_eq!(built.definition_hash, definition_hash(&d.definition));
+        assert_eq!(built.definition_hash.len(), 32);
+    }
+
+    #[test]
+    fn the_definition_hash_ignores_key_order() {
+        let a = serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}});
+        let b = serde_json::json!({"States": {"A": {"End": true, "Type": "Pass"}}, "StartAt": "A"});
+        assert_eq!(definition_hash(&a), definition_hash(&b));
+        let c = serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        assert_ne!(definition_hash(&a), definition_hash(&c));
+    }
+
+    #[test]
+    fn missing_references_and_invalid_definitions_are_told_apart() {
+        let bundle = example("job-poller.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let err = build(&sm, &MapResolver::default(), &settings()).unwrap_err();
+        match err {
+            DesiredError::ReferenceNotFound(m) => {
+                assert!(m.contains("StateMachine demo/job-poller"), "{m}");
+                assert!(m.contains("submit-job"), "{m}");
+            }
+            other => panic!("expected ReferenceNotFound, got {other:?}"),
+        }
+
+        let mut broken = sm.clone();
+        let states = &mut broken.spec.definition.as_mut().unwrap().states;
+        states[1].next = Some("Nowhere".into());
+        let err = build(&broken, &resolver(&bundle), &settings()).unwrap_err();
+        match err {
+            DesiredError::InvalidDefinition(m) => {
+                assert!(m.contains("Wait X Seconds") && m.contains("Nowhere"), "{m}")
+            }
+            other => panic!("expected InvalidDefinition, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bring_your_own_role_is_not_managed() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.role_arn = Some("arn:aws:iam::123456789012:role/mine".into());
+        let built = build(&sm, &resolver(&bundle), &settings()).unwrap();
+        assert_eq!(
+            built.desired.role,
+            DesiredRole::External {
+                arn: "arn:aws:iam::123456789012:role/mine".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deletion_policy_and_adoption_come_from_the_object_or_the_defaults() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.deletion_policy = None;
+        let mut retain = settings();
+        retain.default_deletion_policy = DeletionPolicy::Retain;
+        assert_eq!(deletion_policy(&sm, &retain), DeletionPolicy::Retain);
+        assert_eq!(deletion_policy(&sm, &settings()), DeletionPolicy::Delete);
+        sm.spec.deletion_policy = Some(crate::api::state_machine::DeletionPolicy::Retain);
+        assert_eq!(deletion_policy(&sm, &settings()), DeletionPolicy::Retain);
+
+        sm.metadata.annotations = Some(
+            [(naming::ADOPT_ANNOTATION.to_owned(), "true".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        let built = build(&sm, &resolver(&bundle), &settings()).unwrap();
+        assert!(built.desired.adopt);
+        assert_eq!(built.desired.deletion_policy, DeletionPolicy::Retain);
+    }
+
+    #[test]
+    fn deletion_works_even_when_the_spec_no_longer_compiles() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.definition.as_mut().unwrap().states[1].next = Some("Nowhere".into());
+        let target = for_deletion(&sm, &MapResolver::default(), &settings());
+        assert_eq!(target.name, "demo-job-poller");
+        assert_eq!(target.owner.uid, "uid-1");
+        let DesiredRole::Managed(role) = &target.role else {
+            panic!("the created role must be deleted too")
+        };
+        assert_eq!(role.name, "demo-job-poller");
+    }
+
+    #[test]
+    fn activities_and_integrations_resolve() {
+        let bundle = example("activity.yaml");
+        let mut act = bundle.activities[0].clone();
+        act.metadata.uid = Some("uid-a".into());
+        let desired = activity(&act, &settings()).unwrap();
+        assert_eq!(desired.name, "demo-manual-approval");
+        assert_eq!(
+            desired.tags.get("team").map(String::as_str),
+            Some("payments")
+        );
+        assert_eq!(desired.owner.uid, "uid-a");
+
+        let ti = bundle.task_integrations[0].clone();
+        let r = resolver(&bundle);
+        let resolved = integration(&ti, &r, &settings()).unwrap();
+        assert_eq!(
+            resolved.resource,
+            "arn:aws:states:us-east-1:123456789012:activity:demo-manual-approval"
+        );
+        let missing = integration(
+            &ti,
+            &MapResolver {
+                task_integrations: r.task_integrations.clone(),
+                ..Default::default()
+            },
+            &settings(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(missing, DesiredError::ReferenceNotFound(_)),
+            "{missing:?}"
+        );
+
+        let sns = example("sns-publish.yaml");
+        let ti = sns.task_integrations[0].clone();
+        let resolved = integration(&ti, &resolver(&sns), &settings()).unwrap();
+        assert_eq!(resolved.resource, "arn:aws:states:::sns:publish");
+        assert!(
+            resolved
+                .iam_statements
+                .iter()
+                .any(|s| s.contains("sns:Publish")),
+            "{:?}",
+            resolved.iam_statements
+        );
+    }
+}

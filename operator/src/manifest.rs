@@ -585,6 +585,17 @@ spec:
     }
 
     #[test]
+    fn yaml_syntax_errors_and_duplicate_keys_name_the_line() {
+        let err = load("s.yaml", "a: [1, 2\nb: 3\n").unwrap_err().to_string();
+        assert!(err.starts_with("s.yaml: not valid YAML"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        // A repeated key would otherwise silently win over the first one.
+        let text = MACHINE.replace("result: {greeting: hello}", "result: 1\n        result: 2");
+        let err = load("s.yaml", &text).unwrap_err().to_string();
+        assert!(err.contains("duplicate mapping key: result"), "{err}");
+    }
+
+    #[test]
     fn unknown_kind_names_file_and_document() {
         let err = load(
             "k.yaml",

@@ -325,7 +325,7 @@ pub struct StateMachineUpdate {
 
 /// One write call (or, for `AwaitDeletion`, one reason to stop and come back later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "op")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "op")]
 pub enum Operation {
     CreateRole {
         name: String,
@@ -527,6 +527,9 @@ pub enum PlanError {
         /// Who owns it, as far as the tags say.
         found: String,
     },
+    /// The desired state itself is unusable (a bug in whoever built it, not in AWS).
+    #[error("{object}: {reason}")]
+    InvalidDesired { object: String, reason: String },
     #[error(
         "{object}: {field} cannot change in place ({from} -> {to}); allow replacement to delete and re-create the state machine"
     )]
@@ -544,6 +547,7 @@ impl PlanError {
         match self {
             PlanError::NotOwned { .. } => "NotOwned",
             PlanError::ImmutableChange { .. } => "ImmutableChange",
+            PlanError::InvalidDesired { .. } => "InvalidSpec",
         }
     }
 }
@@ -799,6 +803,16 @@ pub fn plan_machine(
     let object = format!("StateMachine {}", desired.owner.describe());
     let mut ops = Vec::new();
 
+    // Alarms are found again by their name prefix; one outside it would be re-created on every reconcile
+    // and never cleaned up.
+    let prefix = naming::alarm_name_prefix(&desired.name);
+    if let Some(alarm) = desired.alarms.iter().find(|a| !a.name.starts_with(&prefix)) {
+        return Err(PlanError::InvalidDesired {
+            object,
+            reason: format!("alarm name {:?} does not start with {prefix:?}", alarm.name),
+        });
+    }
+
     // A renamed machine: the new one is built below; the old one goes at the end, once the new one exists.
     let mut retire_previous = None;
     if let Some(previous) = &observed.previous_state_machine
@@ -828,6 +842,7 @@ pub fn plan_machine(
 
     // 2. The state machine.
     let tags = desired.full_tags();
+    let mut final_tags = Vec::new();
     match &observed.state_machine {
         Some(live) if live.is_deleting() => {
             ops.push(Operation::AwaitDeletion {
@@ -872,13 +887,25 @@ pub fn plan_machine(
                 });
                 return Ok(ops);
             }
-            let (set, remove) = diff_tags(&live.tags, &tags);
-            // Ownership first: an interrupted adoption still leaves the machine marked as ours.
-            if matches!(ownership, Ownership::Adopt) && !set.is_empty() {
-                ops.push(Operation::TagResource {
-                    arn: live.arn.clone(),
-                    tags: set.clone(),
-                });
+            let (mut set, remove) = diff_tags(&live.tags, &tags);
+            // Ownership first: an interrupted adoption still leaves the machine marked as ours. The
+            // spec hash waits for the end like any other change.
+            if matches!(ownership, Ownership::Adopt) {
+                let owner_tags: BTreeMap<String, String> = desired
+                    .owner
+                    .tags()
+                    .into_iter()
+                    .filter(|(k, _)| set.contains_key(k))
+                    .collect();
+                for k in owner_tags.keys() {
+                    set.remove(k);
+                }
+                if !owner_tags.is_empty() {
+                    ops.push(Operation::TagResource {
+                        arn: live.arn.clone(),
+                        tags: owner_tags,
+                    });
+                }
             }
             let update = state_machine_update(desired, live, &role_ref, observed.role.as_ref());
             let changed = update != StateMachineUpdate::default();
@@ -898,15 +925,17 @@ pub fn plan_machine(
                     description: publish.description.clone(),
                 });
             }
-            // The spec-hash tag goes last, so an interrupted update is redone rather than taken as done.
-            if matches!(ownership, Ownership::Ours) && !set.is_empty() {
-                ops.push(Operation::TagResource {
+            // The tags, with the spec hash, go last of all (after the alarms): a reconcile interrupted
+            // anywhere before leaves the old hash, so the next one redoes the rest instead of taking it
+            // as done.
+            if !set.is_empty() {
+                final_tags.push(Operation::TagResource {
                     arn: live.arn.clone(),
                     tags: set,
                 });
             }
             if !remove.is_empty() {
-                ops.push(Operation::UntagResource {
+                final_tags.push(Operation::UntagResource {
                     arn: live.arn.clone(),
                     keys: remove,
                 });
@@ -920,6 +949,7 @@ pub fn plan_machine(
     if let Some(arn) = retire_previous {
         ops.push(Operation::DeleteStateMachine { arn });
     }
+    ops.extend(final_tags);
     Ok(ops)
 }
 

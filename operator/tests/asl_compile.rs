@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use sfn_operator::asl::{CompileErrors, Compiled, RefKind};
+use sfn_operator::api::StateMachineSpec;
+use sfn_operator::asl::{CompileErrors, Compiled, NoReferences, RefKind, compile_state_machine};
 use sfn_operator::cli::plan::compile_in_bundle;
 use sfn_operator::manifest;
 
@@ -182,12 +183,17 @@ fn parallel_and_map_are_self_contained_scopes() {
     assert_eq!(s["Both"]["Next"], "Each");
     assert_eq!(s["Each"]["ItemProcessor"]["States"]["Item"]["End"], true);
     assert_eq!(s["Each"]["Next"], "Done");
-    // A nested state that is not a state: reported with its position and the enclosing state.
-    let e = err(
-        &machine(
-            "- name: Both\n  type: Parallel\n  branches:\n    - states: [{name: L1, type: Pas}]",
-        ),
-        "states[0] (state \"L1\") is not a valid state",
+    // A nested state that is not a state: reported with its position and the enclosing state. (The
+    // manifest loader rejects it too; objects from the API server reach the compiler unchecked.)
+    let spec: StateMachineSpec = serde_json::from_value(json!({"definition": {"states": [
+        {"name": "Both", "type": "Parallel", "branches": [{"states": [{"name": "L1", "type": "Pas"}]}]}
+    ]}}))
+    .unwrap();
+    let e = compile_state_machine(&spec, &NoReferences).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("states[0] (state \"L1\") is not a valid state"),
+        "{e}"
     );
     assert_eq!(e.diagnostics[0].state.as_deref(), Some("Both"));
     assert_eq!(e.diagnostics[0].pointer, "/States/Both/Branches/0");

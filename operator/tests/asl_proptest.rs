@@ -453,3 +453,23 @@ fn parser_and_validator_survive_mutated_documents() {
         })
         .unwrap();
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, .. ProptestConfig::default() })]
+
+    /// Path, intrinsic and JSONata checks take any user string (including multi-byte text) without panicking.
+    #[test]
+    fn string_checks_never_panic(
+        s in prop_oneof![
+            any::<String>(),
+            "[$.'\\[\\]\\(\\),a-zé0-9 *?@:-]{0,24}",
+            "States\\.[A-Za-z]{0,12}\\([$.'é0-9, a-z\\\\()]{0,24}\\)?",
+            "\\{%[^%]{0,10}%?\\}?",
+        ]
+    ) {
+        let _ = sfn_operator::asl::paths::check_path(&s);
+        let _ = sfn_operator::asl::paths::check_reference_path(&s);
+        let _ = sfn_operator::asl::paths::check_intrinsic(&s);
+        let _ = sfn_operator::asl::paths::check_jsonata(&s);
+    }
+}

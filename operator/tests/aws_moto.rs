@@ -216,9 +216,9 @@ async fn out_of_band_drift_is_detected_and_put_back() {
         [
             "putRolePolicy",
             "updateStateMachine",
+            "putMetricAlarm",
             "tagResource",
-            "untagResource",
-            "putMetricAlarm"
+            "untagResource"
         ]
     );
 
@@ -696,10 +696,13 @@ async fn calls_per_reconcile() {
         arn: format!("arn:aws:iam::{}:role/theirs", clients.account_id()),
     };
     external.alarms.clear();
+    let mut quiet = desired_machine(&clients, "cost", "quiet");
+    quiet.alarms.clear();
 
     let mut rows = Vec::new();
     for (label, d) in [
         ("managed role, 1 inline policy, 1 alarm", &managed),
+        ("managed role, 1 inline policy, no alarms", &quiet),
         ("own role (spec.roleArn), no alarms", &external),
     ] {
         let first = aws::reconcile_machine(&clients, d).await.unwrap();
@@ -722,8 +725,8 @@ async fn calls_per_reconcile() {
     // DescribeStateMachine, ListTagsForResource, GetRole, ListRolePolicies, GetRolePolicy, DescribeAlarms.
     assert_eq!(unchanged.calls.reads(), 6, "{}", unchanged.calls);
     let unchanged = aws::reconcile_machine(&clients, &external).await.unwrap();
-    // DescribeStateMachine, ListTagsForResource, DescribeAlarms.
-    assert_eq!(unchanged.calls.reads(), 3, "{}", unchanged.calls);
+    // DescribeStateMachine, ListTagsForResource: no alarms wanted and none left over from the last spec.
+    assert_eq!(unchanged.calls.reads(), 2, "{}", unchanged.calls);
 
     println!("| machine | reconcile | reads | writes | calls |");
     println!("|---|---|---|---|---|");
@@ -804,4 +807,112 @@ async fn one_shot_apply_and_live_plan() {
         .unwrap();
     assert!(reports[0].error.as_ref().unwrap().contains("not owned"));
     assert!(String::from_utf8(out).unwrap().contains("error (plan)"));
+}
+
+#[tokio::test]
+async fn settings_round_trip_and_removed_alarms_go() {
+    use sfn_operator::plan::LoggingSpec;
+
+    let clients = moto_clients("settings_round_trip").await;
+    let mut d = desired_machine(&clients, "demo", "settings");
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+
+    d.tracing = true;
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: true,
+        log_group_arn: Some(format!(
+            "arn:aws:logs:us-east-1:{}:log-group:/sfn/demo-settings:*",
+            clients.account_id()
+        )),
+    });
+    d.alarms.clear();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["updateStateMachine", "deleteAlarms", "tagResource"]
+    );
+    // Read back as written: the next reconcile sees no difference.
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.operations, vec![], "{:?}", again.operations);
+    assert!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Someone else's alarm under our prefix is not ours to delete.
+    clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(naming::alarm_name(&d.name, "theirs"))
+        .namespace("AWS/States")
+        .metric_name("ExecutionsFailed")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    // No alarm wanted, none left over: alarms are not even listed.
+    assert_eq!(out.calls.get("cloudwatch:DescribeAlarms"), 0);
+    // With an alarm wanted again, the foreign one is listed, its owner checked, and left alone.
+    d.alarms = vec![failed_alarm(&d.name)];
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    assert_eq!(out.calls.get("cloudwatch:ListTagsForResource"), 1);
+    assert_eq!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_failed_alarm_removal_is_retried_not_forgotten() {
+    let clean = moto_clients("fault_alarm_removal").await;
+    let mut d = desired_machine(&clean, "faults", "alarm-removal");
+    aws::reconcile_machine(&clean, &d).await.unwrap();
+    d.alarms.clear();
+    let fault = FailBeforeSend::new("DeleteAlarms");
+    let faulty = moto_clients_faulty("fault_alarm_removal", &[], Some(&fault)).await;
+    aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+    assert!(fault.fired());
+    // The spec hash was not recorded, so the alarms are listed again and the stale one goes.
+    let out = aws::reconcile_machine(&clean, &d).await.unwrap();
+    assert_eq!(op_names(&out.operations), ["deleteAlarms", "tagResource"]);
+    assert!(
+        observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn tests_are_isolated_by_account() {
+    let a = moto_clients("isolation_a").await;
+    let b = moto_clients("isolation_b").await;
+    assert_ne!(a.account_id(), b.account_id());
+    let d = desired_machine(&a, "iso", "machine");
+    let arn = aws::reconcile_machine(&a, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    assert!(arn.contains(a.account_id()), "{arn}");
+    assert_eq!(state_machines_named(&b, &d.name).await, 0);
+    assert!(
+        observe::role(&b, &role_name(&d), Depth::Reconcile)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -214,13 +214,21 @@ fn aws_sdk_integrations() {
         ),
         ("ec2:describeInstances", json!({})),
         (
+            "s3:getObject#dynamic",
+            json!({"Bucket.$": "$.bucket", "Key.$": "$.key"}),
+        ),
+        ("dynamodb:query#dynamic", json!({"TableName.$": "$.table"})),
+        (
             "scheduler:createSchedule",
             json!({"Name": "nightly", "Target": {"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn.$": "$.role"}}),
         ),
     ];
     let mut out = serde_json::Map::new();
     for (call, params) in cases {
-        let resource = format!("arn:aws:states:::aws-sdk:{call}");
+        let resource = format!(
+            "arn:aws:states:::aws-sdk:{}",
+            call.split('#').next().unwrap()
+        );
         out.insert(call.to_string(), derive_one(&resource, params));
     }
     insta::assert_json_snapshot!("aws_sdk", Value::Object(out));

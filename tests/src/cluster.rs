@@ -79,6 +79,22 @@ impl TestCluster {
         }
     }
 
+    /// A kubeconfig file for this cluster, for processes (the operator binary, kubectl): the file in
+    /// `SFN_TEST_KUBECONFIG` on a real cluster, otherwise one written for the in-process server (removed
+    /// with the test's temporary files by the OS, not by the test) whose context defaults to the test
+    /// namespace.
+    pub fn kubeconfig_path(&self) -> std::path::PathBuf {
+        match &self.server {
+            None => std::path::PathBuf::from(std::env::var(KUBECONFIG_ENV).unwrap_or_default()),
+            Some(server) => {
+                let path = std::env::temp_dir().join(format!("{}.kubeconfig", self.namespace));
+                std::fs::write(&path, server.kubeconfig(&self.namespace))
+                    .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+                path
+            }
+        }
+    }
+
     /// Whether this runs against a real cluster.
     pub fn is_real(&self) -> bool {
         self.server.is_none()

@@ -11,6 +11,12 @@ pub const PLURAL: &str = "widgets";
 
 /// The `Widget` CRD: namespaced, status subresource, defaults, enums, bounds, patterns, CEL rules.
 pub fn widget_crd() -> Value {
+    let mut crd = widget_crd_base();
+    crd["spec"]["versions"][0]["selectableFields"] = json!([{"jsonPath": ".spec.mode"}]);
+    crd
+}
+
+fn widget_crd_base() -> Value {
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -87,5 +93,50 @@ pub fn widget(name: &str, size: i64) -> Value {
         "kind": KIND,
         "metadata": {"name": name},
         "spec": {"size": size}
+    })
+}
+
+/// A cluster-scoped `Gadget` CRD without a status subresource.
+pub fn gadget_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("gadgets.{GROUP}")},
+        "spec": {
+            "group": GROUP,
+            "scope": "Cluster",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+            "versions": [{
+                "name": "v1",
+                "served": true,
+                "storage": true,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {"type": "object", "properties": {"color": {"type": "string"}}},
+                        "status": {"type": "object", "properties": {"phase": {"type": "string"}}}
+                    }
+                }}
+            }]
+        }
+    })
+}
+
+/// A minimal namespaced CRD with the given plural and kind in the fixture group, for tests that delete
+/// their CRD (a unique plural keeps parallel tests on a real cluster apart).
+pub fn simple_crd(plural: &str, kind: &str) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{GROUP}")},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"plural": plural, "kind": kind},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+            }}}]
+        }
     })
 }

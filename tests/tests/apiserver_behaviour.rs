@@ -727,6 +727,48 @@ async fn server_side_apply() {
         .filter_map(|c| c["type"].as_str())
         .collect();
     assert_eq!(types, vec!["Ready", "Synced"]);
+    // Finalizers are a set: managers own their own entries.
+    let with_finalizer = json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {},
+        "metadata": {"finalizers": ["a.example.com/f"]}});
+    api.patch("w", &a, &Patch::Apply(with_finalizer.clone()))
+        .await
+        .unwrap();
+    let jp: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "add", "path": "/metadata/finalizers/-", "value": "b.example.com/f"}
+    ]))
+    .unwrap();
+    api.patch("w", &PatchParams::default(), &Patch::Json::<()>(jp))
+        .await
+        .unwrap();
+    let fin = api
+        .patch("w", &a, &Patch::Apply(with_finalizer))
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["a.example.com/f", "b.example.com/f"]
+    );
+    let fin = api
+        .patch(
+            "w",
+            &a,
+            &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fin.metadata.finalizers.unwrap(),
+        vec!["b.example.com/f"],
+        "a's finalizer goes, the other stays"
+    );
+    // Leave nothing that would hold the namespace on a real cluster.
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     let err = api_error(
         api.patch(
             "w",
@@ -984,6 +1026,17 @@ async fn selectors_and_all_namespace_lists() {
         ),
         vec!["b"]
     );
+    // A CRD's selectableFields can be used in field selectors; other fields cannot.
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("spec.mode=STANDARD"))
+                .await
+                .unwrap()
+        ),
+        vec!["a", "b", "c"]
+    );
+    let err = api_error(api.list(&ListParams::default().fields("spec.size=1")).await);
+    assert_eq!(err.code, 400);
     // Pagination.
     let page = api.list(&ListParams::default().limit(2)).await.unwrap();
     assert_eq!(page.items.len(), 2);
@@ -1078,6 +1131,36 @@ async fn built_in_resources() {
     cms.create(
         &PostParams::default(),
         &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"a": "b"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    // Strategic merge patch on a built-in merges the finalizer set.
+    let with_a = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/a"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_a.metadata.finalizers.unwrap(), vec!["example.com/a"]);
+    let with_b = cms
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["example.com/b"], "labels": {"x": "y"}}, "data": {"a": null}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        with_b.metadata.finalizers.unwrap(),
+        vec!["example.com/a", "example.com/b"]
+    );
+    assert!(with_b.data.unwrap_or_default().is_empty());
+    cms.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
     )
     .await
     .unwrap();
@@ -1202,15 +1285,26 @@ async fn namespace_deletion_removes_content() {
     let ns = nss.get(&cluster.namespace).await.unwrap();
     assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Terminating"));
     // Content deletion is asynchronous on a real cluster.
+    let mut done = false;
     for _ in 0..100 {
-        if api.get_opt("free").await.unwrap().is_none() {
+        let free_gone = api.get_opt("free").await.unwrap().is_none();
+        let held_marked = api
+            .get("held")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some();
+        if free_gone && held_marked {
+            done = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(api.get_opt("free").await.unwrap().is_none());
-    let h = api.get("held").await.unwrap();
-    assert!(h.metadata.deletion_timestamp.is_some());
+    assert!(
+        done,
+        "objects without finalizers go, the held one is marked for deletion"
+    );
     let err = api_error(
         api.create(&PostParams::default(), &obj(fixtures::widget("late", 1)))
             .await,
@@ -1382,4 +1476,269 @@ async fn watch_history_limit_expires_old_versions() {
         _ => panic!("expected the last ADDED"),
     }
     assert_eq!(server.resource_version().to_string(), versions[4]);
+}
+
+// The kubeconfig handed to processes (the operator binary) reaches the same cluster and namespace.
+#[tokio::test]
+async fn kubeconfig_for_processes() {
+    let cluster = TestCluster::start().await;
+    let kc = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    if cluster.server.is_some() {
+        assert_eq!(config.default_namespace, cluster.namespace);
+    }
+    let client = kube::Client::try_from(config).unwrap();
+    let ns: Api<Namespace> = Api::all(client);
+    assert!(ns.get(&cluster.namespace).await.is_ok());
+    cluster.cleanup().await;
+}
+
+// Cluster-scoped custom resources, and a CRD without a status subresource: status is part of the object,
+// so changing it bumps the generation, and /status does not exist.
+#[tokio::test]
+async fn cluster_scoped_without_status_subresource() {
+    let cluster = TestCluster::start().await;
+    cluster.install_crd(&fixtures::gadget_crd()).await.unwrap();
+    let ar = kube::core::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk(GROUP, "v1", "Gadget"),
+        "gadgets",
+    );
+    let api: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &ar);
+    let name = format!("{}-gadget", cluster.namespace);
+    let created = create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": "Gadget", "metadata": {"name": name},
+        "spec": {"color": "red"}, "status": {"phase": "New"}}),
+    )
+    .await;
+    assert_eq!(
+        created.data["status"]["phase"],
+        json!("New"),
+        "without the subresource, status is written on create"
+    );
+    assert!(created.metadata.namespace.is_none());
+    let patched = api
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Done"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.metadata.generation, Some(2));
+    let err = api_error(
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 404);
+    api.delete(&name, &DeleteParams::default()).await.unwrap();
+    cluster.cleanup().await;
+}
+
+// Deleting a CRD deletes its objects first; objects with finalizers hold the CRD, and no new objects can be
+// created meanwhile.
+#[tokio::test]
+async fn crd_deletion_cleans_up_objects() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("things{suffix}");
+    let kind = format!("Thing{suffix}");
+    let crd = fixtures::simple_crd(&plural, &kind);
+    cluster.install_crd(&crd).await.unwrap();
+    let crd_name = format!("{plural}.{GROUP}");
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io")
+    );
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "free"}}),
+    )
+    .await;
+    create(&api, json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut marked = false;
+    for _ in 0..100 {
+        let free_gone = api.get_opt("free").await.unwrap().is_none();
+        let held = api.get_opt("held").await.unwrap();
+        if free_gone && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some()) {
+            marked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        marked,
+        "the CRD's objects are deleted, the held one is marked"
+    );
+    assert!(
+        crds.get(&crd_name)
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}})),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 405);
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if crds.get_opt(&crd_name).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the CRD goes once its last object is gone");
+    cluster.cleanup().await;
+}
+
+// Owner references: background deletion garbage-collects dependents, orphaning keeps them without the
+// reference, foreground deletion holds the owner until its blocking dependents are gone. (Asynchronous on a real
+// cluster, hence the waiting.)
+#[tokio::test]
+async fn owner_references_and_propagation_policies() {
+    let cluster = TestCluster::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let owner_of = |owner: &ConfigMap| json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid}]);
+    let make = |name: &str, owner: Option<Value>| {
+        let mut v = json!({"metadata": {"name": name}});
+        if let Some(o) = owner {
+            v["metadata"]["ownerReferences"] = o;
+        }
+        serde_json::from_value::<ConfigMap>(v).unwrap()
+    };
+    async fn gone(cms: &Api<ConfigMap>, name: &str) -> bool {
+        for _ in 0..100 {
+            if cms.get_opt(name).await.unwrap().is_none() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+    // Background (default).
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-bg", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-bg", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-bg", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        gone(&cms, "dep-bg").await,
+        "background deletion collects the dependent"
+    );
+    // Orphan.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-or", None))
+        .await
+        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &make("dep-or", Some(owner_of(&owner))),
+    )
+    .await
+    .unwrap();
+    cms.delete("owner-or", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    assert!(gone(&cms, "owner-or").await);
+    let mut orphaned = false;
+    for _ in 0..100 {
+        let dep = cms.get("dep-or").await.unwrap();
+        if dep.metadata.owner_references.unwrap_or_default().is_empty() {
+            orphaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        orphaned,
+        "the orphaned dependent stays without the owner reference"
+    );
+    // Foreground: a dependent with a finalizer holds the owner.
+    let owner = cms
+        .create(&PostParams::default(), &make("owner-fg", None))
+        .await
+        .unwrap();
+    let mut blocking = owner_of(&owner);
+    blocking[0]["blockOwnerDeletion"] = json!(true);
+    let mut dep = make("dep-fg", Some(blocking));
+    dep.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    cms.create(&PostParams::default(), &dep).await.unwrap();
+    cms.delete("owner-fg", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    let mut held = false;
+    for _ in 0..100 {
+        let o = cms.get("owner-fg").await.unwrap();
+        let d = cms.get("dep-fg").await.unwrap();
+        if o.metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"foregroundDeletion".to_string())
+            && d.metadata.deletion_timestamp.is_some()
+        {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        held,
+        "the owner waits in foregroundDeletion while the dependent is being deleted"
+    );
+    cms.patch(
+        "dep-fg",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(gone(&cms, "dep-fg").await);
+    assert!(
+        gone(&cms, "owner-fg").await,
+        "the owner goes with its last dependent"
+    );
+    cluster.cleanup().await;
 }

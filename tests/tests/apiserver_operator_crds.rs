@@ -193,3 +193,38 @@ async fn invalid_manifests_are_rejected_naming_the_field() {
     }
     cluster.cleanup().await;
 }
+
+#[tokio::test]
+async fn transition_rules_guard_updates() {
+    let cluster = setup().await;
+    let mut doc = first("StateMachine");
+    doc["metadata"]["name"] = json!("immutable");
+    doc["spec"]["type"] = json!("STANDARD");
+    apply(&cluster, &doc).await.expect("a valid state machine");
+    let api = api_for(&cluster, &doc);
+    let patch = kube::api::Patch::Merge(json!({"spec": {"type": "EXPRESS"}}));
+    let err = match api
+        .patch("immutable", &kube::api::PatchParams::default(), &patch)
+        .await
+    {
+        Err(kube::Error::Api(s)) => s,
+        other => panic!("changing spec.type must be rejected, got {other:?}"),
+    };
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.contains("spec.type") && err.message.contains("immutable"),
+        "{}",
+        err.message
+    );
+    // Other changes still go through and bump the generation.
+    let ok = api
+        .patch(
+            "immutable",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"timeoutSeconds": 60}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.metadata.generation, Some(2));
+    cluster.cleanup().await;
+}

@@ -134,6 +134,7 @@ spec:
         "arn:aws:states:::sns:publish"
     );
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,6 +171,7 @@ async fn throttling_keeps_ready_and_reports_synced_false_until_it_passes() {
         "{metrics}"
     );
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,6 +219,7 @@ async fn a_failed_cleanup_keeps_the_finalizer_and_is_retried() {
     let reasons = event_reasons(&world).await;
     assert!(reasons.iter().any(|r| r == "Deleted"), "{reasons:?}");
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,6 +294,7 @@ async fn an_invalid_definition_waits_for_a_change_without_retrying() {
         .unwrap();
     assert_eq!(ready.observed_generation, fixed.metadata.generation);
     operator.stop().await;
+    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,4 +345,72 @@ async fn events_health_and_metrics_report_the_lifecycle() {
         "the deleted object no longer counts: {metrics}"
     );
     operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_watched_namespaces_and_labels_are_reconciled() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, PostParams};
+    let world = World::new().await;
+    let backend = memory(&world);
+    let other = format!("{}-other", world.namespace);
+    let ignored = format!("{}-ignored", world.namespace);
+    for ns in [&other, &ignored] {
+        Api::<Namespace>::all(world.client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await
+            .expect("creating a namespace");
+    }
+    let labelled = |name: &str, ns: &str, team: &str| {
+        let mut m = pass_machine(name);
+        m["metadata"]["namespace"] = json!(ns);
+        m["metadata"]["labels"] = json!({"team": team});
+        m
+    };
+    let create = |value: Value| {
+        let client = world.client.clone();
+        async move {
+            let ns = value["metadata"]["namespace"].as_str().unwrap().to_owned();
+            Api::<StateMachine>::namespaced(client, &ns)
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(value).unwrap(),
+                )
+                .await
+                .expect("creating a machine");
+        }
+    };
+    create(labelled("a", &world.namespace, "payments")).await;
+    create(labelled("b", &other, "payments")).await;
+    create(labelled("c", &ignored, "payments")).await;
+    create(labelled("d", &world.namespace, "search")).await;
+
+    let mut config = world.config();
+    config.namespaces = vec![world.namespace.clone(), other.clone()];
+    config.label_selector = Some("team=payments".into());
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+    let expected = vec![format!("{}-a", world.namespace), format!("{other}-b")];
+    let reached = eventually(TIMEOUT, || async {
+        let mut names = backend.machine_names();
+        names.sort();
+        (names == expected).then_some(())
+    })
+    .await;
+    assert!(reached.is_some(), "{:?}", backend.machine_names());
+    // Give the operator a chance to (wrongly) pick up the others.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut names = backend.machine_names();
+    names.sort();
+    assert_eq!(names, expected);
+    let c = Api::<StateMachine>::namespaced(world.client.clone(), &ignored)
+        .get("c")
+        .await
+        .unwrap();
+    assert!(c.status.is_none() && c.metadata.finalizers.is_none());
+    operator.stop().await;
+    world.cleanup().await;
 }

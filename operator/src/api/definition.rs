@@ -17,6 +17,11 @@ use super::schema;
 pub type JsonObject = serde_json::Map<String, Value>;
 
 /// A field that distinguishes "absent" (`None`) from JSON `null` (`Some(None)`) from a value.
+///
+/// ASL gives `null` its own meaning on `InputPath`, `OutputPath` and `ResultPath` (discard), distinct from
+/// leaving the field out (`$`). The null survives the API server because every such field lives inside a
+/// list (`states`, `catch`), and lists here are atomic: a JSON merge patch or server-side apply replaces
+/// the whole list rather than merging into it, so a `null` is never read as "delete this key".
 pub type Nullable<T> = Option<Option<T>>;
 
 /// Deserialises a present field into `Some(..)` even when its value is `null`; used with
@@ -27,6 +32,15 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Deserialises any present value, `null` included, into `Some(..)`: for user data such as a Pass
+/// state's `result`, `null` is a value (ASL `"Result": null`), not the absence of one.
+pub(crate) fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// The expression language of a state or a whole definition.
@@ -163,6 +177,7 @@ pub struct Definition {
     {"rule": "self.type != 'Choice' || has(self.choices)", "message": "a Choice state needs choices"},
     {"rule": "self.type != 'Parallel' || has(self.branches)", "message": "a Parallel state needs branches"},
     {"rule": "self.type != 'Map' || has(self.itemProcessor)", "message": "a Map state needs itemProcessor"},
+    {"rule": "!(has(self.default) && has(self.defaultStates))", "message": "a Choice sets at most one of default and defaultStates"},
 ]))]
 pub struct State {
     /// Name of the state, unique within the state machine (at most 80 characters).
@@ -223,11 +238,19 @@ pub struct State {
 
     // JSONata input and output.
     /// JSONata mode: the task or Map input (ASL `Arguments`), an object or a `{% ... %}` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub arguments: Option<Value>,
     /// JSONata mode: the state output (ASL `Output`), any value or a `{% ... %}` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
     /// Variables to assign after the state runs (ASL `Assign`); valid in JSONPath and JSONata mode.
@@ -278,7 +301,11 @@ pub struct State {
 
     // Pass.
     /// Pass: fixed output (ASL `Result`), any JSON value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub result: Option<Value>,
 
@@ -326,7 +353,11 @@ pub struct State {
     #[schemars(length(max = 4096))]
     pub items_path: Option<String>,
     /// Map (JSONata): the array to iterate over, or a `{% ... %}` expression (ASL `Items`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub items: Option<Value>,
     /// Map: template building each item's input (ASL `ItemSelector`).
@@ -484,7 +515,11 @@ pub struct Catcher {
     #[schemars(schema_with = "schema::any_object")]
     pub assign: Option<JsonObject>,
     /// JSONata mode: output passed to the next state (ASL `Output`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
 }
@@ -494,7 +529,7 @@ pub struct Catcher {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "has(self.condition) != has(self.rule)", "message": "a choice sets exactly one of condition and rule"},
-    {"rule": "!(has(self.next) && has(self.states))", "message": "a choice sets at most one of next and states"},
+    {"rule": "has(self.next) != has(self.states)", "message": "a choice sets exactly one of next and states"},
 ]))]
 pub struct ChoiceRule {
     /// The condition: an expression such as `$.status == "FAILED" && $.attempts < 3`, or in JSONata mode
@@ -506,12 +541,12 @@ pub struct ChoiceRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_object")]
     pub rule: Option<JsonObject>,
-    /// State to run when the condition holds. Alternative to `states`.
+    /// State to run when the condition holds. Exactly one of `next` and `states`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 80))]
     pub next: Option<String>,
     /// An inline chain of states to run when the condition holds; it then joins the state after the Choice.
-    /// Items are States (not typed in the schema, validated by the operator).
+    /// Exactly one of `next` and `states`. Items are States (not typed in the schema, validated by the operator).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_states")]
     pub states: Vec<Value>,
@@ -520,7 +555,11 @@ pub struct ChoiceRule {
     #[schemars(schema_with = "schema::any_object")]
     pub assign: Option<JsonObject>,
     /// JSONata mode: output when this rule is taken (ASL `Output`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "schema::any_value")]
     pub output: Option<Value>,
     /// Human-readable description.
@@ -657,6 +696,15 @@ mod tests {
             back,
             json!({"name": "A", "type": "Pass", "inputPath": null, "outputPath": "$.x"})
         );
+    }
+
+    #[test]
+    fn null_user_data_is_a_value() {
+        let state: State =
+            serde_json::from_value(json!({"name": "P", "type": "Pass", "result": null})).unwrap();
+        assert_eq!(state.result, Some(Value::Null));
+        let back = serde_json::to_value(&state).unwrap();
+        assert_eq!(back, json!({"name": "P", "type": "Pass", "result": null}));
     }
 
     #[test]

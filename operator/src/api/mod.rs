@@ -43,7 +43,9 @@ pub use definition::{
     JsonObject, Nullable, ProcessorMode, QueryLanguage, Retrier, State, StateType, WorkflowType,
     parse_states,
 };
-pub use rules::{FieldError, validate_state_machine, validate_task_integration};
+pub use rules::{
+    FieldError, validate_state_machine, validate_state_machine_update, validate_task_integration,
+};
 pub use state_machine::{
     DeletionPolicy, Effect, EncryptionSpec, LogLevel, LoggingSpec, PolicyStatement, RoleSpec,
     StateMachine, StateMachineSpec, StateMachineStatus, TracingSpec,

@@ -22,12 +22,13 @@ pub const STATE_RULES: &[&str] = &[
     "self.type != 'Choice' || has(self.choices)",
     "self.type != 'Parallel' || has(self.branches)",
     "self.type != 'Map' || has(self.itemProcessor)",
+    "!(has(self.default) && has(self.defaultStates))",
 ];
 
 /// CEL rules on every Choice rule of a typed state.
 pub const CHOICE_RULES: &[&str] = &[
     "has(self.condition) != has(self.rule)",
-    "!(has(self.next) && has(self.states))",
+    "has(self.next) != has(self.states)",
 ];
 
 /// Every CEL rule of the three CRDs as (kind, schema path, rule). The schema test compares this list with
@@ -139,6 +140,25 @@ pub fn validate_state_machine(spec: &StateMachineSpec) -> Vec<FieldError> {
     errors
 }
 
+/// The transition rule of the StateMachine CRD (`type` is immutable: AWS cannot change the type of an
+/// existing state machine). `None` on either side means the default, STANDARD, as the CRD defaults it.
+pub fn validate_state_machine_update(
+    old: &StateMachineSpec,
+    new: &StateMachineSpec,
+) -> Vec<FieldError> {
+    if old.workflow_type() == new.workflow_type() {
+        return Vec::new();
+    }
+    vec![FieldError::new(
+        "spec.type",
+        format!(
+            "type is immutable (was {}, now {}); create a new object instead",
+            old.workflow_type().as_str(),
+            new.workflow_type().as_str()
+        ),
+    )]
+}
+
 /// The per-state CEL rules, applied to one state at `path`.
 pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
     let named = |msg: &str| format!("state {:?}: {msg}", state.name);
@@ -168,6 +188,12 @@ pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
             named(&format!("a {} state needs {field}", state.type_)),
         ));
     }
+    if state.default.is_some() && !state.default_states.is_empty() {
+        errors.push(FieldError::new(
+            path,
+            named("a Choice sets at most one of default and defaultStates"),
+        ));
+    }
     for (c, choice) in state.choices.iter().enumerate() {
         let at = format!("{path}.choices[{c}]");
         if choice.condition.is_some() == choice.rule.is_some() {
@@ -176,10 +202,10 @@ pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
                 named("a choice sets exactly one of condition and rule"),
             ));
         }
-        if choice.next.is_some() && !choice.states.is_empty() {
+        if choice.next.is_some() != choice.states.is_empty() {
             errors.push(FieldError::new(
                 &at,
-                named("a choice sets at most one of next and states"),
+                named("a choice sets exactly one of next and states"),
             ));
         }
     }
@@ -228,5 +254,37 @@ pub(crate) fn shorten_serde_message(message: &str) -> String {
     match message.split_once(", expected one of") {
         Some((head, _)) if message.len() > 160 => head.to_string(),
         _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::WorkflowType;
+
+    #[test]
+    fn type_changes_are_refused_and_default_is_standard() {
+        let standard = StateMachineSpec::default();
+        let explicit = StateMachineSpec {
+            type_: Some(WorkflowType::Standard),
+            ..Default::default()
+        };
+        let express = StateMachineSpec {
+            type_: Some(WorkflowType::Express),
+            ..Default::default()
+        };
+        assert!(validate_state_machine_update(&standard, &explicit).is_empty());
+        let errors = validate_state_machine_update(&standard, &express);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "spec.type");
+        assert!(errors[0].message.contains("was STANDARD, now EXPRESS"));
+    }
+
+    #[test]
+    fn serde_messages_are_shortened_only_when_long() {
+        let long = format!("unknown field `x`, expected one of {}", "`a`, ".repeat(40));
+        assert_eq!(shorten_serde_message(&long), "unknown field `x`");
+        let short = "unknown field `x`, expected one of `a`, `b`";
+        assert_eq!(shorten_serde_message(short), short);
     }
 }

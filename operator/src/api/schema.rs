@@ -13,9 +13,10 @@
 use schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
-/// Any JSON value, kept verbatim (user data such as `result`, `arguments`, `output`, JSONata `items`).
+/// Any JSON value, `null` included, kept verbatim (user data such as `result`, `arguments`, `output`,
+/// JSONata `items`).
 pub fn any_value(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+    json_schema!({ "nullable": true, "x-kubernetes-preserve-unknown-fields": true })
 }
 
 /// A JSON object whose keys are user data (`parameters`, `resultSelector`, `assign`, raw Choice `rule`, ...).

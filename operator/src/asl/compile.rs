@@ -23,8 +23,13 @@ use serde_json::{Map, Number, Value, json};
 use super::condition;
 use super::diagnostic::{Diagnostic, child, index};
 use super::integration::{IntegrationError, RefKind, Resolver, merge_under, resolve_task};
-use super::model::Definition;
-use super::{parse, validate};
+use super::model::{
+    Catcher, Choice, ChoiceBranch, ChoiceTest, Definition, Fail, MapState, NumField, Parallel,
+    Pass, PathField, ProcessorConfig, QueryLanguage, Retrier, Scope, State, StateKind, States,
+    Task, Wait,
+};
+use super::parse::{self, allowed_fields, rule_from_json};
+use super::validate;
 use crate::api::{self, Fragment, StateMachineSpec, StateType};
 
 /// A compiled state machine: the model and its ASL JSON (fields in AWS order).
@@ -115,17 +120,24 @@ pub fn compile_state_machine(
         names: HashMap::new(),
         fragment_stack: Vec::new(),
     };
-    let doc = match (&spec.definition, &spec.definition_json) {
-        (Some(def), None) => c.definition(def, spec.timeout_seconds),
+    let mut diags = Vec::new();
+    let definition = match (&spec.definition, &spec.definition_json) {
+        (Some(def), None) => Some(c.definition(def, spec.timeout_seconds)),
         (None, Some(text)) => match serde_json::from_str::<Value>(text) {
             Ok(mut v) => {
                 if let (Some(t), Value::Object(m)) = (spec.timeout_seconds, &mut v) {
                     m.insert("TimeoutSeconds".into(), json!(t));
                 }
-                Some(v)
+                match parse::from_json_owned(v) {
+                    Ok(d) => Some(d),
+                    Err(d) => {
+                        diags.extend(d);
+                        None
+                    }
+                }
             }
             Err(e) => {
-                c.diags.push(Diagnostic::new(
+                diags.push(Diagnostic::new(
                     "",
                     None,
                     Some("definitionJson"),
@@ -135,7 +147,7 @@ pub fn compile_state_machine(
             }
         },
         (Some(_), Some(_)) => {
-            c.diags.push(Diagnostic::new(
+            diags.push(Diagnostic::new(
                 "",
                 None,
                 Some("definition"),
@@ -144,7 +156,7 @@ pub fn compile_state_machine(
             None
         }
         (None, None) => {
-            c.diags.push(Diagnostic::new(
+            diags.push(Diagnostic::new(
                 "",
                 None,
                 Some("definition"),
@@ -153,24 +165,18 @@ pub fn compile_state_machine(
             None
         }
     };
-    let mut diags = std::mem::take(&mut c.diags);
+    diags.extend(std::mem::take(&mut c.diags));
     let mut compiled = None;
-    if let Some(doc) = doc {
-        match parse::from_json(&doc) {
-            Ok(def) => {
-                if let Err(d) = validate::validate(&def) {
-                    diags.extend(d);
-                }
-                let json = def.to_json();
-                let size = serde_json::to_string(&json).map(|s| s.len()).unwrap_or(0);
-                diags.extend(validate::check_size(size));
-                compiled = Some(Compiled {
-                    definition: def,
-                    json,
-                });
-            }
-            Err(d) => diags.extend(d),
+    if let Some(def) = definition {
+        if let Err(d) = validate::validate(&def) {
+            diags.extend(d);
         }
+        let json = def.to_json();
+        diags.extend(validate::check_size(json_size(&json)));
+        compiled = Some(Compiled {
+            definition: def,
+            json,
+        });
     }
     dedup(&mut diags);
     match compiled {
@@ -180,6 +186,23 @@ pub fn compile_state_machine(
             diagnostics: diags,
         }),
     }
+}
+
+/// Bytes of the compact JSON text of `v`, counted without building the text.
+pub fn json_size(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// The compiler and the validator may both notice the same clash; say it once.
@@ -200,73 +223,88 @@ struct Compiler<'a> {
     fragment_stack: Vec<String>,
 }
 
+/// A state of a list: borrowed from the spec, or owned when it was deserialised from a nested list or
+/// renamed from a fragment. Boxed when owned so that lists of them stay small to move.
+enum StateRef<'s> {
+    Borrowed(&'s api::State),
+    Owned(Box<api::State>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = api::State;
+    fn deref(&self) -> &api::State {
+        match self {
+            StateRef::Borrowed(s) => s,
+            StateRef::Owned(s) => s,
+        }
+    }
+}
+
+fn owned<'s>(states: Vec<api::State>) -> Vec<StateRef<'s>> {
+    states
+        .into_iter()
+        .map(|s| StateRef::Owned(Box::new(s)))
+        .collect()
+}
+
 /// A state of a list after fragment expansion, with the fragment instance it came from.
-struct Item {
-    state: api::State,
+struct Item<'s> {
+    state: StateRef<'s>,
     origin: Option<String>,
     /// The fragments this state was expanded from (outermost first).
     fragments: Vec<String>,
 }
 
-fn num_f64(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        json!(f as i64)
-    } else {
-        Number::from_f64(f).map_or(Value::Null, Value::Number)
+fn model_ql(q: api::QueryLanguage) -> QueryLanguage {
+    match q {
+        api::QueryLanguage::JsonPath => QueryLanguage::JsonPath,
+        api::QueryLanguage::Jsonata => QueryLanguage::Jsonata,
     }
 }
 
-fn nullable(v: &api::Nullable<String>) -> Option<Value> {
+/// A whole number as a JSON integer (`2`, not `2.0`), anything else as a float.
+fn number_f64(f: f64) -> Option<Number> {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        Some(Number::from(f as i64))
+    } else {
+        Number::from_f64(f)
+    }
+}
+
+fn path_field(v: &api::Nullable<String>) -> Option<PathField> {
     v.as_ref().map(|p| match p {
-        Some(s) => Value::String(s.clone()),
-        None => Value::Null,
+        Some(s) => PathField::Path(s.clone()),
+        None => PathField::Null,
     })
 }
 
-fn retrier_json(r: &api::Retrier) -> Value {
-    let mut m = Map::new();
-    m.insert("ErrorEquals".into(), json!(r.error_equals));
-    if let Some(v) = r.interval_seconds {
-        m.insert("IntervalSeconds".into(), json!(v));
+fn retrier(r: &api::Retrier) -> Retrier {
+    Retrier {
+        error_equals: r.error_equals.clone(),
+        interval_seconds: r.interval_seconds.map(Number::from),
+        max_attempts: r.max_attempts.map(Number::from),
+        backoff_rate: r.backoff_rate.and_then(number_f64),
+        max_delay_seconds: r.max_delay_seconds.map(Number::from),
+        jitter_strategy: r.jitter_strategy.map(|j| {
+            match j {
+                api::JitterStrategy::Full => "FULL",
+                api::JitterStrategy::None => "NONE",
+            }
+            .to_owned()
+        }),
+        comment: r.comment.clone(),
     }
-    if let Some(v) = r.max_attempts {
-        m.insert("MaxAttempts".into(), json!(v));
-    }
-    if let Some(v) = r.backoff_rate {
-        m.insert("BackoffRate".into(), num_f64(v));
-    }
-    if let Some(v) = r.max_delay_seconds {
-        m.insert("MaxDelaySeconds".into(), json!(v));
-    }
-    if let Some(v) = r.jitter_strategy {
-        m.insert(
-            "JitterStrategy".into(),
-            serde_json::to_value(v).unwrap_or(Value::Null),
-        );
-    }
-    if let Some(v) = &r.comment {
-        m.insert("Comment".into(), json!(v));
-    }
-    Value::Object(m)
 }
 
-fn catcher_json(c: &api::Catcher) -> Value {
-    let mut m = Map::new();
-    m.insert("ErrorEquals".into(), json!(c.error_equals));
-    if let Some(v) = nullable(&c.result_path) {
-        m.insert("ResultPath".into(), v);
+fn catcher(c: &api::Catcher) -> Catcher {
+    Catcher {
+        error_equals: c.error_equals.clone(),
+        next: c.next.clone(),
+        result_path: path_field(&c.result_path),
+        comment: c.comment.clone(),
+        assign: c.assign.clone().map(Value::Object),
+        output: c.output.clone(),
     }
-    if let Some(v) = &c.comment {
-        m.insert("Comment".into(), json!(v));
-    }
-    if let Some(v) = &c.assign {
-        m.insert("Assign".into(), Value::Object(v.clone()));
-    }
-    if let Some(v) = &c.output {
-        m.insert("Output".into(), v.clone());
-    }
-    m.insert("Next".into(), json!(c.next));
-    Value::Object(m)
 }
 
 /// Prefixes every state name defined in a fragment, and every reference to one, recursively through
@@ -390,7 +428,7 @@ fn collect_names(v: &Value, out: &mut HashSet<String>) {
 /// How deep fragments may include other fragments.
 const MAX_FRAGMENT_DEPTH: usize = 16;
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
     fn diag(
         &mut self,
         ptr: &str,
@@ -401,27 +439,25 @@ impl Compiler<'_> {
         self.diags.push(Diagnostic::new(ptr, state, field, msg));
     }
 
-    fn definition(&mut self, def: &api::Definition, timeout: Option<u32>) -> Option<Value> {
+    fn definition(&mut self, def: &api::Definition, timeout: Option<u32>) -> Definition {
         let ql = def.query_language.unwrap_or(api::QueryLanguage::JsonPath);
-        let mut states = Map::new();
-        let first = self.list(def.states.clone(), "", None, &mut states, ql, None);
-        let mut top = Map::new();
-        if let Some(c) = &def.comment {
-            top.insert("Comment".into(), json!(c));
+        let mut states = States::with_capacity(def.states.len());
+        let first = self.list(
+            def.states.iter().map(StateRef::Borrowed).collect(),
+            "",
+            None,
+            &mut states,
+            ql,
+            None,
+        );
+        Definition {
+            comment: def.comment.clone(),
+            start_at: def.start_at.clone().or(first).unwrap_or_default(),
+            states,
+            timeout_seconds: timeout.map(Number::from),
+            version: None,
+            query_language: def.query_language.map(model_ql),
         }
-        let start = def.start_at.clone().or(first).unwrap_or_default();
-        top.insert("StartAt".into(), json!(start));
-        top.insert("States".into(), Value::Object(states));
-        if let Some(t) = timeout {
-            top.insert("TimeoutSeconds".into(), json!(t));
-        }
-        if let Some(q) = def.query_language {
-            top.insert(
-                "QueryLanguage".into(),
-                serde_json::to_value(q).unwrap_or(Value::Null),
-            );
-        }
-        Some(Value::Object(top))
     }
 
     /// Deserialises an untyped nested state list, reporting each bad item with its position.
@@ -444,13 +480,13 @@ impl Compiler<'_> {
         out
     }
 
-    fn expand(
+    fn expand<'s>(
         &mut self,
-        states: Vec<api::State>,
+        states: Vec<StateRef<'s>>,
         ptr: &str,
         origin: Option<String>,
         chain: &[String],
-        out: &mut Vec<Item>,
+        out: &mut Vec<Item<'s>>,
     ) {
         for s in states {
             if s.type_ != StateType::Fragment {
@@ -527,7 +563,7 @@ impl Compiler<'_> {
             );
             let mut inner = chain.to_vec();
             inner.push(fname.clone());
-            self.expand(renamed, ptr, Some(here), &inner, out);
+            self.expand(owned(renamed), ptr, Some(here), &inner, out);
         }
     }
 
@@ -535,10 +571,10 @@ impl Compiler<'_> {
     /// `follow` is where the last state flows to (`None`: it ends the scope).
     fn list(
         &mut self,
-        states: Vec<api::State>,
+        states: Vec<StateRef<'_>>,
         scope_ptr: &str,
         follow: Option<&str>,
-        out: &mut Map<String, Value>,
+        out: &mut States,
         ql: api::QueryLanguage,
         owner: Option<&str>,
     ) -> Option<String> {
@@ -548,14 +584,13 @@ impl Compiler<'_> {
         let first = items.first().map(|i| i.state.name.clone());
         for i in 0..items.len() {
             let after = items.get(i + 1).map(|n| n.state.name.as_str()).or(follow);
-            let after = after.map(str::to_owned);
             let item = &items[i];
             let saved = std::mem::replace(&mut self.fragment_stack, item.fragments.clone());
             self.state(
                 &item.state,
                 item.origin.as_deref(),
                 scope_ptr,
-                after.as_deref(),
+                after,
                 out,
                 ql,
                 owner,
@@ -572,7 +607,7 @@ impl Compiler<'_> {
         origin: Option<&str>,
         scope_ptr: &str,
         after: Option<&str>,
-        out: &mut Map<String, Value>,
+        out: &mut States,
         outer_ql: api::QueryLanguage,
         _owner: Option<&str>,
     ) {
@@ -599,91 +634,68 @@ impl Compiler<'_> {
         }
         let ql = s.query_language.unwrap_or(outer_ql);
         let jsonata = ql == api::QueryLanguage::Jsonata;
-        let mut m = Map::new();
         let ty = s.type_;
-        m.insert("Type".into(), json!(ty.as_str()));
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
-        put("Comment", s.comment.as_ref().map(|c| json!(c)));
-        put(
-            "QueryLanguage",
-            s.query_language.and_then(|q| serde_json::to_value(q).ok()),
-        );
-        put("InputPath", nullable(&s.input_path));
-        put("OutputPath", nullable(&s.output_path));
-        put("ResultPath", nullable(&s.result_path));
-        put(
-            "ResultSelector",
-            s.result_selector.clone().map(Value::Object),
-        );
-        put("Output", s.output.clone());
-        put("Assign", s.assign.clone().map(Value::Object));
-        put("Result", s.result.clone());
-        put(
-            "Seconds",
-            s.seconds.as_ref().map(|v| match v {
-                api::IntOrString::Int(i) => json!(i),
-                api::IntOrString::String(x) => json!(x),
-            }),
-        );
-        put("SecondsPath", s.seconds_path.as_ref().map(|v| json!(v)));
-        put("Timestamp", s.timestamp.as_ref().map(|v| json!(v)));
-        put("TimestampPath", s.timestamp_path.as_ref().map(|v| json!(v)));
-        put("TimeoutSeconds", s.timeout_seconds.map(|v| json!(v)));
-        put(
-            "TimeoutSecondsPath",
-            s.timeout_seconds_path.as_ref().map(|v| json!(v)),
-        );
-        put("HeartbeatSeconds", s.heartbeat_seconds.map(|v| json!(v)));
-        put(
-            "HeartbeatSecondsPath",
-            s.heartbeat_seconds_path.as_ref().map(|v| json!(v)),
-        );
-        put("Credentials", s.credentials.clone().map(Value::Object));
-        put("Error", s.error.as_ref().map(|v| json!(v)));
-        put("ErrorPath", s.error_path.as_ref().map(|v| json!(v)));
-        put("Cause", s.cause.as_ref().map(|v| json!(v)));
-        put("CausePath", s.cause_path.as_ref().map(|v| json!(v)));
-        put("ItemsPath", s.items_path.as_ref().map(|v| json!(v)));
-        put("Items", s.items.clone());
-        put("ItemSelector", s.item_selector.clone().map(Value::Object));
-        put("MaxConcurrency", s.max_concurrency.map(|v| json!(v)));
-        put(
-            "MaxConcurrencyPath",
-            s.max_concurrency_path.as_ref().map(|v| json!(v)),
-        );
-        put("ItemReader", s.item_reader.clone().map(Value::Object));
-        put("ResultWriter", s.result_writer.clone().map(Value::Object));
-        put("ItemBatcher", s.item_batcher.clone().map(Value::Object));
-        put(
-            "ToleratedFailurePercentage",
-            s.tolerated_failure_percentage.map(num_f64),
-        );
-        put(
-            "ToleratedFailurePercentagePath",
-            s.tolerated_failure_percentage_path
-                .as_ref()
-                .map(|v| json!(v)),
-        );
-        put(
-            "ToleratedFailureCount",
-            s.tolerated_failure_count.map(|v| json!(v)),
-        );
-        put(
-            "ToleratedFailureCountPath",
-            s.tolerated_failure_count_path.as_ref().map(|v| json!(v)),
-        );
-        put("Label", s.label.as_ref().map(|v| json!(v)));
-        if !s.catch.is_empty() {
-            m.insert(
-                "Catch".into(),
-                Value::Array(s.catch.iter().map(catcher_json).collect()),
-            );
-        }
 
+        // Fields in ASL terms, checked against what the state type allows (the parser's table), so typed
+        // YAML and raw JSON get the same message.
+        let allowed = allowed_fields(ty.as_str());
+        for (field, present) in [
+            ("InputPath", s.input_path.is_some()),
+            ("OutputPath", s.output_path.is_some()),
+            ("ResultPath", s.result_path.is_some()),
+            ("Parameters", s.parameters.is_some()),
+            ("ResultSelector", s.result_selector.is_some()),
+            ("Arguments", s.arguments.is_some()),
+            ("Output", s.output.is_some()),
+            ("Assign", s.assign.is_some()),
+            ("Result", s.result.is_some()),
+            ("Seconds", s.seconds.is_some()),
+            ("SecondsPath", s.seconds_path.is_some()),
+            ("Timestamp", s.timestamp.is_some()),
+            ("TimestampPath", s.timestamp_path.is_some()),
+            ("TimeoutSeconds", s.timeout_seconds.is_some()),
+            ("TimeoutSecondsPath", s.timeout_seconds_path.is_some()),
+            ("HeartbeatSeconds", s.heartbeat_seconds.is_some()),
+            ("HeartbeatSecondsPath", s.heartbeat_seconds_path.is_some()),
+            ("Credentials", s.credentials.is_some()),
+            ("Error", s.error.is_some()),
+            ("ErrorPath", s.error_path.is_some()),
+            ("Cause", s.cause.is_some()),
+            ("CausePath", s.cause_path.is_some()),
+            ("ItemsPath", s.items_path.is_some()),
+            ("Items", s.items.is_some()),
+            ("ItemSelector", s.item_selector.is_some()),
+            ("MaxConcurrency", s.max_concurrency.is_some()),
+            ("MaxConcurrencyPath", s.max_concurrency_path.is_some()),
+            ("ItemReader", s.item_reader.is_some()),
+            ("ResultWriter", s.result_writer.is_some()),
+            ("ItemBatcher", s.item_batcher.is_some()),
+            (
+                "ToleratedFailurePercentage",
+                s.tolerated_failure_percentage.is_some(),
+            ),
+            (
+                "ToleratedFailurePercentagePath",
+                s.tolerated_failure_percentage_path.is_some(),
+            ),
+            ("ToleratedFailureCount", s.tolerated_failure_count.is_some()),
+            (
+                "ToleratedFailureCountPath",
+                s.tolerated_failure_count_path.is_some(),
+            ),
+            ("Label", s.label.is_some()),
+            ("Retry", !s.retry.is_empty()),
+            ("Catch", !s.catch.is_empty()),
+        ] {
+            if present && !allowed.contains(&field) {
+                self.diag(
+                    &child(&ptr, field),
+                    at,
+                    Some(field),
+                    format!("field {field} is not valid in a {ty} state"),
+                );
+            }
+        }
         // Fields that only exist in the typed form: checked here, in YAML terms.
         for (field, present, owner_ty) in [
             ("integration", s.integration.is_some(), StateType::Task),
@@ -710,16 +722,17 @@ impl Compiler<'_> {
             }
         }
 
-        let mut retry: Vec<api::Retrier> = s.retry.clone();
+        let mut retry: &[api::Retrier] = &s.retry;
         let mut parameters = s.parameters.clone().map(Value::Object);
         let mut arguments = s.arguments.clone();
 
-        // Placeholder entry so the Choice keeps its place before its inline chains in `out`.
-        out.insert(name.to_owned(), Value::Null);
-        match ty {
+        // Placeholder entry so a Choice keeps its place before its inline chains in `out`.
+        if ty == StateType::Choice {
+            out.insert(name.to_owned(), State::new(StateKind::Succeed));
+        }
+        let kind = match ty {
             StateType::Task => {
                 let (resource, defaults) = self.task_resource(s, &ptr);
-                m.insert("Resource".into(), json!(resource));
                 if let Some(defaults) = defaults {
                     let target = if jsonata {
                         &mut arguments
@@ -751,227 +764,326 @@ impl Compiler<'_> {
                     }
                 }
                 // `.waitForTaskToken` without the token is caught by the validator, for raw ASL too.
+                StateKind::Task(Task {
+                    resource,
+                    credentials: s.credentials.clone().map(Value::Object),
+                    timeout_seconds: s.timeout_seconds.map(|n| NumField::Number(n.into())),
+                    timeout_seconds_path: s.timeout_seconds_path.clone(),
+                    heartbeat_seconds: s.heartbeat_seconds.map(|n| NumField::Number(n.into())),
+                    heartbeat_seconds_path: s.heartbeat_seconds_path.clone(),
+                })
             }
-            StateType::Choice => {
-                let join = s.next.as_deref().or(after);
-                let has_inline =
-                    s.choices.iter().any(|c| !c.states.is_empty()) || !s.default_states.is_empty();
-                let mut choices = Vec::with_capacity(s.choices.len());
-                for (k, c) in s.choices.iter().enumerate() {
-                    let cptr = index(&child(&ptr, "Choices"), k);
-                    let mut rule = match (&c.condition, &c.rule) {
-                        (Some(cond), None) => {
-                            if cond.trim_start().starts_with("{%") {
-                                let mut r = Map::new();
-                                r.insert("Condition".into(), json!(cond));
-                                r
-                            } else {
-                                match condition::parse(cond) {
-                                    Ok(Value::Object(r)) => r,
-                                    Ok(_) => Map::new(),
-                                    Err(e) => {
-                                        self.diag(
-                                            &cptr,
-                                            at,
-                                            Some("condition"),
-                                            format!("condition {cond:?}: {e}"),
-                                        );
-                                        continue;
-                                    }
-                                }
-                            }
-                        }
-                        (None, Some(r)) => r.clone(),
-                        (Some(_), Some(_)) => {
-                            self.diag(
-                                &cptr,
-                                at,
-                                Some("condition"),
-                                "a choice sets condition or rule, not both",
-                            );
-                            continue;
-                        }
-                        (None, None) => {
-                            self.diag(
-                                &cptr,
-                                at,
-                                Some("condition"),
-                                "a choice needs condition or rule",
-                            );
-                            continue;
-                        }
-                    };
-                    let target = match (&c.next, c.states.is_empty()) {
-                        (Some(n), true) => Some(n.clone()),
-                        (None, false) => {
-                            let chain = self.nested(&c.states, &cptr, name, "states");
-                            self.list(chain, scope_ptr, join, out, ql, Some(name))
-                        }
-                        (Some(_), false) => {
-                            self.diag(
-                                &cptr,
-                                at,
-                                Some("next"),
-                                "a choice sets next or states, not both",
-                            );
-                            None
-                        }
-                        (None, true) => {
-                            self.diag(
-                                &cptr,
-                                at,
-                                Some("next"),
-                                "a choice needs next or an inline states chain",
-                            );
-                            None
-                        }
-                    };
-                    if let Some(v) = &c.comment {
-                        rule.insert("Comment".into(), json!(v));
-                    }
-                    if let Some(v) = &c.assign {
-                        rule.insert("Assign".into(), Value::Object(v.clone()));
-                    }
-                    if let Some(v) = &c.output {
-                        rule.insert("Output".into(), v.clone());
-                    }
-                    rule.insert("Next".into(), json!(target.unwrap_or_default()));
-                    choices.push(Value::Object(rule));
-                }
-                m.insert("Choices".into(), Value::Array(choices));
-                match (&s.default, s.default_states.is_empty()) {
-                    (Some(d), true) => {
-                        m.insert("Default".into(), json!(d));
-                    }
-                    (None, false) => {
-                        let chain = self.nested(&s.default_states, &ptr, name, "defaultStates");
-                        if let Some(first) = self.list(chain, scope_ptr, join, out, ql, Some(name))
-                        {
-                            m.insert("Default".into(), json!(first));
-                        }
-                    }
-                    (Some(_), false) => {
-                        self.diag(
-                            &ptr,
-                            at,
-                            Some("defaultStates"),
-                            "a Choice sets default or defaultStates, not both",
-                        );
-                    }
-                    (None, true) => {}
-                }
-                if !has_inline && let Some(n) = &s.next {
-                    // No chain to join: leave Next for the parser to reject in ASL terms.
-                    m.insert("Next".into(), json!(n));
-                }
-                if has_inline && s.end == Some(true) {
-                    self.diag(&ptr, at, Some("end"), "a Choice cannot end; its inline chains end when nothing follows the Choice");
-                }
-            }
+            StateType::Pass => StateKind::Pass(Pass {
+                result: s.result.clone(),
+            }),
+            StateType::Wait => StateKind::Wait(Wait {
+                seconds: s.seconds.as_ref().map(|v| match v {
+                    api::IntOrString::Int(i) => NumField::Number((*i).into()),
+                    api::IntOrString::String(x) => NumField::Expr(x.clone()),
+                }),
+                seconds_path: s.seconds_path.clone(),
+                timestamp: s.timestamp.clone(),
+                timestamp_path: s.timestamp_path.clone(),
+            }),
+            StateType::Choice => StateKind::Choice(self.choice(s, &ptr, scope_ptr, after, out, ql)),
             StateType::Parallel => {
                 let mut branches = Vec::with_capacity(s.branches.len());
                 for (k, b) in s.branches.iter().enumerate() {
                     let bptr = index(&child(&ptr, "Branches"), k);
                     let list = self.nested(&b.states, &bptr, name, "states");
-                    let mut states = Map::new();
-                    let first = self.list(list, &bptr, None, &mut states, ql, Some(name));
-                    let mut bm = Map::new();
-                    if let Some(c) = &b.comment {
-                        bm.insert("Comment".into(), json!(c));
-                    }
-                    bm.insert(
-                        "StartAt".into(),
-                        json!(b.start_at.clone().or(first).unwrap_or_default()),
-                    );
-                    bm.insert("States".into(), Value::Object(states));
-                    branches.push(Value::Object(bm));
+                    let mut states = States::with_capacity(list.len());
+                    let first = self.list(owned(list), &bptr, None, &mut states, ql, Some(name));
+                    branches.push(Scope {
+                        comment: b.comment.clone(),
+                        start_at: b.start_at.clone().or(first).unwrap_or_default(),
+                        states,
+                        processor_config: None,
+                    });
                 }
-                m.insert("Branches".into(), Value::Array(branches));
+                StateKind::Parallel(Parallel { branches })
             }
             StateType::Map => {
-                if let Some(p) = &s.item_processor {
-                    let pptr = child(&ptr, "ItemProcessor");
-                    let list = self.nested(&p.states, &pptr, name, "itemProcessor.states");
-                    let mut states = Map::new();
-                    let first = self.list(list, &pptr, None, &mut states, ql, Some(name));
-                    let mut pm = Map::new();
-                    if p.mode.is_some() || p.execution_type.is_some() {
-                        let mut pc = Map::new();
-                        if let Some(mode) = p.mode {
-                            pc.insert(
-                                "Mode".into(),
-                                serde_json::to_value(mode).unwrap_or(Value::Null),
-                            );
+                let processor = match &s.item_processor {
+                    Some(p) => {
+                        let pptr = child(&ptr, "ItemProcessor");
+                        let list = self.nested(&p.states, &pptr, name, "itemProcessor.states");
+                        let mut states = States::with_capacity(list.len());
+                        let first =
+                            self.list(owned(list), &pptr, None, &mut states, ql, Some(name));
+                        let processor_config = (p.mode.is_some() || p.execution_type.is_some())
+                            .then(|| ProcessorConfig {
+                                mode: p.mode.map(|m| {
+                                    match m {
+                                        api::ProcessorMode::Inline => "INLINE",
+                                        api::ProcessorMode::Distributed => "DISTRIBUTED",
+                                    }
+                                    .to_owned()
+                                }),
+                                execution_type: p.execution_type.map(|e| e.as_str().to_owned()),
+                            });
+                        Scope {
+                            comment: None,
+                            start_at: p.start_at.clone().or(first).unwrap_or_default(),
+                            states,
+                            processor_config,
                         }
-                        if let Some(et) = p.execution_type {
-                            pc.insert("ExecutionType".into(), json!(et.as_str()));
-                        }
-                        pm.insert("ProcessorConfig".into(), Value::Object(pc));
-                    }
-                    pm.insert(
-                        "StartAt".into(),
-                        json!(p.start_at.clone().or(first).unwrap_or_default()),
-                    );
-                    pm.insert("States".into(), Value::Object(states));
-                    m.insert("ItemProcessor".into(), Value::Object(pm));
-                }
-            }
-            _ => {}
-        }
-        if let Some(p) = parameters {
-            m.insert("Parameters".into(), p);
-        }
-        if let Some(a) = arguments {
-            m.insert("Arguments".into(), a);
-        }
-        if !retry.is_empty() {
-            m.insert(
-                "Retry".into(),
-                Value::Array(retry.iter().map(retrier_json).collect()),
-            );
-        }
-        // Chaining: a state that can move on and says neither next nor end flows into what follows.
-        let chains = matches!(
-            ty,
-            StateType::Task
-                | StateType::Pass
-                | StateType::Wait
-                | StateType::Parallel
-                | StateType::Map
-        );
-        if chains {
-            match (&s.next, s.end) {
-                (Some(n), _) => {
-                    m.insert("Next".into(), json!(n));
-                    if s.end == Some(true) {
-                        m.insert("End".into(), json!(true));
-                    }
-                }
-                (None, Some(true)) => {
-                    m.insert("End".into(), json!(true));
-                }
-                (None, _) => match after {
-                    Some(a) => {
-                        m.insert("Next".into(), json!(a));
                     }
                     None => {
-                        m.insert("End".into(), json!(true));
+                        self.diag(
+                            &child(&ptr, "ItemProcessor"),
+                            at,
+                            Some("ItemProcessor"),
+                            "a Map state requires field ItemProcessor",
+                        );
+                        Scope {
+                            comment: None,
+                            start_at: String::new(),
+                            states: States::new(),
+                            processor_config: None,
+                        }
                     }
+                };
+                StateKind::Map(Box::new(MapState {
+                    processor,
+                    legacy_iterator: false,
+                    items_path: s.items_path.clone(),
+                    items: s.items.clone(),
+                    item_selector: s.item_selector.clone().map(Value::Object),
+                    item_reader: s.item_reader.clone().map(Value::Object),
+                    item_batcher: s.item_batcher.clone().map(Value::Object),
+                    result_writer: s.result_writer.clone().map(Value::Object),
+                    max_concurrency: s.max_concurrency.map(|n| NumField::Number(n.into())),
+                    max_concurrency_path: s.max_concurrency_path.clone(),
+                    tolerated_failure_percentage: s
+                        .tolerated_failure_percentage
+                        .and_then(number_f64)
+                        .map(NumField::Number),
+                    tolerated_failure_percentage_path: s.tolerated_failure_percentage_path.clone(),
+                    tolerated_failure_count: s
+                        .tolerated_failure_count
+                        .map(|n| NumField::Number(n.into())),
+                    tolerated_failure_count_path: s.tolerated_failure_count_path.clone(),
+                    label: s.label.clone(),
+                }))
+            }
+            StateType::Succeed => StateKind::Succeed,
+            StateType::Fail => StateKind::Fail(Fail {
+                error: s.error.clone(),
+                error_path: s.error_path.clone(),
+                cause: s.cause.clone(),
+                cause_path: s.cause_path.clone(),
+            }),
+            StateType::Fragment => {
+                // Expanded before we get here; a Fragment that reaches this point was reported already.
+                return;
+            }
+        };
+        let mut st = State::new(kind);
+        st.comment = s.comment.clone();
+        st.query_language = s.query_language.map(model_ql);
+        let applies = |f: &str| allowed.contains(&f);
+        if applies("InputPath") {
+            st.input_path = path_field(&s.input_path);
+        }
+        if applies("OutputPath") {
+            st.output_path = path_field(&s.output_path);
+        }
+        if applies("ResultPath") {
+            st.result_path = path_field(&s.result_path);
+        }
+        if applies("Parameters") {
+            st.parameters = parameters;
+        }
+        if applies("ResultSelector") {
+            st.result_selector = s.result_selector.clone().map(Value::Object);
+        }
+        if applies("Arguments") {
+            st.arguments = arguments;
+        }
+        if applies("Output") {
+            st.output = s.output.clone();
+        }
+        if applies("Assign") {
+            st.assign = s.assign.clone().map(Value::Object);
+        }
+        if applies("Retry") && !retry.is_empty() {
+            st.retry = Some(retry.iter().map(retrier).collect());
+        }
+        if applies("Catch") && !s.catch.is_empty() {
+            st.catch = Some(s.catch.iter().map(catcher).collect());
+        }
+        // Chaining: a state that can move on and says neither next nor end flows into what follows.
+        if applies("Next") {
+            match (&s.next, s.end) {
+                (Some(n), end) => {
+                    st.next = Some(n.clone());
+                    if end == Some(true) {
+                        st.end = Some(true);
+                    }
+                }
+                (None, Some(true)) => st.end = Some(true),
+                (None, _) => match after {
+                    Some(a) => st.next = Some(a.to_owned()),
+                    None => st.end = Some(true),
                 },
             }
         } else if ty != StateType::Choice {
-            if let Some(n) = &s.next {
-                m.insert("Next".into(), json!(n));
-            }
-            if let Some(e) = s.end {
-                m.insert("End".into(), json!(e));
+            for (field, present) in [("Next", s.next.is_some()), ("End", s.end.is_some())] {
+                if present {
+                    self.diag(
+                        &child(&ptr, field),
+                        at,
+                        Some(field),
+                        format!("field {field} is not valid in a {ty} state"),
+                    );
+                }
             }
         }
-        out.insert(name.to_owned(), Value::Object(m));
+        out.insert(name.to_owned(), st);
+    }
+
+    /// A Choice's rules; inline chains are compiled into `out` right after the Choice and join the state
+    /// after it (its own `next`, else the following item).
+    fn choice(
+        &mut self,
+        s: &api::State,
+        ptr: &str,
+        scope_ptr: &str,
+        after: Option<&str>,
+        out: &mut States,
+        ql: api::QueryLanguage,
+    ) -> Choice {
+        let name = s.name.as_str();
+        let at = Some(name);
+        let join = s.next.as_deref().or(after);
+        let has_inline =
+            s.choices.iter().any(|c| !c.states.is_empty()) || !s.default_states.is_empty();
+        let mut choices = Vec::with_capacity(s.choices.len());
+        for (k, c) in s.choices.iter().enumerate() {
+            let cptr = index(&child(ptr, "Choices"), k);
+            let test = match (&c.condition, &c.rule) {
+                (Some(cond), None) => {
+                    if cond.trim_start().starts_with("{%") {
+                        Some(ChoiceTest::Condition(cond.clone()))
+                    } else {
+                        match condition::parse(cond) {
+                            Ok(v) => self.rule(v, &cptr, name),
+                            Err(e) => {
+                                self.diag(
+                                    &cptr,
+                                    at,
+                                    Some("condition"),
+                                    format!("condition {cond:?}: {e}"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                }
+                (None, Some(r)) => self.rule(Value::Object(r.clone()), &cptr, name),
+                (Some(_), Some(_)) => {
+                    self.diag(
+                        &cptr,
+                        at,
+                        Some("condition"),
+                        "a choice sets condition or rule, not both",
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.diag(
+                        &cptr,
+                        at,
+                        Some("condition"),
+                        "a choice needs condition or rule",
+                    );
+                    None
+                }
+            };
+            let target = match (&c.next, c.states.is_empty()) {
+                (Some(n), true) => Some(n.clone()),
+                (None, false) => {
+                    let chain = self.nested(&c.states, &cptr, name, "states");
+                    self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+                }
+                (Some(_), false) => {
+                    self.diag(
+                        &cptr,
+                        at,
+                        Some("next"),
+                        "a choice sets next or states, not both",
+                    );
+                    None
+                }
+                (None, true) => {
+                    self.diag(
+                        &cptr,
+                        at,
+                        Some("next"),
+                        "a choice needs next or an inline states chain",
+                    );
+                    None
+                }
+            };
+            if let Some(test) = test {
+                choices.push(ChoiceBranch {
+                    test,
+                    next: target.unwrap_or_default(),
+                    comment: c.comment.clone(),
+                    assign: c.assign.clone().map(Value::Object),
+                    output: c.output.clone(),
+                });
+            }
+        }
+        let default = match (&s.default, s.default_states.is_empty()) {
+            (Some(d), true) => Some(d.clone()),
+            (None, false) => {
+                let chain = self.nested(&s.default_states, ptr, name, "defaultStates");
+                self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+            }
+            (Some(_), false) => {
+                self.diag(
+                    ptr,
+                    at,
+                    Some("defaultStates"),
+                    "a Choice sets default or defaultStates, not both",
+                );
+                None
+            }
+            (None, true) => None,
+        };
+        if !has_inline && s.next.is_some() {
+            self.diag(
+                &child(ptr, "Next"),
+                at,
+                Some("Next"),
+                "field Next is not valid in a Choice state",
+            );
+        }
+        if s.end.is_some() {
+            let msg = if has_inline {
+                "a Choice cannot end; its inline chains end when nothing follows the Choice"
+            } else {
+                "field End is not valid in a Choice state"
+            };
+            self.diag(&child(ptr, "End"), at, Some("End"), msg);
+        }
+        Choice { choices, default }
+    }
+
+    /// A Choice rule object (from the expression compiler or a raw `rule:`) as a model rule.
+    fn rule(&mut self, v: Value, ptr: &str, state: &str) -> Option<ChoiceTest> {
+        match rule_from_json(v, ptr, state) {
+            Ok(r) => Some(ChoiceTest::Rule(r)),
+            Err(d) => {
+                self.diags.extend(d);
+                None
+            }
+        }
     }
 
     /// The Task's Resource and the integration's defaults (parameters, retry).
-    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults>) {
+    fn task_resource(&mut self, s: &api::State, ptr: &str) -> (String, Option<Defaults<'a>>) {
         let at = Some(s.name.as_str());
         match (&s.integration, &s.resource) {
             (Some(name), None) => {
@@ -989,7 +1101,7 @@ impl Compiler<'_> {
                         r.resource,
                         Some(Defaults {
                             parameters: r.parameters,
-                            retry: spec.retry.clone(),
+                            retry: &spec.retry,
                         }),
                     ),
                     Err(IntegrationError::ReferenceNotFound {
@@ -1039,7 +1151,7 @@ impl Compiler<'_> {
 }
 
 /// What a TaskIntegration contributes below the state's own fields.
-struct Defaults {
+struct Defaults<'a> {
     parameters: Map<String, Value>,
-    retry: Vec<api::Retrier>,
+    retry: &'a [api::Retrier],
 }

@@ -385,7 +385,7 @@ struct Out(Map<String, Value>);
 
 impl Out {
     fn new() -> Self {
-        Out(Map::new())
+        Out(Map::with_capacity(8))
     }
     fn put(&mut self, k: &str, v: Value) {
         self.0.insert(k.to_owned(), v);

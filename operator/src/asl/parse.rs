@@ -166,10 +166,37 @@ pub fn allowed_fields(type_name: &str) -> &'static [&'static str] {
 
 /// Parses an ASL document. Errors are every structural problem found, each located by JSON pointer.
 pub fn from_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
+    from_json_owned(value.clone())
+}
+
+/// Like [`from_json`], consuming the document so that user data (Parameters, Result, ...) is moved into
+/// the model rather than copied; the compiler's path, where every allocation shows in the benchmark.
+pub fn from_json_owned(mut value: Value) -> Result<Definition, Vec<Diagnostic>> {
     let mut p = Parser { diags: Vec::new() };
-    let def = p.definition(value);
+    let def = p.definition(&mut value);
     match def {
         Some(d) if p.diags.is_empty() => Ok(d),
+        _ => Err(p.diags),
+    }
+}
+
+/// Parses one Choice rule object (without `Next`), for the compiler's `condition:` and `rule:` fields.
+pub(crate) fn rule_from_json(
+    mut v: Value,
+    ptr: &str,
+    state: &str,
+) -> Result<Rule, Vec<Diagnostic>> {
+    let mut p = Parser { diags: Vec::new() };
+    let at = At {
+        ptr,
+        state: Some(state),
+    };
+    let rule = match p.object(&mut v, at, "a choice rule") {
+        Some(m) => p.rule(m, at, false),
+        None => None,
+    };
+    match rule {
+        Some(r) if p.diags.is_empty() => Ok(r),
         _ => Err(p.diags),
     }
 }
@@ -207,10 +234,10 @@ impl Parser {
 
     fn object<'v>(
         &mut self,
-        v: &'v Value,
+        v: &'v mut Value,
         at: At<'_>,
         what: &str,
-    ) -> Option<&'v Map<String, Value>> {
+    ) -> Option<&'v mut Map<String, Value>> {
         match v {
             Value::Object(m) => Some(m),
             other => {
@@ -232,9 +259,9 @@ impl Parser {
         }
     }
 
-    fn string(&mut self, m: &Map<String, Value>, k: &str, at: At<'_>) -> Option<String> {
-        match m.get(k)? {
-            Value::String(s) => Some(s.clone()),
+    fn string(&mut self, m: &mut Map<String, Value>, k: &str, at: At<'_>) -> Option<String> {
+        match m.get_mut(k)? {
+            Value::String(s) => Some(std::mem::take(s)),
             other => {
                 self.err(
                     at,
@@ -248,7 +275,7 @@ impl Parser {
 
     fn required_string(
         &mut self,
-        m: &Map<String, Value>,
+        m: &mut Map<String, Value>,
         k: &str,
         at: At<'_>,
         what: &str,
@@ -260,7 +287,7 @@ impl Parser {
         self.string(m, k, at)
     }
 
-    fn number(&mut self, m: &Map<String, Value>, k: &str, at: At<'_>) -> Option<Number> {
+    fn number(&mut self, m: &mut Map<String, Value>, k: &str, at: At<'_>) -> Option<Number> {
         match m.get(k)? {
             Value::Number(n) => Some(n.clone()),
             other => {
@@ -274,8 +301,8 @@ impl Parser {
         }
     }
 
-    fn num_field(&mut self, m: &Map<String, Value>, k: &str, at: At<'_>) -> Option<NumField> {
-        match m.get(k)? {
+    fn num_field(&mut self, m: &mut Map<String, Value>, k: &str, at: At<'_>) -> Option<NumField> {
+        match m.get_mut(k)? {
             Value::Number(n) => Some(NumField::Number(n.clone())),
             Value::String(s) => Some(NumField::Expr(s.clone())),
             other => {
@@ -292,10 +319,10 @@ impl Parser {
         }
     }
 
-    fn path_field(&mut self, m: &Map<String, Value>, k: &str, at: At<'_>) -> Option<PathField> {
-        match m.get(k)? {
+    fn path_field(&mut self, m: &mut Map<String, Value>, k: &str, at: At<'_>) -> Option<PathField> {
+        match m.get_mut(k)? {
             Value::Null => Some(PathField::Null),
-            Value::String(s) => Some(PathField::Path(s.clone())),
+            Value::String(s) => Some(PathField::Path(std::mem::take(s))),
             other => {
                 self.err(
                     at,
@@ -307,7 +334,7 @@ impl Parser {
         }
     }
 
-    fn boolean(&mut self, m: &Map<String, Value>, k: &str, at: At<'_>) -> Option<bool> {
+    fn boolean(&mut self, m: &mut Map<String, Value>, k: &str, at: At<'_>) -> Option<bool> {
         match m.get(k)? {
             Value::Bool(b) => Some(*b),
             other => {
@@ -321,7 +348,7 @@ impl Parser {
         }
     }
 
-    fn query_language(&mut self, m: &Map<String, Value>, at: At<'_>) -> Option<QueryLanguage> {
+    fn query_language(&mut self, m: &mut Map<String, Value>, at: At<'_>) -> Option<QueryLanguage> {
         let s = self.string(m, "QueryLanguage", at)?;
         let q = QueryLanguage::parse(&s);
         if q.is_none() {
@@ -334,7 +361,7 @@ impl Parser {
         q
     }
 
-    fn definition(&mut self, v: &Value) -> Option<Definition> {
+    fn definition(&mut self, v: &mut Value) -> Option<Definition> {
         let at = At {
             ptr: "",
             state: None,
@@ -369,8 +396,8 @@ impl Parser {
         })
     }
 
-    fn states(&mut self, m: &Map<String, Value>, at: At<'_>, what: &str) -> Option<States> {
-        let Some(v) = m.get("States") else {
+    fn states(&mut self, m: &mut Map<String, Value>, at: At<'_>, what: &str) -> Option<States> {
+        let Some(v) = m.get_mut("States") else {
             self.err(at, Some("States"), format!("{what} requires field States"));
             return None;
         };
@@ -385,7 +412,7 @@ impl Parser {
         )?;
         let mut out = States::with_capacity(sm.len());
         let mut ok = true;
-        for (name, sv) in sm {
+        for (name, sv) in sm.iter_mut() {
             let sptr = child(&ptr, name);
             match self.state(name, sv, &sptr) {
                 Some(s) => {
@@ -397,7 +424,7 @@ impl Parser {
         ok.then_some(out)
     }
 
-    fn scope(&mut self, v: &Value, at: At<'_>, what: &str, processor: bool) -> Option<Scope> {
+    fn scope(&mut self, v: &mut Value, at: At<'_>, what: &str, processor: bool) -> Option<Scope> {
         let m = self.object(v, at, what)?;
         let allowed: &[&str] = if processor {
             &["Comment", "StartAt", "States", "ProcessorConfig"]
@@ -407,7 +434,7 @@ impl Parser {
         self.check_keys(m, at, allowed, what);
         let comment = self.string(m, "Comment", at);
         let start_at = self.required_string(m, "StartAt", at, what);
-        let processor_config = match m.get("ProcessorConfig") {
+        let processor_config = match m.get_mut("ProcessorConfig") {
             None => None,
             Some(pv) => {
                 let pptr = child(at.ptr, "ProcessorConfig");
@@ -432,7 +459,7 @@ impl Parser {
         })
     }
 
-    fn state(&mut self, name: &str, v: &Value, ptr: &str) -> Option<State> {
+    fn state(&mut self, name: &str, v: &mut Value, ptr: &str) -> Option<State> {
         let at = At {
             ptr,
             state: Some(name),
@@ -470,7 +497,7 @@ impl Parser {
                 let resource = self.required_string(m, "Resource", at, "a Task state");
                 StateKind::Task(Task {
                     resource: resource.unwrap_or_default(),
-                    credentials: m.get("Credentials").cloned(),
+                    credentials: m.get_mut("Credentials").map(Value::take),
                     timeout_seconds: self.num_field(m, "TimeoutSeconds", at),
                     timeout_seconds_path: self.string(m, "TimeoutSecondsPath", at),
                     heartbeat_seconds: self.num_field(m, "HeartbeatSeconds", at),
@@ -478,7 +505,7 @@ impl Parser {
                 })
             }
             "Pass" => StateKind::Pass(Pass {
-                result: m.get("Result").cloned(),
+                result: m.get_mut("Result").map(Value::take),
             }),
             "Wait" => StateKind::Wait(Wait {
                 seconds: self.num_field(m, "Seconds", at),
@@ -489,7 +516,7 @@ impl Parser {
             "Choice" => StateKind::Choice(self.choice(m, at)),
             "Parallel" => {
                 let mut branches = Vec::new();
-                match m.get("Branches") {
+                match m.get_mut("Branches") {
                     None => self.err(
                         at,
                         Some("Branches"),
@@ -497,7 +524,7 @@ impl Parser {
                     ),
                     Some(Value::Array(bs)) => {
                         let bptr = child(ptr, "Branches");
-                        for (i, b) in bs.iter().enumerate() {
+                        for (i, b) in bs.iter_mut().enumerate() {
                             let iptr = index(&bptr, i);
                             if let Some(s) = self.scope(
                                 b,
@@ -533,7 +560,7 @@ impl Parser {
                         "a Map state takes ItemProcessor or the legacy Iterator, not both",
                     );
                 }
-                let processor = match m.get(key) {
+                let processor = match m.get_mut(key) {
                     None => {
                         self.err(
                             at,
@@ -564,11 +591,11 @@ impl Parser {
                     }),
                     legacy_iterator: legacy,
                     items_path: self.string(m, "ItemsPath", at),
-                    items: m.get("Items").cloned(),
-                    item_selector: m.get("ItemSelector").cloned(),
-                    item_reader: m.get("ItemReader").cloned(),
-                    item_batcher: m.get("ItemBatcher").cloned(),
-                    result_writer: m.get("ResultWriter").cloned(),
+                    items: m.get_mut("Items").map(Value::take),
+                    item_selector: m.get_mut("ItemSelector").map(Value::take),
+                    item_reader: m.get_mut("ItemReader").map(Value::take),
+                    item_batcher: m.get_mut("ItemBatcher").map(Value::take),
+                    result_writer: m.get_mut("ResultWriter").map(Value::take),
                     max_concurrency: self.num_field(m, "MaxConcurrency", at),
                     max_concurrency_path: self.string(m, "MaxConcurrencyPath", at),
                     tolerated_failure_percentage: self.num_field(
@@ -602,24 +629,24 @@ impl Parser {
         s.input_path = self.path_field(m, "InputPath", at);
         s.output_path = self.path_field(m, "OutputPath", at);
         s.result_path = self.path_field(m, "ResultPath", at);
-        s.parameters = m.get("Parameters").cloned();
-        s.result_selector = m.get("ResultSelector").cloned();
-        s.arguments = m.get("Arguments").cloned();
-        s.output = m.get("Output").cloned();
-        s.assign = m.get("Assign").cloned();
+        s.parameters = m.get_mut("Parameters").map(Value::take);
+        s.result_selector = m.get_mut("ResultSelector").map(Value::take);
+        s.arguments = m.get_mut("Arguments").map(Value::take);
+        s.output = m.get_mut("Output").map(Value::take);
+        s.assign = m.get_mut("Assign").map(Value::take);
         s.next = self.string(m, "Next", at);
         s.end = self.boolean(m, "End", at);
-        if let Some(rv) = m.get("Retry") {
+        if let Some(rv) = m.get_mut("Retry") {
             s.retry = self.retriers(rv, at);
         }
-        if let Some(cv) = m.get("Catch") {
+        if let Some(cv) = m.get_mut("Catch") {
             s.catch = self.catchers(cv, at);
         }
         (self.diags.len() == before).then_some(s)
     }
 
-    fn error_equals(&mut self, m: &Map<String, Value>, at: At<'_>, what: &str) -> Vec<String> {
-        match m.get("ErrorEquals") {
+    fn error_equals(&mut self, m: &mut Map<String, Value>, at: At<'_>, what: &str) -> Vec<String> {
+        match m.get_mut("ErrorEquals") {
             None => {
                 self.err(
                     at,
@@ -629,10 +656,10 @@ impl Parser {
                 Vec::new()
             }
             Some(Value::Array(a)) => a
-                .iter()
+                .iter_mut()
                 .enumerate()
                 .filter_map(|(i, e)| match e {
-                    Value::String(s) => Some(s.clone()),
+                    Value::String(s) => Some(std::mem::take(s)),
                     other => {
                         let p = index(&child(at.ptr, "ErrorEquals"), i);
                         self.diags.push(Diagnostic::new(
@@ -659,7 +686,7 @@ impl Parser {
         }
     }
 
-    fn retriers(&mut self, v: &Value, at: At<'_>) -> Option<Vec<Retrier>> {
+    fn retriers(&mut self, v: &mut Value, at: At<'_>) -> Option<Vec<Retrier>> {
         let Value::Array(items) = v else {
             self.err(
                 at,
@@ -670,7 +697,7 @@ impl Parser {
         };
         let base = child(at.ptr, "Retry");
         let mut out = Vec::new();
-        for (i, r) in items.iter().enumerate() {
+        for (i, r) in items.iter_mut().enumerate() {
             let p = index(&base, i);
             let rat = At {
                 ptr: &p,
@@ -706,7 +733,7 @@ impl Parser {
         Some(out)
     }
 
-    fn catchers(&mut self, v: &Value, at: At<'_>) -> Option<Vec<Catcher>> {
+    fn catchers(&mut self, v: &mut Value, at: At<'_>) -> Option<Vec<Catcher>> {
         let Value::Array(items) = v else {
             self.err(
                 at,
@@ -717,7 +744,7 @@ impl Parser {
         };
         let base = child(at.ptr, "Catch");
         let mut out = Vec::new();
-        for (i, c) in items.iter().enumerate() {
+        for (i, c) in items.iter_mut().enumerate() {
             let p = index(&base, i);
             let cat = At {
                 ptr: &p,
@@ -746,21 +773,21 @@ impl Parser {
                     .unwrap_or_default(),
                 result_path: self.path_field(m, "ResultPath", cat),
                 comment: self.string(m, "Comment", cat),
-                assign: m.get("Assign").cloned(),
-                output: m.get("Output").cloned(),
+                assign: m.get_mut("Assign").map(Value::take),
+                output: m.get_mut("Output").map(Value::take),
             });
         }
         Some(out)
     }
 
-    fn choice(&mut self, m: &Map<String, Value>, at: At<'_>) -> Choice {
+    fn choice(&mut self, m: &mut Map<String, Value>, at: At<'_>) -> Choice {
         let default = self.string(m, "Default", at);
         let mut choices = Vec::new();
-        match m.get("Choices") {
+        match m.get_mut("Choices") {
             None => self.err(at, Some("Choices"), "a Choice state requires field Choices"),
             Some(Value::Array(items)) => {
                 let base = child(at.ptr, "Choices");
-                for (i, c) in items.iter().enumerate() {
+                for (i, c) in items.iter_mut().enumerate() {
                     let p = index(&base, i);
                     let cat = At {
                         ptr: &p,
@@ -772,7 +799,7 @@ impl Parser {
                     let next = self
                         .required_string(cm, "Next", cat, "a top-level choice rule")
                         .unwrap_or_default();
-                    let test = if let Some(cv) = cm.get("Condition") {
+                    let test = if cm.contains_key("Condition") {
                         for k in cm.keys() {
                             if !["Condition", "Next", "Comment", "Assign", "Output"]
                                 .contains(&k.as_str())
@@ -786,15 +813,15 @@ impl Parser {
                                 );
                             }
                         }
-                        match cv {
-                            Value::String(s) => ChoiceTest::Condition(s.clone()),
+                        match cm.get_mut("Condition").map(Value::take).unwrap_or_default() {
+                            Value::String(s) => ChoiceTest::Condition(s),
                             other => {
                                 self.err(
                                     cat,
                                     Some("Condition"),
                                     format!(
                                         "must be a JSONata expression string, found {}",
-                                        json_type(other)
+                                        json_type(&other)
                                     ),
                                 );
                                 continue;
@@ -810,8 +837,8 @@ impl Parser {
                         test,
                         next,
                         comment: self.string(cm, "Comment", cat),
-                        assign: cm.get("Assign").cloned(),
-                        output: cm.get("Output").cloned(),
+                        assign: cm.get_mut("Assign").map(Value::take),
+                        output: cm.get_mut("Output").map(Value::take),
                     });
                 }
             }
@@ -824,7 +851,7 @@ impl Parser {
         Choice { choices, default }
     }
 
-    fn rule(&mut self, m: &Map<String, Value>, at: At<'_>, top: bool) -> Option<Rule> {
+    fn rule(&mut self, m: &mut Map<String, Value>, at: At<'_>, top: bool) -> Option<Rule> {
         let mut ops = Vec::new();
         for k in m.keys() {
             match k.as_str() {
@@ -835,13 +862,17 @@ impl Parser {
                     Some("Next"),
                     "a nested choice rule (inside And, Or or Not) cannot have Next",
                 ),
-                "And" | "Or" | "Not" => ops.push(k.as_str()),
-                other if Operator::from_name(other).is_some() => ops.push(k.as_str()),
-                other => self.err(
-                    at,
-                    Some(other),
-                    format!("unknown field {other:?} in a choice rule"),
-                ),
+                "And" => ops.push("And"),
+                "Or" => ops.push("Or"),
+                "Not" => ops.push("Not"),
+                other => match Operator::from_name(other) {
+                    Some(op) => ops.push(op.name()),
+                    None => self.err(
+                        at,
+                        Some(other),
+                        format!("unknown field {other:?} in a choice rule"),
+                    ),
+                },
             }
         }
         if ops.is_empty() {
@@ -864,11 +895,12 @@ impl Parser {
             return None;
         }
         let op = ops[0];
-        let v = &m[op];
+        let has_variable = m.contains_key("Variable");
         let optr = child(at.ptr, op);
         match op {
             "And" | "Or" => {
-                if m.contains_key("Variable") {
+                let v = m.get_mut(op)?;
+                if has_variable {
                     self.err(
                         at,
                         Some("Variable"),
@@ -884,7 +916,7 @@ impl Parser {
                     return None;
                 };
                 let mut rules = Vec::new();
-                for (i, r) in items.iter().enumerate() {
+                for (i, r) in items.iter_mut().enumerate() {
                     let p = index(&optr, i);
                     let rat = At {
                         ptr: &p,
@@ -900,9 +932,10 @@ impl Parser {
                 })
             }
             "Not" => {
-                if m.contains_key("Variable") {
+                if has_variable {
                     self.err(at, Some("Variable"), "Not does not take a Variable");
                 }
+                let v = m.get_mut(op)?;
                 let rat = At {
                     ptr: &optr,
                     state: at.state,
@@ -913,10 +946,11 @@ impl Parser {
             _ => {
                 let operator = Operator::from_name(op)?;
                 let variable = self.required_string(m, "Variable", at, "a comparison")?;
+                let operand = m.get_mut(op).map(Value::take)?;
                 Some(Rule::Compare {
                     variable,
                     operator,
-                    operand: v.clone(),
+                    operand,
                 })
             }
         }

@@ -50,7 +50,7 @@ pub fn validate_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
         Ok(()) => Vec::new(),
         Err(d) => d,
     };
-    if let Some(d) = check_size(serde_json::to_string(value).map(|s| s.len()).unwrap_or(0)) {
+    if let Some(d) = check_size(super::compile::json_size(value)) {
         diags.push(d);
     }
     if diags.is_empty() {

@@ -78,6 +78,15 @@ impl AwsError {
         )
     }
 
+    /// The planner's refusal (not owned, immutable change, invalid desired state), when that is the error:
+    /// terminal until the spec or the live resource changes.
+    pub fn plan_error(&self) -> Option<&PlanError> {
+        match self {
+            AwsError::Plan(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The AWS error code, when AWS sent one.
     pub fn code(&self) -> Option<&str> {
         match self {

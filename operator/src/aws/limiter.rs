@@ -31,8 +31,10 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
-    /// Half of the default Step Functions quotas of the smaller regions, so the operator leaves room for
-    /// everyone else in the account.
+    /// Conservative buckets: control-plane writes (create, update, delete) slow and steady, reads faster.
+    /// They stay below the per-API defaults of "Quotas related to API action throttling" in the Step
+    /// Functions developer guide, leaving room for everyone else in the account; an account with raised
+    /// quotas can widen them with [`RateLimits::with_overrides`].
     fn default() -> Self {
         let b = |burst, per_second| Bucket { burst, per_second };
         RateLimits {
@@ -60,6 +62,58 @@ impl RateLimits {
             },
             per_api: BTreeMap::new(),
         }
+    }
+}
+
+/// A rate limit specification that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "rate limit {entry:?}: {reason} (expected API=PER_SECOND[/BURST], e.g. sfn:CreateStateMachine=1/20)"
+)]
+pub struct RateLimitParseError {
+    pub entry: String,
+    pub reason: String,
+}
+
+impl RateLimits {
+    /// Overrides from a comma-separated list of `API=PER_SECOND[/BURST]` (burst defaults to ten seconds'
+    /// worth), where `API` is `service:Action` as in the call counters or `default`. For a flag or an
+    /// environment variable, so that an account with raised (or shared) quotas can be matched.
+    pub fn with_overrides(mut self, spec: &str) -> Result<Self, RateLimitParseError> {
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let err = |reason: &str| RateLimitParseError {
+                entry: entry.to_string(),
+                reason: reason.to_string(),
+            };
+            let (api, value) = entry.split_once('=').ok_or_else(|| err("missing '='"))?;
+            let (rate, burst) = match value.split_once('/') {
+                Some((r, b)) => (r, Some(b)),
+                None => (value, None),
+            };
+            let per_second: f64 = rate
+                .trim()
+                .parse()
+                .map_err(|_| err("the rate is not a number"))?;
+            let burst: f64 = match burst {
+                Some(b) => b
+                    .trim()
+                    .parse()
+                    .map_err(|_| err("the burst is not a number"))?,
+                None => (per_second * 10.0).max(1.0),
+            };
+            if !(per_second > 0.0 && burst >= 1.0) {
+                return Err(err("the rate must be positive and the burst at least 1"));
+            }
+            let bucket = Bucket { burst, per_second };
+            match api.trim() {
+                "default" => self.default = bucket,
+                name if name.contains(':') => {
+                    self.per_api.insert(name.to_string(), bucket);
+                }
+                _ => return Err(err("the API must be `default` or `service:Action`")),
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -232,6 +286,42 @@ mod tests {
         assert_eq!(limiter.reserve("a", t1), None);
         assert_eq!(limiter.reserve("a", t1), None);
         assert!(limiter.reserve("a", t1).is_some());
+    }
+
+    #[test]
+    fn overrides_parse() {
+        let limits = RateLimits::default()
+            .with_overrides("sfn:CreateStateMachine=2/30, default=8")
+            .unwrap();
+        assert_eq!(
+            limits.per_api["sfn:CreateStateMachine"],
+            Bucket {
+                burst: 30.0,
+                per_second: 2.0
+            }
+        );
+        assert_eq!(
+            limits.default,
+            Bucket {
+                burst: 80.0,
+                per_second: 8.0
+            }
+        );
+        assert_eq!(limits.per_api["sfn:DescribeStateMachine"].per_second, 10.0);
+        let err = RateLimits::default()
+            .with_overrides("sfn:X=fast")
+            .unwrap_err();
+        assert!(err.to_string().contains("sfn:X=fast"), "{err}");
+        assert!(
+            RateLimits::default()
+                .with_overrides("CreateStateMachine=1")
+                .is_err()
+        );
+        assert!(RateLimits::default().with_overrides("default=0").is_err());
+        assert_eq!(
+            RateLimits::default().with_overrides("").unwrap(),
+            RateLimits::default()
+        );
     }
 
     #[test]

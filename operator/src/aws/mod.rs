@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use error::AwsError;
-pub use limiter::{Bucket, CallCounts, RateLimits};
+pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{
     ActivityOutcome, DeleteOutcome, Outcome, delete_activity, delete_machine, plan_machine_live,
     reconcile_activity, reconcile_machine,
@@ -253,6 +253,21 @@ mod tests {
         assert_eq!(r.delay(2), Duration::from_millis(200));
         assert_eq!(r.delay(3), Duration::from_millis(350));
         assert_eq!(r.delay(30), Duration::from_millis(350));
+    }
+
+    /// The controller runs reconciles on a multi-threaded runtime: the futures must be `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(
+        clients: &AwsClients,
+        m: &crate::plan::DesiredMachine,
+        a: &crate::plan::DesiredActivity,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(reconcile_machine(clients, m));
+        send(delete_machine(clients, m));
+        send(plan_machine_live(clients, m));
+        send(reconcile_activity(clients, a));
+        send(delete_activity(clients, a));
     }
 
     #[test]

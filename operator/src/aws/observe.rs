@@ -11,6 +11,7 @@ use crate::naming;
 use crate::plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
     ObservedActivity, ObservedAlarm, ObservedMachine, ObservedRole, ObservedStateMachine,
+    SPEC_HASH_TAG,
 };
 
 /// How much to read.
@@ -104,7 +105,11 @@ pub async fn state_machine(
     let tags = if status == "DELETING" {
         BTreeMap::new()
     } else {
-        sfn_tags(clients, arn).await?.unwrap_or_default()
+        match sfn_tags(clients, arn).await? {
+            Some(tags) => tags,
+            // Deleted between the two reads: as good as absent (not "present without our tags").
+            None => return Ok(None),
+        }
     };
     let latest_version_arn = if with_latest_version && status != "DELETING" {
         let versions = not_found(
@@ -391,7 +396,20 @@ pub async fn machine(
         DesiredRole::Managed(r) => role(clients, &r.name, depth).await?,
         DesiredRole::External { .. } => None,
     };
-    let mut alarms = alarms(clients, &naming::alarm_name_prefix(&desired.name)).await?;
+    // Alarms are listed to compare them and to find ours that are no longer wanted. With none wanted and
+    // the spec unchanged since the last complete apply (the spec-hash tag is written last), none of ours
+    // can be left over, and others' alarms are none of our business: the call can be saved.
+    let unchanged_without_alarms = depth == Depth::Reconcile
+        && desired.alarms.is_empty()
+        && state_machine
+            .as_ref()
+            .and_then(|m| m.tags.get(SPEC_HASH_TAG))
+            .is_some_and(|h| *h == desired.spec_hash());
+    let mut alarms = if unchanged_without_alarms {
+        Vec::new()
+    } else {
+        alarms(clients, &naming::alarm_name_prefix(&desired.name)).await?
+    };
     if depth == Depth::Delete {
         for alarm in &mut alarms {
             alarm.tags = Some(alarm_tags(clients, &alarm.arn).await?);

@@ -23,6 +23,10 @@ pub struct Args {
     /// Allow deleting and re-creating a state machine whose type or AWS name changed.
     #[arg(long)]
     pub allow_replace: bool,
+    /// Client-side AWS rate limits, `API=PER_SECOND[/BURST],...` (`sfn:CreateStateMachine=1/20`,
+    /// `default=5`), on top of the built-in ones.
+    #[arg(long, env = "SFN_OPERATOR_AWS_RATE_LIMITS")]
+    pub rate_limits: Option<String>,
 }
 
 /// One object of the manifests, resolved to what it wants in AWS.
@@ -64,13 +68,23 @@ pub struct Account {
 }
 
 /// Reads the manifests and builds the desired AWS state of every StateMachine and Activity in them.
-///
-/// This is the seam to the pure pipeline (manifest loading, reference resolution, compilation, IAM and
-/// alarm derivation), which lives outside the AWS layer.
 pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<Target>> {
-    let _ = (files, account);
+    let bundle = crate::manifest::load_paths(files)?;
+    from_bundle(&bundle, account)
+}
+
+/// The desired AWS state of every StateMachine and Activity of a bundle: the seam to the pure pipeline
+/// (reference resolution within the bundle, compilation, IAM and alarm derivation), which lives outside
+/// the AWS layer and is not connected to this command yet.
+pub fn from_bundle(
+    bundle: &crate::manifest::Bundle,
+    account: &Account,
+) -> anyhow::Result<Vec<Target>> {
+    let _ = account;
     anyhow::bail!(
-        "`apply` cannot read manifests yet: the manifest → desired state step is not wired into this command"
+        "`apply` read {} object(s) but cannot build their desired AWS state yet: the manifest → desired \
+         state step is not wired into this command",
+        bundle.len()
     )
 }
 
@@ -171,7 +185,11 @@ async fn run_one(
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let clients = AwsClients::from_env().await?;
+        let mut settings = aws::AwsSettings::default();
+        if let Some(spec) = &args.rate_limits {
+            settings.rate_limits = settings.rate_limits.with_overrides(spec)?;
+        }
+        let clients = AwsClients::from_env_with(settings).await?;
         let account = Account {
             partition: aws::partition_of(clients.region()).to_string(),
             region: clients.region().to_string(),

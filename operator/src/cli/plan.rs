@@ -12,7 +12,8 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::api::StateMachine;
-use crate::asl::{self, MapResolver};
+use crate::asl::model::{ChoiceTest, Definition, StateKind};
+use crate::asl::{self, MapResolver, condition};
 use crate::manifest::{self, Bundle, DEFAULT_NAMESPACE};
 
 /// Account used for ARNs of objects that do not exist in AWS yet.
@@ -112,6 +113,29 @@ pub fn compile_in_bundle(
     asl::compile_state_machine(&sm.spec, &resolver)
 }
 
+/// The JSONPath Choice rules of a definition printed back as condition expressions, one line per rule, so
+/// a reviewer reads `$.status == "FAILED" -> Job Failed` rather than the rule object.
+pub fn choice_summary(def: &Definition) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (state, s) in def.all_states() {
+        let StateKind::Choice(c) = &s.kind else {
+            continue;
+        };
+        for (i, b) in c.choices.iter().enumerate() {
+            let text = match &b.test {
+                ChoiceTest::Rule(r) => condition::print(&r.to_json())
+                    .unwrap_or_else(|e| format!("(not printable: {e})")),
+                ChoiceTest::Condition(c) => c.clone(),
+            };
+            lines.push(format!("{state:?} rule {}: {text} -> {}", i + 1, b.next));
+        }
+        if let Some(d) = &c.default {
+            lines.push(format!("{state:?} default -> {d}"));
+        }
+    }
+    lines
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bundle = manifest::load_paths(&args.files).context("reading manifests")?;
@@ -126,6 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (Output::Text, Ok(c)) => {
                 writeln!(out, "# StateMachine {ns}/{name}")?;
                 writeln!(out, "{}", serde_json::to_string_pretty(&c.json)?)?;
+                for line in choice_summary(&c.definition) {
+                    writeln!(out, "# {line}")?;
+                }
             }
             (Output::Text, Err(e)) => {
                 failed = true;

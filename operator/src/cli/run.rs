@@ -76,6 +76,10 @@ pub struct Args {
     /// Concurrent reconciles per kind.
     #[arg(long, env = "SFN_OPERATOR_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
+    /// Multiplies the operator's client-side AWS API rate limits (default: half the smallest regional Step
+    /// Functions quotas). Raise it when the account's quotas were raised, or against an emulator.
+    #[arg(long, env = "SFN_OPERATOR_AWS_RATE_SCALE", default_value_t = 1.0)]
+    pub aws_rate_scale: f64,
     /// Log format.
     #[arg(
         long,
@@ -121,6 +125,23 @@ fn default_identity() -> String {
     format!("{host}-{:08x}", rand::random::<u32>())
 }
 
+/// The AWS layer's settings with every rate limit bucket scaled by `scale`.
+fn aws_settings(scale: f64) -> crate::aws::AwsSettings {
+    let mut settings = crate::aws::AwsSettings::default();
+    if scale > 0.0 && scale != 1.0 {
+        let scaled = |b: crate::aws::Bucket| crate::aws::Bucket {
+            burst: b.burst * scale,
+            per_second: b.per_second * scale,
+        };
+        let limits = &mut settings.rate_limits;
+        limits.default = scaled(limits.default);
+        for bucket in limits.per_api.values_mut() {
+            *bucket = scaled(*bucket);
+        }
+    }
+    settings
+}
+
 /// Resolves when SIGTERM or Ctrl-C arrives.
 async fn termination() {
     #[cfg(unix)]
@@ -149,7 +170,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API (in-cluster config or kubeconfig)")?;
-    let backend = controller::backend::AwsSdkBackend::from_env()
+    let backend = controller::backend::AwsSdkBackend::from_env(aws_settings(args.aws_rate_scale))
         .await
         .context("setting up AWS clients (region, credentials, AWS_ENDPOINT_URL)")?;
     let region = backend.clients().region().to_owned();
@@ -253,5 +274,23 @@ mod tests {
         assert_eq!(w.args.log_format, LogFormat::Text);
         assert_eq!(w.args.metrics_addr.port(), 8080);
         assert!(Wrapper::try_parse_from(["x", "--resync-period", "soon"]).is_err());
+    }
+
+    #[test]
+    fn rate_scale_multiplies_every_bucket() {
+        let base = crate::aws::AwsSettings::default();
+        let scaled = aws_settings(10.0);
+        assert_eq!(
+            scaled.rate_limits.default.per_second,
+            base.rate_limits.default.per_second * 10.0
+        );
+        for (api, bucket) in &scaled.rate_limits.per_api {
+            assert_eq!(
+                bucket.burst,
+                base.rate_limits.per_api[api].burst * 10.0,
+                "{api}"
+            );
+        }
+        assert_eq!(aws_settings(1.0), base);
     }
 }

@@ -67,9 +67,9 @@ pub struct AwsSdkBackend {
 
 impl AwsSdkBackend {
     /// Clients from the standard AWS environment (region, credentials, endpoint).
-    pub async fn from_env() -> Result<Self, crate::aws::AwsError> {
+    pub async fn from_env(settings: crate::aws::AwsSettings) -> Result<Self, crate::aws::AwsError> {
         Ok(Self {
-            clients: crate::aws::AwsClients::from_env().await?,
+            clients: crate::aws::AwsClients::from_env_with(settings).await?,
         })
     }
 

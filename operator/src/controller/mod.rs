@@ -259,6 +259,8 @@ where
 {
     watcher(api, wc)
         .default_backoff()
+        // managedFields are never read by the operator and are often the largest part of a cached object.
+        .modify(|obj| obj.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_fingerprint::<K>, Default::default())
@@ -544,4 +546,102 @@ where
     K: Resource<DynamicType = ()>,
 {
     ObjectRef::new(&dep.1).within(&dep.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::StateMachineStatus;
+
+    fn machine() -> StateMachine {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": "m", "namespace": "ns", "generation": 1, "resourceVersion": "10"},
+            "spec": {"definition": {"states": [{"name": "A", "type": "Pass", "end": true}]}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn own_status_writes_do_not_trigger_a_reconcile() {
+        let before = machine();
+        let mut after = before.clone();
+        after.status = Some(StateMachineStatus {
+            state_machine_arn: Some("arn:aws:states:us-east-1:1:stateMachine:m".into()),
+            ..Default::default()
+        });
+        after.metadata.resource_version = Some("11".into());
+        assert_eq!(trigger_fingerprint(&before), trigger_fingerprint(&after));
+    }
+
+    #[test]
+    fn spec_finalizer_deletion_and_annotation_changes_trigger() {
+        let base = machine();
+        let fp = trigger_fingerprint(&base);
+
+        let mut spec_change = base.clone();
+        spec_change.metadata.generation = Some(2);
+        assert_ne!(trigger_fingerprint(&spec_change), fp);
+
+        let mut finalized = base.clone();
+        finalized.metadata.finalizers = Some(vec![FINALIZER.to_owned()]);
+        assert_ne!(trigger_fingerprint(&finalized), fp);
+
+        let mut deleting = base.clone();
+        deleting.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+        );
+        assert_ne!(trigger_fingerprint(&deleting), fp);
+
+        for key in [
+            policy::RECONCILE_REQUESTED_AT_ANNOTATION,
+            policy::RESYNC_PERIOD_ANNOTATION,
+            ADOPT_ANNOTATION,
+        ] {
+            let mut annotated = base.clone();
+            annotated.metadata.annotations =
+                Some([(key.to_owned(), "x".to_owned())].into_iter().collect());
+            assert_ne!(trigger_fingerprint(&annotated), fp, "{key}");
+        }
+
+        // Other annotations (kubectl's last-applied configuration, tools' bookkeeping) do not.
+        let mut other = base.clone();
+        other.metadata.annotations = Some(
+            [("example.com/note".to_owned(), "x".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(trigger_fingerprint(&other), fp);
+    }
+
+    #[test]
+    fn the_resync_annotation_sets_the_requeue_and_a_bad_one_warns() {
+        let config = Config::new(AwsEnvironment {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+        });
+        let mut m = machine();
+        assert!(resync_action(&m, &config).1.is_none());
+        m.metadata.annotations = Some(
+            [(
+                policy::RESYNC_PERIOD_ANNOTATION.to_owned(),
+                "often".to_owned(),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        let (_, warning) = resync_action(&m, &config);
+        assert!(warning.is_some_and(|w| w.contains("often")));
+    }
+
+    #[test]
+    fn long_event_notes_are_cut_on_a_character_boundary() {
+        let text = "é".repeat(600);
+        let cut = truncate(&text, 1000);
+        assert!(cut.len() <= 1000 + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate("short", 1000), "short");
+    }
 }

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use kube::runtime::reflector::{ObjectRef, Store};
 
-use crate::api::{Activity, StateMachine, TaskIntegration, TaskIntegrationSpec};
+use serde_json::Value;
+
+use crate::api::{Activity, StateMachine, StateMachineSpec, TaskIntegration, TaskIntegrationSpec};
 use crate::asl::Resolver;
 
 use super::refindex::{RefKey, RefKind};
@@ -24,18 +26,23 @@ pub struct StoreResolver {
 }
 
 impl StoreResolver {
-    pub fn new(
+    /// A resolver holding the TaskIntegrations named `names` (those the spec mentions), looked up by key
+    /// rather than by scanning the cache, so a reconcile costs the same with ten or ten thousand objects.
+    pub fn new<'a>(
         namespace: &str,
+        names: impl IntoIterator<Item = &'a str>,
         integrations: &Store<TaskIntegration>,
         activities: &Store<Activity>,
         machines: &Store<StateMachine>,
     ) -> Self {
-        let integrations = integrations
-            .state()
+        let integrations = names
             .into_iter()
-            .filter(|ti| ti.metadata.namespace.as_deref() == Some(namespace))
-            .filter(|ti| ti.metadata.deletion_timestamp.is_none())
-            .filter_map(|ti| ti.metadata.name.clone().map(|n| (n, ti)))
+            .filter_map(|name| {
+                integrations
+                    .get(&ObjectRef::new(name).within(namespace))
+                    .filter(|ti| ti.metadata.deletion_timestamp.is_none())
+                    .map(|ti| (name.to_owned(), ti))
+            })
             .collect();
         Self {
             namespace: namespace.to_owned(),
@@ -62,11 +69,35 @@ impl StoreResolver {
             .cloned()
             .collect()
     }
+}
 
-    /// The TaskIntegration object itself (for its status), when cached.
-    pub fn integration_object(&self, name: &str) -> Option<&Arc<TaskIntegration>> {
-        self.integrations.get(name)
+/// Every TaskIntegration name a StateMachine spec can refer to: the `integration` field of any state,
+/// however deeply nested (nested state lists are opaque JSON in the API types), and in fragments.
+pub fn integration_names(spec: &StateMachineSpec) -> BTreeSet<String> {
+    fn walk(value: &Value, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("integration", Value::String(name)) => {
+                            out.insert(name.clone());
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
     }
+    let mut out = BTreeSet::new();
+    if let Ok(v) = serde_json::to_value(&spec.definition) {
+        walk(&v, &mut out);
+    }
+    if let Ok(v) = serde_json::to_value(&spec.fragments) {
+        walk(&v, &mut out);
+    }
+    out
 }
 
 impl Resolver for StoreResolver {
@@ -101,5 +132,47 @@ impl Resolver for StoreResolver {
             .as_ref()
             .and_then(|s| s.state_machine_arn.clone())
             .filter(|arn| !arn.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integration_names_are_found_at_any_depth() {
+        let spec: StateMachineSpec = serde_json::from_value(serde_json::json!({
+            "definition": {"states": [
+                {"name": "A", "type": "Task", "integration": "top", "next": "P"},
+                {"name": "P", "type": "Parallel", "end": true, "branches": [
+                    {"states": [{"name": "B", "type": "Task", "integration": "nested", "end": true}]}
+                ]}
+            ]},
+            "fragments": [{"name": "f", "states": [
+                {"name": "C", "type": "Task", "integration": "in-fragment", "end": true}
+            ]}]
+        }))
+        .unwrap();
+        let names: Vec<String> = integration_names(&spec).into_iter().collect();
+        assert_eq!(names, vec!["in-fragment", "nested", "top"]);
+    }
+
+    #[test]
+    fn lookups_are_recorded_found_or_not() {
+        let (ti_store, _w1) = kube::runtime::reflector::store::<TaskIntegration>();
+        let (act_store, _w2) = kube::runtime::reflector::store::<Activity>();
+        let (sm_store, _w3) = kube::runtime::reflector::store::<StateMachine>();
+        let r = StoreResolver::new("ns", ["x"], &ti_store, &act_store, &sm_store);
+        assert!(r.task_integration("x").is_none());
+        assert!(r.activity_arn("approve").is_none());
+        assert!(r.state_machine_arn("child").is_none());
+        assert_eq!(
+            r.recorded(),
+            vec![
+                RefKey::new(RefKind::TaskIntegration, "ns", "x"),
+                RefKey::new(RefKind::Activity, "ns", "approve"),
+                RefKey::new(RefKind::StateMachine, "ns", "child"),
+            ]
+        );
     }
 }

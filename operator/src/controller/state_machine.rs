@@ -20,7 +20,7 @@ use crate::desired::{self, DesiredError};
 
 use super::backend::BackendError;
 use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
-use super::resolver::StoreResolver;
+use super::resolver::{StoreResolver, integration_names};
 use super::status::{self, Outcome, Reason};
 use super::{Context, FINALIZER, dependent_ref, object_key, patch_status, resync_action};
 
@@ -116,20 +116,34 @@ fn previous_has_arn(status: Option<&StateMachineStatus>) -> bool {
         .is_some_and(|a| !a.is_empty())
 }
 
-/// Writes `new` when it differs from the current status; `force_sync_time` stamps `lastSyncTime` (something
-/// was written to AWS). Returns whether a write happened.
+/// How a status write treats `lastSyncTime`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    /// A failed reconcile: keep the previous time.
+    Failed,
+    /// A successful reconcile that wrote nothing to AWS: stamp only if the status changes anyway.
+    Unchanged,
+    /// A successful reconcile that wrote to AWS: always stamp (and so always write).
+    Applied,
+}
+
+/// Writes `new` when it differs from the current status. `lastSyncTime` is the time of the last successful
+/// reconcile that changed something, in AWS or in this status; an idle resync changes nothing and writes
+/// nothing. Returns whether a write happened.
 async fn write_status(
     api: &Api<StateMachine>,
     sm: &StateMachine,
     mut new: StateMachineStatus,
-    force_sync_time: bool,
+    sync: Sync,
 ) -> Result<bool, kube::Error> {
     let old = sm.status.as_ref();
     new.last_sync_time = old.and_then(|s| s.last_sync_time.clone());
-    if !force_sync_time && old == Some(&new) {
+    if sync != Sync::Applied && old == Some(&new) {
         return Ok(false);
     }
-    new.last_sync_time = Some(status::now_rfc3339());
+    if sync != Sync::Failed {
+        new.last_sync_time = Some(status::now_rfc3339());
+    }
     patch_status(api, &sm.name_any(), old, &new).await?;
     Ok(true)
 }
@@ -153,7 +167,14 @@ async fn apply(
     let key = object_key(sm.as_ref());
     let generation = sm.metadata.generation;
 
-    let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
+    let names = integration_names(&sm.spec);
+    let resolver = StoreResolver::new(
+        &ns,
+        names.iter().map(String::as_str),
+        &ctx.integrations,
+        &ctx.activities,
+        &ctx.machines,
+    );
     let built = desired::build(
         &sm,
         &resolver,
@@ -182,7 +203,7 @@ async fn apply(
             let st = failed_status(&sm, &outcome);
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            if write_status(api, &sm, st, false).await? {
+            if write_status(api, &sm, st, Sync::Failed).await? {
                 ctx.event(sm.as_ref(), true, reason.as_str(), "Compile", message)
                     .await;
             }
@@ -233,7 +254,12 @@ async fn apply(
             st.warnings = warnings;
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            write_status(api, &sm, st, applied.operations > 0).await?;
+            let sync = if applied.operations > 0 {
+                Sync::Applied
+            } else {
+                Sync::Unchanged
+            };
+            write_status(api, &sm, st, sync).await?;
 
             if applied.operations > 0 {
                 if !existed {
@@ -288,7 +314,7 @@ async fn apply(
             let st = failed_status(&sm, &outcome);
             ctx.metrics
                 .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            if write_status(api, &sm, st, false).await? {
+            if write_status(api, &sm, st, Sync::Failed).await? {
                 ctx.event(
                     sm.as_ref(),
                     true,
@@ -331,9 +357,16 @@ async fn cleanup(
         message: "deleting the alarms, the state machine and its role".to_owned(),
     };
     // Best effort: the object may be going away under us.
-    let _ = write_status(api, &sm, failed_status(&sm, &outcome), false).await;
+    let _ = write_status(api, &sm, failed_status(&sm, &outcome), Sync::Failed).await;
 
-    let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
+    let names = integration_names(&sm.spec);
+    let resolver = StoreResolver::new(
+        &ns,
+        names.iter().map(String::as_str),
+        &ctx.integrations,
+        &ctx.activities,
+        &ctx.machines,
+    );
     let target = desired::for_deletion(&sm, &resolver, &settings);
     match ctx.backend.delete_machine(&target).await {
         Ok(()) => {

@@ -16,7 +16,7 @@ use crate::desired::{self, DesiredError};
 use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
 use super::resolver::StoreResolver;
 use super::status::{self, Outcome, Reason};
-use super::{Context, dependent_ref, object_key, patch_status, resync_action};
+use super::{Context, dependent_ref, object_key, patch_status};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "TaskIntegration";
@@ -78,7 +78,13 @@ async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
 
-    let resolver = StoreResolver::new(&ns, &ctx.integrations, &ctx.activities, &ctx.machines);
+    let resolver = StoreResolver::new(
+        &ns,
+        [name.as_str()],
+        &ctx.integrations,
+        &ctx.activities,
+        &ctx.machines,
+    );
     let resolved =
         desired::integration(ti, &resolver, &desired::Settings::from(ctx.config.as_ref()));
     // The integration resolves itself through the resolver too; only what it points at is a dependency.
@@ -136,8 +142,9 @@ async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
         }
     }
     result?;
-    let (action, _) = resync_action(ti, &ctx.config);
-    Ok(action)
+    // A TaskIntegration owns nothing in AWS, so there is no drift to look for: it is reconciled again
+    // only when it, or what it points at, changes.
+    Ok(Action::await_change())
 }
 
 fn changed<K: Resource>(filter: &ChangeFilter, kind: RefKind, obj: &K) -> Option<RefKey> {

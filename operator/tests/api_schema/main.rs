@@ -366,6 +366,32 @@ fn bad_manifests() -> Vec<Bad> {
             rule: true,
         },
         Bad {
+            what: "choice without next or states",
+            base: ("job-poller", "StateMachine"),
+            edit: |d| remove(d, "/spec/definition/states/3/choices/1/next"),
+            expect: &[
+                "spec.definition.states[3].choices[1]: Invalid value",
+                "next and states",
+            ],
+            rule: true,
+        },
+        Bad {
+            what: "default and defaultStates",
+            base: ("choice-afterwards", "StateMachine"),
+            edit: |d| {
+                set(
+                    d,
+                    "/spec/definition/states/0/default",
+                    json!("Ship The Item"),
+                )
+            },
+            expect: &[
+                "spec.definition.states[0]: Invalid value",
+                "default and defaultStates",
+            ],
+            rule: true,
+        },
+        Bad {
             what: "fragment state without prefix",
             base: ("fragments", "StateMachine"),
             edit: |d| {

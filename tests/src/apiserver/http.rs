@@ -157,7 +157,7 @@ fn filter(
     let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     fields
-        .check_supported(rt.custom)
+        .check_supported(rt.custom, &rt.selectable_fields)
         .map_err(ApiError::bad_request)?;
     Ok(Filter {
         namespace: ns.map(String::from),
@@ -226,6 +226,21 @@ fn resource(
         Some("status") if rt.status_subresource => true,
         Some(_) => return Err(ApiError::not_found_path()),
     };
+    let content_type = headers
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if content_type.contains("protobuf") {
+        // kube-rs always sends JSON; client-go (kubectl) may send protobuf for built-ins, which this
+        // server does not decode.
+        return Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+            "application/merge-patch+json",
+            "application/json-patch+json",
+            "application/apply-patch+yaml",
+        ]));
+    }
     let accept = headers
         .get("accept")
         .and_then(|h| h.to_str().ok())

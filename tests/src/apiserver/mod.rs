@@ -12,28 +12,34 @@
 //!
 //! Public API:
 //! - [`TestApiServer::start`] / [`TestApiServer::builder`] (`.bookmark_interval(d)`, `.history_limit(n)`)
-//!   → a running server;
-//!   it stops when dropped.
-//! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`].
+//!   → a running server; it stops when dropped.
+//! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`],
+//!   [`TestApiServer::kubeconfig`] (for processes: the operator binary, kubectl).
 //! - [`TestApiServer::compact`]: forget the watch history, so a watch from an older `resourceVersion` gets a
 //!   410 `Expired` error event (kube-runtime's watcher then relists), and [`TestApiServer::resource_version`].
+//! - For tests that should also run on a real cluster, use [`crate::cluster::TestCluster`] instead.
 //!
 //! What it serves, as a real API server does: built-in Namespaces (`default`, `kube-system`, `kube-public`,
-//! `kube-node-lease` exist), ConfigMaps, Secrets (`stringData` folded into `data`), Events (core and
-//! `events.k8s.io/v1`), Leases (`coordination.k8s.io/v1`), CustomResourceDefinitions (Established on
-//! creation; their resources served at once), and discovery (`/version`, `/api`, `/apis`, `/apis/G/V`).
+//! `kube-node-lease` exist), ConfigMaps, Secrets (`stringData` folded into `data`), Events (core v1 and
+//! `events.k8s.io/v1`, one storage converted between the two), Leases (`coordination.k8s.io/v1`),
+//! CustomResourceDefinitions (Established on creation; their resources served at once), and discovery
+//! (`/version`, `/api`, `/apis`, `/apis/G/V`; kubectl works against it with `--validate=false`).
 //! Custom objects are defaulted, pruned and validated against the CRD's structural schema including CEL rules
 //! (see [`cel`] for the supported subset; a CRD with a rule outside it is refused at install). Writes follow
 //! the real rules for `uid`, `creationTimestamp`, the global `resourceVersion`, `generation`, conflicts,
-//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace termination, label and
-//! field selectors, pagination, dry runs, watches (from a version, synthetic ADDED without one, bookmarks,
-//! `sendInitialEvents`, `timeoutSeconds`) and errors as `metav1.Status` with `details.causes`.
+//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace termination, owner
+//! references with the three propagation policies, label and
+//! field selectors, pagination, dry runs, metadata-only requests, watches (from a version, synthetic ADDED
+//! without one, bookmarks, `sendInitialEvents`, `timeoutSeconds`, 410 `Expired`) and errors as
+//! `metav1.Status` with `details.causes`.
 //!
-//! Known simplifications: no authentication/authorization, admission webhooks, conversion webhooks (all
-//! versions of a CRD share storage; only `apiVersion` is rewritten), owner-reference garbage collection,
-//! protobuf, or Events conversion between the two Event APIs (each has its own storage). Strategic merge
-//! patch is answered with 415 on custom resources (as on a real server) and served as a JSON merge patch on
-//! built-ins. Server-side apply is simplified, see [`patch`].
+//! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
+//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI documents,
+//! server-side printing (tables). Namespace and CRD deletion and garbage collection of owner references
+//! (background, foreground, orphan) happen synchronously (a real cluster does it in the background, so tests must wait for it
+//! either way). Strategic merge patch is answered with 415 on custom
+//! resources (as on a real server); on built-ins it merges like a merge patch except for the metadata lists
+//! with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
 
 pub mod cel;
 mod http;
@@ -147,6 +153,17 @@ impl TestApiServer {
     /// A plain `kube::Client` for this server.
     pub fn client(&self) -> kube::Client {
         kube::Client::try_from(self.config()).expect("a client for the test API server")
+    }
+
+    /// A kubeconfig for this server (YAML), for processes such as the operator binary or kubectl; its
+    /// context defaults to `namespace`.
+    pub fn kubeconfig(&self, namespace: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sfn-test\n  cluster:\n    server: {url}\n\
+             contexts:\n- name: sfn-test\n  context:\n    cluster: sfn-test\n    user: sfn-test\n    \
+             namespace: {namespace}\ncurrent-context: sfn-test\nusers:\n- name: sfn-test\n  user: {{}}\n",
+            url = self.url()
+        )
     }
 
     /// Forgets the watch history (as etcd compaction does).

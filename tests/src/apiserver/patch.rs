@@ -5,8 +5,9 @@
 //! except that lists declared `x-kubernetes-list-type: map` merge item by item on their keys, and fields the
 //! same manager applied before but left out now are removed (unless another manager owns them). Every field
 //! is owned by the managers that set it; applying a different value to a field owned by another manager is a
-//! 409 `Conflict` naming the manager, unless `force=true`, which takes the field over. Unlike the real server,
-//! every other list (including `metadata.finalizers`, a set on a real cluster) is owned as a whole.
+//! 409 `Conflict` naming the manager, unless `force=true`, which takes the field over. Lists declared
+//! `x-kubernetes-list-type: set` (and `metadata.finalizers`) are owned per element; `metadata.ownerReferences`
+//! per `uid`; every other list is owned as a whole (atomic), as the real server does for undeclared lists.
 
 use std::collections::BTreeSet;
 
@@ -30,6 +31,105 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             }
         }
         other => *target = other.clone(),
+    }
+}
+
+/// Strategic merge patch as far as the built-ins served here need it: a merge patch, except that
+/// `metadata.finalizers` merges as a set (with `$deleteFromPrimitiveList/finalizers` removing entries) and
+/// `metadata.ownerReferences` merges on `uid` (an item with `$patch: delete` removes one); a map carrying
+/// `$patch: replace` replaces, `$patch: delete` deletes it. `$setElementOrder` and `$retainKeys` are ignored.
+/// (See <https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/>.)
+pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
+    let mut patch = patch.clone();
+    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+        let live = target.as_object_mut().map(|t| {
+            t.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()))
+        });
+        if let Some(Value::Object(live)) = live {
+            if let Some(add) = meta.shift_remove("finalizers") {
+                match add {
+                    Value::Array(items) => {
+                        let list = live
+                            .entry("finalizers")
+                            .or_insert_with(|| Value::Array(vec![]));
+                        if let Value::Array(l) = list {
+                            for i in items {
+                                if !l.contains(&i) {
+                                    l.push(i);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        live.shift_remove("finalizers");
+                    }
+                }
+            }
+            if let Some(Value::Array(del)) =
+                meta.shift_remove("$deleteFromPrimitiveList/finalizers")
+                && let Some(Value::Array(l)) = live.get_mut("finalizers")
+            {
+                l.retain(|f| !del.contains(f));
+            }
+            if let Some(refs) = meta.shift_remove("ownerReferences") {
+                match refs {
+                    Value::Array(items) => {
+                        let list = live
+                            .entry("ownerReferences")
+                            .or_insert_with(|| Value::Array(vec![]));
+                        if let Value::Array(l) = list {
+                            for item in items {
+                                let uid = item.get("uid").cloned();
+                                let pos = l.iter().position(|x| x.get("uid").cloned() == uid);
+                                let delete =
+                                    item.get("$patch").and_then(Value::as_str) == Some("delete");
+                                match (pos, delete) {
+                                    (Some(p), true) => {
+                                        l.remove(p);
+                                    }
+                                    (Some(p), false) => merge_patch(&mut l[p], &item),
+                                    (None, false) => l.push(item),
+                                    (None, true) => {}
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        live.shift_remove("ownerReferences");
+                    }
+                }
+            }
+        }
+    }
+    smp_maps(target, &patch);
+}
+
+fn smp_maps(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut replacement = p.clone();
+        replacement.shift_remove("$patch");
+        *target = Value::Object(replacement);
+        return;
+    }
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(t) = target else { return };
+    for (k, v) in p {
+        if k.starts_with('$') {
+            continue;
+        }
+        let delete = v.is_null() || v.get("$patch").and_then(Value::as_str) == Some("delete");
+        if delete {
+            t.shift_remove(k);
+        } else {
+            smp_maps(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
     }
 }
 
@@ -195,6 +295,31 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
 /// A field path in `managedFields` form: `f:spec`, `f:name`, `k:{"type":"Ready"}`.
 pub type FieldPath = Vec<String>;
 
+/// How server-side apply sees `metadata`: `finalizers` is a set and `ownerReferences` a map keyed by `uid`,
+/// as in the real ObjectMeta schema.
+static METADATA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    serde_json::json!({"type": "object", "properties": {
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+        "ownerReferences": {"type": "array", "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["uid"], "items": {"type": "object"}}
+    }})
+});
+
+fn child_schema<'a>(s: Option<&'a Value>, key: &str, root: bool) -> Option<&'a Value> {
+    if root && key == "metadata" {
+        return Some(&METADATA);
+    }
+    sub_schema(s, key)
+}
+
+fn is_set(s: Option<&Value>) -> bool {
+    s.and_then(|s| s.get("x-kubernetes-list-type"))
+        .and_then(Value::as_str)
+        == Some("set")
+}
+
 fn sub_schema<'a>(s: Option<&'a Value>, key: &str) -> Option<&'a Value> {
     let s = s?;
     s.get("properties")
@@ -242,6 +367,13 @@ fn collect(v: &Value, s: Option<&Value>, prefix: &mut FieldPath, out: &mut BTree
                 prefix.pop();
             }
         }
+        Value::Array(items) if is_set(s) && !items.is_empty() => {
+            for item in items {
+                prefix.push(format!("v:{item}"));
+                out.insert(prefix.clone());
+                prefix.pop();
+            }
+        }
         _ => {
             out.insert(prefix.clone());
         }
@@ -259,7 +391,12 @@ pub fn leaf_fields(obj: &Value, schema: Option<&Value>) -> BTreeSet<FieldPath> {
                 for mk in ["labels", "annotations", "finalizers", "ownerReferences"] {
                     if let Some(child) = v.get(mk) {
                         let mut prefix = vec!["f:metadata".to_string(), format!("f:{mk}")];
-                        collect(child, None, &mut prefix, &mut out);
+                        collect(
+                            child,
+                            sub_schema(Some(&METADATA), mk),
+                            &mut prefix,
+                            &mut out,
+                        );
                     }
                 }
             }
@@ -284,6 +421,9 @@ pub fn field_value<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
                 want.iter()
                     .all(|(k, v)| item.get(k).unwrap_or(&Value::Null) == v)
             })?
+        } else if let Some(val) = seg.strip_prefix("v:") {
+            let want: Value = serde_json::from_str(val).ok()?;
+            cur.as_array()?.iter().find(|item| **item == want)?
         } else {
             return None;
         };
@@ -322,6 +462,11 @@ pub fn remove_field(obj: &mut Value, path: &[String]) {
         if let Some(m) = cur.as_object_mut() {
             m.shift_remove(name);
         }
+    } else if let Some(val) = last.strip_prefix("v:")
+        && let Ok(want) = serde_json::from_str::<Value>(val)
+        && let Some(a) = cur.as_array_mut()
+    {
+        a.retain(|item| *item != want);
     } else if let Some(key) = last.strip_prefix("k:")
         && let Ok(want) = serde_json::from_str::<Map<String, Value>>(key)
         && let Some(a) = cur.as_array_mut()
@@ -336,6 +481,10 @@ pub fn remove_field(obj: &mut Value, path: &[String]) {
 
 /// Merges an applied configuration into the live object (see the module comment).
 pub fn apply_merge(target: &mut Value, applied: &Value, schema: Option<&Value>) {
+    merge(target, applied, schema, true);
+}
+
+fn merge(target: &mut Value, applied: &Value, schema: Option<&Value>, root: bool) {
     match (target, applied) {
         (Value::Object(t), Value::Object(a)) => {
             for (k, v) in a {
@@ -343,9 +492,9 @@ pub fn apply_merge(target: &mut Value, applied: &Value, schema: Option<&Value>) 
                     t.shift_remove(k);
                     continue;
                 }
-                let sub = sub_schema(schema, k);
+                let sub = child_schema(schema, k, root);
                 match t.get_mut(k) {
-                    Some(existing) => apply_merge(existing, v, sub),
+                    Some(existing) => merge(existing, v, sub, false),
                     None => {
                         t.insert(k.clone(), v.clone());
                     }
@@ -358,8 +507,15 @@ pub fn apply_merge(target: &mut Value, applied: &Value, schema: Option<&Value>) 
             for item in a {
                 let k = item_key(item, &keys);
                 match t.iter_mut().find(|x| item_key(x, &keys) == k) {
-                    Some(existing) => apply_merge(existing, item, item_schema),
+                    Some(existing) => merge(existing, item, item_schema, false),
                     None => t.push(item.clone()),
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(a)) if is_set(schema) => {
+            for item in a {
+                if !t.contains(item) {
+                    t.push(item.clone());
                 }
             }
         }
@@ -416,6 +572,8 @@ pub fn display_path(p: &[String]) -> String {
         if let Some(name) = seg.strip_prefix("f:") {
             s.push('.');
             s.push_str(name);
+        } else if let Some(val) = seg.strip_prefix("v:") {
+            s.push_str(&format!("[={val}]"));
         } else if let Some(key) = seg.strip_prefix("k:") {
             let parts: Vec<String> = serde_json::from_str::<Map<String, Value>>(key)
                 .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
@@ -436,6 +594,28 @@ mod tests {
         let mut doc = json!({"a": {"b": 1, "c": 2}, "l": [1, 2]});
         merge_patch(&mut doc, &json!({"a": {"b": null, "d": 3}, "l": [3]}));
         assert_eq!(doc, json!({"a": {"c": 2, "d": 3}, "l": [3]}));
+    }
+
+    #[test]
+    fn strategic_merge_patch_merges_finalizers_and_owner_references() {
+        let mut doc = json!({"metadata": {"finalizers": ["a"], "ownerReferences": [{"uid": "1", "name": "x"}]},
+            "spec": {"keep": 1, "drop": 2, "sub": {"a": 1}}});
+        strategic_merge_patch(
+            &mut doc,
+            &json!({"metadata": {"finalizers": ["b"], "ownerReferences": [{"uid": "2", "name": "y"}, {"uid": "1", "$patch": "delete"}]},
+                "spec": {"drop": null, "sub": {"$patch": "replace", "b": 2}}}),
+        );
+        assert_eq!(doc["metadata"]["finalizers"], json!(["a", "b"]));
+        assert_eq!(
+            doc["metadata"]["ownerReferences"],
+            json!([{"uid": "2", "name": "y"}])
+        );
+        assert_eq!(doc["spec"], json!({"keep": 1, "sub": {"b": 2}}));
+        strategic_merge_patch(
+            &mut doc,
+            &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+        );
+        assert_eq!(doc["metadata"]["finalizers"], json!(["b"]));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct ResourceType {
     /// Custom resources carry `metadata.generation`, answer strategic merge patches with 415 and return
     /// the deleted object from DELETE.
     pub custom: bool,
+    /// Extra fields a field selector may use (`selectableFields` of a CRD version), as dotted paths.
+    pub selectable_fields: Vec<String>,
 }
 
 impl ResourceType {
@@ -112,6 +114,7 @@ impl ResourceType {
             schema: None,
             status_subresource: matches!(plural, "namespaces" | "customresourcedefinitions"),
             custom: false,
+            selectable_fields: vec![],
         }
     }
 }
@@ -267,6 +270,16 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
             schema: schema.map(Arc::new),
             status_subresource: v.pointer("/subresources/status").is_some(),
             custom: true,
+            selectable_fields: v
+                .get("selectableFields")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f.get("jsonPath").and_then(Value::as_str))
+                        .map(|p| p.trim_start_matches('.').to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     if causes.is_empty() {

@@ -117,10 +117,14 @@ impl FieldSelector {
         Ok(FieldSelector(out))
     }
 
-    /// Custom resources only index `metadata.name` and `metadata.namespace`.
-    pub fn check_supported(&self, custom: bool) -> Result<(), String> {
+    /// Custom resources only index `metadata.name`, `metadata.namespace` and their CRD's `selectableFields`.
+    pub fn check_supported(&self, custom: bool, selectable: &[String]) -> Result<(), String> {
         for (k, _, _) in &self.0 {
-            if custom && k != "metadata.name" && k != "metadata.namespace" {
+            if custom
+                && k != "metadata.name"
+                && k != "metadata.namespace"
+                && !selectable.contains(k)
+            {
                 return Err(format!("field label not supported: {k}"));
             }
         }
@@ -187,7 +191,7 @@ mod tests {
         assert!(
             FieldSelector::parse("spec.x=1")
                 .unwrap()
-                .check_supported(true)
+                .check_supported(true, &[])
                 .is_err()
         );
     }

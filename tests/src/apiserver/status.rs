@@ -55,7 +55,8 @@ pub fn short_value(value: &Value) -> String {
 }
 
 /// A failed request, rendered as a `metav1.Status` body with `code` as the HTTP status.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code} {reason}: {message}")]
 pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,

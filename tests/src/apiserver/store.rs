@@ -56,6 +56,18 @@ pub enum FieldValidation {
     Strict,
 }
 
+/// `propagationPolicy` of a delete: what happens to the objects that name the deleted one as owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Dependents are garbage-collected after the owner is gone (the default).
+    #[default]
+    Background,
+    /// The owner stays (finalizer `foregroundDeletion`) until its dependents are gone.
+    Foreground,
+    /// Dependents lose their owner reference and stay.
+    Orphan,
+}
+
 /// Per-request write options.
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
@@ -92,6 +104,12 @@ enum Managed {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+/// The finalizer that holds an owner deleted in the foreground until its dependents are gone.
+const FOREGROUND: &str = "foregroundDeletion";
+
+/// The finalizer a real server puts on every CRD: its objects are deleted before the CRD goes.
+const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
+
 /// How many events watches can replay before older versions answer 410 Expired.
 pub const DEFAULT_HISTORY: usize = 10_000;
 
@@ -104,6 +122,8 @@ pub struct Inner {
     history_floor: u64,
     max_history: usize,
     uid_state: u64,
+    /// Whether any object ever carried owner references; garbage collection is skipped until one does.
+    owner_refs_seen: bool,
 }
 
 /// The shared server state.
@@ -175,12 +195,27 @@ fn finalizers(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Everything but `metadata` and `status`: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
+fn owner_uids(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What `generation` tracks: everything but `metadata`, and but `status` when it is a subresource (without
+/// one, a status change is a change like any other, as on a real server).
+fn spec_part(obj: &Value, status_subresource: bool) -> Value {
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
+        for k in ["metadata", "apiVersion", "kind"] {
             m.shift_remove(k);
+        }
+        if status_subresource {
+            m.shift_remove("status");
         }
     }
     o
@@ -354,6 +389,7 @@ impl Store {
                 history_floor: 0,
                 max_history: DEFAULT_HISTORY,
                 uid_state: seed,
+                owner_refs_seen: false,
             }),
             events,
         };
@@ -480,6 +516,9 @@ impl Store {
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         let ns = meta_str(&obj, "namespace").unwrap_or_default().to_string();
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
+        if obj.pointer("/metadata/ownerReferences").is_some() {
+            inner.owner_refs_seen = true;
+        }
         let bucket = inner.objects.entry(rt.storage.clone()).or_default();
         if kind == EventKind::Deleted {
             bucket.remove(&(ns.clone(), name));
@@ -611,6 +650,17 @@ impl Store {
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
         Self::check_namespace(inner, rt, ns, true)?;
+        let crd_name = format!("{}.{}", rt.plural, rt.group);
+        if rt.custom
+            && Self::lookup(inner, &Self::crd_type(), None, &crd_name)
+                .is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some())
+        {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
         if Self::lookup(inner, rt, ns, &name).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
@@ -783,6 +833,14 @@ impl Store {
             "apiextensions.k8s.io/customresourcedefinitions" => match registry::crd_types(obj) {
                 Err(c) => causes.extend(c),
                 Ok(_) => {
+                    if old.is_none() && !finalizers(obj).iter().any(|f| f == CRD_CLEANUP) {
+                        let list = meta_mut(obj)
+                            .entry("finalizers")
+                            .or_insert_with(|| json!([]));
+                        if let Value::Array(l) = list {
+                            l.push(json!(CRD_CLEANUP));
+                        }
+                    }
                     let storage: Vec<Value> = obj
                         .pointer("/spec/versions")
                         .and_then(Value::as_array)
@@ -995,7 +1053,9 @@ impl Store {
             }
         }
         let warnings = self.prepare(rt, Some(&old), &mut obj, opts)?;
-        if rt.has_generation() && spec_part(&obj) != spec_part(&old) {
+        if rt.has_generation()
+            && spec_part(&obj, rt.status_subresource) != spec_part(&old, rt.status_subresource)
+        {
             let g = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
@@ -1099,12 +1159,14 @@ impl Store {
             patch::json_patch(&mut desired, &parsed)
                 .map_err(|e| ApiError::new(422, "Invalid", e))?;
         } else {
-            // Strategic merge patch on built-ins is served as a merge patch: the built-ins this server
-            // offers have no lists with merge keys that operators patch.
             if !parsed.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
-            patch::merge_patch(&mut desired, &parsed);
+            if ct == "application/strategic-merge-patch+json" {
+                patch::strategic_merge_patch(&mut desired, &parsed);
+            } else {
+                patch::merge_patch(&mut desired, &parsed);
+            }
         }
         // The patched object keeps the live resourceVersion unless the patch sets one, which then acts
         // as a precondition.
@@ -1269,10 +1331,13 @@ impl Store {
             }
         }
         patch::apply_merge(&mut desired, &applied, schema);
-        meta_mut(&mut desired).insert(
-            "resourceVersion".into(),
-            old["metadata"]["resourceVersion"].clone(),
-        );
+        // A resourceVersion in the applied configuration is a precondition; otherwise the live one holds.
+        let precondition = meta_str(&applied, "resourceVersion").filter(|r| !r.is_empty());
+        let rv = match precondition {
+            Some(r) => json!(r),
+            None => old["metadata"]["resourceVersion"].clone(),
+        };
+        meta_mut(&mut desired).insert("resourceVersion".into(), rv);
         self.update_locked(
             inner,
             rt,
@@ -1328,10 +1393,65 @@ impl Store {
             .get("dryRun")
             .and_then(Value::as_array)
             .is_some_and(|a| a.iter().any(|v| v == "All"));
-        self.delete_locked(&mut inner, rt, old, dry_run)
+        let orphan = options.get("orphanDependents").and_then(Value::as_bool) == Some(true);
+        let policy = match options.get("propagationPolicy").and_then(Value::as_str) {
+            Some("Foreground") => Propagation::Foreground,
+            Some("Orphan") => Propagation::Orphan,
+            Some("Background") => Propagation::Background,
+            None if orphan => Propagation::Orphan,
+            None => Propagation::Background,
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "DeleteOptions",
+                    "meta.k8s.io",
+                    "",
+                    vec![Cause::new(
+                        "FieldValueNotSupported",
+                        "propagationPolicy",
+                        format!(
+                            "Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        ),
+                    )],
+                ));
+            }
+        };
+        self.delete_locked(&mut inner, rt, old, dry_run, policy)
     }
 
+    /// Deletes with a propagation policy (see [`Propagation`]).
     fn delete_locked(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        mut old: Value,
+        dry_run: bool,
+        policy: Propagation,
+    ) -> Result<Written, ApiError> {
+        let uid = meta_str(&old, "uid").unwrap_or_default().to_string();
+        let fresh = old.pointer("/metadata/deletionTimestamp").is_none();
+        let foreground = policy == Propagation::Foreground
+            && fresh
+            && !dry_run
+            && !self.dependents(inner, &uid).is_empty();
+        if fresh && !dry_run && policy == Propagation::Orphan {
+            self.orphan_dependents(inner, &uid);
+        }
+        if foreground {
+            let mut list = finalizers(&old);
+            list.push(FOREGROUND.to_string());
+            meta_mut(&mut old).insert("finalizers".into(), json!(list));
+        }
+        let written = self.delete_object(inner, rt, old, dry_run)?;
+        if foreground {
+            for (t, dep) in self.dependents(inner, &uid) {
+                let _ = self.delete_locked(inner, &t, dep, false, Propagation::Foreground);
+            }
+            self.finish_foreground(inner, &uid);
+        }
+        Ok(written)
+    }
+
+    fn delete_object(
         &self,
         inner: &mut Inner,
         rt: &ResourceType,
@@ -1363,6 +1483,12 @@ impl Store {
             if is_ns {
                 obj["status"] = json!({"phase": "Terminating"});
             }
+            if rt.plural == "customresourcedefinitions"
+                && let Some(Value::Array(conds)) = obj.pointer_mut("/status/conditions")
+            {
+                conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(),
+                    "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"}));
+            }
             if dry_run {
                 return Ok(Written {
                     code: 200,
@@ -1371,6 +1497,16 @@ impl Store {
                 });
             }
             let stored = self.commit(inner, rt, EventKind::Modified, obj, Some(old));
+            if rt.plural == "customresourcedefinitions" {
+                let name = meta_str(&stored, "name").unwrap_or_default().to_string();
+                self.terminate_crd(inner, &stored);
+                let latest = Self::lookup(inner, rt, None, &name);
+                return Ok(Written {
+                    code: 200,
+                    object: Self::present(rt, &latest.unwrap_or(stored)),
+                    warnings: vec![],
+                });
+            }
             if is_ns {
                 self.terminate_namespace(inner, meta_str(&stored, "name").unwrap_or_default());
                 let latest = Self::lookup(
@@ -1433,7 +1569,10 @@ impl Store {
             .unwrap_or_default();
         let mut items = Vec::new();
         for v in victims {
-            items.push(self.delete_locked(&mut inner, rt, v, false)?.object);
+            items.push(
+                self.delete_locked(&mut inner, rt, v, false, Propagation::Background)?
+                    .object,
+            );
         }
         Ok(
             json!({"apiVersion": rt.api_version(), "kind": rt.list_kind, "metadata": {"resourceVersion": inner.rv.to_string()}, "items": items}),
@@ -1443,6 +1582,14 @@ impl Store {
     /// Cascades after an object is gone: a CRD takes its objects with it, and a terminating namespace goes
     /// once it is empty.
     fn after_removal(&self, inner: &mut Inner, rt: &ResourceType, removed: &Value) {
+        if inner.owner_refs_seen {
+            let uid = meta_str(removed, "uid").unwrap_or_default().to_string();
+            self.collect_garbage(inner, &uid);
+            let owners: Vec<String> = owner_uids(removed);
+            for owner in owners {
+                self.finish_foreground(inner, &owner);
+            }
+        }
         if rt.plural == "customresourcedefinitions" {
             let storage = format!(
                 "{}/{}",
@@ -1468,6 +1615,9 @@ impl Store {
             }
             Self::refresh_crds(inner);
         }
+        if rt.custom {
+            self.finish_crd(inner, &format!("{}.{}", rt.plural, rt.group));
+        }
         let ns = meta_str(removed, "namespace")
             .unwrap_or_default()
             .to_string();
@@ -1476,6 +1626,175 @@ impl Store {
                 .is_some_and(|n| n.pointer("/metadata/deletionTimestamp").is_some())
         {
             self.finish_namespace(inner, &ns);
+        }
+    }
+
+    fn type_for_storage(inner: &Inner, storage: &str) -> Option<ResourceType> {
+        Self::all_types(inner)
+            .into_iter()
+            .find(|t| t.storage == storage)
+    }
+
+    /// Objects naming `uid` among their owner references.
+    fn dependents(&self, inner: &Inner, uid: &str) -> Vec<(ResourceType, Value)> {
+        if !inner.owner_refs_seen || uid.is_empty() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for (storage, bucket) in &inner.objects {
+            for obj in bucket
+                .values()
+                .filter(|o| owner_uids(o).iter().any(|u| u == uid))
+            {
+                if let Some(t) = Self::type_for_storage(inner, storage) {
+                    out.push((t, obj.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn uid_exists(inner: &Inner, uid: &str) -> bool {
+        inner
+            .objects
+            .values()
+            .any(|b| b.values().any(|o| meta_str(o, "uid") == Some(uid)))
+    }
+
+    fn drop_owner_ref(&self, inner: &mut Inner, t: &ResourceType, dep: Value, uid: &str) {
+        let mut obj = dep.clone();
+        if let Some(Value::Array(refs)) = obj.pointer_mut("/metadata/ownerReferences") {
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
+        }
+        self.commit(inner, t, EventKind::Modified, obj, Some(dep));
+    }
+
+    fn orphan_dependents(&self, inner: &mut Inner, uid: &str) {
+        for (t, dep) in self.dependents(inner, uid) {
+            self.drop_owner_ref(inner, &t, dep, uid);
+        }
+    }
+
+    /// The garbage collector's part: dependents whose every owner is gone are deleted, the others lose the
+    /// reference to the removed owner.
+    fn collect_garbage(&self, inner: &mut Inner, uid: &str) {
+        for (t, dep) in self.dependents(inner, uid) {
+            let other_owner = owner_uids(&dep)
+                .iter()
+                .any(|u| u != uid && Self::uid_exists(inner, u));
+            if other_owner {
+                self.drop_owner_ref(inner, &t, dep, uid);
+            } else {
+                let _ = self.delete_locked(inner, &t, dep, false, Propagation::Background);
+            }
+        }
+    }
+
+    /// Releases an owner deleted in the foreground once no dependent that blocks it
+    /// (`blockOwnerDeletion: true`) is left.
+    fn finish_foreground(&self, inner: &mut Inner, uid: &str) {
+        let blocking = self.dependents(inner, uid).iter().any(|(_, dep)| {
+            dep.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|r| {
+                        r.get("uid").and_then(Value::as_str) == Some(uid)
+                            && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
+                    })
+                })
+        });
+        if blocking {
+            return;
+        }
+        let found = inner.objects.iter().find_map(|(storage, b)| {
+            b.values()
+                .find(|o| meta_str(o, "uid") == Some(uid))
+                .map(|o| (storage.clone(), o.clone()))
+        });
+        let Some((storage, owner)) = found else {
+            return;
+        };
+        if !finalizers(&owner).iter().any(|f| f == FOREGROUND) {
+            return;
+        }
+        let Some(t) = Self::type_for_storage(inner, &storage) else {
+            return;
+        };
+        let mut obj = owner.clone();
+        let remaining: Vec<String> = finalizers(&owner)
+            .into_iter()
+            .filter(|f| f != FOREGROUND)
+            .collect();
+        meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        if remaining.is_empty() {
+            let stored = self.commit(inner, &t, EventKind::Deleted, obj, Some(owner));
+            self.after_removal(inner, &t, &stored);
+        } else {
+            self.commit(inner, &t, EventKind::Modified, obj, Some(owner));
+        }
+    }
+
+    fn crd_type() -> ResourceType {
+        registry::builtins()
+            .into_iter()
+            .find(|t| t.plural == "customresourcedefinitions")
+            .unwrap_or_else(|| panic!("the CRD type is built in"))
+    }
+
+    fn crd_storage(crd: &Value) -> String {
+        format!(
+            "{}/{}",
+            crd.pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            crd.pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        )
+    }
+
+    /// Deletes every object of a CRD being deleted (finalizers still hold them), then the CRD once empty.
+    fn terminate_crd(&self, inner: &mut Inner, crd: &Value) {
+        let storage = Self::crd_storage(crd);
+        let types = Self::all_types(inner);
+        if let Some(t) = types.iter().find(|t| t.storage == storage) {
+            let objs: Vec<Value> = inner
+                .objects
+                .get(&storage)
+                .map(|b| b.values().cloned().collect())
+                .unwrap_or_default();
+            for o in objs {
+                let _ = self.delete_locked(inner, t, o, false, Propagation::Background);
+            }
+        }
+        self.finish_crd(inner, meta_str(crd, "name").unwrap_or_default());
+    }
+
+    /// Removes the cleanup finalizer of a terminating CRD that has no objects left.
+    fn finish_crd(&self, inner: &mut Inner, name: &str) {
+        let rt = Self::crd_type();
+        let Some(crd) = Self::lookup(inner, &rt, None, name) else {
+            return;
+        };
+        if crd.pointer("/metadata/deletionTimestamp").is_none()
+            || inner
+                .objects
+                .get(&Self::crd_storage(&crd))
+                .is_some_and(|b| !b.is_empty())
+        {
+            return;
+        }
+        let mut obj = crd.clone();
+        let remaining: Vec<String> = finalizers(&crd)
+            .into_iter()
+            .filter(|f| f != CRD_CLEANUP)
+            .collect();
+        meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        if remaining.is_empty() {
+            let stored = self.commit(inner, &rt, EventKind::Deleted, obj, Some(crd));
+            self.after_removal(inner, &rt, &stored);
+        } else {
+            self.commit(inner, &rt, EventKind::Modified, obj, Some(crd));
         }
     }
 
@@ -1497,7 +1816,7 @@ impl Store {
                 })
                 .unwrap_or_default();
             for o in objs {
-                let _ = self.delete_locked(inner, t, o, false);
+                let _ = self.delete_locked(inner, t, o, false, Propagation::Background);
             }
         }
         self.finish_namespace(inner, ns);

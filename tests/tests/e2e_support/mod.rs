@@ -169,6 +169,11 @@ impl World {
         self.cluster.cleanup().await;
     }
 
+    /// The in-process server's global resourceVersion (every write bumps it); `None` on a real cluster.
+    pub fn resource_version(&self) -> Option<u64> {
+        self.cluster.server.as_ref().map(|s| s.resource_version())
+    }
+
     /// The prefix of every AWS name derived for objects of this world's namespace.
     pub fn aws_prefix(&self) -> String {
         format!("{}-", self.namespace)
@@ -395,6 +400,192 @@ impl Drop for RunningOperator {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+    }
+}
+
+/// The `sfn-operator` binary next to the test executables (`cargo test --workspace` builds it, as the
+/// operator package's own integration tests need it).
+pub fn operator_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("SFN_OPERATOR_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let bin = dir.join(format!("sfn-operator{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p sfn-operator` (scripts/test builds everything)",
+        bin.display()
+    );
+    // A target directory shared between checkouts may hold a binary built from another one.
+    let help = std::process::Command::new(&bin)
+        .args(["run", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        help.contains("--label-selector"),
+        "{} does not come from this checkout (its `run` has no --label-selector): rebuild it with \
+         `cargo build -p sfn-operator`, or point SFN_OPERATOR_BIN at the right binary",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `sfn-operator run` as a separate process, pointed at this world's API server and the emulator.
+pub struct OperatorProcess {
+    pub child: std::process::Child,
+    pub metrics_port: u16,
+    _kubeconfig: Option<tempfile::NamedTempFile>,
+    pub log: PathBuf,
+}
+
+impl World {
+    /// The kubeconfig the operator process uses: `SFN_TEST_KUBECONFIG`, or one written for the test server.
+    fn kubeconfig(&self) -> (PathBuf, Option<tempfile::NamedTempFile>) {
+        if let Ok(path) = std::env::var("SFN_TEST_KUBECONFIG") {
+            return (PathBuf::from(path), None);
+        }
+        let server = self
+            .cluster
+            .server
+            .as_ref()
+            .expect("the in-process API server");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: \"{}\"}}\nusers:\n- name: test\n  user: {{}}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test, namespace: default}}\ncurrent-context: test\n",
+            server.url()
+        );
+        let mut file = tempfile::NamedTempFile::new().expect("a temporary kubeconfig");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("writing the kubeconfig");
+        (file.path().to_path_buf(), Some(file))
+    }
+
+    /// Starts `sfn-operator run --namespace <this namespace> <extra args>`.
+    pub fn spawn_operator(&self, extra: &[&str]) -> OperatorProcess {
+        let (kubeconfig, keep) = self.kubeconfig();
+        let metrics_port = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "sfn-operator-{}-{}.log",
+            self.namespace,
+            rand::random::<u32>()
+        ));
+        let out = std::fs::File::create(&log).expect("the operator log file");
+        let child = std::process::Command::new(operator_binary())
+            .arg("run")
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .arg("--metrics-addr")
+            .arg(format!("127.0.0.1:{metrics_port}"))
+            .arg("--log-format")
+            .arg("text")
+            .args(extra)
+            .env("KUBECONFIG", kubeconfig)
+            .env("AWS_ENDPOINT_URL", aws_endpoint())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .stdout(out.try_clone().expect("log file handle"))
+            .stderr(out)
+            .spawn()
+            .expect("starting sfn-operator run");
+        OperatorProcess {
+            child,
+            metrics_port,
+            _kubeconfig: keep,
+            log,
+        }
+    }
+}
+
+impl OperatorProcess {
+    /// GET on the operator's HTTP port: (status, body); `None` while it does not answer. Panics with the
+    /// operator's output when the process has exited, so a crash is reported at once.
+    pub async fn get(&mut self, path: &str) -> Option<(u16, String)> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the operator exited ({status}); output:\n{}", self.output());
+        }
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .ok()?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = String::new();
+        stream.read_to_string(&mut buf).await.ok()?;
+        let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+        let body = buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        Some((status, body))
+    }
+
+    /// A counter or gauge from `/metrics`, summed over the series whose line starts with `prefix`.
+    pub async fn metric_sum(&mut self, prefix: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await.unwrap_or_default();
+        body.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// A field of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
+    pub fn memory_kb(&self, field: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        text.lines()
+            .find(|l| l.starts_with(&format!("{field}:")))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// User + system CPU time so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let after = text.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+
+    /// The operator's output so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status (at most `timeout`).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

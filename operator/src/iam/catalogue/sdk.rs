@@ -203,8 +203,21 @@ pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
         }
         _ => None,
     };
-    match known {
-        Some(r) if !r.is_empty() => t.grant(actions, r),
+    let wide = match &known {
+        Some(r) if !r.is_empty() => None,
+        _ => narrowest(t),
+    };
+    match (known, wide) {
+        (Some(r), _) if !r.is_empty() => t.grant(actions, r),
+        (_, Some(w)) => {
+            t.widen(format!(
+                "aws-sdk:{}:{}: the target is chosen at run time: {} granted on {w}",
+                t.service,
+                t.action,
+                actions.join(", ")
+            ));
+            t.grant(actions, [w]);
+        }
         _ => {
             let no_resource_level = matches!(
                 (t.service, t.action),
@@ -228,6 +241,40 @@ pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
         }
     }
     Ok(())
+}
+
+/// For calls we know, the narrowest pattern covering any target in the role's account and region, used when the
+/// target is chosen at run time.
+fn narrowest(t: &Task<'_>) -> Option<String> {
+    let p = t.scope.partition;
+    Some(match (t.service, t.action) {
+        ("s3", _) => format!("arn:{p}:s3:::*"),
+        ("dynamodb", _) => t.arn("dynamodb", "table/*"),
+        ("lambda", _) => t.arn("lambda", "function:*"),
+        ("sqs", _) => t.arn("sqs", "*"),
+        ("sns", _) => t.arn("sns", "*"),
+        (
+            "sfn",
+            "startExecution" | "startSyncExecution" | "describeStateMachine" | "listExecutions",
+        ) => t.arn("states", "stateMachine:*"),
+        (
+            "sfn",
+            "describeExecution" | "stopExecution" | "getExecutionHistory" | "redriveExecution",
+        ) => t.arn("states", "execution:*"),
+        ("glue", "startCrawler" | "getCrawler" | "stopCrawler") => t.arn("glue", "crawler/*"),
+        ("glue", "startJobRun" | "getJobRun" | "getJobRuns" | "batchStopJobRun") => {
+            t.arn("glue", "job/*")
+        }
+        ("scheduler", "createSchedule" | "updateSchedule" | "deleteSchedule" | "getSchedule") => {
+            t.arn("scheduler", "schedule/*")
+        }
+        ("secretsmanager", "getSecretValue" | "describeSecret") => {
+            t.arn("secretsmanager", "secret:*")
+        }
+        ("ssm", "getParameter") => t.arn("ssm", "parameter/*"),
+        ("events", "putEvents") => t.arn("events", "event-bus/*"),
+        _ => return None,
+    })
 }
 
 /// EventBridge Scheduler passes `Target.RoleArn` to the schedule's target invocations.
