@@ -86,8 +86,8 @@ fn read_crds(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     files.sort();
     let mut crds = Vec::new();
     for file in files {
-        let text =
-            std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
         let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
             .with_context(|| format!("parsing {} as YAML", file.display()))?;
         crds.extend(
