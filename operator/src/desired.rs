@@ -94,6 +94,13 @@ fn adopt(meta: &kube::api::ObjectMeta) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+fn allow_replacement(meta: &kube::api::ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::controller::ALLOW_REPLACEMENT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
 fn policy_of(
     p: Option<crate::api::state_machine::DeletionPolicy>,
     default: DeletionPolicy,
@@ -237,7 +244,7 @@ pub fn build(
         }),
         deletion_policy: deletion_policy(sm, settings),
         adopt: adopt(&sm.metadata),
-        allow_replace: false,
+        allow_replace: allow_replacement(&sm.metadata),
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
     };
@@ -318,7 +325,7 @@ pub fn for_deletion(
         publish: None,
         deletion_policy: deletion_policy(sm, settings),
         adopt: adopt(&sm.metadata),
-        allow_replace: false,
+        allow_replace: allow_replacement(&sm.metadata),
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
     }

@@ -218,10 +218,16 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), ManifestEr
         .map_err(io)?;
     entries.sort();
     for entry in entries {
+        // `*.test.yaml` files beside manifests are `sfn-operator test` files, not manifests.
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let is_test_file = name.ends_with(".test.yaml") || name.ends_with(".test.yml");
         let is_manifest = matches!(
             entry.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json")
-        );
+        ) && !is_test_file;
         if entry.is_dir() || is_manifest {
             collect_files(&entry, files)?;
         }

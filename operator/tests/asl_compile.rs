@@ -153,6 +153,27 @@ spec:
         ),
         "no fragment named \"nope\"",
     );
+    // An instance's `next` is where the fragment leads, instead of the following item.
+    let routed = r#"apiVersion: sfn.operator.dev/v1alpha1
+kind: StateMachine
+metadata: {name: m, namespace: demo}
+spec:
+  fragments:
+    - name: step
+      states: [{name: Work, type: Pass}, {name: Check, type: Pass}]
+  definition:
+    states:
+      - name: Pick
+        type: Choice
+        choices: [{condition: '$.fast == true', next: Fast Work}]
+        default: Other
+      - {name: Fast, type: Fragment, fragment: step, prefix: "Fast ", next: Done}
+      - {name: Other, type: Pass}
+      - {name: Done, type: Succeed}
+"#;
+    let asl = ok(routed);
+    assert_eq!(asl["States"]["Fast Check"]["Next"], "Done");
+    assert_eq!(asl["States"]["Other"]["Next"], "Done");
     // A fragment that includes itself, even through a nested list, is an error rather than a loop.
     let recursive = yaml.replace(
         "        - {name: Done, type: Pass}",

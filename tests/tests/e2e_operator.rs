@@ -638,3 +638,132 @@ async fn publishing_reports_the_version_arn() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_an_activity_leaves_no_orphan() {
+    let world = World::new().await;
+    let activity = |aws_name: Option<&str>| {
+        let mut a = json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "Activity",
+            "metadata": {"name": "worker"},
+            "spec": {}
+        });
+        if let Some(n) = aws_name {
+            a["spec"]["name"] = json!(n);
+        }
+        a
+    };
+    world.apply_value(activity(None)).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let arn_of = |a: &Activity| a.status.as_ref().and_then(|s| s.activity_arn.clone());
+    let first = world
+        .wait_for::<Activity>("worker", TIMEOUT, |a| arn_of(a).is_some())
+        .await;
+    let old_arn = arn_of(&first).unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&world.sdk);
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&old_arn)
+            .send()
+            .await
+            .is_ok()
+    );
+    let new_name = format!("{}renamed", world.aws_prefix());
+    world.apply_value(activity(Some(&new_name))).await;
+    let renamed = world
+        .wait_for::<Activity>("worker", TIMEOUT, |a| {
+            arn_of(a).is_some_and(|arn| arn.ends_with(&format!(":activity:{new_name}")))
+        })
+        .await;
+    let new_arn = arn_of(&renamed).unwrap();
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&new_arn)
+            .send()
+            .await
+            .is_ok()
+    );
+    assert!(
+        sfn.describe_activity()
+            .activity_arn(&old_arn)
+            .send()
+            .await
+            .is_err(),
+        "the activity under the old name must be gone"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_a_state_machine_replaces_it_without_orphans() {
+    let world = World::new().await;
+    world.apply_value(small_machine("movable", "Delete")).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let sm = world
+        .wait_for::<StateMachine>("movable", TIMEOUT, ready)
+        .await;
+    let old_arn = sm.status.unwrap().state_machine_arn.unwrap();
+    let new_name = format!("{}moved", world.aws_prefix());
+    let mut renamed = small_machine("movable", "Delete");
+    renamed["spec"]["name"] = json!(new_name);
+    world.apply_value(renamed.clone()).await;
+    // A new AWS name means a new machine: refused until replacement is allowed, and nothing is touched.
+    let refused = world
+        .wait_for::<StateMachine>("movable", TIMEOUT, |sm| {
+            ready_reason(sm).is_some_and(|(status, _, _)| status == "False")
+        })
+        .await;
+    let (_, _, message) = ready_reason(&refused).unwrap();
+    assert!(message.contains("allow"), "{message}");
+    assert!(live_definition(&world, &old_arn).await.is_some());
+    renamed["metadata"]["annotations"] = json!({"sfn.operator.dev/allow-replacement": "true"});
+    world.apply_value(renamed).await;
+    let sm = world
+        .wait_for::<StateMachine>("movable", TIMEOUT, |sm| {
+            ready(sm)
+                && sm
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.state_machine_arn.as_deref())
+                    .is_some_and(|a| a.ends_with(&format!(":stateMachine:{new_name}")))
+        })
+        .await;
+    let new_arn = sm.status.unwrap().state_machine_arn.unwrap();
+    assert!(live_definition(&world, &new_arn).await.is_some());
+    let gone = eventually(TIMEOUT, || async {
+        live_definition(&world, &old_arn)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the machine under the old name must be deleted"
+    );
+    let names = live_machine_names(&world).await;
+    assert_eq!(names, vec![new_name.clone()], "exactly one machine is left");
+    let iam = aws_sdk_iam::Client::new(&world.sdk);
+    let roles: Vec<String> = iam
+        .list_roles()
+        .path_prefix("/sfn-operator/")
+        .send()
+        .await
+        .expect("listing roles")
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_owned())
+        .filter(|n| n.starts_with(&world.aws_prefix()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![new_name],
+        "the old role must not be left behind"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}

@@ -6,14 +6,17 @@
 //! - Choice `choices[].states` / `defaultStates` are inline chains that run and then join the state after the
 //!   Choice (the CDK's `afterwards()`); a Choice's own `next` names that join point explicitly;
 //! - `type: Fragment` instances splice `spec.fragments[]` in with a name `prefix` (the CDK's
-//!   `prefixStates()`), with clashing names reported;
+//!   `prefixStates()`), with clashing names reported; an instance's `next`/`end` applies to the fragment's
+//!   last state;
 //! - Parallel branches and Map processors compile as self-contained scopes; their nested state lists are
 //!   untyped in the CRD, so each item is deserialised here and errors carry its position;
 //! - `integration: NAME` is resolved through [`Resolver`] into `Resource` + `Parameters` (see
 //!   [`super::integration`]); Choice `condition` strings go through [`super::condition::parse`].
 //!
-//! The result is built as ASL JSON and then parsed into the model and validated, so every state-type and
-//! field rule lives in one place (the parser and validator) whether the input was typed YAML or raw JSON.
+//! The typed definition is compiled straight into [`model`](super::model) (no intermediate JSON: that
+//! round trip was most of the compile time). Which fields a state type takes comes from the parser's table
+//! ([`allowed_fields`]), and the same validator runs on both inputs, so typed YAML and raw `definitionJson`
+//! get the same rules and the same messages.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -448,7 +451,6 @@ impl<'a> Compiler<'a> {
             None,
             &mut states,
             ql,
-            None,
         );
         Definition {
             comment: def.comment.clone(),
@@ -563,7 +565,22 @@ impl<'a> Compiler<'a> {
             );
             let mut inner = chain.to_vec();
             inner.push(fname.clone());
+            let before = out.len();
             self.expand(owned(renamed), ptr, Some(here), &inner, out);
+            // The instance's own `next` / `end` say where the fragment leads: they apply to its last state
+            // when that state does not say so itself (otherwise it flows into the next list item).
+            if (s.next.is_some() || s.end.is_some())
+                && out.len() > before
+                && let Some(Item {
+                    state: StateRef::Owned(last),
+                    ..
+                }) = out.last_mut()
+                && last.next.is_none()
+                && last.end.is_none()
+            {
+                last.next = s.next.clone();
+                last.end = s.end;
+            }
         }
     }
 
@@ -576,7 +593,6 @@ impl<'a> Compiler<'a> {
         follow: Option<&str>,
         out: &mut States,
         ql: api::QueryLanguage,
-        owner: Option<&str>,
     ) -> Option<String> {
         let mut items = Vec::with_capacity(states.len());
         let chain = self.fragment_stack.clone();
@@ -593,7 +609,6 @@ impl<'a> Compiler<'a> {
                 after,
                 out,
                 ql,
-                owner,
             );
             self.fragment_stack = saved;
         }
@@ -609,7 +624,6 @@ impl<'a> Compiler<'a> {
         after: Option<&str>,
         out: &mut States,
         outer_ql: api::QueryLanguage,
-        _owner: Option<&str>,
     ) {
         let name = s.name.as_str();
         let ptr = child(&child(scope_ptr, "States"), name);
@@ -792,7 +806,7 @@ impl<'a> Compiler<'a> {
                     let bptr = index(&child(&ptr, "Branches"), k);
                     let list = self.nested(&b.states, &bptr, name, "states");
                     let mut states = States::with_capacity(list.len());
-                    let first = self.list(owned(list), &bptr, None, &mut states, ql, Some(name));
+                    let first = self.list(owned(list), &bptr, None, &mut states, ql);
                     branches.push(Scope {
                         comment: b.comment.clone(),
                         start_at: b.start_at.clone().or(first).unwrap_or_default(),
@@ -808,8 +822,7 @@ impl<'a> Compiler<'a> {
                         let pptr = child(&ptr, "ItemProcessor");
                         let list = self.nested(&p.states, &pptr, name, "itemProcessor.states");
                         let mut states = States::with_capacity(list.len());
-                        let first =
-                            self.list(owned(list), &pptr, None, &mut states, ql, Some(name));
+                        let first = self.list(owned(list), &pptr, None, &mut states, ql);
                         let processor_config = (p.mode.is_some() || p.execution_type.is_some())
                             .then(|| ProcessorConfig {
                                 mode: p.mode.map(|m| {
@@ -1004,7 +1017,7 @@ impl<'a> Compiler<'a> {
                 (Some(n), true) => Some(n.clone()),
                 (None, false) => {
                     let chain = self.nested(&c.states, &cptr, name, "states");
-                    self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+                    self.list(owned(chain), scope_ptr, join, out, ql)
                 }
                 (Some(_), false) => {
                     self.diag(
@@ -1039,7 +1052,7 @@ impl<'a> Compiler<'a> {
             (Some(d), true) => Some(d.clone()),
             (None, false) => {
                 let chain = self.nested(&s.default_states, ptr, name, "defaultStates");
-                self.list(owned(chain), scope_ptr, join, out, ql, Some(name))
+                self.list(owned(chain), scope_ptr, join, out, ql)
             }
             (Some(_), false) => {
                 self.diag(

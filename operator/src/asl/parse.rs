@@ -60,7 +60,7 @@ const KNOWN: &[&str] = &[
     "CausePath",
 ];
 
-/// The fields (besides [`COMMON`]) a state of `type_name` may carry, per the ASL specification and the AWS
+/// The fields (besides `Type`, `Comment` and `QueryLanguage`) a state of `type_name` may carry, per the ASL specification and the AWS
 /// "state types" pages.
 pub fn allowed_fields(type_name: &str) -> &'static [&'static str] {
     match type_name {

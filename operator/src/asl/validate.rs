@@ -122,24 +122,50 @@ fn is_terminal(s: &State) -> bool {
     matches!(s.kind, StateKind::Succeed | StateKind::Fail(_)) || s.end == Some(true)
 }
 
-/// The states a state can move to, with the field that names each (for error locations).
-fn successors(s: &State) -> Vec<(&str, String)> {
-    let mut out = Vec::new();
+/// Calls `f` with every state a state can move to and the field (relative pointer) that names it. A
+/// callback rather than a list: this runs three times per state and allocating would dominate.
+fn for_each_successor<'s>(s: &'s State, mut f: impl FnMut(&'s str, Successor)) {
     if let Some(n) = &s.next {
-        out.push((n.as_str(), "Next".to_owned()));
+        f(n, Successor::Next);
     }
     if let StateKind::Choice(c) = &s.kind {
         for (i, b) in c.choices.iter().enumerate() {
-            out.push((b.next.as_str(), format!("Choices/{i}/Next")));
+            f(&b.next, Successor::Choice(i));
         }
         if let Some(d) = &c.default {
-            out.push((d.as_str(), "Default".to_owned()));
+            f(d, Successor::Default);
         }
     }
     for (i, c) in s.catch.iter().flatten().enumerate() {
-        out.push((c.next.as_str(), format!("Catch/{i}/Next")));
+        f(&c.next, Successor::Catch(i));
     }
-    out
+}
+
+/// Which field of a state names a successor.
+#[derive(Clone, Copy)]
+enum Successor {
+    Next,
+    Choice(usize),
+    Default,
+    Catch(usize),
+}
+
+impl Successor {
+    fn pointer_suffix(self) -> String {
+        match self {
+            Successor::Next => "Next".into(),
+            Successor::Choice(i) => format!("Choices/{i}/Next"),
+            Successor::Default => "Default".into(),
+            Successor::Catch(i) => format!("Catch/{i}/Next"),
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Successor::Default => "Default",
+            _ => "Next",
+        }
+    }
 }
 
 impl Validator {
@@ -191,11 +217,11 @@ impl Validator {
             if !reached.insert(n) {
                 continue;
             }
-            for (t, _) in successors(s) {
+            for_each_successor(s, |t, _| {
                 if !reached.contains(t) {
                     stack.push(t);
                 }
-            }
+            });
         }
         // Termination: a state terminates when it is terminal or one of its successors terminates. A Choice
         // without Default can always end with States.NoChoiceMatched, so it counts as terminating.
@@ -203,9 +229,7 @@ impl Validator {
         let mut done: HashSet<&str> = HashSet::with_capacity(states.len());
         let mut work = Vec::new();
         for (name, s) in states {
-            for (t, _) in successors(s) {
-                preds.entry(t).or_default().push(name.as_str());
-            }
+            for_each_successor(s, |t, _| preds.entry(t).or_default().push(name.as_str()));
             let no_default_choice = matches!(&s.kind, StateKind::Choice(c) if c.default.is_none());
             if is_terminal(s) || no_default_choice {
                 done.insert(name.as_str());
@@ -284,12 +308,12 @@ impl Validator {
         }
         self.transitions(s, at, scope);
         self.io_fields(s, at, ql);
-        self.retry_catch(s, at, scope, ql);
+        self.retry_catch(s, at, ql);
         match &s.kind {
             StateKind::Task(t) => self.task(t, s, at, ql),
             StateKind::Pass(_) | StateKind::Succeed => {}
             StateKind::Wait(w) => self.wait(w, at, ql),
-            StateKind::Choice(c) => self.choice(c, at, scope, ql),
+            StateKind::Choice(c) => self.choice(c, at, ql),
             StateKind::Parallel(p) => {
                 if p.branches.is_empty() {
                     self.err(
@@ -327,17 +351,19 @@ impl Validator {
                 _ => {}
             }
         }
-        for (target, field) in successors(s) {
+        let mut missing = Vec::new();
+        for_each_successor(s, |target, which| {
             if !scope.contains_key(target) {
-                let ptr = format!("{}/{field}", at.ptr);
-                let fname = field.rsplit('/').next().unwrap_or("Next");
-                self.diags.push(Diagnostic::new(
-                    ptr,
-                    at.state,
-                    Some(fname),
-                    format!("{target:?} does not name a state in this scope"),
-                ));
+                missing.push((target, which));
             }
+        });
+        for (target, which) in missing {
+            self.diags.push(Diagnostic::new(
+                format!("{}/{}", at.ptr, which.pointer_suffix()),
+                at.state,
+                Some(which.field()),
+                format!("{target:?} does not name a state in this scope"),
+            ));
         }
     }
 
@@ -440,17 +466,14 @@ impl Validator {
     fn template(&mut self, v: &Value, ptr: &str, at: At<'_>, field: &str) {
         match v {
             Value::Object(m) => {
+                // Pointers are built only for errors and nested objects: templates are the bulk of a
+                // definition and most keys are fine.
                 let mut seen: HashSet<&str> = HashSet::with_capacity(m.len());
                 for (k, val) in m {
-                    let kptr = child(ptr, k);
-                    let here = At {
-                        ptr: &kptr,
-                        state: at.state,
-                    };
                     let bare = k.strip_suffix(".$");
                     if !seen.insert(bare.unwrap_or(k)) {
                         self.diags.push(Diagnostic::new(
-                            kptr.clone(),
+                            child(ptr, k),
                             at.state,
                             Some(field),
                             format!(
@@ -459,39 +482,41 @@ impl Validator {
                         ));
                     }
                     if bare.is_some() {
-                        match val {
+                        let problem = match val {
                             Value::String(s) => {
-                                let r = if paths::is_intrinsic(s) {
-                                    paths::check_intrinsic(s)
+                                if paths::is_intrinsic(s) {
+                                    paths::check_intrinsic(s).err()
                                 } else {
-                                    paths::check_path(s).map(|_| ())
-                                };
-                                if let Err(e) = r {
-                                    self.diags.push(Diagnostic::new(
-                                        kptr.clone(),
-                                        at.state,
-                                        Some(field),
-                                        e,
-                                    ));
+                                    paths::check_path(s).err()
                                 }
                             }
-                            _ => self.diags.push(Diagnostic::new(
-                                kptr.clone(),
+                            _ => Some(format!(
+                                "the value of {k:?} must be a path or intrinsic function string"
+                            )),
+                        };
+                        if let Some(e) = problem {
+                            self.diags.push(Diagnostic::new(
+                                child(ptr, k),
                                 at.state,
                                 Some(field),
-                                format!(
-                                    "the value of {k:?} must be a path or intrinsic function string"
-                                ),
-                            )),
+                                e,
+                            ));
                         }
-                    } else {
+                    } else if matches!(val, Value::Object(_) | Value::Array(_)) {
+                        let kptr = child(ptr, k);
+                        let here = At {
+                            ptr: &kptr,
+                            state: at.state,
+                        };
                         self.template(val, &kptr, here, field);
                     }
                 }
             }
             Value::Array(a) => {
                 for (i, item) in a.iter().enumerate() {
-                    self.template(item, &index(ptr, i), at, field);
+                    if matches!(item, Value::Object(_) | Value::Array(_)) {
+                        self.template(item, &index(ptr, i), at, field);
+                    }
                 }
             }
             _ => {}
@@ -513,13 +538,16 @@ impl Validator {
             }
             Value::Object(m) => {
                 for (k, val) in m {
-                    let kptr = child(ptr, k);
-                    self.jsonata_walk(val, &kptr, state, field);
+                    if needs_jsonata_walk(val) {
+                        self.jsonata_walk(val, &child(ptr, k), state, field);
+                    }
                 }
             }
             Value::Array(a) => {
                 for (i, item) in a.iter().enumerate() {
-                    self.jsonata_walk(item, &index(ptr, i), state, field);
+                    if needs_jsonata_walk(item) {
+                        self.jsonata_walk(item, &index(ptr, i), state, field);
+                    }
                 }
             }
             _ => {}
@@ -747,7 +775,7 @@ impl Validator {
         }
     }
 
-    fn choice(&mut self, c: &Choice, at: At<'_>, _scope: &States, ql: QueryLanguage) {
+    fn choice(&mut self, c: &Choice, at: At<'_>, ql: QueryLanguage) {
         if c.choices.is_empty() {
             self.err(
                 at,
@@ -908,7 +936,7 @@ impl Validator {
         }
     }
 
-    fn retry_catch(&mut self, s: &State, at: At<'_>, _scope: &States, ql: QueryLanguage) {
+    fn retry_catch(&mut self, s: &State, at: At<'_>, ql: QueryLanguage) {
         if let Some(rs) = &s.retry {
             let base = child(at.ptr, "Retry");
             for (i, r) in rs.iter().enumerate() {
@@ -1169,6 +1197,15 @@ impl Validator {
             Some(name),
             ql,
         );
+    }
+}
+
+/// Whether a value can hold a JSONata expression (so its pointer is worth building).
+fn needs_jsonata_walk(v: &Value) -> bool {
+    match v {
+        Value::String(s) => paths::is_jsonata(s),
+        Value::Object(_) | Value::Array(_) => true,
+        _ => false,
     }
 }
 

@@ -140,7 +140,11 @@ async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result
             return Err(Error::Invalid(message));
         }
     };
-    match ctx.backend.reconcile_activity(&target).await {
+    let result = match ctx.backend.reconcile_activity(&target).await {
+        Ok(applied) => retire_renamed(&act, &target, ctx).await.map(|()| applied),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(applied) => {
             let existed = act
                 .status
@@ -199,6 +203,41 @@ async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result
             }
             Err(Error::Aws(aws))
         }
+    }
+}
+
+/// After an AWS name change (`spec.name`), deletes the activity under the previous name, which the status
+/// still points at: without this it would be orphaned. The AWS layer deletes it only if it carries this
+/// object's ownership tags.
+async fn retire_renamed(
+    act: &Activity,
+    target: &crate::plan::DesiredActivity,
+    ctx: &Context,
+) -> Result<(), BackendError> {
+    let previous = act
+        .status
+        .as_ref()
+        .and_then(|s| s.activity_arn.as_deref())
+        .and_then(crate::naming::name_from_sfn_arn);
+    match previous {
+        Some(old) if old != target.name => {
+            let mut retired = target.clone();
+            retired.name = old.to_owned();
+            ctx.backend.delete_activity(&retired).await?;
+            ctx.event(
+                act,
+                false,
+                "Updated",
+                "Rename",
+                format!(
+                    "deleted the activity {old} after the rename to {}",
+                    target.name
+                ),
+            )
+            .await;
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

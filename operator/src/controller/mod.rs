@@ -51,6 +51,9 @@ use self::refindex::{ChangeFilter, ReferenceIndex};
 pub const FINALIZER: &str = "sfn.operator.dev/finalizer";
 /// Annotation allowing the operator to take over AWS resources it did not create.
 pub const ADOPT_ANNOTATION: &str = "sfn.operator.dev/adopt";
+/// Annotation allowing a change that AWS cannot make in place (the AWS name, the workflow type) to delete and
+/// re-create the state machine.
+pub const ALLOW_REPLACEMENT_ANNOTATION: &str = "sfn.operator.dev/allow-replacement";
 /// Field manager / event reporter name.
 pub const MANAGER: &str = "sfn-operator";
 
@@ -111,6 +114,9 @@ impl Config {
 pub enum RunError {
     #[error(transparent)]
     Leader(#[from] leader::LeaderError),
+    /// The election task stopped (the Lease API kept failing); the process should restart.
+    #[error("leader election stopped unexpectedly")]
+    ElectionEnded,
 }
 
 /// Everything a reconcile needs, shared by the three controllers of one scope.
@@ -193,6 +199,7 @@ fn trigger_fingerprint<K: Resource>(obj: &K) -> Option<u64> {
         ann(policy::RESYNC_PERIOD_ANNOTATION),
         ann(policy::RECONCILE_REQUESTED_AT_ANNOTATION),
         ann(ADOPT_ANNOTATION),
+        ann(ALLOW_REPLACEMENT_ANNOTATION),
     )))
 }
 
@@ -477,8 +484,9 @@ pub async fn run(
             _ = shutdown.clone() => break,
             acquired = election.acquired() => {
                 if !acquired {
-                    tracing::warn!("leader election ended");
-                    break;
+                    tracing::error!("leader election ended");
+                    health.set_leading(false);
+                    return Err(RunError::ElectionEnded);
                 }
             }
         }
@@ -598,6 +606,7 @@ mod tests {
             policy::RECONCILE_REQUESTED_AT_ANNOTATION,
             policy::RESYNC_PERIOD_ANNOTATION,
             ADOPT_ANNOTATION,
+            ALLOW_REPLACEMENT_ANNOTATION,
         ] {
             let mut annotated = base.clone();
             annotated.metadata.annotations =

@@ -211,7 +211,13 @@ async fn apply(
         }
     };
 
-    match ctx.backend.reconcile_machine(&built.desired).await {
+    let result = match ctx.backend.reconcile_machine(&built.desired).await {
+        Ok(applied) => retire_renamed(&sm, &built.desired, ctx)
+            .await
+            .map(|()| applied),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(applied) => {
             let existed = previous_has_arn(sm.status.as_ref());
             // Only the AWS layer can tell drift from a spec change: it compares the live resources with the
@@ -327,6 +333,47 @@ async fn apply(
             Err(Error::Aws(aws))
         }
     }
+}
+
+/// After a replacement under a new AWS name, removes what the previous name left behind: the state machine
+/// is already gone, but its role and alarms are named after it. The status still points at the previous
+/// machine until this reconcile's status write, so a crash in between repeats this step. The AWS layer
+/// deletes only what carries this object's ownership tags.
+async fn retire_renamed(
+    sm: &StateMachine,
+    desired: &crate::plan::DesiredMachine,
+    ctx: &Context,
+) -> Result<(), BackendError> {
+    let previous = sm
+        .status
+        .as_ref()
+        .and_then(|s| s.state_machine_arn.as_deref())
+        .and_then(crate::naming::name_from_sfn_arn);
+    let Some(old) = previous.filter(|old| *old != desired.name) else {
+        return Ok(());
+    };
+    let mut retired = desired.clone();
+    retired.name = old.to_owned();
+    retired.alarms.clear();
+    retired.previous_arn = None;
+    retired.publish = None;
+    if let crate::plan::DesiredRole::Managed(role) = &mut retired.role {
+        role.name = crate::naming::role_name(old);
+        role.policies.clear();
+    }
+    ctx.backend.delete_machine(&retired).await?;
+    ctx.event(
+        sm,
+        false,
+        "Updated",
+        "Replace",
+        format!(
+            "replaced state machine {old} by {}; deleted what the old name owned",
+            desired.name
+        ),
+    )
+    .await;
+    Ok(())
 }
 
 async fn cleanup(
