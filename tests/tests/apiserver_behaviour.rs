@@ -1361,6 +1361,26 @@ async fn errors_are_status_objects() {
             "FieldValueInvalid".to_string()
         )]
     );
+    let mut bad_meta = fixtures::widget("f", 1);
+    bad_meta["metadata"]["finalizers"] = json!(["not a finalizer!"]);
+    bad_meta["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}]);
+    let err = api_error(api.create(&PostParams::default(), &obj(bad_meta)).await);
+    let c = causes(&err);
+    assert!(
+        c.contains(&(
+            "metadata.finalizers".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&(
+            "metadata.ownerReferences.uid".to_string(),
+            "FieldValueInvalid".to_string()
+        )),
+        "{c:?}"
+    );
     let mut other_version = fixtures::widget("v", 1);
     other_version["apiVersion"] = json!(format!("{GROUP}/v2"));
     let err = api_error(
@@ -1739,6 +1759,91 @@ async fn owner_references_and_propagation_policies() {
     assert!(
         gone(&cms, "owner-fg").await,
         "the owner goes with its last dependent"
+    );
+    cluster.cleanup().await;
+}
+
+// 1. A CRD may constrain metadata.name.
+#[tokio::test]
+async fn crd_schema_constrains_metadata_name() {
+    let cluster = TestCluster::start().await;
+    let suffix = cluster
+        .namespace
+        .trim_start_matches("sfn-test-")
+        .to_string();
+    let plural = format!("shortnamed{suffix}");
+    let kind = format!("ShortNamed{suffix}");
+    let mut crd = fixtures::simple_crd(&plural, &kind);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["metadata"] =
+        json!({"type": "object", "properties": {"name": {"type": "string", "maxLength": 5}}});
+    cluster.install_crd(&crd).await.unwrap();
+    let api = cluster.dynamic(API_VERSION, &kind, &plural);
+    create(
+        &api,
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "short"}}),
+    )
+    .await;
+    let err = api_error(
+        api.create(
+            &PostParams::default(),
+            &obj(
+                json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "too-long"}}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err),
+        vec![("metadata.name".to_string(), "FieldValueTooLong".to_string())]
+    );
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    crds.delete(&format!("{plural}.{GROUP}"), &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster.cleanup().await;
+}
+
+// 1. Invalid CRDs are refused naming the field: a name that is not plural.group, a schema that is not
+// structural.
+#[tokio::test]
+async fn invalid_crds_are_refused() {
+    let cluster = TestCluster::start().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    let mut wrong_name = fixtures::simple_crd("badnames", "BadName");
+    wrong_name["metadata"]["name"] = json!(format!("other.{GROUP}"));
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(wrong_name).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        causes(&err).iter().any(|(f, _)| f == "metadata.name"),
+        "{:?}",
+        causes(&err)
+    );
+    let mut untyped = fixtures::simple_crd("untypeds", "Untyped");
+    untyped["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"properties": {"a": {"type": "string"}}});
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(untyped).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    let field = "spec.versions[0].schema.openAPIV3Schema.properties[spec].type";
+    assert!(
+        causes(&err)
+            .iter()
+            .any(|(f, r)| f == field && r == "FieldValueRequired"),
+        "{:?}",
+        causes(&err)
     );
     cluster.cleanup().await;
 }

@@ -137,10 +137,21 @@ fn route(
         ["api", v] => doc(registry::resource_list(&types, "", v)),
         ["apis", g] => doc(registry::group(&types, g)),
         ["apis", g, v] => doc(registry::resource_list(&types, g, v)),
+        ["openapi", "v3"] => doc(Some(registry::openapi_root(&types))),
+        ["openapi", "v3", "api", v] => doc(registry::openapi_group_version(&types, "", v)),
+        ["openapi", "v3", "apis", g, v] => doc(registry::openapi_group_version(&types, g, v)),
         ["api", v, rest @ ..] => resource(app, "", v, rest, method, q, headers, body),
         ["apis", g, v, rest @ ..] => resource(app, g, v, rest, method, q, headers, body),
         _ => Err(ApiError::not_found_path()),
     }
+}
+
+/// kubectl asks for server-side printing with `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`.
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table") && a.contains("g=meta.k8s.io"))
 }
 
 fn bool_param(q: &HashMap<String, String>, key: &str) -> bool {
@@ -248,6 +259,27 @@ fn resource(
     let meta = accept.contains("as=PartialObjectMetadata");
     let ns = r.ns;
     match (method.clone(), r.name) {
+        (Method::GET, Some(name)) if wants_table(headers) => {
+            let obj = store.get(&rt, ns, name)?;
+            let rv = obj.pointer("/metadata/resourceVersion").cloned();
+            Ok(json_response(
+                200,
+                &super::table::table(&rt, &[obj], rv.as_ref()),
+                &[],
+            ))
+        }
+        (Method::GET, None) if wants_table(headers) && !bool_param(q, "watch") => {
+            let f = filter(q, ns, &rt)?;
+            let limit = q.get("limit").and_then(|l| l.parse().ok());
+            let list = store.list(&rt, &f, limit, q.get("continue").map(String::as_str))?;
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let mut table =
+                super::table::table(&rt, &items, list.pointer("/metadata/resourceVersion"));
+            if let Some(c) = list.pointer("/metadata/continue") {
+                table["metadata"]["continue"] = c.clone();
+            }
+            Ok(json_response(200, &table, &[]))
+        }
         (Method::GET, Some(name)) => {
             let obj = store.get(&rt, ns, name)?;
             Ok(json_response(

@@ -23,23 +23,24 @@
 //! `kube-node-lease` exist), ConfigMaps, Secrets (`stringData` folded into `data`), Events (core v1 and
 //! `events.k8s.io/v1`, one storage converted between the two), Leases (`coordination.k8s.io/v1`),
 //! CustomResourceDefinitions (Established on creation; their resources served at once), and discovery
-//! (`/version`, `/api`, `/apis`, `/apis/G/V`; kubectl works against it with `--validate=false`).
+//! (`/version`, `/api`, `/apis`, `/apis/G/V`, and an `/openapi/v3` index that tells kubectl the server
+//! validates fields itself; `kubectl get` shows a CRD's printer columns, see [`table`]).
 //! Custom objects are defaulted, pruned and validated against the CRD's structural schema including CEL rules
 //! (see [`cel`] for the supported subset; a CRD with a rule outside it is refused at install). Writes follow
 //! the real rules for `uid`, `creationTimestamp`, the global `resourceVersion`, `generation`, conflicts,
-//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace termination, owner
-//! references with the three propagation policies, label and
-//! field selectors, pagination, dry runs, metadata-only requests, watches (from a version, synthetic ADDED
-//! without one, bookmarks, `sendInitialEvents`, `timeoutSeconds`, 410 `Expired`) and errors as
-//! `metav1.Status` with `details.causes`.
+//! no-op writes, the status subresource, finalizers and `deletionTimestamp`, namespace and CRD termination,
+//! owner references with the three propagation policies, label and field selectors, pagination, dry runs,
+//! metadata-only requests, watches (from a version, synthetic ADDED without one, bookmarks,
+//! `sendInitialEvents`, `timeoutSeconds`, 410 `Expired`) and errors as `metav1.Status` with
+//! `details.causes`.
 //!
 //! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
-//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI documents,
-//! server-side printing (tables). Namespace and CRD deletion and garbage collection of owner references
-//! (background, foreground, orphan) happen synchronously (a real cluster does it in the background, so tests must wait for it
-//! either way). Strategic merge patch is answered with 415 on custom
-//! resources (as on a real server); on built-ins it merges like a merge patch except for the metadata lists
-//! with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
+//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI schemas (the
+//! `/openapi/v3` documents list operations only). Namespace and CRD deletion and garbage collection of owner
+//! references happen synchronously (a real cluster does them in the background, so tests wait for the
+//! outcome either way). Strategic merge patch is answered with 415 on custom resources (as on a real
+//! server); on built-ins it merges like a merge patch except for the metadata lists with merge keys (see
+//! [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
 
 pub mod cel;
 mod http;
@@ -49,6 +50,7 @@ pub mod schema;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod table;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

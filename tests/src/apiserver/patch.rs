@@ -8,6 +8,15 @@
 //! 409 `Conflict` naming the manager, unless `force=true`, which takes the field over. Lists declared
 //! `x-kubernetes-list-type: set` (and `metadata.finalizers`) are owned per element; `metadata.ownerReferences`
 //! per `uid`; every other list is owned as a whole (atomic), as the real server does for undeclared lists.
+//!
+//! What differs from the real field manager: ownership is tracked per leaf field path only (no `.` entries
+//! for parents, no conversion of field sets between API versions); a `null` in an applied configuration
+//! removes the field; clients cannot reset `managedFields` by writing an empty list; the built-ins' strategic
+//! merge keys other than `finalizers`/`ownerReferences` are not used by apply. The operator's uses (applying
+//! its objects and status with `force`, conflicts between leader-election candidates on a Lease) behave as on
+//! a real server.
+//!
+//! Strategic merge patch (built-ins only) is described at [`strategic_merge_patch`].
 
 use std::collections::BTreeSet;
 

@@ -30,6 +30,8 @@ pub struct ResourceType {
     pub custom: bool,
     /// Extra fields a field selector may use (`selectableFields` of a CRD version), as dotted paths.
     pub selectable_fields: Vec<String>,
+    /// `additionalPrinterColumns` of a CRD version, for server-side printing (`kubectl get`).
+    pub printer_columns: Vec<Value>,
 }
 
 impl ResourceType {
@@ -115,6 +117,7 @@ impl ResourceType {
             status_subresource: matches!(plural, "namespaces" | "customresourcedefinitions"),
             custom: false,
             selectable_fields: vec![],
+            printer_columns: vec![],
         }
     }
 }
@@ -270,6 +273,11 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
             schema: schema.map(Arc::new),
             status_subresource: v.pointer("/subresources/status").is_some(),
             custom: true,
+            printer_columns: v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             selectable_fields: v
                 .get("selectableFields")
                 .and_then(Value::as_array)
@@ -406,4 +414,65 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
 /// The error for a path that names no served resource.
 pub fn unknown_resource() -> ApiError {
     ApiError::not_found_path()
+}
+
+/// `/openapi/v3`: one entry per served group-version. kubectl reads it to learn that the server validates
+/// fields itself (`fieldValidation`), so it sends its objects without client-side schema validation.
+pub fn openapi_root(types: &[ResourceType]) -> Value {
+    let mut paths = serde_json::Map::new();
+    for t in types {
+        let key = if t.group.is_empty() {
+            format!("api/{}", t.version)
+        } else {
+            format!("apis/{}/{}", t.group, t.version)
+        };
+        let url = format!("/openapi/v3/{key}");
+        paths.insert(key, json!({"serverRelativeURL": url}));
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/apis/GROUP/VERSION`: the PATCH operations of the group-version's resources with their
+/// `fieldValidation` parameter and kind (no schemas).
+pub fn openapi_group_version(types: &[ResourceType], group: &str, version: &str) -> Option<Value> {
+    let matching: Vec<&ResourceType> = types
+        .iter()
+        .filter(|t| t.group == group && t.version == version)
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    let mut paths = serde_json::Map::new();
+    for t in matching {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if t.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", t.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", t.plural)
+        };
+        let op = |verb: &str| {
+            json!({
+                "operationId": format!("{verb}{}", t.kind),
+                "x-kubernetes-action": verb,
+                "x-kubernetes-group-version-kind": {"group": t.group, "version": t.version, "kind": t.kind},
+                "parameters": [
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}
+                ],
+                "responses": {"200": {"description": "OK"}}
+            })
+        };
+        paths.insert(path, json!({"patch": op("patch"), "put": op("put")}));
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "paths": paths,
+        "components": {}
+    }))
 }

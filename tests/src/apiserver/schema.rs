@@ -446,7 +446,19 @@ pub fn validate(
             let props = s.get("properties").and_then(Value::as_object);
             let ap = s.get("additionalProperties").filter(|a| a.is_object());
             for (k, child) in m {
-                if root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                if root && k == "metadata" {
+                    // A CRD may constrain only `metadata.name` and `metadata.generateName`.
+                    for field in ["name", "generateName"] {
+                        if let (Some(v), Some(sub)) = (
+                            child.get(field),
+                            s.pointer(&format!("/properties/metadata/properties/{field}")),
+                        ) {
+                            validate(v, sub, None, &format!("metadata.{field}"), false, causes);
+                        }
+                    }
+                    continue;
+                }
+                if root && matches!(k.as_str(), "apiVersion" | "kind") {
                     continue;
                 }
                 let old_child = old.and_then(|o| o.get(k));

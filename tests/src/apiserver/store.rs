@@ -1,8 +1,10 @@
 //! The object store and the semantics of every write: one global, monotonically increasing
 //! `resourceVersion`; `uid`, `creationTimestamp` and `generation` (bumped only by changes outside `metadata`
 //! and `status`); optimistic concurrency (409 on a stale `resourceVersion`); the status subresource; CRD
-//! schemas; finalizers and `deletionTimestamp`; namespace termination; managed fields; and the event history
-//! that watches replay from. No-op writes keep the `resourceVersion` and emit no event.
+//! schemas; finalizers and `deletionTimestamp`; namespace and CRD termination; owner-reference garbage
+//! collection with the three propagation policies; managed fields; and the event history that watches replay
+//! from. No-op writes keep the `resourceVersion` and emit no event. Everything happens under one lock, so
+//! the cascades a real cluster runs in the background are done by the time a request returns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -239,6 +241,69 @@ fn dns_subdomain(name: &str) -> bool {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
+}
+
+/// A qualified name (`[prefix/]name`, as for label keys and finalizers).
+fn qualified_name(s: &str) -> bool {
+    let (prefix, name) = match s.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && prefix.is_none_or(dns_subdomain)
+}
+
+/// Finalizer names and owner references, as `metav1` validation checks them (its field paths carry no
+/// index).
+fn check_finalizers_and_owners(obj: &Value, causes: &mut Vec<Cause>) {
+    if let Some(list) = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+    {
+        for f in list {
+            if !f.as_str().is_some_and(qualified_name) {
+                causes.push(Cause::invalid(
+                    "metadata.finalizers",
+                    f,
+                    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+                ));
+            }
+        }
+    }
+    if let Some(refs) = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+    {
+        for r in refs {
+            for (key, what) in [
+                ("apiVersion", "version"),
+                ("kind", "kind"),
+                ("name", "name"),
+                ("uid", "uid"),
+            ] {
+                let v = r.get(key).cloned().unwrap_or(json!(""));
+                if v.as_str().is_none_or(str::is_empty) {
+                    causes.push(Cause::invalid(
+                        format!("metadata.ownerReferences.{key}"),
+                        &v,
+                        &format!("{what} must not be empty"),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// `[prefix/]name` label keys and label values, as `metav1` validation checks them.
@@ -787,6 +852,7 @@ impl Store {
             ));
         }
         check_labels(obj, &mut causes);
+        check_finalizers_and_owners(obj, &mut causes);
         if let Some(old) = old
             && old.pointer("/metadata/deletionTimestamp").is_some()
         {
