@@ -183,6 +183,15 @@ pub fn build(
 ) -> Result<Built, DesiredError> {
     let object = object_name("StateMachine", &sm.metadata);
     let spec = &sm.spec;
+    // The CRD's CEL rules, again: an API server without CEL (or an object stored before the rules existed)
+    // must not get an ambiguous spec through.
+    let rule_errors = crate::api::validate_state_machine(spec);
+    if !rule_errors.is_empty() {
+        return Err(DesiredError::InvalidDefinition(field_errors(
+            &object,
+            &rule_errors,
+        )));
+    }
     let name = machine_name(sm)?;
 
     let compiled = crate::asl::compile_state_machine(spec, resolver)
@@ -366,6 +375,13 @@ pub fn integration(
     settings: &Settings,
 ) -> Result<ResolvedIntegration, DesiredError> {
     let object = object_name("TaskIntegration", &ti.metadata);
+    let rule_errors = crate::api::validate_task_integration(&ti.spec);
+    if !rule_errors.is_empty() {
+        return Err(DesiredError::InvalidSpec(field_errors(
+            &object,
+            &rule_errors,
+        )));
+    }
     let name = ti.metadata.name.clone().unwrap_or_default();
     let mut state = serde_json::json!({
         "name": "Task",
@@ -408,6 +424,14 @@ pub fn integration(
         resource,
         iam_statements,
     })
+}
+
+fn field_errors(object: &str, errors: &[crate::api::FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{object}: field {}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn compile_error(object: &str, errors: crate::asl::CompileErrors) -> DesiredError {
@@ -541,6 +565,22 @@ mod tests {
         match err {
             DesiredError::InvalidDefinition(m) => {
                 assert!(m.contains("Wait X Seconds") && m.contains("Nowhere"), "{m}")
+            }
+            other => panic!("expected InvalidDefinition, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_crd_rules_are_checked_again() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.definition_json = Some("{}".into());
+        match build(&sm, &resolver(&bundle), &settings()).unwrap_err() {
+            DesiredError::InvalidDefinition(m) => {
+                assert!(
+                    m.contains("StateMachine demo/job-poller: field spec"),
+                    "{m}"
+                )
             }
             other => panic!("expected InvalidDefinition, got {other:?}"),
         }

@@ -799,6 +799,11 @@ async fn finalizers_hold_deletion() {
         .expect("the object is returned while finalizers hold it");
     assert!(live.metadata.deletion_timestamp.is_some());
     assert_eq!(
+        live.metadata.generation,
+        Some(2),
+        "marking for deletion bumps the generation"
+    );
+    assert_eq!(
         next_change(&mut stream).await,
         ("MODIFIED".into(), "f".into())
     );

@@ -91,7 +91,7 @@ async fn a_missing_integration_heals_as_soon_as_it_appears() {
     let world = World::new().await;
     let backend = memory(&world);
     let mut config = world.config();
-    // A retry would come only after a minute: healing within the timeout proves the watch mapping.
+    // A retry would come only after 30 s (the cap for missing references).
     config.backoff.base = Duration::from_secs(60);
     config.backoff.max = Duration::from_secs(120);
     world
@@ -121,8 +121,10 @@ spec:
 "#,
         )
         .await;
+    // The retry of a missing reference comes after 30 s at the earliest here: healing sooner proves that the
+    // TaskIntegration's watch woke the machine.
     world
-        .wait_for::<StateMachine>("needs-later", TIMEOUT, |sm| {
+        .wait_for::<StateMachine>("needs-later", Duration::from_secs(10), |sm| {
             is(sm, "Ready", "True", "Compiled")
         })
         .await;

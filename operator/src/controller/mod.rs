@@ -6,9 +6,17 @@
 //!
 //! Triggers: an object's own watch events pass a predicate on what a reconcile consumes from it (generation,
 //! finalizers, deletion, the operator's annotations), so the operator's own status writes never wake it up
-//! again; referenced objects wake their dependents through the reverse [`refindex::ReferenceIndex`] only when
-//! what dependents consume (spec generation, ARN) changed. Every success requeues after the (jittered) resync
-//! period, which is when drift in AWS is found and put back.
+//! again; a write of a referenced object wakes its dependents through the reverse
+//! [`refindex::ReferenceIndex`] (the controllers of referenced objects write only when something changed —
+//! a new spec, an ARN — so this stays quiet on an idle cluster, and a relist replaying unchanged objects is
+//! filtered out). Every successful StateMachine and Activity reconcile requeues after the (jittered) resync
+//! period, which is when drift in AWS is found and put back; TaskIntegrations own nothing in AWS and are not
+//! resynced.
+//!
+//! Known limit: a dependent is woken by the referenced object's own watch, which can run slightly ahead of
+//! the cache the reconcile reads. A reconcile that sees the old state either fails with `ReferenceNotFound`
+//! and is retried with backoff, or is woken again by the status write that the referenced object's own
+//! reconcile makes right after; only the deletion of a TaskIntegration can go unnoticed until the next resync.
 
 pub mod activity;
 pub mod backend;

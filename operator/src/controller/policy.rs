@@ -20,6 +20,9 @@ pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 /// Shortest resync accepted from an annotation, so one object cannot hammer AWS.
 pub const MIN_RESYNC: Duration = Duration::from_secs(10);
 
+/// Longest wait before retrying a missing reference (the watch on the referenced kind normally heals it first).
+pub const REFERENCE_RETRY_MAX: Duration = Duration::from_secs(30);
+
 /// Parses a duration such as `30s`, `15m`, `2h`, `1h30m` or plain seconds (`600`).
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();

@@ -7,7 +7,8 @@
 //! missing references too is what makes a `ReferenceNotFound` object heal as soon as the reference appears.
 //!
 //! `ChangeFilter` keeps the watch mappers quiet: a referenced object's watch event only triggers dependents
-//! when what they consume from it (its generation, its ARN) changed, not on every status write.
+//! when its fingerprint (the controllers use the resourceVersion, so any real write) changed; the replay of
+//! unchanged objects after a watch relist triggers nothing.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;

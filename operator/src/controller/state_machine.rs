@@ -106,6 +106,12 @@ pub fn error_policy(sm: Arc<StateMachine>, err: &Error, ctx: Arc<Context>) -> Ac
     tracing::warn!(object = %key, error = %err, "StateMachine reconcile failed");
     match err.inner() {
         Error::InvalidDefinition(_) => Action::await_change(),
+        // The reference usually appears through a watch event; the retry is a safety net for the cases no
+        // event covers (a label selector hiding it, a cache that lagged), so it does not back off far.
+        Error::ReferenceNotFound(_) => Action::requeue(
+            ctx.backoff_delay(&key)
+                .min(super::policy::REFERENCE_RETRY_MAX),
+        ),
         _ => Action::requeue(ctx.backoff_delay(&key)),
     }
 }

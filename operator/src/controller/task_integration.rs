@@ -63,6 +63,10 @@ pub fn error_policy(ti: Arc<TaskIntegration>, err: &Error, ctx: Arc<Context>) ->
     tracing::warn!(object = %key, error = %err, "TaskIntegration reconcile failed");
     match err {
         Error::Invalid(_) => Action::await_change(),
+        Error::ReferenceNotFound(_) => Action::requeue(
+            ctx.backoff_delay(&key)
+                .min(super::policy::REFERENCE_RETRY_MAX),
+        ),
         _ => Action::requeue(ctx.backoff_delay(&key)),
     }
 }
