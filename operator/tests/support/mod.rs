@@ -13,7 +13,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The shared reference data (`shared/reference`), which sits beside the repository checkout (CI lays a copy
-/// of `shared/` next to the clone). Worktrees may be nested deeper, so every ancestor is tried.
+/// of `shared/` next to the clone). Checkouts may be nested deeper, so every ancestor is tried.
 pub fn shared_reference_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("SFN_SHARED_DIR") {
         return PathBuf::from(dir).join("reference");

@@ -25,7 +25,7 @@ fn check(src: &str, asl: Value, printed: &str) {
 }
 
 #[test]
-fn brief_example() {
+fn readme_example() {
     check(
         r#"$.status == "FAILED" && $.attempts > 5"#,
         json!({"And": [
