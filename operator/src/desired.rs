@@ -300,11 +300,38 @@ pub fn build(
                     .iter()
                     .map(|w| format!("state {:?}: {}", w.state, w.message)),
             );
+            let role_name = naming::role_name(&name);
+            // IAM caps the sum of a role's inline policies; past it the documents become customer
+            // managed policies (each under its own, smaller, limit).
+            let (policies, managed_policies) = if derived.fits_inline() {
+                (derived.documents(), Vec::new())
+            } else {
+                let managed = derived
+                    .managed_documents()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (_, document))| {
+                        let policy_name = naming::managed_policy_name(&role_name, i);
+                        plan::ManagedPolicySpec {
+                            arn: naming::managed_policy_arn(
+                                &settings.partition,
+                                &settings.account_id,
+                                &policy_name,
+                            ),
+                            name: policy_name,
+                            path: naming::ROLE_PATH.to_owned(),
+                            document,
+                        }
+                    })
+                    .collect();
+                (Vec::new(), managed)
+            };
             DesiredRole::Managed(ManagedRole {
-                name: naming::role_name(&name),
+                name: role_name,
                 path: naming::ROLE_PATH.to_owned(),
                 trust_policy: iam::trust_policy(&settings.account_id),
-                policies: derived.documents(),
+                policies,
+                managed_policies,
                 permissions_boundary: derived.permissions_boundary.clone(),
             })
         }
@@ -405,6 +432,7 @@ pub fn for_deletion(
             path: naming::ROLE_PATH.to_owned(),
             trust_policy: iam::trust_policy(&settings.account_id),
             policies: Vec::new(),
+            managed_policies: Vec::new(),
             permissions_boundary: None,
         }),
     };

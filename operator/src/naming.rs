@@ -113,6 +113,23 @@ pub fn role_name(state_machine_name: &str) -> String {
     )
 }
 
+/// Name of the `index`th customer managed policy of a role (role names are at most 64 characters, policy
+/// names 128, so this never needs shortening). The role name in it is how the AWS layer recognises the
+/// policies of a role among those attached to it.
+pub fn managed_policy_name(role_name: &str, index: usize) -> String {
+    format!("{}{index}", managed_policy_prefix(role_name))
+}
+
+/// What every managed policy name of `role_name` starts with.
+pub fn managed_policy_prefix(role_name: &str) -> String {
+    format!("{role_name}-policy-")
+}
+
+/// The ARN of a customer managed policy under [`ROLE_PATH`].
+pub fn managed_policy_arn(partition: &str, account_id: &str, policy_name: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:policy{ROLE_PATH}{policy_name}")
+}
+
 /// The prefix shared by all alarms of one state machine; the AWS layer lists alarms by it to find stale ones.
 pub fn alarm_name_prefix(state_machine_name: &str) -> String {
     format!("{ALARM_PREFIX}{state_machine_name}/")

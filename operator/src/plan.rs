@@ -123,8 +123,61 @@ pub struct ManagedRole {
     pub trust_policy: Value,
     /// Inline policies by name.
     pub policies: Vec<(String, Value)>,
+    /// Customer managed policies attached instead of inline ones, when the derived policy exceeds IAM's
+    /// 10,240-character quota on the sum of a role's inline policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<ManagedPolicySpec>,
     pub permissions_boundary: Option<String>,
 }
+
+/// A customer managed policy the operator creates for one role and attaches to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedPolicySpec {
+    /// Policy name, derived from the role name (see [`naming::managed_policy_name`]).
+    pub name: String,
+    /// IAM path, normally [`naming::ROLE_PATH`].
+    pub path: String,
+    /// The ARN the policy has (or will have): known up front, because name, path and account are.
+    pub arn: String,
+    pub document: Value,
+}
+
+/// A live customer managed policy attached to the role under the operator's path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedManagedPolicy {
+    pub arn: String,
+    /// The default version's document, URL-decoded and parsed.
+    pub document: Value,
+    /// Every version id (`v1`, `v2`, ...), the default one included.
+    pub version_ids: Vec<String>,
+    pub default_version_id: String,
+}
+
+impl ObservedManagedPolicy {
+    /// Non-default versions, oldest first (IAM numbers versions increasingly).
+    pub fn non_default_versions(&self) -> Vec<String> {
+        let mut v: Vec<&String> = self
+            .version_ids
+            .iter()
+            .filter(|id| **id != self.default_version_id)
+            .collect();
+        v.sort_by_key(|id| {
+            (
+                id.trim_start_matches('v')
+                    .parse::<u64>()
+                    .unwrap_or(u64::MAX),
+                (*id).clone(),
+            )
+        });
+        v.into_iter().cloned().collect()
+    }
+}
+
+/// IAM keeps at most this many versions of a managed policy.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html>
+pub const MAX_POLICY_VERSIONS: usize = 5;
 
 /// Publish a version whenever the state machine is created or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,8 +298,11 @@ pub struct ObservedRole {
     pub policies: BTreeMap<String, Value>,
     pub permissions_boundary: Option<String>,
     pub tags: BTreeMap<String, String>,
-    /// Managed policies attached to the role; only read when deleting it.
+    /// Managed policies attached to the role.
     pub attached_policy_arns: Vec<String>,
+    /// The attached policies under the operator's path named after this role, with their documents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<ObservedManagedPolicy>,
 }
 
 /// A live alarm under the machine's alarm name prefix.
@@ -358,6 +414,29 @@ pub enum Operation {
         role_name: String,
         policy_arn: String,
     },
+    AttachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
+    /// Creates a customer managed policy (ARN known in advance from name and path).
+    CreatePolicy {
+        name: String,
+        path: String,
+        document: Value,
+        tags: BTreeMap<String, String>,
+    },
+    /// A new default version of a managed policy.
+    CreatePolicyVersion {
+        policy_arn: String,
+        document: Value,
+    },
+    DeletePolicyVersion {
+        policy_arn: String,
+        version_id: String,
+    },
+    DeletePolicy {
+        policy_arn: String,
+    },
     TagRole {
         role_name: String,
         tags: BTreeMap<String, String>,
@@ -461,6 +540,21 @@ impl Operation {
                 role_name,
                 policy_arn,
             } => format!("detach {policy_arn} from role {role_name}"),
+            Operation::AttachRolePolicy {
+                role_name,
+                policy_arn,
+            } => format!("attach {policy_arn} to role {role_name}"),
+            Operation::CreatePolicy { name, path, .. } => {
+                format!("create managed policy {path}{name}")
+            }
+            Operation::CreatePolicyVersion { policy_arn, .. } => {
+                format!("create a new default version of {policy_arn}")
+            }
+            Operation::DeletePolicyVersion {
+                policy_arn,
+                version_id,
+            } => format!("delete version {version_id} of {policy_arn}"),
+            Operation::DeletePolicy { policy_arn } => format!("delete managed policy {policy_arn}"),
             Operation::TagRole { role_name, tags } => {
                 format!("tag role {role_name} ({})", keys_of(tags))
             }
@@ -966,13 +1060,25 @@ fn plan_role(
             path: role.path.clone(),
             trust_policy: role.trust_policy.clone(),
             permissions_boundary: role.permissions_boundary.clone(),
-            tags,
+            tags: tags.clone(),
         });
         for (name, document) in &role.policies {
             ops.push(Operation::PutRolePolicy {
                 role_name: role.name.clone(),
                 policy_name: name.clone(),
                 document: document.clone(),
+            });
+        }
+        for policy in &role.managed_policies {
+            ops.push(Operation::CreatePolicy {
+                name: policy.name.clone(),
+                path: policy.path.clone(),
+                document: policy.document.clone(),
+                tags: tags.clone(),
+            });
+            ops.push(Operation::AttachRolePolicy {
+                role_name: role.name.clone(),
+                policy_arn: policy.arn.clone(),
             });
         }
         return Ok(());
@@ -1020,6 +1126,39 @@ fn plan_role(
             });
         }
     }
+    // Managed policies are granted before inline ones are taken away (and the other way round), so that
+    // switching between the two never leaves the role without a permission it needs.
+    for policy in &role.managed_policies {
+        match live.managed_policies.iter().find(|p| p.arn == policy.arn) {
+            None => ops.push(Operation::CreatePolicy {
+                name: policy.name.clone(),
+                path: policy.path.clone(),
+                document: policy.document.clone(),
+                tags: tags.clone(),
+            }),
+            Some(observed) if !same_policy(&observed.document, &policy.document) => {
+                if observed.version_ids.len() >= MAX_POLICY_VERSIONS
+                    && let Some(oldest) = observed.non_default_versions().into_iter().next()
+                {
+                    ops.push(Operation::DeletePolicyVersion {
+                        policy_arn: policy.arn.clone(),
+                        version_id: oldest,
+                    });
+                }
+                ops.push(Operation::CreatePolicyVersion {
+                    policy_arn: policy.arn.clone(),
+                    document: policy.document.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+        if !live.attached_policy_arns.contains(&policy.arn) {
+            ops.push(Operation::AttachRolePolicy {
+                role_name: role.name.clone(),
+                policy_arn: policy.arn.clone(),
+            });
+        }
+    }
     // Extra inline policies (added out of band) widen the role: they go.
     for name in live.policies.keys() {
         if !role.policies.iter().any(|(n, _)| n == name) {
@@ -1029,6 +1168,12 @@ fn plan_role(
             });
         }
     }
+    // Our managed policies that are no longer wanted (back to inline, or fewer documents).
+    for observed in &live.managed_policies {
+        if !role.managed_policies.iter().any(|p| p.arn == observed.arn) {
+            delete_managed_policy(&role.name, observed, live, ops);
+        }
+    }
     if !remove.is_empty() {
         ops.push(Operation::UntagRole {
             role_name: role.name.clone(),
@@ -1036,6 +1181,31 @@ fn plan_role(
         });
     }
     Ok(())
+}
+
+/// Detach, then non-default versions, then the policy: IAM refuses to delete a policy that is attached or
+/// has other versions.
+fn delete_managed_policy(
+    role_name: &str,
+    policy: &ObservedManagedPolicy,
+    live: &ObservedRole,
+    ops: &mut Vec<Operation>,
+) {
+    if live.attached_policy_arns.contains(&policy.arn) {
+        ops.push(Operation::DetachRolePolicy {
+            role_name: role_name.to_string(),
+            policy_arn: policy.arn.clone(),
+        });
+    }
+    for version_id in policy.non_default_versions() {
+        ops.push(Operation::DeletePolicyVersion {
+            policy_arn: policy.arn.clone(),
+            version_id,
+        });
+    }
+    ops.push(Operation::DeletePolicy {
+        policy_arn: policy.arn.clone(),
+    });
 }
 
 fn state_machine_update(
@@ -1165,10 +1335,17 @@ pub fn plan_machine_deletion(
             });
         }
         for arn in &role.attached_policy_arns {
+            if role.managed_policies.iter().any(|p| p.arn == *arn) {
+                continue;
+            }
             ops.push(Operation::DetachRolePolicy {
                 role_name: role.name.clone(),
                 policy_arn: arn.clone(),
             });
+        }
+        // Ours are named after the role, which is ours: they go with it.
+        for policy in &role.managed_policies {
+            delete_managed_policy(&role.name, policy, role, &mut ops);
         }
         ops.push(Operation::DeleteRole {
             role_name: role.name.clone(),

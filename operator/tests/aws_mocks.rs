@@ -160,6 +160,7 @@ fn managed() -> DesiredRole {
             "sfn-operator".into(),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]}),
         )],
+        managed_policies: Vec::new(),
         permissions_boundary: None,
     })
 }

@@ -100,10 +100,11 @@ fn the_policy_is_scoped() {
         }
         if actions.iter().any(|a| a.starts_with("iam:")) {
             assert!(
-                resources
-                    .iter()
-                    .all(|r| r.starts_with("arn:aws:iam::*:role/sfn-operator/")),
-                "{sid}: IAM actions outside the operator's role path: {resources:?}"
+                resources.iter().all(|r| {
+                    r.starts_with("arn:aws:iam::*:role/sfn-operator/")
+                        || r.starts_with("arn:aws:iam::*:policy/sfn-operator/")
+                }),
+                "{sid}: IAM actions outside the operator's role and policy path: {resources:?}"
             );
         }
         if actions.iter().any(|a| a == "iam:PassRole") {

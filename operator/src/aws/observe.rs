@@ -10,8 +10,8 @@ use crate::alarms::AlarmSpec;
 use crate::naming;
 use crate::plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
-    ObservedActivity, ObservedAlarm, ObservedMachine, ObservedRole, ObservedStateMachine,
-    SPEC_HASH_TAG,
+    ObservedActivity, ObservedAlarm, ObservedMachine, ObservedManagedPolicy, ObservedRole,
+    ObservedStateMachine, SPEC_HASH_TAG,
 };
 
 /// How much to read.
@@ -174,11 +174,13 @@ async fn sfn_tags(
     }))
 }
 
-/// Reads a role with its trust policy, inline policies (decoded) and tags.
+/// Reads a role with its trust policy, inline policies (decoded), attached policies (with the documents of
+/// the operator's own) and tags. Every depth reads the same: reconciling needs the attached policies to
+/// manage the ones a large policy is split into.
 pub async fn role(
     clients: &AwsClients,
     name: &str,
-    depth: Depth,
+    _depth: Depth,
 ) -> Result<Option<ObservedRole>, AwsError> {
     let Some(out) = not_found(
         clients
@@ -239,8 +241,9 @@ pub async fn role(
             _ => break,
         }
     }
+    // Always listed: the policies the operator manages for a role are found among the attached ones.
     let mut attached_policy_arns = Vec::new();
-    if depth == Depth::Delete {
+    {
         let mut marker: Option<String> = None;
         loop {
             let Some(page) = not_found(
@@ -270,6 +273,16 @@ pub async fn role(
             }
         }
     }
+    let prefix = naming::managed_policy_prefix(name);
+    let mut managed_policies = Vec::new();
+    for arn in &attached_policy_arns {
+        let is_ours = arn
+            .split_once(&format!(":policy{}", naming::ROLE_PATH))
+            .is_some_and(|(_, policy_name)| policy_name.starts_with(&prefix));
+        if is_ours && let Some(policy) = managed_policy(clients, arn).await? {
+            managed_policies.push(policy);
+        }
+    }
     Ok(Some(ObservedRole {
         arn: role.arn().to_string(),
         name: role.role_name().to_string(),
@@ -286,6 +299,79 @@ pub async fn role(
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
         attached_policy_arns,
+        managed_policies,
+    }))
+}
+
+/// One of the operator's managed policies: its versions and the default version's document. `None` when it
+/// vanished meanwhile.
+async fn managed_policy(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Option<ObservedManagedPolicy>, AwsError> {
+    let mut version_ids = Vec::new();
+    let mut default_version_id = None;
+    let mut marker: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "iam:ListPolicyVersions",
+                    clients
+                        .iam
+                        .list_policy_versions()
+                        .policy_arn(arn)
+                        .set_marker(marker.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        for v in page.versions() {
+            let Some(id) = v.version_id() else { continue };
+            if v.is_default_version() {
+                default_version_id = Some(id.to_string());
+            }
+            version_ids.push(id.to_string());
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    let Some(default_version_id) = default_version_id else {
+        return Err(AwsError::Unexpected {
+            api: "iam:ListPolicyVersions",
+            message: format!("{arn} has no default version"),
+        });
+    };
+    let Some(out) = not_found(
+        clients
+            .call(
+                "iam:GetPolicyVersion",
+                clients
+                    .iam
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(&default_version_id)
+                    .send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let document = match out.policy_version().and_then(|v| v.document()) {
+        Some(doc) => decode_policy("iam:GetPolicyVersion", doc)?,
+        None => Value::Null,
+    };
+    Ok(Some(ObservedManagedPolicy {
+        arn: arn.to_string(),
+        document,
+        version_ids,
+        default_version_id,
     }))
 }
 

@@ -328,25 +328,36 @@ pub fn render_text(ns: &str, name: &str, p: &MachinePlan) -> String {
             }
             let _ = writeln!(out, "# Trust policy:");
             let _ = writeln!(out, "{}", pretty(trust_policy));
-            let docs = policy.documents();
-            if docs.is_empty() {
-                let _ = writeln!(out, "# Permissions policy: none needed");
-            }
-            for (doc_name, doc) in &docs {
+            if policy.fits_inline() {
+                let docs = policy.documents();
+                if docs.is_empty() {
+                    let _ = writeln!(out, "# Permissions policy: none needed");
+                }
+                for (doc_name, doc) in &docs {
+                    let _ = writeln!(
+                        out,
+                        "# Permissions policy {doc_name} ({} of {} characters):",
+                        iam::policy_size(doc),
+                        iam::INLINE_ROLE_POLICY_LIMIT
+                    );
+                    let _ = writeln!(out, "{}", pretty(doc));
+                }
+            } else {
                 let _ = writeln!(
                     out,
-                    "# Permissions policy {doc_name} ({} of {} characters):",
-                    iam::policy_size(doc),
-                    iam::INLINE_ROLE_POLICY_LIMIT
+                    "# The permissions exceed IAM's {} characters of inline policies per role: they go into customer managed policies under {}",
+                    iam::INLINE_ROLE_POLICY_LIMIT,
+                    naming::ROLE_PATH
                 );
-                let _ = writeln!(out, "{}", pretty(doc));
-            }
-            if !policy.fits_inline() {
-                let _ = writeln!(
-                    out,
-                    "# warning: the inline policies together exceed IAM's {} characters per role",
-                    iam::INLINE_ROLE_POLICY_LIMIT
-                );
+                for (doc_name, doc) in managed_documents(name, policy) {
+                    let _ = writeln!(
+                        out,
+                        "# Managed policy {doc_name} ({} of {} characters):",
+                        iam::policy_size(&doc),
+                        iam::MANAGED_POLICY_LIMIT
+                    );
+                    let _ = writeln!(out, "{}", pretty(&doc));
+                }
             }
         }
     }
@@ -390,6 +401,17 @@ pub fn render_text(ns: &str, name: &str, p: &MachinePlan) -> String {
     out
 }
 
+/// The customer managed policies the operator creates for a role whose policy does not fit inline, by the
+/// names it gives them.
+fn managed_documents(role_name: &str, policy: &DerivedPolicy) -> Vec<(String, Value)> {
+    policy
+        .managed_documents()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, doc))| (naming::managed_policy_name(role_name, i), doc))
+        .collect()
+}
+
 /// The widening warnings of a policy, each naming the state that caused it.
 pub fn policy_warnings(policy: &DerivedPolicy) -> Vec<String> {
     policy
@@ -427,7 +449,14 @@ pub fn render_json(p: &MachinePlan, doc: &mut Value) {
         doc["permissionsBoundary"] = json!(b);
     }
     // For a role the user brings, these are the documents it needs, not documents the operator writes.
-    doc["policies"] = Value::Object(policy.documents().into_iter().collect());
+    match &p.role {
+        PlannedRole::Managed { name, .. } if !policy.fits_inline() => {
+            doc["policies"] = json!({});
+            doc["managedPolicies"] =
+                Value::Object(managed_documents(name, policy).into_iter().collect());
+        }
+        _ => doc["policies"] = Value::Object(policy.documents().into_iter().collect()),
+    }
     doc["explanations"] = Value::Array(
         policy
             .statements

@@ -60,6 +60,7 @@ fn desired() -> DesiredMachine {
             path: naming::ROLE_PATH.into(),
             trust_policy: trust(),
             policies: vec![("sfn-operator".into(), policy())],
+            managed_policies: Vec::new(),
             permissions_boundary: None,
         }),
         logging: None,
@@ -129,6 +130,7 @@ fn converged(d: &DesiredMachine) -> ObservedMachine {
             permissions_boundary: None,
             tags: role_tags,
             attached_policy_arns: vec![],
+            managed_policies: Vec::new(),
         }),
         alarms,
         previous_state_machine: None,
@@ -625,4 +627,277 @@ fn deletion_plan_snapshot() {
     let mut observed = converged(&d);
     owned_alarm_tags(&mut observed);
     insta::assert_json_snapshot!(plan_machine_deletion(&d, &observed));
+}
+
+const POLICY_0_ARN: &str = "arn:aws:iam::123456789012:policy/sfn-operator/demo-poller-policy-0";
+const POLICY_1_ARN: &str = "arn:aws:iam::123456789012:policy/sfn-operator/demo-poller-policy-1";
+
+fn managed_spec(index: usize, arn: &str, document: Value) -> ManagedPolicySpec {
+    ManagedPolicySpec {
+        name: naming::managed_policy_name("demo-poller", index),
+        path: naming::ROLE_PATH.into(),
+        arn: arn.into(),
+        document,
+    }
+}
+
+fn lambda_policy(function: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+        "Resource": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}")}]})
+}
+
+/// The desired machine with its policy split into two managed policies.
+fn desired_managed() -> DesiredMachine {
+    let mut d = desired();
+    let DesiredRole::Managed(role) = &mut d.role else {
+        unreachable!()
+    };
+    role.policies.clear();
+    role.managed_policies = vec![
+        managed_spec(0, POLICY_0_ARN, lambda_policy("A")),
+        managed_spec(1, POLICY_1_ARN, lambda_policy("B")),
+    ];
+    d
+}
+
+fn observed_managed(
+    arn: &str,
+    document: Value,
+    versions: &[&str],
+    default: &str,
+) -> ObservedManagedPolicy {
+    ObservedManagedPolicy {
+        arn: arn.into(),
+        document,
+        version_ids: versions.iter().map(|v| v.to_string()).collect(),
+        default_version_id: default.into(),
+    }
+}
+
+/// `converged(d)` with the role carrying both managed policies of [`desired_managed`] and no inline one.
+fn converged_managed(d: &DesiredMachine) -> ObservedMachine {
+    let mut observed = converged(d);
+    let role = observed.role.as_mut().unwrap();
+    role.policies.clear();
+    role.attached_policy_arns = vec![POLICY_0_ARN.into(), POLICY_1_ARN.into()];
+    // Single values as lists: still the same documents.
+    role.managed_policies = vec![
+        observed_managed(
+            POLICY_0_ARN,
+            json!({"Statement": [{"Resource": ["arn:aws:lambda:us-east-1:123456789012:function:A"],
+                "Action": ["lambda:InvokeFunction"], "Effect": "Allow"}], "Version": "2012-10-17"}),
+            &["v1"],
+            "v1",
+        ),
+        observed_managed(POLICY_1_ARN, lambda_policy("B"), &["v1", "v2"], "v2"),
+    ];
+    observed
+}
+
+fn role_ops(ops: &[Operation]) -> Vec<Operation> {
+    ops.iter()
+        .filter(|op| {
+            !matches!(
+                op,
+                Operation::TagResource { .. } | Operation::UntagResource { .. }
+            )
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_policy_too_large_for_inline_moves_to_managed_policies_before_the_inline_one_goes() {
+    let d = desired_managed();
+    let observed = converged(&d);
+    let ops = plan_machine(&d, &observed).unwrap();
+    let tags = d.resource_tags();
+    assert_eq!(
+        role_ops(&ops),
+        vec![
+            Operation::CreatePolicy {
+                name: "demo-poller-policy-0".into(),
+                path: "/sfn-operator/".into(),
+                document: lambda_policy("A"),
+                tags: tags.clone(),
+            },
+            Operation::AttachRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_arn: POLICY_0_ARN.into(),
+            },
+            Operation::CreatePolicy {
+                name: "demo-poller-policy-1".into(),
+                path: "/sfn-operator/".into(),
+                document: lambda_policy("B"),
+                tags,
+            },
+            Operation::AttachRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_arn: POLICY_1_ARN.into(),
+            },
+            Operation::DeleteRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_name: "sfn-operator".into(),
+            },
+        ]
+    );
+    // A role created from scratch gets them right after the role itself.
+    let mut fresh = converged(&d);
+    fresh.role = None;
+    assert_eq!(
+        names(&plan_machine(&d, &fresh).unwrap())[..5],
+        [
+            "createRole",
+            "createPolicy",
+            "attachRolePolicy",
+            "createPolicy",
+            "attachRolePolicy"
+        ]
+    );
+}
+
+#[test]
+fn converged_managed_policies_plan_nothing() {
+    let d = desired_managed();
+    let observed = converged_managed(&d);
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+}
+
+#[test]
+fn a_created_but_detached_policy_is_attached_again() {
+    let d = desired_managed();
+    let mut observed = converged_managed(&d);
+    observed.role.as_mut().unwrap().attached_policy_arns = vec![POLICY_0_ARN.into()];
+    observed.role.as_mut().unwrap().managed_policies.truncate(1);
+    assert_eq!(
+        names(&plan_machine(&d, &observed).unwrap()),
+        ["createPolicy", "attachRolePolicy"]
+    );
+}
+
+#[test]
+fn back_to_inline_puts_the_inline_policy_before_removing_the_managed_ones() {
+    let managed = desired_managed();
+    let d = desired();
+    let mut observed = converged_managed(&managed);
+    observed.state_machine.as_mut().unwrap().tags = d.full_tags();
+    let ops = plan_machine(&d, &observed).unwrap();
+    assert_eq!(
+        ops,
+        vec![
+            Operation::PutRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_name: "sfn-operator".into(),
+                document: policy(),
+            },
+            Operation::DetachRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_arn: POLICY_0_ARN.into(),
+            },
+            Operation::DeletePolicy {
+                policy_arn: POLICY_0_ARN.into(),
+            },
+            Operation::DetachRolePolicy {
+                role_name: "demo-poller".into(),
+                policy_arn: POLICY_1_ARN.into(),
+            },
+            Operation::DeletePolicyVersion {
+                policy_arn: POLICY_1_ARN.into(),
+                version_id: "v1".into(),
+            },
+            Operation::DeletePolicy {
+                policy_arn: POLICY_1_ARN.into(),
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_changed_document_becomes_a_new_version_dropping_the_oldest_when_full() {
+    let mut d = desired_managed();
+    let DesiredRole::Managed(role) = &mut d.role else {
+        unreachable!()
+    };
+    role.managed_policies[0].document = lambda_policy("C");
+    let mut observed = converged_managed(&d);
+    // Four versions: room for a fifth.
+    observed.role.as_mut().unwrap().managed_policies[0] = observed_managed(
+        POLICY_0_ARN,
+        lambda_policy("A"),
+        &["v1", "v2", "v3", "v4"],
+        "v4",
+    );
+    assert_eq!(
+        role_ops(&plan_machine(&d, &observed).unwrap()),
+        vec![Operation::CreatePolicyVersion {
+            policy_arn: POLICY_0_ARN.into(),
+            document: lambda_policy("C"),
+        }]
+    );
+    // Five versions, numbered past 9, the default not the newest: the oldest non-default goes first.
+    observed.role.as_mut().unwrap().managed_policies[0] = observed_managed(
+        POLICY_0_ARN,
+        lambda_policy("A"),
+        &["v12", "v10", "v9", "v11", "v13"],
+        "v9",
+    );
+    assert_eq!(
+        role_ops(&plan_machine(&d, &observed).unwrap()),
+        vec![
+            Operation::DeletePolicyVersion {
+                policy_arn: POLICY_0_ARN.into(),
+                version_id: "v10".into(),
+            },
+            Operation::CreatePolicyVersion {
+                policy_arn: POLICY_0_ARN.into(),
+                document: lambda_policy("C"),
+            }
+        ]
+    );
+}
+
+#[test]
+fn deletion_detaches_then_deletes_managed_policies_versions_first() {
+    let d = desired_managed();
+    let mut observed = converged_managed(&d);
+    owned_alarm_tags(&mut observed);
+    let role = observed.role.as_mut().unwrap();
+    role.attached_policy_arns
+        .insert(0, "arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    role.managed_policies[1] =
+        observed_managed(POLICY_1_ARN, lambda_policy("B"), &["v1", "v2", "v3"], "v2");
+    let ops = plan_machine_deletion(&d, &observed);
+    let role_part: Vec<Operation> = ops
+        .into_iter()
+        .skip_while(|op| !matches!(op, Operation::DetachRolePolicy { .. }))
+        .collect();
+    let detach = |arn: &str| Operation::DetachRolePolicy {
+        role_name: "demo-poller".into(),
+        policy_arn: arn.into(),
+    };
+    assert_eq!(
+        role_part,
+        vec![
+            detach("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            detach(POLICY_0_ARN),
+            Operation::DeletePolicy {
+                policy_arn: POLICY_0_ARN.into(),
+            },
+            detach(POLICY_1_ARN),
+            Operation::DeletePolicyVersion {
+                policy_arn: POLICY_1_ARN.into(),
+                version_id: "v1".into(),
+            },
+            Operation::DeletePolicyVersion {
+                policy_arn: POLICY_1_ARN.into(),
+                version_id: "v3".into(),
+            },
+            Operation::DeletePolicy {
+                policy_arn: POLICY_1_ARN.into(),
+            },
+            Operation::DeleteRole {
+                role_name: "demo-poller".into(),
+            },
+        ]
+    );
 }

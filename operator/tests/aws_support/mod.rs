@@ -308,6 +308,7 @@ pub fn desired_machine(clients: &AwsClients, namespace: &str, name: &str) -> Des
             path: naming::ROLE_PATH.into(),
             trust_policy: trust_policy(&account),
             policies: vec![("sfn-operator".into(), task_policy(&account))],
+            managed_policies: Vec::new(),
             permissions_boundary: None,
         }),
         logging: None,
