@@ -916,3 +916,133 @@ async fn tests_are_isolated_by_account() {
             .is_none()
     );
 }
+
+/// A StateMachine with `tasks` Lambda tasks, each on its own function, built the way the controller does.
+fn big_machine(clients: &AwsClients, name: &str, tasks: usize) -> DesiredMachine {
+    let states: Vec<serde_json::Value> = (0..tasks)
+        .map(|i| {
+            let mut state = json!({
+                "name": format!("Step {i}"),
+                "type": "Task",
+                "resource": format!(
+                    "arn:aws:lambda:{}:{}:function:big-policy-function-number-{i}",
+                    clients.region(),
+                    clients.account_id()
+                ),
+            });
+            if i + 1 < tasks {
+                state["next"] = json!(format!("Step {}", i + 1));
+            } else {
+                state["end"] = json!(true);
+            }
+            state
+        })
+        .collect();
+    let sm: sfn_operator::api::StateMachine = serde_json::from_value(json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1",
+        "kind": "StateMachine",
+        "metadata": {"name": name, "namespace": "big", "uid": format!("uid-big-{name}")},
+        "spec": {"definition": {"states": states}},
+    }))
+    .unwrap();
+    let settings = sfn_operator::desired::Settings {
+        partition: "aws".into(),
+        region: clients.region().to_string(),
+        account_id: clients.account_id().to_string(),
+        default_deletion_policy: DeletionPolicy::Delete,
+    };
+    sfn_operator::desired::build(&sm, &sfn_operator::asl::MapResolver::default(), &settings)
+        .unwrap()
+        .desired
+}
+
+#[tokio::test]
+async fn a_policy_too_large_for_inline_goes_into_managed_policies() {
+    let clients = moto_clients("big_policy").await;
+    let d = big_machine(&clients, "many-lambdas", 150);
+    let DesiredRole::Managed(role) = &d.role else {
+        panic!("managed role expected")
+    };
+    assert!(role.policies.is_empty(), "{:?}", role.policies);
+    assert!(!role.managed_policies.is_empty());
+    let total: usize = role
+        .managed_policies
+        .iter()
+        .map(|p| sfn_operator::iam::policy_size(&p.document))
+        .sum();
+    assert!(
+        total > sfn_operator::iam::INLINE_ROLE_POLICY_LIMIT,
+        "{total}"
+    );
+    let wanted: Vec<String> = role
+        .managed_policies
+        .iter()
+        .map(|p| p.arn.clone())
+        .collect();
+
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&first.operations);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "createPolicy").count(),
+        wanted.len(),
+        "{ops:?}"
+    );
+    assert!(!ops.iter().any(|o| o == "putRolePolicy"), "{ops:?}");
+
+    let live = observe::role(&clients, &role.name, Depth::Reconcile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.policies.is_empty(), "{:?}", live.policies.keys());
+    let mut attached = live.attached_policy_arns.clone();
+    attached.sort();
+    let mut expected = wanted.clone();
+    expected.sort();
+    assert_eq!(attached, expected);
+    for (policy, want) in live.managed_policies.iter().zip(&role.managed_policies) {
+        assert!(
+            sfn_operator::plan::same_policy(&policy.document, &want.document),
+            "{}",
+            policy.arn
+        );
+    }
+    let tags = clients
+        .iam
+        .list_policy_tags()
+        .policy_arn(&wanted[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == naming::OWNER_TAG && t.value() == "big/many-lambdas"),
+        "{:?}",
+        tags.tags()
+    );
+
+    // The second apply only reads.
+    let second = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(second.operations, vec![]);
+    assert_eq!(second.calls.writes(), 0, "{}", second.calls);
+
+    // Deleting removes the policies with the role.
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&out.operations);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "deletePolicy").count(),
+        wanted.len(),
+        "{ops:?}"
+    );
+    assert_eq!(ops.last().map(String::as_str), Some("deleteRole"));
+    for arn in &wanted {
+        let gone = clients.iam.get_policy().policy_arn(arn).send().await;
+        assert!(gone.is_err(), "{arn} still exists");
+    }
+    assert!(
+        observe::role(&clients, &role.name, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

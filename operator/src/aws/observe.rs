@@ -175,12 +175,20 @@ async fn sfn_tags(
 }
 
 /// Reads a role with its trust policy, inline policies (decoded), attached policies (with the documents of
-/// the operator's own) and tags. Every depth reads the same: reconciling needs the attached policies to
-/// manage the ones a large policy is split into.
+/// the operator's own managed policies) and tags. Every depth reads the same here; [`machine`] skips the
+/// attached policies when they cannot have changed.
 pub async fn role(
     clients: &AwsClients,
     name: &str,
     _depth: Depth,
+) -> Result<Option<ObservedRole>, AwsError> {
+    role_reading(clients, name, true).await
+}
+
+async fn role_reading(
+    clients: &AwsClients,
+    name: &str,
+    with_attached: bool,
 ) -> Result<Option<ObservedRole>, AwsError> {
     let Some(out) = not_found(
         clients
@@ -241,9 +249,9 @@ pub async fn role(
             _ => break,
         }
     }
-    // Always listed: the policies the operator manages for a role are found among the attached ones.
+    // The policies the operator manages for a role are found among the attached ones.
     let mut attached_policy_arns = Vec::new();
-    {
+    if with_attached {
         let mut marker: Option<String> = None;
         loop {
             let Some(page) = not_found(
@@ -478,19 +486,26 @@ pub async fn machine(
         Some(prev) if *prev != arn => state_machine_at(clients, prev).await?,
         _ => None,
     };
+    // Attached policies matter when managed policies are wanted, when deleting, and when the spec changed
+    // since the last complete apply (some may have to go). Otherwise the last apply left none of ours
+    // attached and the call can be saved, as with the alarms below.
+    let spec_unchanged = state_machine
+        .as_ref()
+        .and_then(|m| m.tags.get(SPEC_HASH_TAG))
+        .is_some_and(|h| *h == desired.spec_hash());
     let role = match &desired.role {
-        DesiredRole::Managed(r) => role(clients, &r.name, depth).await?,
+        DesiredRole::Managed(r) => {
+            let with_attached =
+                depth == Depth::Delete || !r.managed_policies.is_empty() || !spec_unchanged;
+            role_reading(clients, &r.name, with_attached).await?
+        }
         DesiredRole::External { .. } => None,
     };
     // Alarms are listed to compare them and to find ours that are no longer wanted. With none wanted and
     // the spec unchanged since the last complete apply (the spec-hash tag is written last), none of ours
     // can be left over, and others' alarms are none of our business: the call can be saved.
-    let unchanged_without_alarms = depth == Depth::Reconcile
-        && desired.alarms.is_empty()
-        && state_machine
-            .as_ref()
-            .and_then(|m| m.tags.get(SPEC_HASH_TAG))
-            .is_some_and(|h| *h == desired.spec_hash());
+    let unchanged_without_alarms =
+        depth == Depth::Reconcile && desired.alarms.is_empty() && spec_unchanged;
     let mut alarms = if unchanged_without_alarms {
         Vec::new()
     } else {
