@@ -827,4 +827,69 @@ mod tests {
             resolved.iam_statements
         );
     }
+
+    fn lambda_chain(tasks: usize) -> StateMachine {
+        let states: Vec<Value> = (0..tasks)
+            .map(|i| {
+                let mut state = serde_json::json!({
+                    "name": format!("Step {i}"),
+                    "type": "Task",
+                    "resource": format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:a-rather-long-function-name-{i}"
+                    ),
+                });
+                if i + 1 < tasks {
+                    state["next"] = serde_json::json!(format!("Step {}", i + 1));
+                } else {
+                    state["end"] = serde_json::json!(true);
+                }
+                state
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": "chain", "namespace": "big", "uid": "uid-1"},
+            "spec": {"definition": {"states": states}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_policy_past_the_inline_quota_becomes_managed_policies() {
+        let built = build(&lambda_chain(150), &MapResolver::default(), &settings()).unwrap();
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        assert!(role.policies.is_empty(), "{:?}", role.policies);
+        assert!(
+            role.managed_policies.len() >= 2,
+            "{:?}",
+            role.managed_policies
+        );
+        for (i, policy) in role.managed_policies.iter().enumerate() {
+            assert_eq!(policy.name, format!("big-chain-policy-{i}"));
+            assert_eq!(policy.path, "/sfn-operator/");
+            assert_eq!(
+                policy.arn,
+                format!("arn:aws:iam::123456789012:policy/sfn-operator/big-chain-policy-{i}")
+            );
+            assert!(iam::policy_size(&policy.document) <= iam::MANAGED_POLICY_LIMIT);
+        }
+        let all = serde_json::to_string(&role.managed_policies).unwrap();
+        for i in [0, 75, 149] {
+            assert!(
+                all.contains(&format!("function:a-rather-long-function-name-{i}\"")),
+                "function {i} missing"
+            );
+        }
+
+        // A small machine keeps its inline policy.
+        let built = build(&lambda_chain(3), &MapResolver::default(), &settings()).unwrap();
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        assert!(role.managed_policies.is_empty());
+        assert_eq!(role.policies.len(), 1);
+    }
 }
