@@ -521,3 +521,77 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A machine of `tasks` Lambda tasks on distinct functions.
+    fn lambda_chain(tasks: usize) -> StateMachine {
+        let states: Vec<Value> = (0..tasks)
+            .map(|i| {
+                let mut state = json!({
+                    "name": format!("Step {i}"),
+                    "type": "Task",
+                    "resource": format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:a-rather-long-function-name-{i}"
+                    ),
+                });
+                if i + 1 < tasks {
+                    state["next"] = json!(format!("Step {}", i + 1));
+                } else {
+                    state["end"] = json!(true);
+                }
+                state
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": "chain", "namespace": "big"},
+            "spec": {"definition": {"states": states}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_policy_past_the_inline_quota_is_shown_as_the_managed_policies_written() {
+        let sm = lambda_chain(150);
+        let p = plan_machine(&sm, &Bundle::default(), "123456789012", "us-east-1").unwrap();
+        let text = render_text("big", "chain", &p);
+        assert!(
+            text.contains("# Managed policy big-chain-policy-0 ("),
+            "{text}"
+        );
+        assert!(
+            text.contains("# Managed policy big-chain-policy-1 ("),
+            "{text}"
+        );
+        assert!(!text.contains("# Permissions policy "), "{text}");
+        let mut doc = json!({});
+        render_json(&p, &mut doc);
+        assert_eq!(doc["policies"], json!({}));
+        let managed = doc["managedPolicies"].as_object().unwrap();
+        assert!(managed.contains_key("big-chain-policy-0"), "{managed:?}");
+        assert!(
+            managed
+                .values()
+                .all(|d| iam::policy_size(d) <= iam::MANAGED_POLICY_LIMIT)
+        );
+
+        // A small machine still shows its inline policy.
+        let p = plan_machine(
+            &lambda_chain(2),
+            &Bundle::default(),
+            "123456789012",
+            "us-east-1",
+        )
+        .unwrap();
+        let text = render_text("big", "chain", &p);
+        assert!(text.contains("# Permissions policy "), "{text}");
+        assert!(!text.contains("# Managed policy"), "{text}");
+        let mut doc = json!({});
+        render_json(&p, &mut doc);
+        assert!(doc.get("managedPolicies").is_none());
+    }
+}
