@@ -122,6 +122,10 @@ struct BucketState {
     bucket: Bucket,
     tokens: f64,
     updated: Instant,
+    /// When the next refused caller should come back: each refusal is told a later time, one token
+    /// apart, so that a thousand callers refused together return one by one as tokens refill instead
+    /// of all at once (and all refused again).
+    next_retry: Instant,
 }
 
 /// The token buckets of all APIs.
@@ -157,7 +161,8 @@ impl RateLimiter {
     /// Takes a token now (possibly driving the bucket negative, which queues later callers behind this
     /// one) and returns how long the caller must wait before using it. A caller that would wait longer
     /// than `max_wait` takes nothing: leaving the bucket alone keeps the callers that do wait from being
-    /// pushed further back by ones that will not use their token.
+    /// pushed further back by ones that will not use their token; instead it is given a time to come back
+    /// after the callers refused before it.
     fn reserve(
         &self,
         api: &'static str,
@@ -178,6 +183,7 @@ impl RateLimiter {
             bucket,
             tokens: bucket.burst,
             updated: now,
+            next_retry: now,
         });
         let elapsed = now.saturating_duration_since(state.updated).as_secs_f64();
         state.tokens = (state.tokens + elapsed * state.bucket.per_second).min(state.bucket.burst);
@@ -189,7 +195,14 @@ impl RateLimiter {
         }
         let wait = Duration::from_secs_f64(-after / state.bucket.per_second.max(f64::MIN_POSITIVE));
         match max_wait {
-            Some(bound) if wait > bound => Err(RateLimitWait { retry_after: wait }),
+            Some(bound) if wait > bound => {
+                let at = state.next_retry.max(now + wait);
+                state.next_retry =
+                    at + Duration::from_secs_f64(1.0 / state.bucket.per_second.max(1e-9));
+                Err(RateLimitWait {
+                    retry_after: at - now,
+                })
+            }
             _ => {
                 state.tokens = after;
                 Ok(Some(wait))
@@ -201,7 +214,8 @@ impl RateLimiter {
 /// The token for a call would only be free after the caller's longest acceptable wait.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimitWait {
-    /// How long until the bucket has a token for this caller (if nobody else takes it first).
+    /// How long until the bucket has a token for this caller: after the callers already waiting and
+    /// those refused before it (if nobody else takes the token first).
     pub retry_after: Duration,
 }
 
@@ -340,13 +354,42 @@ mod tests {
             (refused.retry_after.as_secs_f64() - 4.0).abs() < 1e-6,
             "{refused:?}"
         );
-        // Refusals take nothing: asking again gives the same answer, not a later one.
-        let again = limiter.reserve("a", t0, bound).unwrap_err();
-        assert_eq!(again, refused);
-        // Once retry_after has passed the refused caller gets its token without waiting past the bound.
-        let later = t0 + refused.retry_after;
-        let wait = limiter.reserve("a", later, bound).unwrap();
-        assert!(wait.is_none_or(|w| w <= Duration::from_secs(2)), "{wait:?}");
+        // The next refused caller is told to come back one token (2 s) later, and so on.
+        let second = limiter.reserve("a", t0, bound).unwrap_err();
+        assert!(
+            (second.retry_after.as_secs_f64() - 6.0).abs() < 1e-6,
+            "{second:?}"
+        );
+        let third = limiter.reserve("a", t0, bound).unwrap_err();
+        assert!(
+            (third.retry_after.as_secs_f64() - 8.0).abs() < 1e-6,
+            "{third:?}"
+        );
+        // Refusals take no token: when the refused callers come back at their times, each finds one.
+        for r in [refused, second, third] {
+            let wait = limiter.reserve("a", t0 + r.retry_after, bound).unwrap();
+            assert_eq!(wait, None, "{r:?}");
+        }
+        // Once the promised times are past, a refusal is again counted from the bucket alone.
+        let t1 = t0 + Duration::from_secs(8);
+        assert_eq!(
+            limiter.reserve("a", t1 + Duration::from_secs(2), bound),
+            Ok(None)
+        );
+        let wait = limiter
+            .reserve("a", t1 + Duration::from_secs(2), bound)
+            .unwrap();
+        assert!(
+            wait.is_some_and(|w| (w.as_secs_f64() - 2.0).abs() < 1e-6),
+            "{wait:?}"
+        );
+        let refused = limiter
+            .reserve("a", t1 + Duration::from_secs(2), bound)
+            .unwrap_err();
+        assert!(
+            (refused.retry_after.as_secs_f64() - 4.0).abs() < 1e-6,
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -542,14 +542,17 @@ mod tests {
         for _ in 0..50 {
             let delay = rate_limit_delay(&err).expect("a rate limited error has a delay");
             assert!(
-                delay >= Duration::from_secs(30) && delay <= Duration::from_secs(45),
+                delay >= Duration::from_secs(30) && delay <= Duration::from_secs(33),
                 "{delay:?}"
             );
         }
-        // A short wait still gets at least a second of spread, never less than the wait itself.
+        // A short wait still gets up to a second of spread, never less than the wait itself.
         let short = aws(Some(Duration::from_millis(2500)));
         let delay = rate_limit_delay(&short).unwrap();
-        assert!(delay >= Duration::from_millis(2500) && delay <= Duration::from_millis(3750));
+        assert!(
+            delay >= Duration::from_millis(2500) && delay <= Duration::from_millis(3500),
+            "{delay:?}"
+        );
     }
 
     #[test]
