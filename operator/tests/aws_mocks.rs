@@ -66,6 +66,17 @@ fn partition() -> String {
 
 /// Clients whose every request is answered by the given rules.
 fn mocked(sfn: &[&Rule], iam: &[&Rule], cw: &[&Rule]) -> AwsClients {
+    mocked_with(sfn, iam, cw, RateLimits::unlimited(), None)
+}
+
+/// [`mocked`] with client-side rate limits and a bound on waiting for them.
+fn mocked_with(
+    sfn: &[&Rule],
+    iam: &[&Rule],
+    cw: &[&Rule],
+    rate_limits: RateLimits,
+    max_rate_wait: Option<Duration>,
+) -> AwsClients {
     let creds = Credentials::new("a", "b", None, None, "mock");
     let region = Region::new("us-east-1");
     let sfn = aws_sdk_sfn::Client::from_conf(
@@ -110,13 +121,14 @@ fn mocked(sfn: &[&Rule], iam: &[&Rule], cw: &[&Rule]) -> AwsClients {
         ACCOUNT.into(),
         "us-east-1".into(),
         AwsSettings {
-            rate_limits: RateLimits::unlimited(),
+            rate_limits,
             propagation_retry: PropagationRetry {
                 attempts: 4,
                 initial_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(4),
             },
             sdk_max_attempts: 3,
+            max_rate_wait,
         },
     )
 }
@@ -311,6 +323,59 @@ async fn throttling_is_retried_by_the_sdk_then_reported_as_transient() {
     assert_eq!(err.metric_label(), "throttled", "{err}");
     assert!(err.is_transient());
     assert_eq!(describe.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_call_past_the_rate_limit_bound_is_not_sent_and_says_when_to_retry() {
+    // No CreateStateMachine token for 100 s; every other API unlimited.
+    let mut limits = RateLimits::unlimited();
+    limits.per_api.insert(
+        "sfn:CreateStateMachine".into(),
+        aws::Bucket {
+            burst: 0.0,
+            per_second: 0.01,
+        },
+    );
+    let describe = no_machine();
+    let get_role = no_role();
+    let alarms = no_alarms();
+    let create_role = role_created();
+    let put_policy = policy_put();
+    let create = mock!(aws_sdk_sfn::Client::create_state_machine).then_output(machine_created);
+    let clients = mocked_with(
+        &[&describe, &create],
+        &[&get_role, &create_role, &put_policy],
+        &[&alarms],
+        limits,
+        Some(Duration::from_secs(2)),
+    );
+    let started = std::time::Instant::now();
+    let err = aws::reconcile_machine(&clients, &desired(managed()))
+        .await
+        .unwrap_err();
+    // It returned instead of sleeping for the token.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let AwsError::RateLimited { api, retry_after } = &err else {
+        panic!("expected RateLimited, got {err}");
+    };
+    assert_eq!(*api, "sfn:CreateStateMachine");
+    assert!(
+        *retry_after > Duration::from_secs(90) && *retry_after <= Duration::from_secs(100),
+        "{retry_after:?}"
+    );
+    assert_eq!(err.retry_after(), Some(*retry_after));
+    assert!(err.is_transient(), "the next reconcile tries again");
+    assert_eq!(err.metric_label(), "throttled");
+    // The request never reached AWS, nor the call counters.
+    assert_eq!(create.num_calls(), 0);
+    assert_eq!(clients.calls().get("sfn:CreateStateMachine"), 0);
+    // The steps before it went through, and are idempotent for the next reconcile to observe.
+    assert_eq!(create_role.num_calls(), 1);
+    assert_eq!(put_policy.num_calls(), 1);
 }
 
 #[tokio::test]

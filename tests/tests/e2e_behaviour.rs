@@ -83,6 +83,7 @@ fn throttled() -> BackendError {
         message: "UpdateStateMachine: throttled by AWS: Rate exceeded".into(),
         transient: true,
         throttled: true,
+        retry_after: None,
     }
 }
 
@@ -201,6 +202,7 @@ async fn a_failed_cleanup_keeps_the_finalizer_and_is_retried() {
             message: "DeleteStateMachine: access denied".into(),
             transient: false,
             throttled: false,
+            retry_after: None,
         });
     }
     world.delete::<StateMachine>("stubborn").await;

@@ -9,6 +9,13 @@ use crate::plan::PlanError;
 /// An AWS call (or the plan before the calls) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
+    /// The operator's own per-API rate limit has no token for this call soon enough; the request was not
+    /// sent. Retry after `retry_after`.
+    #[error("{api}: client-side rate limit reached, not sent; retry in {:.1}s", retry_after.as_secs_f64())]
+    RateLimited {
+        api: &'static str,
+        retry_after: std::time::Duration,
+    },
     #[error("{api}: throttled by AWS: {message}")]
     Throttled { api: &'static str, message: String },
     #[error("{api}: access denied: {message}")]
@@ -52,7 +59,7 @@ impl AwsError {
     /// A bounded label for the error metric.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            AwsError::Throttled { .. } => "throttled",
+            AwsError::Throttled { .. } | AwsError::RateLimited { .. } => "throttled",
             AwsError::AccessDenied { .. } => "access_denied",
             AwsError::NotFound { .. } => "not_found",
             AwsError::Conflict { .. } => "conflict",
@@ -69,6 +76,7 @@ impl AwsError {
         matches!(
             self,
             AwsError::Throttled { .. }
+                | AwsError::RateLimited { .. }
                 | AwsError::Conflict { .. }
                 | AwsError::RoleNotAssumable { .. }
                 | AwsError::Transport { .. }
@@ -76,6 +84,14 @@ impl AwsError {
                 // A resource that vanished between observing and acting: the next observation sees it.
                 | AwsError::NotFound { .. }
         )
+    }
+
+    /// How long to wait before trying again, when the error says (the client-side rate limit).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AwsError::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     /// The planner's refusal (not owned, immutable change, invalid desired state), when that is the error:
@@ -228,5 +244,17 @@ mod tests {
             e.to_string()
                 .contains("X: rejected (InvalidDefinition): bad")
         );
+        let e = AwsError::RateLimited {
+            api: "sfn:CreateStateMachine",
+            retry_after: std::time::Duration::from_millis(31_500),
+        };
+        assert_eq!(e.metric_label(), "throttled");
+        assert!(e.is_transient());
+        assert_eq!(
+            e.retry_after(),
+            Some(std::time::Duration::from_millis(31_500))
+        );
+        assert!(e.to_string().contains("sfn:CreateStateMachine"), "{e}");
+        assert!(e.to_string().contains("31.5s"), "{e}");
     }
 }

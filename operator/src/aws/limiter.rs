@@ -122,6 +122,10 @@ struct BucketState {
     bucket: Bucket,
     tokens: f64,
     updated: Instant,
+    /// When the next refused caller should come back: each refusal is told a later time, one token
+    /// apart, so that a thousand callers refused together return one by one as tokens refill instead
+    /// of all at once (and all refused again).
+    next_retry: Instant,
 }
 
 /// The token buckets of all APIs.
@@ -139,16 +143,32 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token for `api`, waiting as long as the bucket needs to refill.
-    pub async fn acquire(&self, api: &'static str) {
-        if let Some(wait) = self.reserve(api, Instant::now()) {
+    /// Takes a token for `api`, waiting as long as the bucket needs to refill, but no longer than
+    /// `max_wait` (`None`: as long as it takes). When the token would come later than that, no token is
+    /// taken and the error says how long until one is free, so the caller can give its slot to other work
+    /// and come back instead of sleeping on it.
+    pub async fn acquire(
+        &self,
+        api: &'static str,
+        max_wait: Option<Duration>,
+    ) -> Result<(), RateLimitWait> {
+        if let Some(wait) = self.reserve(api, Instant::now(), max_wait)? {
             tokio::time::sleep(wait).await;
         }
+        Ok(())
     }
 
     /// Takes a token now (possibly driving the bucket negative, which queues later callers behind this
-    /// one) and returns how long the caller must wait before using it.
-    fn reserve(&self, api: &'static str, now: Instant) -> Option<Duration> {
+    /// one) and returns how long the caller must wait before using it. A caller that would wait longer
+    /// than `max_wait` takes nothing: leaving the bucket alone keeps the callers that do wait from being
+    /// pushed further back by ones that will not use their token; instead it is given a time to come back
+    /// after the callers refused before it.
+    fn reserve(
+        &self,
+        api: &'static str,
+        now: Instant,
+        max_wait: Option<Duration>,
+    ) -> Result<Option<Duration>, RateLimitWait> {
         let bucket = self
             .limits
             .per_api
@@ -156,26 +176,47 @@ impl RateLimiter {
             .copied()
             .unwrap_or(self.limits.default);
         if bucket.per_second.is_infinite() {
-            return None;
+            return Ok(None);
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let state = buckets.entry(api).or_insert(BucketState {
             bucket,
             tokens: bucket.burst,
             updated: now,
+            next_retry: now,
         });
         let elapsed = now.saturating_duration_since(state.updated).as_secs_f64();
         state.tokens = (state.tokens + elapsed * state.bucket.per_second).min(state.bucket.burst);
         state.updated = now;
-        state.tokens -= 1.0;
-        if state.tokens >= 0.0 {
-            None
-        } else {
-            Some(Duration::from_secs_f64(
-                -state.tokens / state.bucket.per_second.max(f64::MIN_POSITIVE),
-            ))
+        let after = state.tokens - 1.0;
+        if after >= 0.0 {
+            state.tokens = after;
+            return Ok(None);
+        }
+        let wait = Duration::from_secs_f64(-after / state.bucket.per_second.max(f64::MIN_POSITIVE));
+        match max_wait {
+            Some(bound) if wait > bound => {
+                let at = state.next_retry.max(now + wait);
+                state.next_retry =
+                    at + Duration::from_secs_f64(1.0 / state.bucket.per_second.max(1e-9));
+                Err(RateLimitWait {
+                    retry_after: at - now,
+                })
+            }
+            _ => {
+                state.tokens = after;
+                Ok(Some(wait))
+            }
         }
     }
+}
+
+/// The token for a call would only be free after the caller's longest acceptable wait.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitWait {
+    /// How long until the bucket has a token for this caller: after the callers already waiting and
+    /// those refused before it (if nobody else takes the token first).
+    pub retry_after: Duration,
 }
 
 /// Calls made, by API name (`"sfn:DescribeStateMachine"`).
@@ -272,20 +313,142 @@ mod tests {
             per_api: BTreeMap::new(),
         });
         let t0 = Instant::now();
-        assert_eq!(limiter.reserve("a", t0), None);
-        assert_eq!(limiter.reserve("a", t0), None);
-        let wait = limiter.reserve("a", t0).unwrap();
+        assert_eq!(limiter.reserve("a", t0, None).unwrap(), None);
+        assert_eq!(limiter.reserve("a", t0, None).unwrap(), None);
+        let wait = limiter.reserve("a", t0, None).unwrap().unwrap();
         assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
         // A second caller queues behind the first.
-        let wait = limiter.reserve("a", t0).unwrap();
+        let wait = limiter.reserve("a", t0, None).unwrap().unwrap();
         assert!((wait.as_secs_f64() - 0.2).abs() < 1e-6, "{wait:?}");
         // Other APIs have their own bucket.
-        assert_eq!(limiter.reserve("b", t0), None);
+        assert_eq!(limiter.reserve("b", t0, None).unwrap(), None);
         // After a second the bucket is full again (capped at the burst).
         let t1 = t0 + Duration::from_secs(1);
-        assert_eq!(limiter.reserve("a", t1), None);
-        assert_eq!(limiter.reserve("a", t1), None);
-        assert!(limiter.reserve("a", t1).is_some());
+        assert_eq!(limiter.reserve("a", t1, None).unwrap(), None);
+        assert_eq!(limiter.reserve("a", t1, None).unwrap(), None);
+        assert!(limiter.reserve("a", t1, None).unwrap().is_some());
+    }
+
+    fn slow_limiter() -> RateLimiter {
+        RateLimiter::new(RateLimits {
+            default: Bucket {
+                burst: 1.0,
+                per_second: 0.5,
+            },
+            per_api: BTreeMap::new(),
+        })
+    }
+
+    #[test]
+    fn bounded_wait_refuses_without_taking_a_token() {
+        let limiter = slow_limiter();
+        let bound = Some(Duration::from_secs(2));
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve("a", t0, bound), Ok(None));
+        // The next token is 2 s away: within the bound, so the caller waits for it.
+        let wait = limiter.reserve("a", t0, bound).unwrap().unwrap();
+        assert!((wait.as_secs_f64() - 2.0).abs() < 1e-6, "{wait:?}");
+        // The one after is 4 s away: refused, with the time until it is free.
+        let refused = limiter.reserve("a", t0, bound).unwrap_err();
+        assert!(
+            (refused.retry_after.as_secs_f64() - 4.0).abs() < 1e-6,
+            "{refused:?}"
+        );
+        // The next refused caller is told to come back one token (2 s) later, and so on.
+        let second = limiter.reserve("a", t0, bound).unwrap_err();
+        assert!(
+            (second.retry_after.as_secs_f64() - 6.0).abs() < 1e-6,
+            "{second:?}"
+        );
+        let third = limiter.reserve("a", t0, bound).unwrap_err();
+        assert!(
+            (third.retry_after.as_secs_f64() - 8.0).abs() < 1e-6,
+            "{third:?}"
+        );
+        // Refusals take no token: when the refused callers come back at their times, each finds one.
+        for r in [refused, second, third] {
+            let wait = limiter.reserve("a", t0 + r.retry_after, bound).unwrap();
+            assert_eq!(wait, None, "{r:?}");
+        }
+        // Once the promised times are past, a refusal is again counted from the bucket alone.
+        let t1 = t0 + Duration::from_secs(8);
+        assert_eq!(
+            limiter.reserve("a", t1 + Duration::from_secs(2), bound),
+            Ok(None)
+        );
+        let wait = limiter
+            .reserve("a", t1 + Duration::from_secs(2), bound)
+            .unwrap();
+        assert!(
+            wait.is_some_and(|w| (w.as_secs_f64() - 2.0).abs() < 1e-6),
+            "{wait:?}"
+        );
+        let refused = limiter
+            .reserve("a", t1 + Duration::from_secs(2), bound)
+            .unwrap_err();
+        assert!(
+            (refused.retry_after.as_secs_f64() - 4.0).abs() < 1e-6,
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn unbounded_wait_queues_instead_of_refusing() {
+        let limiter = slow_limiter();
+        let t0 = Instant::now();
+        assert_eq!(limiter.reserve("a", t0, None), Ok(None));
+        for n in 1..=5 {
+            let wait = limiter.reserve("a", t0, None).unwrap().unwrap();
+            assert!(
+                (wait.as_secs_f64() - 2.0 * n as f64).abs() < 1e-6,
+                "{wait:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn acquire_sleeps_within_the_bound_and_errs_beyond_it() {
+        // Real time, so a fast bucket: one token every 100 ms.
+        let limiter = RateLimiter::new(RateLimits {
+            default: Bucket {
+                burst: 1.0,
+                per_second: 10.0,
+            },
+            per_api: BTreeMap::new(),
+        });
+        let bound = Some(Duration::from_millis(150));
+        limiter.acquire("a", bound).await.unwrap();
+        let start = Instant::now();
+        limiter.acquire("a", bound).await.unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
+        // The bucket is empty again: an unbounded caller sleeps for its token; a bounded one queued behind
+        // it would need ~200 ms and is refused at once. `join!` polls in order, so the unbounded caller
+        // reserves first.
+        let start = Instant::now();
+        let (unbounded, bounded) = tokio::join!(limiter.acquire("a", None), async {
+            let r = limiter.acquire("a", bound).await;
+            (r, start.elapsed())
+        });
+        assert_eq!(unbounded, Ok(()));
+        assert!(
+            start.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
+        let (refused, refused_after) = bounded;
+        assert!(
+            refused_after < Duration::from_millis(50),
+            "{refused_after:?}"
+        );
+        let retry_after = refused.unwrap_err().retry_after;
+        assert!(
+            retry_after > Duration::from_millis(150) && retry_after <= Duration::from_millis(200),
+            "{retry_after:?}"
+        );
     }
 
     #[test]

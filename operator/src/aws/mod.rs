@@ -5,7 +5,8 @@
 //! points the controller and `sfn-operator apply` use: [`reconcile_machine`], [`delete_machine`],
 //! [`reconcile_activity`] and [`delete_activity`].
 //!
-//! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit,
+//! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit
+//! (or, past [`AwsSettings::max_rate_wait`], returns [`AwsError::RateLimited`] without sending it),
 //! counts the call and classifies its error.
 
 pub mod apply;
@@ -69,7 +70,16 @@ pub struct AwsSettings {
     pub propagation_retry: PropagationRetry,
     /// Attempts per call by the SDK's adaptive retry strategy (throttling, 5xx, timeouts).
     pub sdk_max_attempts: u32,
+    /// Longest wait for a client-side rate limit token; a call whose token comes later fails with
+    /// [`AwsError::RateLimited`] instead of sleeping. `None` waits as long as it takes (the one-shot
+    /// `apply` command); the controller uses [`CONTROLLER_MAX_RATE_WAIT`] so that a queue of creations
+    /// does not hold every reconcile slot while edits and deletions of other objects wait.
+    pub max_rate_wait: Option<Duration>,
 }
+
+/// The controller's bound on waiting for a rate limit token: short waits keep bursts smooth, longer
+/// ones give the reconcile slot back and requeue the object.
+pub const CONTROLLER_MAX_RATE_WAIT: Duration = Duration::from_secs(2);
 
 impl Default for AwsSettings {
     fn default() -> Self {
@@ -77,6 +87,7 @@ impl Default for AwsSettings {
             rate_limits: RateLimits::default(),
             propagation_retry: PropagationRetry::default(),
             sdk_max_attempts: 5,
+            max_rate_wait: None,
         }
     }
 }
@@ -206,7 +217,8 @@ impl AwsClients {
         )
     }
 
-    /// Makes one call: waits for the rate limit of `api`, counts it, classifies its error.
+    /// Makes one call: waits for the rate limit of `api` (up to `max_rate_wait`), counts it, classifies
+    /// its error. A call refused by the rate limit is neither sent nor counted.
     pub(crate) async fn call<T, E, R, F>(
         &self,
         api: &'static str,
@@ -217,7 +229,13 @@ impl AwsClients {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        self.limiter.acquire(api).await;
+        self.limiter
+            .acquire(api, self.settings.max_rate_wait)
+            .await
+            .map_err(|w| AwsError::RateLimited {
+                api,
+                retry_after: w.retry_after,
+            })?;
         self.counter.record(api);
         request.await.map_err(|e| AwsError::from_sdk(api, e))
     }

@@ -216,7 +216,11 @@ async fn run_one(
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let mut settings = aws::AwsSettings::default();
+        // One shot with nothing else to serve: wait for every rate limit token rather than give up.
+        let mut settings = aws::AwsSettings {
+            max_rate_wait: None,
+            ..Default::default()
+        };
         if let Some(spec) = &args.rate_limits {
             settings.rate_limits = settings.rate_limits.with_overrides(spec)?;
         }

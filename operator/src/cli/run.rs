@@ -127,7 +127,11 @@ fn default_identity() -> String {
 
 /// The AWS layer's settings with every rate limit bucket scaled by `scale`.
 fn aws_settings(scale: f64) -> crate::aws::AwsSettings {
-    let mut settings = crate::aws::AwsSettings::default();
+    let mut settings = crate::aws::AwsSettings {
+        // A reconcile slot is worth more than a rate limit token: give it back and requeue.
+        max_rate_wait: Some(crate::aws::CONTROLLER_MAX_RATE_WAIT),
+        ..Default::default()
+    };
     if scale > 0.0 && scale != 1.0 {
         let scaled = |b: crate::aws::Bucket| crate::aws::Bucket {
             burst: b.burst * scale,
@@ -291,6 +295,11 @@ mod tests {
                 "{api}"
             );
         }
-        assert_eq!(aws_settings(1.0), base);
+        assert_eq!(aws_settings(1.0).rate_limits, base.rate_limits);
+        // The controller gives its reconcile slot back rather than sleep long for a token.
+        assert_eq!(
+            aws_settings(1.0).max_rate_wait,
+            Some(crate::aws::CONTROLLER_MAX_RATE_WAIT)
+        );
     }
 }

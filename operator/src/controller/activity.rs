@@ -81,9 +81,21 @@ pub async fn reconcile(act: Arc<Activity>, ctx: Arc<Context>) -> Result<Action, 
 pub fn error_policy(act: Arc<Activity>, err: &Error, ctx: Arc<Context>) -> Action {
     let key = object_key(act.as_ref());
     tracing::warn!(object = %key, error = %err, "Activity reconcile failed");
+    if let Some(delay) = rate_limit_delay(err) {
+        // Not a failure of the object: its turn comes when a token is free, without growing the backoff.
+        return Action::requeue(delay);
+    }
     match err.inner() {
         Error::Invalid(_) => Action::await_change(),
         _ => Action::requeue(ctx.backoff_delay(&key)),
+    }
+}
+
+/// The requeue the client-side rate limit asked for, when that is why the reconcile stopped.
+fn rate_limit_delay(err: &Error) -> Option<std::time::Duration> {
+    match err.inner() {
+        Error::Aws(e) => e.retry_after.map(super::policy::after_rate_limit),
+        _ => None,
     }
 }
 

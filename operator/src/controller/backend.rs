@@ -40,6 +40,8 @@ pub struct BackendError {
     pub transient: bool,
     /// The failure was throttling (reason `Throttled` rather than `AwsError`).
     pub throttled: bool,
+    /// Retry after this long rather than with backoff: the client-side rate limit said when a token is free.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// The AWS operations the controllers need.
@@ -95,7 +97,11 @@ fn classify(err: crate::aws::AwsError) -> BackendError {
     BackendError {
         message: err.to_string(),
         transient: err.is_transient(),
-        throttled: matches!(err, crate::aws::AwsError::Throttled { .. }),
+        throttled: matches!(
+            err,
+            crate::aws::AwsError::Throttled { .. } | crate::aws::AwsError::RateLimited { .. }
+        ),
+        retry_after: err.retry_after(),
     }
 }
 
@@ -117,6 +123,7 @@ impl AwsBackend for AwsSdkBackend {
                 ),
                 transient: true,
                 throttled: false,
+                retry_after: None,
             });
         };
         Ok(MachineApplied {

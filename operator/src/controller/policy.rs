@@ -83,6 +83,15 @@ pub fn jittered(period: Duration) -> Duration {
     Duration::from_secs_f64((period.as_secs_f64() + offset).max(1.0))
 }
 
+/// The requeue after the client-side rate limit refused a call: when its token is free (the limiter
+/// already spaces the refused callers one token apart), plus a little jitter (a tenth, at least a second)
+/// so that objects told the same time by separate replicas or restarts do not return in the same instant.
+pub fn after_rate_limit(retry_after: Duration) -> Duration {
+    let spread = (retry_after.as_secs_f64() / 10.0).max(1.0);
+    let extra = rand::rng().random_range(0.0..=spread);
+    retry_after + Duration::from_secs_f64(extra)
+}
+
 /// Exponential backoff with full jitter, bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {

@@ -4,7 +4,8 @@
 //! Each step has its own error so the condition reason says where it stopped: `ReferenceNotFound` (a
 //! TaskIntegration, Activity or StateMachine is missing or has no ARN yet; retried, and woken by the reference
 //! index as soon as it appears), `InvalidDefinition` (waits for the next spec change: retrying cannot fix it),
-//! `Throttled` / `AwsError` (retried with exponential backoff and jitter).
+//! `Throttled` / `AwsError` (retried with exponential backoff and jitter, except a call the operator's own
+//! rate limit held back: that one is requeued for when its token is free, plus jitter).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,6 +105,10 @@ pub async fn reconcile(sm: Arc<StateMachine>, ctx: Arc<Context>) -> Result<Actio
 pub fn error_policy(sm: Arc<StateMachine>, err: &Error, ctx: Arc<Context>) -> Action {
     let key = object_key(sm.as_ref());
     tracing::warn!(object = %key, error = %err, "StateMachine reconcile failed");
+    if let Some(delay) = rate_limit_delay(err) {
+        // Not a failure of the object: its turn comes when a token is free, without growing the backoff.
+        return Action::requeue(delay);
+    }
     match err.inner() {
         Error::InvalidDefinition(_) => Action::await_change(),
         // The reference usually appears through a watch event; the retry is a safety net for the cases no
@@ -113,6 +118,14 @@ pub fn error_policy(sm: Arc<StateMachine>, err: &Error, ctx: Arc<Context>) -> Ac
                 .min(super::policy::REFERENCE_RETRY_MAX),
         ),
         _ => Action::requeue(ctx.backoff_delay(&key)),
+    }
+}
+
+/// The requeue the client-side rate limit asked for, when that is why the reconcile stopped.
+fn rate_limit_delay(err: &Error) -> Option<std::time::Duration> {
+    match err.inner() {
+        Error::Aws(e) => e.retry_after.map(super::policy::after_rate_limit),
+        _ => None,
     }
 }
 
@@ -502,4 +515,56 @@ pub fn dependents_of_machine(
     changed(filter, RefKind::StateMachine, sm)
         .map(|k| dependents(ctx, &k))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn aws(retry_after: Option<Duration>) -> Error {
+        Error::Aws(BackendError {
+            message: "sfn:CreateStateMachine: client-side rate limit reached".into(),
+            transient: true,
+            throttled: true,
+            retry_after,
+        })
+    }
+
+    #[test]
+    fn a_rate_limited_reconcile_is_requeued_for_when_its_token_is_free() {
+        // As the controller sees it: wrapped by the finalizer helper.
+        let err = Error::Finalizer(Box::new(finalizer::Error::ApplyFailed(aws(Some(
+            Duration::from_secs(30),
+        )))));
+        assert_eq!(err.reason(), "Throttled");
+        for _ in 0..50 {
+            let delay = rate_limit_delay(&err).expect("a rate limited error has a delay");
+            assert!(
+                delay >= Duration::from_secs(30) && delay <= Duration::from_secs(33),
+                "{delay:?}"
+            );
+        }
+        // A short wait still gets up to a second of spread, never less than the wait itself.
+        let short = aws(Some(Duration::from_millis(2500)));
+        let delay = rate_limit_delay(&short).unwrap();
+        assert!(
+            delay >= Duration::from_millis(2500) && delay <= Duration::from_millis(3500),
+            "{delay:?}"
+        );
+    }
+
+    #[test]
+    fn other_failures_keep_the_backoff() {
+        assert_eq!(rate_limit_delay(&aws(None)), None);
+        assert_eq!(
+            rate_limit_delay(&Error::ReferenceNotFound("TaskIntegration x".into())),
+            None
+        );
+        assert_eq!(
+            rate_limit_delay(&Error::InvalidDefinition("state A: next".into())),
+            None
+        );
+    }
 }

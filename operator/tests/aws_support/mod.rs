@@ -128,6 +128,7 @@ pub fn test_settings() -> AwsSettings {
             max_delay: Duration::from_millis(20),
         },
         sdk_max_attempts: 3,
+        max_rate_wait: None,
     }
 }
 
