@@ -1266,6 +1266,31 @@ impl Machine<'_> {
         }
     }
 
+    /// Result processing shared by Task, Parallel and Map, in either query language: the JSONPath
+    /// pipeline, or JSONata `Output` and `Assign` over `$states` with the result in it.
+    fn finish_result(
+        &mut self,
+        st: &St<'_>,
+        input: &Value,
+        result: Value,
+        vars: &mut Vars,
+    ) -> Res<Value> {
+        match st.ql {
+            Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
+            Ql::Jsonata => {
+                let states = self.states_var(st, input, &[("result", &result)]);
+                Ok(self.jsonata_finish(
+                    st,
+                    &states,
+                    result,
+                    vars,
+                    st.get("Assign"),
+                    st.get("Output"),
+                )?)
+            }
+        }
+    }
+
     /// JSONPath result processing shared by Task, Parallel and Map: ResultSelector, Assign, ResultPath, OutputPath.
     fn finish_jsonpath(
         &mut self,
@@ -1405,21 +1430,10 @@ impl Machine<'_> {
                 json!({"output": compact(&result)}),
             )),
         );
-        match st.ql {
-            Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
-            Ql::Jsonata => {
-                self.check_size(st, &result)?;
-                let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(
-                    st,
-                    &states,
-                    result.clone(),
-                    vars,
-                    st.get("Assign"),
-                    st.get("Output"),
-                )?)
-            }
+        if matches!(st.ql, Ql::Jsonata) {
+            self.check_size(st, &result)?;
         }
+        self.finish_result(st, input, result, vars)
     }
 
     fn parallel(&mut self, st: &St<'_>, input: &Value, vars: &mut Vars) -> Res<Value> {
@@ -1456,20 +1470,7 @@ impl Machine<'_> {
         }
         self.event("ParallelStateSucceeded", None);
         let result = Value::Array(results);
-        match st.ql {
-            Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
-            Ql::Jsonata => {
-                let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(
-                    st,
-                    &states,
-                    result.clone(),
-                    vars,
-                    st.get("Assign"),
-                    st.get("Output"),
-                )?)
-            }
-        }
+        self.finish_result(st, input, result, vars)
     }
 
     fn map(&mut self, st: &St<'_>, input: &Value, vars: &mut Vars) -> Res<Value> {
@@ -1757,20 +1758,7 @@ impl Machine<'_> {
             }
             None => Value::Array(results),
         };
-        match st.ql {
-            Ql::JsonPath => Ok(self.finish_jsonpath(st, input, result, vars)?),
-            Ql::Jsonata => {
-                let states = self.states_var(st, input, &[("result", &result)]);
-                Ok(self.jsonata_finish(
-                    st,
-                    &states,
-                    result.clone(),
-                    vars,
-                    st.get("Assign"),
-                    st.get("Output"),
-                )?)
-            }
-        }
+        self.finish_result(st, input, result, vars)
     }
 
     fn tolerance(
