@@ -11,9 +11,9 @@ use e2e_support::{RunningOperator, World, eventually};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use sfn_operator::api::StateMachine;
-use sfn_operator::controller::backend::memory::InMemoryBackend;
-use sfn_operator::controller::backend::{AwsBackend, BackendError};
+use sfn_api::StateMachine;
+use sfn_controller::backend::memory::InMemoryBackend;
+use sfn_controller::backend::{AwsBackend, BackendError};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -69,7 +69,7 @@ async fn event_reasons(world: &World) -> Vec<String> {
 
 async fn request_reconcile(world: &World, name: &str) {
     let patch = json!({"metadata": {"annotations": {
-        "sfn.operator.dev/reconcile-requested-at": sfn_operator::controller::status::now_rfc3339() + &format!("-{}", rand::random::<u32>())
+        "sfn.operator.dev/reconcile-requested-at": sfn_controller::status::now_rfc3339() + &format!("-{}", rand::random::<u32>())
     }}});
     world
         .api::<StateMachine>()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use e2e_support::{RunningOperator, World, eventually};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
-use sfn_operator::api::{Activity, StateMachine, TaskIntegration};
+use sfn_api::{Activity, StateMachine, TaskIntegration};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -539,7 +539,7 @@ async fn an_idle_cluster_makes_no_writes() {
         op.backend
             .call_counts()
             .iter()
-            .filter(|(api, _)| !sfn_operator::aws::limiter::is_read_api(api))
+            .filter(|(api, _)| !sfn_aws::limiter::is_read_api(api))
             .map(|(_, n)| n)
             .sum()
     };
@@ -567,7 +567,7 @@ async fn an_idle_cluster_makes_no_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_operators_elect_one_leader() {
-    use sfn_operator::controller::leader::LeaderConfig;
+    use sfn_controller::leader::LeaderConfig;
     let world = World::new().await;
     world.apply_value(small_machine("led", "Delete")).await;
     let backend = world.backend().await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use e2e_support::World;
 use serde_json::json;
-use sfn_operator::api::StateMachine;
+use sfn_api::StateMachine;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use e2e_support::World;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
-use sfn_operator::api::{StateMachine, TaskIntegration};
+use sfn_api::{StateMachine, TaskIntegration};
 
 fn is_ready(sm: &StateMachine) -> bool {
     sm.status.as_ref().is_some_and(|s| {
@@ -155,7 +155,7 @@ async fn aws_writes(operator: &mut e2e_support::OperatorProcess) -> f64 {
         .filter(|l| l.starts_with("sfn_operator_aws_calls_total{api=\""))
         .filter_map(|l| {
             let api = l.split('"').nth(1)?;
-            if sfn_operator::aws::limiter::is_read_api(api) {
+            if sfn_aws::limiter::is_read_api(api) {
                 return None;
             }
             l.rsplit(' ').next()?.parse::<f64>().ok()

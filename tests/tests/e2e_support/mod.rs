@@ -17,10 +17,10 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use sfn_operator::controller::backend::AwsBackend;
-use sfn_operator::controller::http::Health;
-use sfn_operator::controller::metrics::Metrics;
-use sfn_operator::controller::{self, AwsEnvironment, Config};
+use sfn_controller::backend::AwsBackend;
+use sfn_controller::http::Health;
+use sfn_controller::metrics::Metrics;
+use sfn_controller::{self as controller, AwsEnvironment, Config};
 
 pub const REGION: &str = "us-east-1";
 
@@ -114,14 +114,14 @@ pub struct World {
 /// Installs (or updates) the operator's CRDs and waits until they are served.
 pub async fn install_crds(client: &Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in sfn_operator::api::crds() {
+    for crd in sfn_api::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         let pp = PatchParams::apply("sfn-e2e").force();
         api.patch(&name, &pp, &Patch::Apply(&crd))
             .await
             .unwrap_or_else(|e| panic!("installing CRD {name}: {e}"));
     }
-    for crd in sfn_operator::api::crds() {
+    for crd in sfn_api::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         eventually(Duration::from_secs(20), || {
             let api = api.clone();
@@ -149,7 +149,7 @@ impl World {
         let namespace = cluster.namespace.clone();
         let sdk = sdk_config().await;
         // The account the emulator (or AWS) reports for these credentials, as the operator discovers it.
-        let account = sfn_operator::controller::backend::AwsSdkBackend::from_sdk_config(&sdk)
+        let account = sfn_controller::backend::AwsSdkBackend::from_sdk_config(&sdk)
             .await
             .expect("AWS clients for the emulator")
             .clients()
@@ -203,7 +203,7 @@ impl World {
     /// The AWS backend talking to the emulator in this world's account.
     pub async fn backend(&self) -> Arc<dyn AwsBackend> {
         Arc::new(
-            sfn_operator::controller::backend::AwsSdkBackend::from_sdk_config(&self.sdk)
+            sfn_controller::backend::AwsSdkBackend::from_sdk_config(&self.sdk)
                 .await
                 .expect("AWS clients for the emulator"),
         )
@@ -231,17 +231,17 @@ impl World {
         let pp = PatchParams::apply("sfn-e2e").force();
         let result = match kind.as_str() {
             "StateMachine" => self
-                .api::<sfn_operator::api::StateMachine>()
+                .api::<sfn_api::StateMachine>()
                 .patch(&name, &pp, &Patch::Apply(&doc))
                 .await
                 .map(|_| ()),
             "TaskIntegration" => self
-                .api::<sfn_operator::api::TaskIntegration>()
+                .api::<sfn_api::TaskIntegration>()
                 .patch(&name, &pp, &Patch::Apply(&doc))
                 .await
                 .map(|_| ()),
             "Activity" => self
-                .api::<sfn_operator::api::Activity>()
+                .api::<sfn_api::Activity>()
                 .patch(&name, &pp, &Patch::Apply(&doc))
                 .await
                 .map(|_| ()),

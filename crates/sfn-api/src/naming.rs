@@ -1,0 +1,289 @@
+//! Names and ownership markers of the AWS resources the operator manages. Pure.
+//!
+//! Every AWS name is derived here, deterministically, so that a restarted operator finds exactly what an
+//! earlier run created. AWS limits (from the API references):
+//! - state machine and activity names: 1–80 characters, no whitespace, brackets, wildcards or
+//!   `"#%\^|~`$&,;:/` (CreateStateMachine / CreateActivity `name`); we keep to `[A-Za-z0-9._-]`, which also
+//!   satisfies the stricter rule for Express logging (`A-Z a-z 0-9 - _`, minus the dot, which Kubernetes
+//!   namespaces never contain and names rarely do).
+//! - IAM role names: 1–64 characters of `[\w+=,.@-]` (CreateRole `RoleName`).
+//! - CloudWatch alarm names: 1–255 characters.
+
+use sha2::{Digest, Sha256};
+
+/// The ARN partition of a region.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// Tag key carrying `<namespace>/<name>` of the owning Kubernetes object.
+pub const OWNER_TAG: &str = "sfn.operator.dev/owner";
+/// Tag key carrying the uid of the owning Kubernetes object (a re-created object with the same name is a
+/// different owner).
+pub const OWNER_UID_TAG: &str = "sfn.operator.dev/owner-uid";
+/// Annotation that allows taking over an existing AWS resource that carries no (or other) owner tags.
+pub const ADOPT_ANNOTATION: &str = "sfn.operator.dev/adopt";
+/// Finalizer that keeps an object until its AWS resources are deleted (or released, with `Retain`).
+pub const FINALIZER: &str = "sfn.operator.dev/finalizer";
+/// IAM path of every role the operator creates, so the operator's own permissions can be scoped to it.
+pub const ROLE_PATH: &str = "/sfn-operator/";
+/// Every alarm the operator creates starts with this, followed by the state machine name and a `/`.
+pub const ALARM_PREFIX: &str = "sfn-operator/";
+
+/// Longest state machine / activity name AWS accepts.
+pub const STATE_MACHINE_NAME_MAX: usize = 80;
+/// Longest IAM role name AWS accepts.
+pub const ROLE_NAME_MAX: usize = 64;
+/// Longest CloudWatch alarm name AWS accepts.
+pub const ALARM_NAME_MAX: usize = 255;
+
+/// Length of the hash suffix that keeps shortened names unique.
+const HASH_LEN: usize = 8;
+
+/// A name given explicitly in a spec that AWS would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NamingError {
+    #[error("{object}: spec.name {name:?} is invalid: {reason}")]
+    InvalidName {
+        object: String,
+        name: String,
+        reason: String,
+    },
+}
+
+/// The value of the [`OWNER_TAG`] for an object.
+pub fn owner_value(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// The AWS name of a state machine: `spec.name` when given (validated, never rewritten: the user asked for
+/// exactly that name), else `<namespace>-<name>`, shortened with a hash suffix past 80 characters.
+pub fn state_machine_name(
+    namespace: &str,
+    name: &str,
+    override_name: Option<&str>,
+) -> Result<String, NamingError> {
+    aws_name("StateMachine", namespace, name, override_name)
+}
+
+/// The AWS name of an activity; the same rules as [`state_machine_name`].
+pub fn activity_name(
+    namespace: &str,
+    name: &str,
+    override_name: Option<&str>,
+) -> Result<String, NamingError> {
+    aws_name("Activity", namespace, name, override_name)
+}
+
+fn aws_name(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    override_name: Option<&str>,
+) -> Result<String, NamingError> {
+    match override_name {
+        Some(explicit) => {
+            let invalid = |reason: String| NamingError::InvalidName {
+                object: format!("{kind} {namespace}/{name}"),
+                name: explicit.to_string(),
+                reason,
+            };
+            if explicit.is_empty() {
+                return Err(invalid("must not be empty".into()));
+            }
+            if explicit.chars().count() > STATE_MACHINE_NAME_MAX {
+                return Err(invalid(format!(
+                    "longer than {STATE_MACHINE_NAME_MAX} characters"
+                )));
+            }
+            if let Some(bad) = explicit.chars().find(|c| !is_sfn_name_char(*c)) {
+                return Err(invalid(format!(
+                    "character {bad:?} is not allowed (use letters, digits, '.', '-' and '_')"
+                )));
+            }
+            Ok(explicit.to_string())
+        }
+        None => Ok(shorten(
+            &sanitize(&format!("{namespace}-{name}"), is_sfn_name_char),
+            STATE_MACHINE_NAME_MAX,
+        )),
+    }
+}
+
+/// The IAM role created for a state machine: the machine's AWS name, shortened to 64 characters.
+pub fn role_name(state_machine_name: &str) -> String {
+    shorten(
+        &sanitize(state_machine_name, is_role_name_char),
+        ROLE_NAME_MAX,
+    )
+}
+
+/// Name of the `index`th customer managed policy of a role (role names are at most 64 characters, policy
+/// names 128, so this never needs shortening). The role name in it is how the AWS layer recognises the
+/// policies of a role among those attached to it.
+pub fn managed_policy_name(role_name: &str, index: usize) -> String {
+    format!("{}{index}", managed_policy_prefix(role_name))
+}
+
+/// What every managed policy name of `role_name` starts with.
+pub fn managed_policy_prefix(role_name: &str) -> String {
+    format!("{role_name}-policy-")
+}
+
+/// The ARN of a customer managed policy under [`ROLE_PATH`].
+pub fn managed_policy_arn(partition: &str, account_id: &str, policy_name: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:policy{ROLE_PATH}{policy_name}")
+}
+
+/// The prefix shared by all alarms of one state machine; the AWS layer lists alarms by it to find stale ones.
+pub fn alarm_name_prefix(state_machine_name: &str) -> String {
+    format!("{ALARM_PREFIX}{state_machine_name}/")
+}
+
+/// A full alarm name: the machine's prefix followed by the alarm's suffix, shortened to 255 characters.
+pub fn alarm_name(state_machine_name: &str, suffix: &str) -> String {
+    shorten(
+        &format!("{}{suffix}", alarm_name_prefix(state_machine_name)),
+        ALARM_NAME_MAX,
+    )
+}
+
+/// The role name inside an IAM role ARN (`arn:aws:iam::123:role/path/name` → `name`).
+pub fn role_name_from_arn(arn: &str) -> Option<&str> {
+    let resource = arn.split(':').nth(5)?;
+    let path = resource.strip_prefix("role/")?;
+    path.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// The resource name at the end of a Step Functions ARN (`...:stateMachine:name` → `name`).
+pub fn name_from_sfn_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    let kind = parts.nth(5)?;
+    if kind != "stateMachine" && kind != "activity" {
+        return None;
+    }
+    parts.next().filter(|n| !n.is_empty())
+}
+
+/// Cuts `name` to at most `max` characters, replacing the tail with `-` and a hash of the whole name, so
+/// two long names that share a prefix still differ. Names that fit are returned unchanged.
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    let digest = hex::encode(Sha256::digest(name.as_bytes()));
+    let keep = max.saturating_sub(HASH_LEN + 1);
+    let head: String = name.chars().take(keep).collect();
+    let head = head.trim_end_matches(['-', '.', '_']);
+    format!("{head}-{}", &digest[..HASH_LEN])
+}
+
+fn sanitize(name: &str, allowed: fn(char) -> bool) -> String {
+    name.chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .collect()
+}
+
+fn is_sfn_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+fn is_role_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition_of("us-east-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+    }
+
+    #[test]
+    fn default_name_is_namespace_dash_name() {
+        assert_eq!(
+            state_machine_name("demo", "job-poller", None).unwrap(),
+            "demo-job-poller"
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened_deterministically_and_stay_distinct() {
+        let a = state_machine_name("team", &"x".repeat(100), None).unwrap();
+        let b = state_machine_name("team", &format!("{}y", "x".repeat(99)), None).unwrap();
+        assert_eq!(a.chars().count(), 80);
+        assert_eq!(b.chars().count(), 80);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            state_machine_name("team", &"x".repeat(100), None).unwrap()
+        );
+        assert!(a.starts_with("team-xxxx"));
+    }
+
+    #[test]
+    fn explicit_names_are_validated_not_rewritten() {
+        assert_eq!(
+            state_machine_name("ns", "n", Some("MyMachine_1")).unwrap(),
+            "MyMachine_1"
+        );
+        let err = state_machine_name("ns", "n", Some("bad name")).unwrap_err();
+        assert!(err.to_string().contains("StateMachine ns/n"), "{err}");
+        assert!(err.to_string().contains("spec.name"), "{err}");
+        assert!(state_machine_name("ns", "n", Some(&"a".repeat(81))).is_err());
+        assert!(activity_name("ns", "n", Some("")).is_err());
+    }
+
+    #[test]
+    fn role_names_fit_iam() {
+        let machine = state_machine_name("payments", &"m".repeat(70), None).unwrap();
+        let role = role_name(&machine);
+        assert!(role.chars().count() <= ROLE_NAME_MAX);
+        assert_ne!(role, role_name(&format!("{machine}z")));
+        assert_eq!(role_name("demo-a"), "demo-a");
+    }
+
+    #[test]
+    fn arn_helpers() {
+        assert_eq!(
+            role_name_from_arn("arn:aws:iam::123456789012:role/sfn-operator/demo-a"),
+            Some("demo-a")
+        );
+        assert_eq!(
+            role_name_from_arn("arn:aws:iam::123456789012:role/plain"),
+            Some("plain")
+        );
+        assert_eq!(role_name_from_arn("arn:aws:iam::123:policy/x"), None);
+        assert_eq!(
+            name_from_sfn_arn("arn:aws:states:us-east-1:123:stateMachine:demo-a"),
+            Some("demo-a")
+        );
+        assert_eq!(
+            name_from_sfn_arn("arn:aws:states:us-east-1:123:activity:act"),
+            Some("act")
+        );
+    }
+
+    #[test]
+    fn alarm_names_carry_the_machine_prefix() {
+        assert_eq!(
+            alarm_name("demo-a", "ExecutionsFailed"),
+            "sfn-operator/demo-a/ExecutionsFailed"
+        );
+        assert!(alarm_name("m", &"s".repeat(300)).chars().count() <= ALARM_NAME_MAX);
+    }
+}

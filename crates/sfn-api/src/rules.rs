@@ -1,0 +1,290 @@
+//! The cross-field rules of the three kinds, in two equivalent forms: the CEL expressions the CRDs carry
+//! (enforced by the API server at `kubectl apply`), and Rust checks with the same meaning, used by the
+//! controller and the offline commands (which never see an API server) and by the tests.
+//!
+//! Keeping both here, side by side, is what stops them drifting: the schema test asserts that the CRDs
+//! carry exactly the rules of [`cel_rules`], and each rule has a Rust check with a good and a bad case.
+//! We do not embed a CEL interpreter: the expressions are the simple `has()` / `==` forms below, and an
+//! interpreter would be a large dependency for six one-liners.
+
+use super::definition::{State, StateType};
+use super::state_machine::StateMachineSpec;
+use super::task_integration::TaskIntegrationSpec;
+
+/// CEL: exactly one service block in a TaskIntegration.
+pub const ONE_SERVICE_BLOCK_RULE: &str = "[has(self.lambda), has(self.sns), has(self.sqs), has(self.ecs), has(self.batch), has(self.glue), has(self.sagemakerTraining), has(self.sagemakerTransform), has(self.dynamodb), has(self.eventbridge), has(self.http), has(self.stepFunctions), has(self.activity), has(self.awsSdk)].exists_one(x, x)";
+
+/// CEL rules on every typed state (`definition.states[*]`, `fragments[*].states[*]`).
+pub const STATE_RULES: &[&str] = &[
+    "!(has(self.integration) && has(self.resource))",
+    "!(has(self.next) && has(self.end) && self.end)",
+    "self.type != 'Fragment' || (has(self.fragment) && has(self.prefix))",
+    "self.type != 'Choice' || has(self.choices)",
+    "self.type != 'Parallel' || has(self.branches)",
+    "self.type != 'Map' || has(self.itemProcessor)",
+    "!(has(self.default) && has(self.defaultStates))",
+];
+
+/// CEL rules on every Choice rule of a typed state.
+pub const CHOICE_RULES: &[&str] = &[
+    "has(self.condition) != has(self.rule)",
+    "has(self.next) != has(self.states)",
+];
+
+/// Every CEL rule of the three CRDs as (kind, schema path, rule). The schema test compares this list with
+/// the generated CRDs, so a rule added in only one place fails the tests.
+pub fn cel_rules() -> Vec<(&'static str, String, &'static str)> {
+    let mut rules: Vec<(&'static str, String, &'static str)> = vec![
+        (
+            "StateMachine",
+            ".spec".into(),
+            "has(self.definition) != has(self.definitionJson)",
+        ),
+        (
+            "StateMachine",
+            ".spec".into(),
+            "!(has(self.roleArn) && has(self.role))",
+        ),
+        ("StateMachine", ".spec.type".into(), "self == oldSelf"),
+        (
+            "StateMachine",
+            ".spec.logging".into(),
+            "self.level == 'OFF' || has(self.logGroupArn)",
+        ),
+        ("TaskIntegration", ".spec".into(), ONE_SERVICE_BLOCK_RULE),
+        (
+            "TaskIntegration",
+            ".spec.stepFunctions".into(),
+            "has(self.stateMachineRef) != has(self.stateMachineArn)",
+        ),
+        (
+            "TaskIntegration",
+            ".spec.activity".into(),
+            "has(self.activityRef) != has(self.activityArn)",
+        ),
+    ];
+    for states in [".spec.definition.states[*]", ".spec.fragments[*].states[*]"] {
+        for rule in STATE_RULES {
+            rules.push(("StateMachine", states.to_string(), rule));
+        }
+        for rule in CHOICE_RULES {
+            rules.push(("StateMachine", format!("{states}.choices[*]"), rule));
+        }
+    }
+    rules
+}
+
+/// A rule violation: the field path (as the API server would print it, e.g.
+/// `spec.definition.states[2]`) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The checks the StateMachine CRD's CEL rules make (creation rules; `type` immutability is a transition
+/// rule the controller cannot see). Top-level and fragment states are checked; nested state lists are
+/// opaque in the schema and checked by the compiler instead.
+pub fn validate_state_machine(spec: &StateMachineSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match (&spec.definition, &spec.definition_json) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "spec",
+            "exactly one of definition and definitionJson must be set, both are",
+        )),
+        (None, None) => errors.push(FieldError::new(
+            "spec",
+            "exactly one of definition and definitionJson must be set, neither is",
+        )),
+        _ => {}
+    }
+    if spec.role_arn.is_some() && spec.role.is_some() {
+        errors.push(FieldError::new(
+            "spec",
+            "roleArn (an existing role) and role (settings of the created role) are mutually exclusive",
+        ));
+    }
+    if let Some(logging) = &spec.logging
+        && logging.level != super::state_machine::LogLevel::Off
+        && logging.log_group_arn.is_none()
+    {
+        errors.push(FieldError::new(
+            "spec.logging.logGroupArn",
+            "required unless level is OFF",
+        ));
+    }
+    if let Some(definition) = &spec.definition {
+        for (i, state) in definition.states.iter().enumerate() {
+            validate_state(state, &format!("spec.definition.states[{i}]"), &mut errors);
+        }
+    }
+    for (f, fragment) in spec.fragments.iter().enumerate() {
+        for (i, state) in fragment.states.iter().enumerate() {
+            validate_state(
+                state,
+                &format!("spec.fragments[{f}].states[{i}]"),
+                &mut errors,
+            );
+        }
+    }
+    errors
+}
+
+/// The transition rule of the StateMachine CRD (`type` is immutable: AWS cannot change the type of an
+/// existing state machine). `None` on either side means the default, STANDARD, as the CRD defaults it.
+pub fn validate_state_machine_update(
+    old: &StateMachineSpec,
+    new: &StateMachineSpec,
+) -> Vec<FieldError> {
+    if old.workflow_type() == new.workflow_type() {
+        return Vec::new();
+    }
+    vec![FieldError::new(
+        "spec.type",
+        format!(
+            "type is immutable (was {}, now {}); create a new object instead",
+            old.workflow_type().as_str(),
+            new.workflow_type().as_str()
+        ),
+    )]
+}
+
+/// The per-state CEL rules, applied to one state at `path`.
+pub fn validate_state(state: &State, path: &str, errors: &mut Vec<FieldError>) {
+    let named = |msg: &str| format!("state {:?}: {msg}", state.name);
+    if state.integration.is_some() && state.resource.is_some() {
+        errors.push(FieldError::new(
+            path,
+            named("a state sets at most one of integration and resource"),
+        ));
+    }
+    if state.next.is_some() && state.end == Some(true) {
+        errors.push(FieldError::new(
+            path,
+            named("a state cannot set both next and end: true"),
+        ));
+    }
+    let missing = match state.type_ {
+        StateType::Fragment if state.fragment.is_none() => Some("fragment"),
+        StateType::Fragment if state.prefix.is_none() => Some("prefix"),
+        StateType::Choice if state.choices.is_empty() => Some("choices"),
+        StateType::Parallel if state.branches.is_empty() => Some("branches"),
+        StateType::Map if state.item_processor.is_none() => Some("itemProcessor"),
+        _ => None,
+    };
+    if let Some(field) = missing {
+        errors.push(FieldError::new(
+            format!("{path}.{field}"),
+            named(&format!("a {} state needs {field}", state.type_)),
+        ));
+    }
+    if state.default.is_some() && !state.default_states.is_empty() {
+        errors.push(FieldError::new(
+            path,
+            named("a Choice sets at most one of default and defaultStates"),
+        ));
+    }
+    for (c, choice) in state.choices.iter().enumerate() {
+        let at = format!("{path}.choices[{c}]");
+        if choice.condition.is_some() == choice.rule.is_some() {
+            errors.push(FieldError::new(
+                &at,
+                named("a choice sets exactly one of condition and rule"),
+            ));
+        }
+        if choice.next.is_some() != choice.states.is_empty() {
+            errors.push(FieldError::new(
+                &at,
+                named("a choice sets exactly one of next and states"),
+            ));
+        }
+    }
+}
+
+/// The checks the TaskIntegration CRD's CEL rules make.
+pub fn validate_task_integration(spec: &TaskIntegrationSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let services = spec.services();
+    if services.len() != 1 {
+        let set: Vec<&str> = services.iter().map(|s| s.field_name()).collect();
+        errors.push(FieldError::new(
+            "spec",
+            if set.is_empty() {
+                "exactly one service block must be set, none is".to_string()
+            } else {
+                format!(
+                    "exactly one service block must be set, found {}",
+                    set.join(", ")
+                )
+            },
+        ));
+    }
+    if let Some(sf) = &spec.step_functions
+        && sf.state_machine_ref.is_some() == sf.state_machine_arn.is_some()
+    {
+        errors.push(FieldError::new(
+            "spec.stepFunctions",
+            "exactly one of stateMachineRef and stateMachineArn must be set",
+        ));
+    }
+    if let Some(activity) = &spec.activity
+        && activity.activity_ref.is_some() == activity.activity_arn.is_some()
+    {
+        errors.push(FieldError::new(
+            "spec.activity",
+            "exactly one of activityRef and activityArn must be set",
+        ));
+    }
+    errors
+}
+
+/// serde's unknown-field message lists every expected field (fifty for a State); keep the first part,
+/// which names the field, unless the list is short enough to help.
+pub(crate) fn shorten_serde_message(message: &str) -> String {
+    match message.split_once(", expected one of") {
+        Some((head, _)) if message.len() > 160 => head.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WorkflowType;
+
+    #[test]
+    fn type_changes_are_refused_and_default_is_standard() {
+        let standard = StateMachineSpec::default();
+        let explicit = StateMachineSpec {
+            type_: Some(WorkflowType::Standard),
+            ..Default::default()
+        };
+        let express = StateMachineSpec {
+            type_: Some(WorkflowType::Express),
+            ..Default::default()
+        };
+        assert!(validate_state_machine_update(&standard, &explicit).is_empty());
+        let errors = validate_state_machine_update(&standard, &express);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "spec.type");
+        assert!(errors[0].message.contains("was STANDARD, now EXPRESS"));
+    }
+
+    #[test]
+    fn serde_messages_are_shortened_only_when_long() {
+        let long = format!("unknown field `x`, expected one of {}", "`a`, ".repeat(40));
+        assert_eq!(shorten_serde_message(&long), "unknown field `x`");
+        let short = "unknown field `x`, expected one of `a`, `b`";
+        assert_eq!(shorten_serde_message(short), short);
+    }
+}

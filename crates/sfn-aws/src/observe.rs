@@ -1,0 +1,602 @@
+//! Reading live AWS state into the planner's `Observed…` types. A missing resource is an observation
+//! (`None`), never an error.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{AwsClients, AwsError};
+use sfn_alarms::AlarmSpec;
+use sfn_api::naming;
+use sfn_plan::{
+    DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
+    ObservedActivity, ObservedAlarm, ObservedMachine, ObservedManagedPolicy, ObservedRole,
+    ObservedStateMachine, SPEC_HASH_TAG,
+};
+
+/// How much to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// What a reconcile needs; alarm tags are read later, only where the plan needs them.
+    Reconcile,
+    /// What a deletion needs: tags of every alarm, managed policies attached to the role.
+    Delete,
+}
+
+fn not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(AwsError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986), as the IAM API reference says for
+/// `AssumeRolePolicyDocument` and `PolicyDocument`; emulators sometimes do not. Either way the result is
+/// parsed JSON.
+pub fn decode_policy(api: &'static str, raw: &str) -> Result<Value, AwsError> {
+    let trimmed = raw.trim_start();
+    let text = if trimmed.starts_with('{') {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|e| AwsError::Unexpected {
+                api,
+                message: format!("policy document is not valid URL-encoded UTF-8: {e}"),
+            })?
+    };
+    serde_json::from_str(&text).map_err(|e| AwsError::Unexpected {
+        api,
+        message: format!("policy document is not JSON: {e}"),
+    })
+}
+
+/// Reads the state machine (if any) at `arn`, with its tags.
+pub async fn state_machine(
+    clients: &AwsClients,
+    arn: &str,
+    with_latest_version: bool,
+) -> Result<Option<ObservedStateMachine>, AwsError> {
+    let Some(out) = not_found(
+        clients
+            .call(
+                "sfn:DescribeStateMachine",
+                clients
+                    .sfn
+                    .describe_state_machine()
+                    .state_machine_arn(arn)
+                    .send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let machine_type = match out.r#type().as_str() {
+        "EXPRESS" => MachineType::Express,
+        _ => MachineType::Standard,
+    };
+    let logging = out.logging_configuration().map(|l| LoggingSpec {
+        level: l
+            .level()
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_else(|| "OFF".into()),
+        include_execution_data: l.include_execution_data(),
+        log_group_arn: l
+            .destinations()
+            .iter()
+            .find_map(|d| d.cloud_watch_logs_log_group()?.log_group_arn())
+            .map(str::to_string),
+    });
+    let encryption = out
+        .encryption_configuration()
+        .filter(|e| e.r#type().as_str() == "CUSTOMER_MANAGED_KMS_KEY")
+        .and_then(|e| {
+            Some(EncryptionSpec {
+                kms_key_id: e.kms_key_id()?.to_string(),
+                kms_data_key_reuse_period_seconds: e.kms_data_key_reuse_period_seconds(),
+            })
+        });
+    let status = out
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|| "ACTIVE".into());
+    let tags = if status == "DELETING" {
+        BTreeMap::new()
+    } else {
+        match sfn_tags(clients, arn).await? {
+            Some(tags) => tags,
+            // Deleted between the two reads: as good as absent (not "present without our tags").
+            None => return Ok(None),
+        }
+    };
+    let latest_version_arn = if with_latest_version && status != "DELETING" {
+        let versions = not_found(
+            clients
+                .call(
+                    "sfn:ListStateMachineVersions",
+                    clients
+                        .sfn
+                        .list_state_machine_versions()
+                        .state_machine_arn(arn)
+                        .max_results(1)
+                        .send(),
+                )
+                .await,
+        )?;
+        versions.and_then(|v| {
+            v.state_machine_versions()
+                .first()
+                .map(|v| v.state_machine_version_arn().to_string())
+        })
+    } else {
+        None
+    };
+    Ok(Some(ObservedStateMachine {
+        arn: out.state_machine_arn().to_string(),
+        name: out.name().to_string(),
+        machine_type,
+        definition: out.definition().to_string(),
+        role_arn: out.role_arn().to_string(),
+        status,
+        logging,
+        tracing: out.tracing_configuration().is_some_and(|t| t.enabled()),
+        encryption,
+        revision_id: out.revision_id().map(str::to_string),
+        tags,
+        latest_version_arn,
+    }))
+}
+
+/// Tags of a Step Functions resource (state machine or activity); `None` if it vanished meanwhile.
+async fn sfn_tags(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+    let out = not_found(
+        clients
+            .call(
+                "sfn:ListTagsForResource",
+                clients
+                    .sfn
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send(),
+            )
+            .await,
+    )?;
+    Ok(out.map(|out| {
+        out.tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+            .collect()
+    }))
+}
+
+/// Reads a role with its trust policy, inline policies (decoded), attached policies (with the documents of
+/// the operator's own managed policies) and tags. Every depth reads the same here; [`machine`] skips the
+/// attached policies when they cannot have changed.
+pub async fn role(
+    clients: &AwsClients,
+    name: &str,
+    _depth: Depth,
+) -> Result<Option<ObservedRole>, AwsError> {
+    role_reading(clients, name, true).await
+}
+
+async fn role_reading(
+    clients: &AwsClients,
+    name: &str,
+    with_attached: bool,
+) -> Result<Option<ObservedRole>, AwsError> {
+    let Some(out) = not_found(
+        clients
+            .call("iam:GetRole", clients.iam.get_role().role_name(name).send())
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(role) = out.role() else {
+        return Ok(None);
+    };
+    let trust_policy = match role.assume_role_policy_document() {
+        Some(doc) => decode_policy("iam:GetRole", doc)?,
+        None => Value::Null,
+    };
+    let mut policies = BTreeMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "iam:ListRolePolicies",
+                    clients
+                        .iam
+                        .list_role_policies()
+                        .role_name(name)
+                        .set_marker(marker.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        for policy_name in page.policy_names() {
+            if let Some(doc) = not_found(
+                clients
+                    .call(
+                        "iam:GetRolePolicy",
+                        clients
+                            .iam
+                            .get_role_policy()
+                            .role_name(name)
+                            .policy_name(policy_name)
+                            .send(),
+                    )
+                    .await,
+            )? {
+                policies.insert(
+                    policy_name.clone(),
+                    decode_policy("iam:GetRolePolicy", doc.policy_document())?,
+                );
+            }
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    // The policies the operator manages for a role are found among the attached ones.
+    let mut attached_policy_arns = Vec::new();
+    if with_attached {
+        let mut marker: Option<String> = None;
+        loop {
+            let Some(page) = not_found(
+                clients
+                    .call(
+                        "iam:ListAttachedRolePolicies",
+                        clients
+                            .iam
+                            .list_attached_role_policies()
+                            .role_name(name)
+                            .set_marker(marker.clone())
+                            .send(),
+                    )
+                    .await,
+            )?
+            else {
+                break;
+            };
+            attached_policy_arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(m)) => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+    }
+    let prefix = naming::managed_policy_prefix(name);
+    let mut managed_policies = Vec::new();
+    for arn in &attached_policy_arns {
+        let is_ours = arn
+            .split_once(&format!(":policy{}", naming::ROLE_PATH))
+            .is_some_and(|(_, policy_name)| policy_name.starts_with(&prefix));
+        if is_ours && let Some(policy) = managed_policy(clients, arn).await? {
+            managed_policies.push(policy);
+        }
+    }
+    Ok(Some(ObservedRole {
+        arn: role.arn().to_string(),
+        name: role.role_name().to_string(),
+        path: role.path().to_string(),
+        trust_policy,
+        policies,
+        permissions_boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        attached_policy_arns,
+        managed_policies,
+    }))
+}
+
+/// One of the operator's managed policies: its versions and the default version's document. `None` when it
+/// vanished meanwhile.
+async fn managed_policy(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Option<ObservedManagedPolicy>, AwsError> {
+    let mut version_ids = Vec::new();
+    let mut default_version_id = None;
+    let mut marker: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "iam:ListPolicyVersions",
+                    clients
+                        .iam
+                        .list_policy_versions()
+                        .policy_arn(arn)
+                        .set_marker(marker.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        for v in page.versions() {
+            let Some(id) = v.version_id() else { continue };
+            if v.is_default_version() {
+                default_version_id = Some(id.to_string());
+            }
+            version_ids.push(id.to_string());
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    let Some(default_version_id) = default_version_id else {
+        return Err(AwsError::Unexpected {
+            api: "iam:ListPolicyVersions",
+            message: format!("{arn} has no default version"),
+        });
+    };
+    let Some(out) = not_found(
+        clients
+            .call(
+                "iam:GetPolicyVersion",
+                clients
+                    .iam
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(&default_version_id)
+                    .send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let document = match out.policy_version().and_then(|v| v.document()) {
+        Some(doc) => decode_policy("iam:GetPolicyVersion", doc)?,
+        None => Value::Null,
+    };
+    Ok(Some(ObservedManagedPolicy {
+        arn: arn.to_string(),
+        document,
+        version_ids,
+        default_version_id,
+    }))
+}
+
+/// Every metric alarm whose name starts with `prefix`, tags not read.
+pub async fn alarms(clients: &AwsClients, prefix: &str) -> Result<Vec<ObservedAlarm>, AwsError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = clients
+            .call(
+                "cloudwatch:DescribeAlarms",
+                clients
+                    .cloudwatch
+                    .describe_alarms()
+                    .alarm_name_prefix(prefix)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await?;
+        for a in page.metric_alarms() {
+            let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
+                continue;
+            };
+            // The prefix filter is the server's; a name that merely shares it with a longer machine
+            // name (`sfn-operator/a/` vs `sfn-operator/a/b`) cannot happen, as names end in `/`.
+            out.push(ObservedAlarm {
+                arn: arn.to_string(),
+                spec: AlarmSpec {
+                    name: name.to_string(),
+                    description: a.alarm_description().map(str::to_string),
+                    namespace: a.namespace().unwrap_or("").to_string(),
+                    metric_name: a.metric_name().unwrap_or("").to_string(),
+                    dimensions: a
+                        .dimensions()
+                        .iter()
+                        .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
+                        .collect(),
+                    statistic: a
+                        .statistic()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    period: a.period().unwrap_or(0),
+                    evaluation_periods: a.evaluation_periods().unwrap_or(0),
+                    datapoints_to_alarm: a.datapoints_to_alarm(),
+                    threshold: a.threshold().unwrap_or(0.0),
+                    comparison_operator: a
+                        .comparison_operator()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default(),
+                    // CloudWatch's default when the alarm was created without it.
+                    treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_string(),
+                    alarm_actions: a.alarm_actions().to_vec(),
+                    ok_actions: a.ok_actions().to_vec(),
+                    insufficient_data_actions: a.insufficient_data_actions().to_vec(),
+                },
+                tags: None,
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Tags of one alarm; an alarm that vanished has none.
+pub async fn alarm_tags(
+    clients: &AwsClients,
+    alarm_arn: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = not_found(
+        clients
+            .call(
+                "cloudwatch:ListTagsForResource",
+                clients
+                    .cloudwatch
+                    .list_tags_for_resource()
+                    .resource_arn(alarm_arn)
+                    .send(),
+            )
+            .await,
+    )?;
+    Ok(out
+        .map(|o| {
+            o.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Everything live for one StateMachine object.
+pub async fn machine(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    depth: Depth,
+) -> Result<ObservedMachine, AwsError> {
+    let arn = clients.state_machine_arn(&desired.name);
+    let look_up_version = desired.publish.is_some() && desired.known_version_arn.is_none();
+    let state_machine = state_machine(clients, &arn, look_up_version).await?;
+    let previous_state_machine = match &desired.previous_arn {
+        Some(prev) if *prev != arn => state_machine_at(clients, prev).await?,
+        _ => None,
+    };
+    // Attached policies matter when managed policies are wanted, when deleting, and when the spec changed
+    // since the last complete apply (some may have to go). Otherwise the last apply left none of ours
+    // attached and the call can be saved, as with the alarms below.
+    let spec_unchanged = state_machine
+        .as_ref()
+        .and_then(|m| m.tags.get(SPEC_HASH_TAG))
+        .is_some_and(|h| *h == desired.spec_hash());
+    let role = match &desired.role {
+        DesiredRole::Managed(r) => {
+            let with_attached =
+                depth == Depth::Delete || !r.managed_policies.is_empty() || !spec_unchanged;
+            role_reading(clients, &r.name, with_attached).await?
+        }
+        DesiredRole::External { .. } => None,
+    };
+    // Alarms are listed to compare them and to find ours that are no longer wanted. With none wanted and
+    // the spec unchanged since the last complete apply (the spec-hash tag is written last), none of ours
+    // can be left over, and others' alarms are none of our business: the call can be saved.
+    let unchanged_without_alarms =
+        depth == Depth::Reconcile && desired.alarms.is_empty() && spec_unchanged;
+    let mut alarms = if unchanged_without_alarms {
+        Vec::new()
+    } else {
+        alarms(clients, &naming::alarm_name_prefix(&desired.name)).await?
+    };
+    if depth == Depth::Delete {
+        for alarm in &mut alarms {
+            alarm.tags = Some(alarm_tags(clients, &alarm.arn).await?);
+        }
+    }
+    Ok(ObservedMachine {
+        state_machine,
+        role,
+        alarms,
+        previous_state_machine,
+    })
+}
+
+async fn state_machine_at(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Option<ObservedStateMachine>, AwsError> {
+    // A malformed ARN in an old status is as good as nothing there.
+    match state_machine(clients, arn, false).await {
+        Err(AwsError::Invalid { .. }) => Ok(None),
+        other => other,
+    }
+}
+
+/// Reads tags of the alarms the planner needs to know the owner of (see
+/// [`sfn_plan::alarms_needing_tags`]).
+pub async fn fill_alarm_tags(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    observed: &mut ObservedMachine,
+) -> Result<(), AwsError> {
+    let needed = sfn_plan::alarms_needing_tags(desired, observed);
+    for alarm in observed.alarms.iter_mut() {
+        if needed.contains(&alarm.spec.name) {
+            alarm.tags = Some(alarm_tags(clients, &alarm.arn).await?);
+        }
+    }
+    Ok(())
+}
+
+/// The live activity of this name, if any.
+pub async fn activity(
+    clients: &AwsClients,
+    desired: &DesiredActivity,
+) -> Result<Option<ObservedActivity>, AwsError> {
+    let arn = clients.activity_arn(&desired.name);
+    let Some(out) = not_found(
+        clients
+            .call(
+                "sfn:DescribeActivity",
+                clients.sfn.describe_activity().activity_arn(&arn).send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(tags) = sfn_tags(clients, out.activity_arn()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ObservedActivity {
+        arn: out.activity_arn().to_string(),
+        name: out.name().to_string(),
+        tags,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn policies_are_decoded_either_way() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(
+            decode_policy("x", encoded).unwrap(),
+            json!({"Version": "2012-10-17", "Statement": []})
+        );
+        assert_eq!(
+            decode_policy("x", r#"{"Version":"2012-10-17"}"#).unwrap(),
+            json!({"Version": "2012-10-17"})
+        );
+        assert_eq!(
+            decode_policy("x", "%7Bnot").unwrap_err().metric_label(),
+            "other"
+        );
+    }
+}

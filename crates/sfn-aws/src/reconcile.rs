@@ -1,0 +1,186 @@
+//! The entry points the controller and `sfn-operator apply` call: observe → plan → apply for one object.
+//!
+//! Every function is safe to interrupt and to repeat: it starts from what is live, so a second call after
+//! a crash, an error or a success finishes what is left and does nothing more.
+
+use super::apply::{ApplyContext, apply};
+use super::observe::{self, Depth};
+use super::{AwsClients, AwsError, CallCounts};
+use sfn_plan::{
+    self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedMachine,
+    Operation, SPEC_HASH_TAG,
+};
+
+/// The result of reconciling one StateMachine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `None` only while waiting for a replaced machine to finish deleting.
+    pub state_machine_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub alarm_names: Vec<String>,
+    /// The version published by this reconcile, else the newest one known (looked up only when
+    /// publishing is on and `known_version_arn` is unset).
+    pub version_arn: Option<String>,
+    /// The write operations performed, in order.
+    pub operations: Vec<Operation>,
+    /// The spec had not changed since the last complete apply, yet AWS differed: someone changed it out
+    /// of band and it was put back.
+    pub drift_corrected: bool,
+    /// Not finished: a machine is still `DELETING` (replacement); reconcile again later.
+    pub requeue: bool,
+    /// AWS calls made by this reconcile, by API.
+    pub calls: CallCounts,
+}
+
+/// The result of deleting (or releasing) one object's AWS resources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteOutcome {
+    pub operations: Vec<Operation>,
+    /// `deletionPolicy: Retain`: AWS was left alone.
+    pub retained: bool,
+    pub calls: CallCounts,
+}
+
+/// The result of reconciling one Activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityOutcome {
+    pub activity_arn: String,
+    pub operations: Vec<Operation>,
+    pub calls: CallCounts,
+}
+
+async fn observe_for_plan(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<ObservedMachine, AwsError> {
+    let mut observed = observe::machine(clients, desired, Depth::Reconcile).await?;
+    observe::fill_alarm_tags(clients, desired, &mut observed).await?;
+    Ok(observed)
+}
+
+/// Reads what is live and returns what [`reconcile_machine`] would do, changing nothing (`plan --live`).
+pub async fn plan_machine_live(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<Vec<Operation>, AwsError> {
+    let observed = observe_for_plan(clients, desired).await?;
+    Ok(plan::plan_machine(desired, &observed)?)
+}
+
+/// Makes AWS match `desired`: role and policies, state machine, alarms.
+pub async fn reconcile_machine(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<Outcome, AwsError> {
+    let before = clients.calls();
+    let observed = observe_for_plan(clients, desired).await?;
+    let ops = plan::plan_machine(desired, &observed)?;
+    let drift_corrected = !ops.is_empty()
+        && observed
+            .state_machine
+            .as_ref()
+            .and_then(|m| m.tags.get(SPEC_HASH_TAG))
+            == Some(&desired.spec_hash());
+    let mut ctx = ApplyContext::from_observed(&observed);
+    apply(clients, &ops, &mut ctx).await?;
+    let role_arn = match &desired.role {
+        DesiredRole::External { arn } => Some(arn.clone()),
+        DesiredRole::Managed(r) => ctx.role_arns.get(&r.name).cloned(),
+    };
+    let version_arn = ctx
+        .version_arn
+        .clone()
+        .or_else(|| {
+            observed
+                .state_machine
+                .as_ref()
+                .and_then(|m| m.latest_version_arn.clone())
+        })
+        .or_else(|| desired.known_version_arn.clone());
+    Ok(Outcome {
+        state_machine_arn: ctx.state_machine_arn.clone(),
+        role_arn,
+        alarm_names: if ctx.waiting_for_deletion {
+            Vec::new()
+        } else {
+            desired.alarms.iter().map(|a| a.name.clone()).collect()
+        },
+        version_arn,
+        operations: ctx.applied,
+        drift_corrected,
+        requeue: ctx.waiting_for_deletion,
+        calls: clients.calls().since(&before),
+    })
+}
+
+/// Removes what `desired` owns (alarms, state machine, role), or with `Retain` leaves AWS alone without
+/// a single call. Foreign resources are never touched. Done when it returns `Ok`: a machine left
+/// `DELETING` is on its way out.
+pub async fn delete_machine(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<DeleteOutcome, AwsError> {
+    let before = clients.calls();
+    if desired.deletion_policy == DeletionPolicy::Retain {
+        return Ok(DeleteOutcome {
+            operations: Vec::new(),
+            retained: true,
+            calls: CallCounts::default(),
+        });
+    }
+    let observed = observe::machine(clients, desired, Depth::Delete).await?;
+    let ops = plan::plan_machine_deletion(desired, &observed);
+    let mut ctx = ApplyContext::from_observed(&observed);
+    apply(clients, &ops, &mut ctx).await?;
+    Ok(DeleteOutcome {
+        operations: ctx.applied,
+        retained: false,
+        calls: clients.calls().since(&before),
+    })
+}
+
+/// Makes the activity exist, tagged as ours.
+pub async fn reconcile_activity(
+    clients: &AwsClients,
+    desired: &DesiredActivity,
+) -> Result<ActivityOutcome, AwsError> {
+    let before = clients.calls();
+    let observed = observe::activity(clients, desired).await?;
+    let ops = plan::plan_activity(desired, observed.as_ref())?;
+    let mut ctx = ApplyContext::default();
+    apply(clients, &ops, &mut ctx).await?;
+    let activity_arn = ctx
+        .activity_arn
+        .clone()
+        .or_else(|| observed.map(|o| o.arn))
+        .unwrap_or_else(|| clients.activity_arn(&desired.name));
+    Ok(ActivityOutcome {
+        activity_arn,
+        operations: ctx.applied,
+        calls: clients.calls().since(&before),
+    })
+}
+
+/// Deletes the activity if it is ours and the policy is `Delete`.
+pub async fn delete_activity(
+    clients: &AwsClients,
+    desired: &DesiredActivity,
+) -> Result<DeleteOutcome, AwsError> {
+    let before = clients.calls();
+    if desired.deletion_policy == DeletionPolicy::Retain {
+        return Ok(DeleteOutcome {
+            operations: Vec::new(),
+            retained: true,
+            calls: CallCounts::default(),
+        });
+    }
+    let observed = observe::activity(clients, desired).await?;
+    let ops = plan::plan_activity_deletion(desired, observed.as_ref());
+    let mut ctx = ApplyContext::default();
+    apply(clients, &ops, &mut ctx).await?;
+    Ok(DeleteOutcome {
+        operations: ctx.applied,
+        retained: false,
+        calls: clients.calls().since(&before),
+    })
+}

@@ -1,0 +1,357 @@
+//! The controllers' view of AWS: four calls (reconcile/delete a machine, reconcile/delete an activity) and
+//! the per-API call counters for `/metrics`.
+//!
+//! A trait rather than the AWS clients directly, so the reconcile logic (status, events, error policy) is
+//! tested with an in-memory fake, and the AWS layer's own result types stay its own business: the adapter
+//! below translates them into the few facts the controllers act on.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use sfn_plan::{DesiredActivity, DesiredMachine};
+
+/// What a successful machine reconcile left in AWS.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MachineApplied {
+    pub state_machine_arn: String,
+    pub role_arn: Option<String>,
+    pub version_arn: Option<String>,
+    pub alarm_names: Vec<String>,
+    /// Write operations applied (0 = AWS was already in line).
+    pub operations: usize,
+    /// The AWS layer found live state that differed from what it last applied.
+    pub drift_corrected: bool,
+}
+
+/// What a successful activity reconcile left in AWS.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityApplied {
+    pub activity_arn: String,
+    pub operations: usize,
+}
+
+/// An AWS failure, classified for the error policy and the metrics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    pub message: String,
+    /// Retry with backoff (throttling, 5xx, IAM propagation, conflicts).
+    pub transient: bool,
+    /// The failure was throttling (reason `Throttled` rather than `AwsError`).
+    pub throttled: bool,
+    /// Retry after this long rather than with backoff: the client-side rate limit said when a token is free.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+/// The AWS operations the controllers need.
+#[async_trait]
+pub trait AwsBackend: Send + Sync + 'static {
+    async fn reconcile_machine(
+        &self,
+        desired: &DesiredMachine,
+    ) -> Result<MachineApplied, BackendError>;
+    async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError>;
+    async fn reconcile_activity(
+        &self,
+        desired: &DesiredActivity,
+    ) -> Result<ActivityApplied, BackendError>;
+    async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError>;
+    /// Cumulative AWS calls per API operation since start.
+    fn call_counts(&self) -> BTreeMap<String, u64>;
+}
+
+/// The real AWS (or an emulator behind `AWS_ENDPOINT_URL`), through the AWS layer's entry points.
+#[derive(Debug, Clone)]
+pub struct AwsSdkBackend {
+    clients: sfn_aws::AwsClients,
+}
+
+impl AwsSdkBackend {
+    /// Clients from the standard AWS environment (region, credentials, endpoint).
+    pub async fn from_env(settings: sfn_aws::AwsSettings) -> Result<Self, sfn_aws::AwsError> {
+        Ok(Self {
+            clients: sfn_aws::AwsClients::from_env_with(settings).await?,
+        })
+    }
+
+    /// Clients from an already loaded SDK configuration (tests point it at the emulator).
+    pub async fn from_sdk_config(
+        config: &aws_config::SdkConfig,
+    ) -> Result<Self, sfn_aws::AwsError> {
+        Ok(Self {
+            clients: sfn_aws::AwsClients::from_sdk_config(config, Default::default()).await?,
+        })
+    }
+
+    pub fn from_clients(clients: sfn_aws::AwsClients) -> Self {
+        Self { clients }
+    }
+
+    pub fn clients(&self) -> &sfn_aws::AwsClients {
+        &self.clients
+    }
+}
+
+fn classify(err: sfn_aws::AwsError) -> BackendError {
+    BackendError {
+        message: err.to_string(),
+        transient: err.is_transient(),
+        throttled: matches!(
+            err,
+            sfn_aws::AwsError::Throttled { .. } | sfn_aws::AwsError::RateLimited { .. }
+        ),
+        retry_after: err.retry_after(),
+    }
+}
+
+#[async_trait]
+impl AwsBackend for AwsSdkBackend {
+    async fn reconcile_machine(
+        &self,
+        desired: &DesiredMachine,
+    ) -> Result<MachineApplied, BackendError> {
+        let outcome = sfn_aws::reconcile::reconcile_machine(&self.clients, desired)
+            .await
+            .map_err(classify)?;
+        let Some(state_machine_arn) = outcome.state_machine_arn.filter(|_| !outcome.requeue) else {
+            // A replaced machine is still DELETING: not an error, but not done either.
+            return Err(BackendError {
+                message: format!(
+                    "waiting for the previous state machine {} to finish deleting",
+                    desired.name
+                ),
+                transient: true,
+                throttled: false,
+                retry_after: None,
+            });
+        };
+        Ok(MachineApplied {
+            state_machine_arn,
+            role_arn: outcome.role_arn,
+            version_arn: outcome.version_arn,
+            alarm_names: outcome.alarm_names,
+            operations: outcome.operations.len(),
+            drift_corrected: outcome.drift_corrected,
+        })
+    }
+
+    async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError> {
+        sfn_aws::reconcile::delete_machine(&self.clients, desired)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn reconcile_activity(
+        &self,
+        desired: &DesiredActivity,
+    ) -> Result<ActivityApplied, BackendError> {
+        let outcome = sfn_aws::reconcile::reconcile_activity(&self.clients, desired)
+            .await
+            .map_err(classify)?;
+        Ok(ActivityApplied {
+            activity_arn: outcome.activity_arn,
+            operations: outcome.operations.len(),
+        })
+    }
+
+    async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError> {
+        sfn_aws::reconcile::delete_activity(&self.clients, desired)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.clients
+            .calls()
+            .0
+            .into_iter()
+            .map(|(api, n)| (api.to_owned(), n))
+            .collect()
+    }
+}
+
+/// An in-memory AWS used by the controller tests: it keeps the last applied desired state per name, counts
+/// calls, and fails on demand, so status, events and the error policy can be exercised without an emulator.
+pub mod memory {
+    use std::collections::{BTreeMap, VecDeque};
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::{ActivityApplied, AwsBackend, BackendError, MachineApplied};
+    use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole};
+
+    /// The in-memory backend.
+    #[derive(Debug, Default)]
+    pub struct InMemoryBackend {
+        pub account_id: String,
+        pub region: String,
+        /// Per name: the live state and the spec hash it was last applied with.
+        machines: Mutex<BTreeMap<String, (DesiredMachine, String)>>,
+        activities: Mutex<BTreeMap<String, DesiredActivity>>,
+        failures: Mutex<VecDeque<BackendError>>,
+        calls: Mutex<BTreeMap<String, u64>>,
+    }
+
+    impl InMemoryBackend {
+        pub fn new(region: &str, account_id: &str) -> Self {
+            Self {
+                account_id: account_id.to_owned(),
+                region: region.to_owned(),
+                ..Default::default()
+            }
+        }
+
+        /// The next call (of any kind) fails with `err`.
+        pub fn fail_next(&self, err: BackendError) {
+            self.failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(err);
+        }
+
+        /// The state machine as last applied.
+        pub fn machine(&self, name: &str) -> Option<DesiredMachine> {
+            self.machines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(name)
+                .map(|(m, _)| m.clone())
+        }
+
+        pub fn machine_names(&self) -> Vec<String> {
+            self.machines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned()
+                .collect()
+        }
+
+        pub fn activity_names(&self) -> Vec<String> {
+            self.activities
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned()
+                .collect()
+        }
+
+        /// Changes the live definition behind the operator's back.
+        pub fn drift_definition(&self, name: &str, definition: serde_json::Value) {
+            if let Some(m) = self
+                .machines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(name)
+            {
+                m.0.definition = definition;
+            }
+        }
+
+        fn call(&self, api: &str) -> Result<(), BackendError> {
+            *self
+                .calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(api.to_owned())
+                .or_default() += 1;
+            match self
+                .failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+            {
+                Some(err) => Err(err),
+                None => Ok(()),
+            }
+        }
+
+        fn arn(&self, service: &str, resource: &str) -> String {
+            format!(
+                "arn:aws:{service}:{}:{}:{resource}",
+                self.region, self.account_id
+            )
+        }
+    }
+
+    /// What AWS would hold for `desired`: the bookkeeping fields that are not resource state are cleared.
+    fn normalized(desired: &DesiredMachine) -> DesiredMachine {
+        let mut m = desired.clone();
+        m.previous_arn = None;
+        m.adopt = false;
+        m.allow_replace = false;
+        m
+    }
+
+    #[async_trait]
+    impl AwsBackend for InMemoryBackend {
+        async fn reconcile_machine(
+            &self,
+            desired: &DesiredMachine,
+        ) -> Result<MachineApplied, BackendError> {
+            self.call("ReconcileStateMachine")?;
+            let mut machines = self.machines.lock().unwrap_or_else(|e| e.into_inner());
+            let hash = desired.spec_hash();
+            let live = normalized(desired);
+            let existing = machines.get(&desired.name);
+            let differs = existing.is_none_or(|(m, _)| *m != live);
+            let drift = differs && existing.is_some_and(|(_, h)| *h == hash);
+            let operations = usize::from(differs);
+            machines.insert(desired.name.clone(), (live, hash));
+            let role_arn = match &desired.role {
+                DesiredRole::External { arn } => arn.clone(),
+                DesiredRole::Managed(r) => {
+                    format!("arn:aws:iam::{}:role{}{}", self.account_id, r.path, r.name)
+                }
+            };
+            Ok(MachineApplied {
+                state_machine_arn: self.arn("states", &format!("stateMachine:{}", desired.name)),
+                role_arn: Some(role_arn),
+                version_arn: None,
+                alarm_names: desired.alarms.iter().map(|a| a.name.clone()).collect(),
+                operations,
+                drift_corrected: drift,
+            })
+        }
+
+        async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError> {
+            self.call("DeleteStateMachine")?;
+            self.machines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&desired.name);
+            Ok(())
+        }
+
+        async fn reconcile_activity(
+            &self,
+            desired: &DesiredActivity,
+        ) -> Result<ActivityApplied, BackendError> {
+            self.call("ReconcileActivity")?;
+            let mut acts = self.activities.lock().unwrap_or_else(|e| e.into_inner());
+            let operations = usize::from(acts.get(&desired.name) != Some(desired));
+            acts.insert(desired.name.clone(), desired.clone());
+            Ok(ActivityApplied {
+                activity_arn: self.arn("states", &format!("activity:{}", desired.name)),
+                operations,
+            })
+        }
+
+        async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError> {
+            self.call("DeleteActivity")?;
+            self.activities
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&desired.name);
+            Ok(())
+        }
+
+        fn call_counts(&self) -> BTreeMap<String, u64> {
+            self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        }
+    }
+}

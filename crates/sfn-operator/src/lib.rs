@@ -1,0 +1,8 @@
+//! sfn-operator: declare AWS Step Functions workflows as Kubernetes objects and keep AWS in line with them.
+//!
+//! This crate is the edge where I/O meets the pure pipeline: [`run`] starts the controllers
+//! (`sfn-controller`), [`apply`] runs the same observe → plan → apply for manifest files against AWS
+//! (`sfn-aws`). The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
+
+pub mod apply;
+pub mod run;

@@ -1,0 +1,59 @@
+//! The `sfn-operator` binary: the controller (`run`), `apply` and `plan --live` against AWS, and the offline
+//! commands of `sfn` (from `sfn-cli`), so one image carries every tool.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sfn_operator::{apply, run};
+
+/// Keep AWS Step Functions state machines in line with Kubernetes objects.
+#[derive(Debug, Parser)]
+#[command(name = "sfn-operator", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::Args),
+    Crds(sfn_cli::crds::Args),
+    Plan(PlanArgs),
+    Validate(sfn_cli::validate::Args),
+    Apply(apply::Args),
+    Simulate(sfn_cli::simulate::Args),
+    Test(sfn_cli::test::Args),
+}
+
+/// Compile manifests offline and print the ASL, IAM policies and alarms each StateMachine needs.
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    offline: sfn_cli::plan::Args,
+    /// Compare with the live AWS account (through the standard AWS environment, `AWS_ENDPOINT_URL` included)
+    /// and print the operations `apply` would make, changing nothing.
+    #[arg(long)]
+    live: bool,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Run(args) => run::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Plan(PlanArgs {
+            offline,
+            live: true,
+        }) => apply::run(apply::Args {
+            files: offline.files,
+            dry_run: true,
+            allow_replace: false,
+            rate_limits: None,
+        }),
+        Command::Plan(PlanArgs { offline, .. }) => sfn_cli::Command::Plan(offline).run(),
+        Command::Crds(args) => sfn_cli::Command::Crds(args).run(),
+        Command::Validate(args) => sfn_cli::Command::Validate(args).run(),
+        Command::Simulate(args) => sfn_cli::Command::Simulate(args).run(),
+        Command::Test(args) => sfn_cli::Command::Test(args).run(),
+    };
+    sfn_cli::exit_code(result)
+}

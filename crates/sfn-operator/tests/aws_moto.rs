@@ -1,0 +1,1045 @@
+//! The AWS layer against the moto server: create, update, drift, deletion, activities, adoption,
+//! ownership, idempotency (zero writes on a second apply) and recovery from a fault in the middle of a
+//! plan. Needs `.tools/venv/bin/moto_server` (installed by scripts/test) or `SFN_TEST_AWS_ENDPOINT`.
+
+mod aws_support;
+
+use std::collections::BTreeMap;
+
+use aws_support::*;
+use serde_json::json;
+use sfn_api::naming;
+use sfn_aws::observe::{self, Depth};
+use sfn_aws::{self as aws, AwsClients, AwsError};
+use sfn_plan::{
+    DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, MachineType, Owner, SPEC_HASH_TAG,
+};
+
+async fn live_definition(clients: &AwsClients, arn: &str) -> serde_json::Value {
+    let out = clients
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(out.definition()).unwrap()
+}
+
+async fn sfn_tags(clients: &AwsClients, arn: &str) -> BTreeMap<String, String> {
+    clients
+        .sfn
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect()
+}
+
+fn role_name(d: &DesiredMachine) -> String {
+    match &d.role {
+        DesiredRole::Managed(r) => r.name.clone(),
+        DesiredRole::External { .. } => panic!("managed role expected"),
+    }
+}
+
+async fn state_machines_named(clients: &AwsClients, name: &str) -> usize {
+    clients
+        .sfn
+        .list_state_machines()
+        .send()
+        .await
+        .unwrap()
+        .state_machines()
+        .iter()
+        .filter(|m| m.name() == name)
+        .count()
+}
+
+#[tokio::test]
+async fn create_then_second_apply_makes_no_write_calls() {
+    let clients = moto_clients("create_then_second_apply").await;
+    let d = desired_machine(&clients, "demo", "poller");
+
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&first.operations),
+        [
+            "createRole",
+            "putRolePolicy",
+            "createStateMachine",
+            "putMetricAlarm"
+        ]
+    );
+    let arn = first.state_machine_arn.clone().unwrap();
+    assert_eq!(arn, clients.state_machine_arn("demo-poller"));
+    assert!(!first.drift_corrected);
+    assert_eq!(
+        first.alarm_names,
+        [naming::alarm_name("demo-poller", "ExecutionsFailed")]
+    );
+    let role_arn = first.role_arn.clone().unwrap();
+    assert!(
+        role_arn.contains(":role/sfn-operator/demo-poller"),
+        "{role_arn}"
+    );
+
+    // What is live is what was asked for.
+    assert_eq!(live_definition(&clients, &arn).await, d.definition);
+    let tags = sfn_tags(&clients, &arn).await;
+    assert_eq!(tags[naming::OWNER_TAG], "demo/poller");
+    assert_eq!(tags[naming::OWNER_UID_TAG], "uid-demo-poller");
+    assert_eq!(tags["team"], "payments");
+    let alarms = observe::alarms(&clients, &naming::alarm_name_prefix("demo-poller"))
+        .await
+        .unwrap();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(
+        alarms[0].spec.dimensions,
+        [("StateMachineArn".to_string(), arn.clone())]
+    );
+
+    // The second apply only reads.
+    let second = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(second.operations, vec![]);
+    assert_eq!(second.calls.writes(), 0, "{}", second.calls);
+    assert_eq!(second.state_machine_arn.as_deref(), Some(arn.as_str()));
+    assert_eq!(second.role_arn.as_deref(), Some(role_arn.as_str()));
+    assert!(!second.drift_corrected);
+}
+
+#[tokio::test]
+async fn definition_update_is_one_update_call() {
+    let clients = moto_clients("definition_update").await;
+    let mut d = desired_machine(&clients, "demo", "updater");
+    let arn = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    d.definition = definition("changed");
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["updateStateMachine", "tagResource"]
+    );
+    assert!(!out.drift_corrected, "a spec change is not drift");
+    assert_eq!(live_definition(&clients, &arn).await, d.definition);
+    assert_eq!(sfn_tags(&clients, &arn).await[SPEC_HASH_TAG], d.spec_hash());
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.calls.writes(), 0, "{}", again.calls);
+}
+
+#[tokio::test]
+async fn out_of_band_drift_is_detected_and_put_back() {
+    let clients = moto_clients("drift").await;
+    let d = desired_machine(&clients, "demo", "drifter");
+    let arn = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let role = role_name(&d);
+    let alarm = naming::alarm_name("demo-drifter", "ExecutionsFailed");
+
+    // Someone edits everything in the console.
+    clients
+        .sfn
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(definition("console edit").to_string())
+        .send()
+        .await
+        .unwrap();
+    clients
+        .sfn
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(
+            aws_sdk_sfn::types::Tag::builder()
+                .key("team")
+                .value("hijacked")
+                .build(),
+        )
+        .tags(
+            aws_sdk_sfn::types::Tag::builder()
+                .key("extra")
+                .value("x")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    clients
+        .iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("sfn-operator")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/States")
+        .metric_name("ExecutionsFailed")
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("StateMachineArn")
+                .value(&arn)
+                .build(),
+        )
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(100.0)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert!(out.drift_corrected);
+    assert_eq!(
+        op_names(&out.operations),
+        [
+            "putRolePolicy",
+            "updateStateMachine",
+            "putMetricAlarm",
+            "tagResource",
+            "untagResource"
+        ]
+    );
+
+    // Back to what the spec says.
+    assert_eq!(live_definition(&clients, &arn).await, d.definition);
+    let tags = sfn_tags(&clients, &arn).await;
+    assert_eq!(tags["team"], "payments");
+    assert!(!tags.contains_key("extra"));
+    let live_role = observe::role(&clients, &role, Depth::Reconcile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sfn_plan::same_policy(
+        &live_role.policies["sfn-operator"],
+        &task_policy(clients.account_id())
+    ));
+    let alarms = observe::alarms(&clients, &naming::alarm_name_prefix("demo-drifter"))
+        .await
+        .unwrap();
+    assert_eq!(alarms[0].spec.threshold, 1.0);
+    assert_eq!(alarms[0].spec.treat_missing_data, "notBreaching");
+
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.calls.writes(), 0, "{}", again.calls);
+}
+
+#[tokio::test]
+async fn delete_removes_everything_ours() {
+    let clients = moto_clients("delete_policy_delete").await;
+    let d = desired_machine(&clients, "demo", "doomed");
+    let arn = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    assert!(!out.retained);
+    assert_eq!(
+        op_names(&out.operations),
+        [
+            "deleteAlarms",
+            "deleteStateMachine",
+            "deleteRolePolicy",
+            "deleteRole"
+        ]
+    );
+    let gone = observe::state_machine(&clients, &arn, false).await.unwrap();
+    assert!(gone.as_ref().is_none_or(|m| m.is_deleting()), "{gone:?}");
+    assert!(
+        observe::role(&clients, &role_name(&d), Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        observe::alarms(&clients, &naming::alarm_name_prefix("demo-doomed"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Deleting again finds nothing to do.
+    let again = aws::delete_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.operations, vec![]);
+    assert_eq!(again.calls.writes(), 0);
+}
+
+#[tokio::test]
+async fn delete_with_retain_leaves_aws_alone() {
+    let clients = moto_clients("delete_policy_retain").await;
+    let mut d = desired_machine(&clients, "demo", "kept");
+    let arn = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    d.deletion_policy = DeletionPolicy::Retain;
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    assert!(out.retained);
+    assert_eq!(out.calls.total(), 0);
+    assert!(
+        observe::state_machine(&clients, &arn, false)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        observe::role(&clients, &role_name(&d), Depth::Delete)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        observe::alarms(&clients, &naming::alarm_name_prefix("demo-kept"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn activity_lifecycle() {
+    let clients = moto_clients("activity_lifecycle").await;
+    let d = DesiredActivity {
+        owner: Owner {
+            namespace: "demo".into(),
+            name: "approval".into(),
+            uid: "uid-a".into(),
+        },
+        name: naming::activity_name("demo", "approval", None).unwrap(),
+        tags: BTreeMap::from([("team".to_string(), "ops".to_string())]),
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+    };
+    let first = aws::reconcile_activity(&clients, &d).await.unwrap();
+    assert_eq!(op_names(&first.operations), ["createActivity"]);
+    assert_eq!(first.activity_arn, clients.activity_arn("demo-approval"));
+    // CreateActivity is not idempotent on moto: observing first keeps it to one activity.
+    let second = aws::reconcile_activity(&clients, &d).await.unwrap();
+    assert_eq!(second.operations, vec![]);
+    assert_eq!(second.calls.writes(), 0);
+    let count = clients
+        .sfn
+        .list_activities()
+        .send()
+        .await
+        .unwrap()
+        .activities()
+        .len();
+    assert_eq!(count, 1);
+
+    // A tag removed out of band comes back.
+    clients
+        .sfn
+        .untag_resource()
+        .resource_arn(&first.activity_arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let third = aws::reconcile_activity(&clients, &d).await.unwrap();
+    assert_eq!(op_names(&third.operations), ["tagResource"]);
+
+    let retained = aws::delete_activity(
+        &clients,
+        &DesiredActivity {
+            deletion_policy: DeletionPolicy::Retain,
+            ..d.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(retained.retained);
+    assert!(observe::activity(&clients, &d).await.unwrap().is_some());
+
+    let deleted = aws::delete_activity(&clients, &d).await.unwrap();
+    assert_eq!(op_names(&deleted.operations), ["deleteActivity"]);
+    assert!(observe::activity(&clients, &d).await.unwrap().is_none());
+}
+
+/// Creates a role and a state machine out of band, with no owner tags.
+async fn create_unowned(clients: &AwsClients, d: &DesiredMachine, tags: &[(&str, &str)]) -> String {
+    let role = clients
+        .iam
+        .create_role()
+        .role_name(role_name(d))
+        .path(naming::ROLE_PATH)
+        .assume_role_policy_document(trust_policy(clients.account_id()).to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut create = clients
+        .sfn
+        .create_state_machine()
+        .name(&d.name)
+        .definition(definition("theirs").to_string())
+        .role_arn(role.role().unwrap().arn());
+    for (k, v) in tags {
+        create = create.tags(aws_sdk_sfn::types::Tag::builder().key(*k).value(*v).build());
+    }
+    create.send().await.unwrap().state_machine_arn().to_string()
+}
+
+#[tokio::test]
+async fn foreign_resources_are_left_alone() {
+    let clients = moto_clients("foreign_resources").await;
+    let d = desired_machine(&clients, "demo", "taken");
+    let arn = create_unowned(
+        &clients,
+        &d,
+        &[
+            (naming::OWNER_TAG, "other/owner"),
+            (naming::OWNER_UID_TAG, "x"),
+        ],
+    )
+    .await;
+    let before = clients.calls();
+    let err = aws::reconcile_machine(&clients, &d).await.unwrap_err();
+    assert!(matches!(err, AwsError::Plan(_)), "{err}");
+    assert_eq!(err.metric_label(), "plan");
+    assert!(!err.is_transient());
+    assert!(err.to_string().contains("not owned"), "{err}");
+    assert_eq!(clients.calls().since(&before).writes(), 0);
+    // Deleting our object does not delete what is not ours.
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    assert_eq!(live_definition(&clients, &arn).await, definition("theirs"));
+    assert!(
+        observe::role(&clients, &role_name(&d), Depth::Delete)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn adoption_takes_over_and_tags() {
+    let clients = moto_clients("adoption").await;
+    let mut d = desired_machine(&clients, "demo", "legacy");
+    let arn = create_unowned(&clients, &d, &[]).await;
+    assert!(aws::reconcile_machine(&clients, &d).await.is_err());
+    d.adopt = true;
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let names = op_names(&out.operations);
+    assert_eq!(names[0], "tagRole", "{names:?}");
+    assert!(
+        names.contains(&"updateStateMachine".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(out.state_machine_arn.as_deref(), Some(arn.as_str()));
+    assert_eq!(live_definition(&clients, &arn).await, d.definition);
+    assert_eq!(
+        sfn_tags(&clients, &arn).await[naming::OWNER_TAG],
+        "demo/legacy"
+    );
+    // Adopted: owned now, even without the annotation.
+    d.adopt = false;
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.calls.writes(), 0, "{}", again.calls);
+}
+
+#[tokio::test]
+async fn type_change_is_a_replacement_only_when_allowed() {
+    let clients = moto_clients("type_change").await;
+    let mut d = desired_machine(&clients, "demo", "typed");
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    d.machine_type = MachineType::Express;
+    let err = aws::reconcile_machine(&clients, &d).await.unwrap_err();
+    assert!(err.to_string().contains("type cannot change"), "{err}");
+    d.allow_replace = true;
+    let mut rounds = 0;
+    let out = loop {
+        rounds += 1;
+        let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+        if !out.requeue {
+            break out;
+        }
+        assert!(rounds < 5, "replacement did not finish");
+    };
+    assert!(
+        rounds >= 2,
+        "the delete and the create happen in separate rounds"
+    );
+    let live = observe::state_machine(&clients, out.state_machine_arn.as_ref().unwrap(), false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.machine_type, MachineType::Express);
+    assert_eq!(state_machines_named(&clients, &d.name).await, 1);
+}
+
+#[tokio::test]
+async fn publish_reports_the_version() {
+    let clients = moto_clients("publish").await;
+    let mut d = desired_machine(&clients, "demo", "versioned");
+    d.publish = Some(sfn_plan::PublishSpec {
+        description: Some("first".into()),
+    });
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let v1 = first.version_arn.clone().expect("a version");
+    assert!(
+        v1.starts_with(first.state_machine_arn.as_deref().unwrap()),
+        "{v1}"
+    );
+    // The controller hands the reported version back (status.versionArn). Moto has no
+    // ListStateMachineVersions, so looking it up is covered by the mocked tests.
+    d.known_version_arn = Some(v1.clone());
+    let second = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(second.calls.writes(), 0, "{}", second.calls);
+    assert_eq!(second.version_arn.as_deref(), Some(v1.as_str()));
+    d.definition = definition("v2");
+    let third = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let v2 = third.version_arn.unwrap();
+    assert_ne!(v1, v2);
+}
+
+#[tokio::test]
+async fn clients_from_sdk_config_find_the_account() {
+    // Without the account header moto answers for its default account.
+    let clients = AwsClients::from_sdk_config(&sdk_config().await, test_settings())
+        .await
+        .unwrap();
+    assert_eq!(clients.account_id(), "123456789012");
+    assert_eq!(clients.region(), REGION);
+    assert_eq!(clients.calls().get("sts:GetCallerIdentity"), 1);
+}
+
+fn injected(code: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message("injected by the test")
+        .build()
+}
+
+/// How a call fails.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The request never reaches AWS.
+    NotSent,
+    /// AWS applies the request, the response is lost (the caller sees an error).
+    ResponseLost,
+}
+
+/// Applies `d` with one call failing, then applies again without faults: everything ends up converged,
+/// nothing is duplicated, nothing is orphaned.
+async fn fault_then_recover(
+    case: &str,
+    operation: &'static str,
+    lost: aws_smithy_mocks::Rule,
+    update_first: bool,
+) {
+    for kind in [Fault::NotSent, Fault::ResponseLost] {
+        fault_case(case, operation, &lost, update_first, kind).await;
+    }
+}
+
+async fn fault_case(
+    case: &str,
+    operation: &'static str,
+    lost: &aws_smithy_mocks::Rule,
+    update_first: bool,
+    kind: Fault,
+) {
+    let case = format!("{case}-{kind:?}").to_lowercase();
+    let test = format!("fault_{case}");
+    let clean = moto_clients(&test).await;
+    let mut d = desired_machine(&clean, "faults", &case);
+    if update_first {
+        aws::reconcile_machine(&clean, &d).await.unwrap();
+        d.definition = definition("second");
+    }
+    let err = match kind {
+        Fault::NotSent => {
+            let fault = FailBeforeSend::new(operation);
+            let faulty = moto_clients_faulty(&test, &[], Some(&fault)).await;
+            let err = aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+            assert!(fault.fired(), "{case}: the fault was hit");
+            err
+        }
+        Fault::ResponseLost => {
+            let faulty = moto_clients_with(&test, &[lost]).await;
+            let before = lost.num_calls();
+            let err = aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+            assert_eq!(lost.num_calls(), before + 1, "{case}: the fault was hit");
+            err
+        }
+    };
+    assert!(err.to_string().contains("injected"), "{case}: {err}");
+
+    let recovered = aws::reconcile_machine(&clean, &d).await.unwrap();
+    if matches!(kind, Fault::NotSent) {
+        assert!(
+            !recovered.operations.is_empty(),
+            "{case}: the rest was applied"
+        );
+    }
+    let settled = aws::reconcile_machine(&clean, &d).await.unwrap();
+    assert_eq!(settled.calls.writes(), 0, "{case}: {}", settled.calls);
+
+    assert_eq!(state_machines_named(&clean, &d.name).await, 1, "{case}");
+    let arn = settled.state_machine_arn.unwrap();
+    assert_eq!(live_definition(&clean, &arn).await, d.definition, "{case}");
+    assert_eq!(
+        sfn_tags(&clean, &arn).await[SPEC_HASH_TAG],
+        d.spec_hash(),
+        "{case}"
+    );
+    let roles = clean
+        .iam
+        .list_roles()
+        .path_prefix(naming::ROLE_PATH)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roles.roles().len(), 1, "{case}: one role, no orphan");
+    let alarms = observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+        .await
+        .unwrap();
+    assert_eq!(alarms.len(), 1, "{case}");
+    assert_eq!(alarms[0].spec.dimensions[0].1, arn, "{case}");
+}
+
+#[tokio::test]
+async fn a_fault_mid_plan_is_completed_by_the_next_apply() {
+    use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmError;
+    use aws_sdk_iam::operation::put_role_policy::PutRolePolicyError;
+    use aws_sdk_sfn::operation::create_state_machine::CreateStateMachineError;
+    use aws_sdk_sfn::operation::tag_resource::TagResourceError;
+    use aws_smithy_mocks::mock;
+
+    // After CreateRole, before its policy.
+    let lost = mock!(aws_sdk_iam::Client::put_role_policy)
+        .then_error(|| PutRolePolicyError::generic(injected("InjectedFault")));
+    fault_then_recover("policy", "PutRolePolicy", lost, false).await;
+
+    // Role and policy done, machine not created.
+    let lost = mock!(aws_sdk_sfn::Client::create_state_machine)
+        .then_error(|| CreateStateMachineError::generic(injected("InjectedFault")));
+    fault_then_recover("machine", "CreateStateMachine", lost, false).await;
+
+    // Machine created, alarm not.
+    let lost = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+        .then_error(|| PutMetricAlarmError::generic(injected("InjectedFault")));
+    fault_then_recover("alarm", "PutMetricAlarm", lost, false).await;
+
+    // An update applied, but the spec-hash tag that records it not written.
+    let lost = mock!(aws_sdk_sfn::Client::tag_resource)
+        .then_error(|| TagResourceError::generic(injected("InjectedFault")));
+    fault_then_recover("hash", "TagResource", lost, true).await;
+}
+
+#[tokio::test]
+async fn a_fault_mid_deletion_is_completed_by_the_next_delete() {
+    let clean = moto_clients("fault_deletion").await;
+    let d = desired_machine(&clean, "faults", "deletion");
+    let arn = aws::reconcile_machine(&clean, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let fault = FailBeforeSend::new("DeleteStateMachine");
+    let faulty = moto_clients_faulty("fault_deletion", &[], Some(&fault)).await;
+    let err = aws::delete_machine(&faulty, &d).await.unwrap_err();
+    assert!(err.to_string().contains("injected"), "{err}");
+    // The alarms went first; the machine and the role are still there, still ours.
+    assert!(
+        observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let out = aws::delete_machine(&clean, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["deleteStateMachine", "deleteRolePolicy", "deleteRole"]
+    );
+    let gone = observe::state_machine(&clean, &arn, false).await.unwrap();
+    assert!(gone.as_ref().is_none_or(|m| m.is_deleting()));
+    assert!(
+        observe::role(&clean, &role_name(&d), Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The "AWS calls per reconcile" figures of BENCHMARKS.md. Rerun with
+/// `cargo test -p sfn-operator --test aws_moto calls_per_reconcile -- --nocapture`.
+#[tokio::test]
+async fn calls_per_reconcile() {
+    let clients = moto_clients("calls_per_reconcile").await;
+    let managed = desired_machine(&clients, "cost", "managed");
+    let mut external = desired_machine(&clients, "cost", "external");
+    external.role = DesiredRole::External {
+        arn: format!("arn:aws:iam::{}:role/theirs", clients.account_id()),
+    };
+    external.alarms.clear();
+    let mut quiet = desired_machine(&clients, "cost", "quiet");
+    quiet.alarms.clear();
+
+    let mut rows = Vec::new();
+    for (label, d) in [
+        ("managed role, 1 inline policy, 1 alarm", &managed),
+        ("managed role, 1 inline policy, no alarms", &quiet),
+        ("own role (spec.roleArn), no alarms", &external),
+    ] {
+        let first = aws::reconcile_machine(&clients, d).await.unwrap();
+        let unchanged = aws::reconcile_machine(&clients, d).await.unwrap();
+        assert_eq!(unchanged.calls.writes(), 0, "{label}: {}", unchanged.calls);
+        rows.push(format!(
+            "| {label} | first creation | {} | {} | {} |",
+            first.calls.reads(),
+            first.calls.writes(),
+            first.calls
+        ));
+        rows.push(format!(
+            "| {label} | unchanged | {} | {} | {} |",
+            unchanged.calls.reads(),
+            unchanged.calls.writes(),
+            unchanged.calls
+        ));
+    }
+    let unchanged = aws::reconcile_machine(&clients, &managed).await.unwrap();
+    // DescribeStateMachine, ListTagsForResource, GetRole, ListRolePolicies, GetRolePolicy, DescribeAlarms.
+    assert_eq!(unchanged.calls.reads(), 6, "{}", unchanged.calls);
+    let unchanged = aws::reconcile_machine(&clients, &external).await.unwrap();
+    // DescribeStateMachine, ListTagsForResource: no alarms wanted and none left over from the last spec.
+    assert_eq!(unchanged.calls.reads(), 2, "{}", unchanged.calls);
+
+    println!("| machine | reconcile | reads | writes | calls |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+#[tokio::test]
+async fn one_shot_apply_and_live_plan() {
+    use sfn_operator::apply::{Target, apply_targets, plan_live};
+
+    let clients = moto_clients("one_shot_apply").await;
+    let machine = desired_machine(&clients, "ci", "pipeline");
+    let activity = DesiredActivity {
+        owner: Owner {
+            namespace: "ci".into(),
+            name: "gate".into(),
+            uid: "uid-gate".into(),
+        },
+        name: "ci-gate".into(),
+        tags: BTreeMap::new(),
+        deletion_policy: DeletionPolicy::Delete,
+        adopt: false,
+    };
+    let targets = vec![
+        Target::Machine(Box::new(machine.clone())),
+        Target::Activity(activity),
+    ];
+
+    // The live plan shows everything to create and creates nothing.
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &targets, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(clients.calls().writes(), 0, "{}", clients.calls());
+    assert!(
+        text.starts_with("Activity ci/gate (ci-gate):\n  + create activity ci-gate\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "StateMachine ci/pipeline (ci-pipeline):\n  + create role /sfn-operator/ci-pipeline\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + create STANDARD state machine ci-pipeline\n"),
+        "{text}"
+    );
+    assert_eq!(reports[1].operations.len(), 4);
+
+    let mut out = Vec::new();
+    let reports = apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!(
+            "  arn: {}\n",
+            clients.state_machine_arn("ci-pipeline")
+        )),
+        "{text}"
+    );
+
+    // Applying again changes nothing; the live plan agrees.
+    let before = clients.calls();
+    let mut out = Vec::new();
+    apply_targets(&clients, &targets, &mut out).await.unwrap();
+    assert_eq!(clients.calls().since(&before).writes(), 0);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("no changes").count(), 2, "{text}");
+
+    // A foreign machine is an error for that object only.
+    let mut other = desired_machine(&clients, "ci", "pipeline");
+    other.owner.uid = "someone-else".into();
+    let mut out = Vec::new();
+    let reports = plan_live(&clients, &[Target::Machine(Box::new(other))], &mut out)
+        .await
+        .unwrap();
+    assert!(reports[0].error.as_ref().unwrap().contains("not owned"));
+    assert!(String::from_utf8(out).unwrap().contains("error (plan)"));
+}
+
+#[tokio::test]
+async fn settings_round_trip_and_removed_alarms_go() {
+    use sfn_plan::LoggingSpec;
+
+    let clients = moto_clients("settings_round_trip").await;
+    let mut d = desired_machine(&clients, "demo", "settings");
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+
+    d.tracing = true;
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: true,
+        log_group_arn: Some(format!(
+            "arn:aws:logs:us-east-1:{}:log-group:/sfn/demo-settings:*",
+            clients.account_id()
+        )),
+    });
+    d.alarms.clear();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&out.operations),
+        ["updateStateMachine", "deleteAlarms", "tagResource"]
+    );
+    // Read back as written: the next reconcile sees no difference.
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.operations, vec![], "{:?}", again.operations);
+    assert!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Someone else's alarm under our prefix is not ours to delete.
+    clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(naming::alarm_name(&d.name, "theirs"))
+        .namespace("AWS/States")
+        .metric_name("ExecutionsFailed")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    // No alarm wanted, none left over: alarms are not even listed.
+    assert_eq!(out.calls.get("cloudwatch:DescribeAlarms"), 0);
+    // With an alarm wanted again, the foreign one is listed, its owner checked, and left alone.
+    d.alarms = vec![failed_alarm(&d.name)];
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(out.operations, vec![]);
+    assert_eq!(out.calls.get("cloudwatch:ListTagsForResource"), 1);
+    assert_eq!(
+        observe::alarms(&clients, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_failed_alarm_removal_is_retried_not_forgotten() {
+    let clean = moto_clients("fault_alarm_removal").await;
+    let mut d = desired_machine(&clean, "faults", "alarm-removal");
+    aws::reconcile_machine(&clean, &d).await.unwrap();
+    d.alarms.clear();
+    let fault = FailBeforeSend::new("DeleteAlarms");
+    let faulty = moto_clients_faulty("fault_alarm_removal", &[], Some(&fault)).await;
+    aws::reconcile_machine(&faulty, &d).await.unwrap_err();
+    assert!(fault.fired());
+    // The spec hash was not recorded, so the alarms are listed again and the stale one goes.
+    let out = aws::reconcile_machine(&clean, &d).await.unwrap();
+    assert_eq!(op_names(&out.operations), ["deleteAlarms", "tagResource"]);
+    assert!(
+        observe::alarms(&clean, &naming::alarm_name_prefix(&d.name))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn tests_are_isolated_by_account() {
+    let a = moto_clients("isolation_a").await;
+    let b = moto_clients("isolation_b").await;
+    assert_ne!(a.account_id(), b.account_id());
+    let d = desired_machine(&a, "iso", "machine");
+    let arn = aws::reconcile_machine(&a, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    assert!(arn.contains(a.account_id()), "{arn}");
+    assert_eq!(state_machines_named(&b, &d.name).await, 0);
+    assert!(
+        observe::role(&b, &role_name(&d), Depth::Reconcile)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A StateMachine with `tasks` Lambda tasks, each on its own function, built the way the controller does.
+fn big_machine(clients: &AwsClients, name: &str, tasks: usize) -> DesiredMachine {
+    let states: Vec<serde_json::Value> = (0..tasks)
+        .map(|i| {
+            let mut state = json!({
+                "name": format!("Step {i}"),
+                "type": "Task",
+                "resource": format!(
+                    "arn:aws:lambda:{}:{}:function:big-policy-function-number-{i}",
+                    clients.region(),
+                    clients.account_id()
+                ),
+            });
+            if i + 1 < tasks {
+                state["next"] = json!(format!("Step {}", i + 1));
+            } else {
+                state["end"] = json!(true);
+            }
+            state
+        })
+        .collect();
+    let sm: sfn_api::StateMachine = serde_json::from_value(json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1",
+        "kind": "StateMachine",
+        "metadata": {"name": name, "namespace": "big", "uid": format!("uid-big-{name}")},
+        "spec": {"definition": {"states": states}},
+    }))
+    .unwrap();
+    let settings = sfn_plan::desired::Settings {
+        partition: "aws".into(),
+        region: clients.region().to_string(),
+        account_id: clients.account_id().to_string(),
+        default_deletion_policy: DeletionPolicy::Delete,
+    };
+    sfn_plan::desired::build(&sm, &sfn_asl::MapResolver::default(), &settings)
+        .unwrap()
+        .desired
+}
+
+#[tokio::test]
+async fn a_policy_too_large_for_inline_goes_into_managed_policies() {
+    let clients = moto_clients("big_policy").await;
+    let d = big_machine(&clients, "many-lambdas", 150);
+    let DesiredRole::Managed(role) = &d.role else {
+        panic!("managed role expected")
+    };
+    assert!(role.policies.is_empty(), "{:?}", role.policies);
+    assert!(!role.managed_policies.is_empty());
+    let total: usize = role
+        .managed_policies
+        .iter()
+        .map(|p| sfn_iam::policy_size(&p.document))
+        .sum();
+    assert!(total > sfn_iam::INLINE_ROLE_POLICY_LIMIT, "{total}");
+    let wanted: Vec<String> = role
+        .managed_policies
+        .iter()
+        .map(|p| p.arn.clone())
+        .collect();
+
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&first.operations);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "createPolicy").count(),
+        wanted.len(),
+        "{ops:?}"
+    );
+    assert!(!ops.iter().any(|o| o == "putRolePolicy"), "{ops:?}");
+
+    let live = observe::role(&clients, &role.name, Depth::Reconcile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.policies.is_empty(), "{:?}", live.policies.keys());
+    let mut attached = live.attached_policy_arns.clone();
+    attached.sort();
+    let mut expected = wanted.clone();
+    expected.sort();
+    assert_eq!(attached, expected);
+    for (policy, want) in live.managed_policies.iter().zip(&role.managed_policies) {
+        assert!(
+            sfn_plan::same_policy(&policy.document, &want.document),
+            "{}",
+            policy.arn
+        );
+    }
+    let tags = clients
+        .iam
+        .list_policy_tags()
+        .policy_arn(&wanted[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == naming::OWNER_TAG && t.value() == "big/many-lambdas"),
+        "{:?}",
+        tags.tags()
+    );
+
+    // The second apply only reads.
+    let second = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(second.operations, vec![]);
+    assert_eq!(second.calls.writes(), 0, "{}", second.calls);
+
+    // Deleting removes the policies with the role.
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&out.operations);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "deletePolicy").count(),
+        wanted.len(),
+        "{ops:?}"
+    );
+    assert_eq!(ops.last().map(String::as_str), Some("deleteRole"));
+    for arn in &wanted {
+        let gone = clients.iam.get_policy().policy_arn(arn).send().await;
+        assert!(gone.is_err(), "{arn} still exists");
+    }
+    assert!(
+        observe::role(&clients, &role.name, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -1,0 +1,880 @@
+//! From Kubernetes objects to the desired AWS state. Pure: the controller and the one-shot commands call the
+//! same functions, so what `sfn-operator plan` shows is what `run` applies.
+//!
+//! A StateMachine goes through resolve → compile (`asl`) → derive the role (`iam`) and the alarms
+//! (`alarms`) → a [`DesiredMachine`] for the AWS layer. Errors keep the step they came from, because the
+//! controller reports them differently: a missing reference heals by itself (`ReferenceNotFound`, retried),
+//! an invalid definition needs a user edit (`InvalidDefinition`, waits for a change).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub use crate::DeletionPolicy;
+use crate::{
+    DesiredActivity, DesiredMachine, DesiredRole, MachineType, ManagedRole, Owner, PublishSpec,
+};
+use sfn_api::naming;
+use sfn_api::{Activity, StateMachine, StateMachineSpec, TaskIntegration};
+use sfn_asl::Resolver;
+use sfn_iam::{self as iam, RoleContext, TaskHints};
+
+/// The account-level facts and operator defaults a desired state depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub partition: String,
+    pub region: String,
+    pub account_id: String,
+    pub default_deletion_policy: DeletionPolicy,
+}
+
+/// Why no desired state could be built. Messages name the object, and the state and field when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DesiredError {
+    /// A TaskIntegration, Activity or StateMachine named in the spec is missing or has no ARN yet.
+    #[error("{0}")]
+    ReferenceNotFound(String),
+    /// The definition does not compile or validate.
+    #[error("{0}")]
+    InvalidDefinition(String),
+    /// Another part of the spec is unusable (AWS name, alarms, role).
+    #[error("{0}")]
+    InvalidSpec(String),
+}
+
+/// A desired state machine and what the status reports about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    pub desired: DesiredMachine,
+    /// Hash of the compiled definition (canonical JSON), for `status.definitionHash`.
+    pub definition_hash: String,
+    /// IAM widening warnings, for `status.warnings`.
+    pub warnings: Vec<String>,
+}
+
+fn object_name(kind: &str, meta: &sfn_api::ObjectMeta) -> String {
+    format!(
+        "{kind} {}/{}",
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn owner_of(meta: &sfn_api::ObjectMeta) -> Owner {
+    Owner {
+        namespace: meta
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
+        name: meta.name.clone().unwrap_or_default(),
+        uid: meta.uid.clone().unwrap_or_default(),
+    }
+}
+
+fn adopt(meta: &sfn_api::ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(naming::ADOPT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+fn allow_replacement(meta: &sfn_api::ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(sfn_api::ALLOW_REPLACEMENT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+fn policy_of(
+    p: Option<sfn_api::state_machine::DeletionPolicy>,
+    default: DeletionPolicy,
+) -> DeletionPolicy {
+    match p {
+        Some(sfn_api::state_machine::DeletionPolicy::Delete) => DeletionPolicy::Delete,
+        Some(sfn_api::state_machine::DeletionPolicy::Retain) => DeletionPolicy::Retain,
+        None => default,
+    }
+}
+
+/// The deletion policy of a StateMachine (the operator default when unset).
+pub fn deletion_policy(sm: &StateMachine, settings: &Settings) -> DeletionPolicy {
+    policy_of(sm.spec.deletion_policy, settings.default_deletion_policy)
+}
+
+/// The deletion policy of an Activity (the operator default when unset).
+pub fn activity_deletion_policy(act: &Activity, settings: &Settings) -> DeletionPolicy {
+    policy_of(act.spec.deletion_policy, settings.default_deletion_policy)
+}
+
+/// The AWS name of a StateMachine.
+pub fn machine_name(sm: &StateMachine) -> Result<String, DesiredError> {
+    let meta = &sm.metadata;
+    naming::state_machine_name(
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+        sm.spec.name.as_deref(),
+    )
+    .map_err(|e| DesiredError::InvalidSpec(e.to_string()))
+}
+
+/// Hash of a JSON document independent of key order and formatting.
+pub fn definition_hash(definition: &Value) -> String {
+    let canonical = crate::canonical_json(definition).to_string();
+    hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
+}
+
+fn role_context(sm: &StateMachine, name: &str, settings: &Settings) -> RoleContext {
+    let spec = &sm.spec;
+    let mut ctx = RoleContext::new(&settings.region, &settings.account_id, name);
+    ctx.partition = settings.partition.clone();
+    ctx.logging = spec
+        .logging
+        .as_ref()
+        .filter(|l| l.level != sfn_api::state_machine::LogLevel::Off)
+        .map(|l| iam::LoggingCtx {
+            log_group_arn: l.log_group_arn.clone(),
+        });
+    ctx.tracing = spec.tracing.as_ref().is_some_and(|t| t.enabled);
+    ctx.kms_key_arn = spec.encryption.as_ref().map(|e| e.kms_key_id.clone());
+    if let Some(role) = &spec.role {
+        ctx.permissions_boundary = role.permissions_boundary.clone();
+        ctx.extra_statements = role
+            .extra_statements
+            .iter()
+            .map(|s| iam::Statement {
+                sid: s.sid.clone(),
+                effect: match s.effect {
+                    sfn_api::state_machine::Effect::Allow => iam::Effect::Allow,
+                    sfn_api::state_machine::Effect::Deny => iam::Effect::Deny,
+                },
+                actions: s.actions.clone(),
+                resources: s.resources.clone(),
+                condition: s
+                    .condition
+                    .as_ref()
+                    .map(|c| Value::Object(c.clone().into_iter().collect())),
+            })
+            .collect();
+    }
+    ctx
+}
+
+/// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
+/// resources of `awsSdk` calls), keyed by the Task state name as it appears in the compiled definition: fragment
+/// instances prefix the names of their states, nested instances prefix the prefix.
+pub fn task_hints(spec: &StateMachineSpec, resolver: &dyn Resolver) -> BTreeMap<String, TaskHints> {
+    let fragments: BTreeMap<&str, Vec<Value>> = spec
+        .fragments
+        .iter()
+        .map(|f| {
+            let states = f
+                .states
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .collect();
+            (f.name.as_str(), states)
+        })
+        .collect();
+    let top: Vec<Value> = spec
+        .definition
+        .iter()
+        .flat_map(|d| d.states.iter())
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect();
+    let mut out = BTreeMap::new();
+    hints_in(&top, "", &fragments, resolver, 0, &mut out);
+    out
+}
+
+/// Fragments may use fragments; the compiler reports cycles, this only needs to stop.
+const MAX_FRAGMENT_DEPTH: usize = 16;
+
+fn hints_in(
+    states: &[Value],
+    prefix: &str,
+    fragments: &BTreeMap<&str, Vec<Value>>,
+    resolver: &dyn Resolver,
+    depth: usize,
+    out: &mut BTreeMap<String, TaskHints>,
+) {
+    let str_of =
+        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    for state in states {
+        let Value::Object(m) = state else { continue };
+        let name = str_of(m, "name").unwrap_or_default();
+        match m.get("type").and_then(Value::as_str) {
+            Some("Task") => {
+                if let Some(spec) = str_of(m, "integration")
+                    .as_deref()
+                    .and_then(|i| resolver.task_integration(i))
+                {
+                    let hints = TaskHints::from_integration(spec);
+                    if hints != TaskHints::default() {
+                        out.insert(format!("{prefix}{name}"), hints);
+                    }
+                }
+            }
+            Some("Fragment") if depth < MAX_FRAGMENT_DEPTH => {
+                if let (Some(f), Some(p)) = (str_of(m, "fragment"), str_of(m, "prefix"))
+                    && let Some(inner) = fragments.get(f.as_str())
+                {
+                    hints_in(
+                        inner,
+                        &format!("{prefix}{p}"),
+                        fragments,
+                        resolver,
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+        let mut nested: Vec<&Value> = Vec::new();
+        for key in ["branches", "choices"] {
+            if let Some(Value::Array(items)) = m.get(key) {
+                nested.extend(items.iter().filter_map(|b| b.get("states")));
+            }
+        }
+        nested.extend(m.get("itemProcessor").and_then(|p| p.get("states")));
+        nested.extend(m.get("defaultStates"));
+        for list in nested {
+            if let Value::Array(list) = list {
+                hints_in(list, prefix, fragments, resolver, depth, out);
+            }
+        }
+    }
+}
+
+/// Builds the desired AWS state of a StateMachine.
+pub fn build(
+    sm: &StateMachine,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> Result<Built, DesiredError> {
+    let object = object_name("StateMachine", &sm.metadata);
+    let spec = &sm.spec;
+    // The CRD's CEL rules, again: an API server without CEL (or an object stored before the rules existed)
+    // must not get an ambiguous spec through.
+    let rule_errors = sfn_api::validate_state_machine(spec);
+    if !rule_errors.is_empty() {
+        return Err(DesiredError::InvalidDefinition(field_errors(
+            &object,
+            &rule_errors,
+        )));
+    }
+    let name = machine_name(sm)?;
+
+    let compiled = sfn_asl::compile_state_machine(spec, resolver)
+        .map_err(|errors| compile_error(&object, errors))?;
+    let definition = compiled.json;
+    let definition_hash = definition_hash(&definition);
+
+    let mut warnings = Vec::new();
+    let role = match &spec.role_arn {
+        Some(arn) => DesiredRole::External { arn: arn.clone() },
+        None => {
+            let mut ctx = role_context(sm, &name, settings);
+            ctx.task_hints = task_hints(spec, resolver);
+            let derived = iam::derive(&definition, &ctx)
+                .map_err(|e| DesiredError::InvalidDefinition(format!("{object}: {e}")))?;
+            warnings.extend(
+                derived
+                    .warnings
+                    .iter()
+                    .map(|w| format!("state {:?}: {}", w.state, w.message)),
+            );
+            let role_name = naming::role_name(&name);
+            // IAM caps the sum of a role's inline policies; past it the documents become customer
+            // managed policies (each under its own, smaller, limit).
+            let (policies, managed_policies) = if derived.fits_inline() {
+                (derived.documents(), Vec::new())
+            } else {
+                let managed = derived
+                    .managed_documents()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (_, document))| {
+                        let policy_name = naming::managed_policy_name(&role_name, i);
+                        crate::ManagedPolicySpec {
+                            arn: naming::managed_policy_arn(
+                                &settings.partition,
+                                &settings.account_id,
+                                &policy_name,
+                            ),
+                            name: policy_name,
+                            path: naming::ROLE_PATH.to_owned(),
+                            document,
+                        }
+                    })
+                    .collect();
+                (Vec::new(), managed)
+            };
+            DesiredRole::Managed(ManagedRole {
+                name: role_name,
+                path: naming::ROLE_PATH.to_owned(),
+                trust_policy: iam::trust_policy(&settings.account_id),
+                policies,
+                managed_policies,
+                permissions_boundary: derived.permissions_boundary.clone(),
+            })
+        }
+    };
+
+    let alarms = alarms_for(sm, &name, &definition, settings)
+        .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+
+    let desired = DesiredMachine {
+        owner: owner_of(&sm.metadata),
+        name,
+        machine_type: match spec.type_ {
+            Some(sfn_api::definition::WorkflowType::Express) => MachineType::Express,
+            _ => MachineType::Standard,
+        },
+        definition,
+        role,
+        logging: spec.logging.as_ref().map(|l| crate::LoggingSpec {
+            level: l.level.as_str().to_owned(),
+            include_execution_data: l.include_execution_data.unwrap_or(false),
+            log_group_arn: l.log_group_arn.clone(),
+        }),
+        tracing: spec.tracing.as_ref().is_some_and(|t| t.enabled),
+        encryption: spec.encryption.as_ref().map(|e| crate::EncryptionSpec {
+            kms_key_id: e.kms_key_id.clone(),
+            kms_data_key_reuse_period_seconds: e
+                .kms_data_key_reuse_period_seconds
+                .map(|s| s as i32),
+        }),
+        tags: spec.tags.clone(),
+        alarms,
+        publish: spec.publish.unwrap_or(false).then(|| PublishSpec {
+            description: spec.version_description.clone(),
+        }),
+        deletion_policy: deletion_policy(sm, settings),
+        adopt: adopt(&sm.metadata),
+        allow_replace: allow_replacement(&sm.metadata),
+        previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
+        known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
+    };
+    Ok(Built {
+        desired,
+        definition_hash,
+        warnings,
+    })
+}
+
+/// The alarms of `spec.alarms`. The owner passed to the alarm derivation is the machine's AWS name, so
+/// that every alarm name falls under the prefix the AWS layer lists to find stale alarms.
+fn alarms_for(
+    sm: &StateMachine,
+    name: &str,
+    definition: &Value,
+    settings: &Settings,
+) -> Result<Vec<sfn_alarms::AlarmSpec>, String> {
+    if sm.spec.alarms.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The API's Alarm and the derivation's AlarmInput carry the same camelCase fields.
+    let inputs: Vec<sfn_alarms::AlarmInput> = serde_json::to_value(&sm.spec.alarms)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("spec.alarms: {e}"))?;
+    let ctx = sfn_alarms::AlarmContext {
+        state_machine_name: name.to_owned(),
+        state_machine_arn: format!(
+            "arn:{}:states:{}:{}:stateMachine:{name}",
+            settings.partition, settings.region, settings.account_id
+        ),
+        owner: name.to_owned(),
+        task_resources: sfn_alarms::task_targets(definition),
+    };
+    sfn_alarms::desired_alarms(&ctx, &inputs).map_err(|e| e.to_string())
+}
+
+/// What to delete for a StateMachine. Deletion must work even when the spec no longer compiles (a broken
+/// edit followed by `kubectl delete`): the AWS layer deletes by name and ownership, so the definition and
+/// policies are left empty then.
+pub fn for_deletion(
+    sm: &StateMachine,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> DesiredMachine {
+    if let Ok(built) = build(sm, resolver, settings) {
+        return built.desired;
+    }
+    let name = machine_name(sm).unwrap_or_else(|_| {
+        naming::state_machine_name(
+            sm.metadata.namespace.as_deref().unwrap_or("default"),
+            sm.metadata.name.as_deref().unwrap_or_default(),
+            None,
+        )
+        .unwrap_or_default()
+    });
+    let role = match &sm.spec.role_arn {
+        Some(arn) => DesiredRole::External { arn: arn.clone() },
+        None => DesiredRole::Managed(ManagedRole {
+            name: naming::role_name(&name),
+            path: naming::ROLE_PATH.to_owned(),
+            trust_policy: iam::trust_policy(&settings.account_id),
+            policies: Vec::new(),
+            managed_policies: Vec::new(),
+            permissions_boundary: None,
+        }),
+    };
+    DesiredMachine {
+        owner: owner_of(&sm.metadata),
+        name,
+        machine_type: MachineType::Standard,
+        definition: Value::Object(Default::default()),
+        role,
+        logging: None,
+        tracing: false,
+        encryption: None,
+        tags: BTreeMap::new(),
+        alarms: Vec::new(),
+        publish: None,
+        deletion_policy: deletion_policy(sm, settings),
+        adopt: adopt(&sm.metadata),
+        allow_replace: allow_replacement(&sm.metadata),
+        previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
+        known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
+    }
+}
+
+/// Builds the desired AWS state of an Activity.
+pub fn activity(act: &Activity, settings: &Settings) -> Result<DesiredActivity, DesiredError> {
+    let meta = &act.metadata;
+    let name = naming::activity_name(
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default(),
+        act.spec.name.as_deref(),
+    )
+    .map_err(|e| DesiredError::InvalidSpec(e.to_string()))?;
+    Ok(DesiredActivity {
+        owner: owner_of(meta),
+        name,
+        tags: act.spec.tags.clone(),
+        deletion_policy: activity_deletion_policy(act, settings),
+        adopt: adopt(meta),
+    })
+}
+
+/// What a TaskIntegration resolves to, for its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedIntegration {
+    /// The ASL `Resource` a Task using it gets.
+    pub resource: String,
+    /// The IAM statements it grants, each rendered as compact JSON.
+    pub iam_statements: Vec<String>,
+}
+
+/// Resolves a TaskIntegration by compiling a one-state machine that uses it: the same code path as a real
+/// Task, so the status never disagrees with what a StateMachine gets.
+pub fn integration(
+    ti: &TaskIntegration,
+    resolver: &dyn Resolver,
+    settings: &Settings,
+) -> Result<ResolvedIntegration, DesiredError> {
+    let object = object_name("TaskIntegration", &ti.metadata);
+    let rule_errors = sfn_api::validate_task_integration(&ti.spec);
+    if !rule_errors.is_empty() {
+        return Err(DesiredError::InvalidSpec(field_errors(
+            &object,
+            &rule_errors,
+        )));
+    }
+    let name = ti.metadata.name.clone().unwrap_or_default();
+    let mut state = serde_json::json!({
+        "name": "Task",
+        "type": "Task",
+        "integration": name,
+        "end": true,
+    });
+    if matches!(
+        ti.spec.pattern,
+        Some(sfn_api::task_integration::IntegrationPattern::WaitForTaskToken)
+    ) {
+        // The compiler requires the token to be passed on for this pattern; any place will do here.
+        state["parameters"] = serde_json::json!({"TaskToken.$": "$$.Task.Token"});
+    }
+    let spec: sfn_api::StateMachineSpec = serde_json::from_value(serde_json::json!({
+        "definition": {"states": [state]},
+    }))
+    .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+    let compiled = sfn_asl::compile_state_machine(&spec, resolver)
+        .map_err(|errors| compile_error(&object, errors))?;
+    let task = compiled
+        .json
+        .pointer("/States/Task")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let resource = task
+        .get("Resource")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let ctx = RoleContext::new(&settings.region, &settings.account_id, "integration");
+    let derived = iam::derive_task("Task", &task, &ctx)
+        .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+    let iam_statements = derived
+        .plain_statements()
+        .iter()
+        .map(|s| s.to_json().to_string())
+        .collect();
+    Ok(ResolvedIntegration {
+        resource,
+        iam_statements,
+    })
+}
+
+fn field_errors(object: &str, errors: &[sfn_api::FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{object}: field {}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn compile_error(object: &str, errors: sfn_asl::CompileErrors) -> DesiredError {
+    let message = format!("{object}: {errors}");
+    if errors.is_reference_not_found() {
+        DesiredError::ReferenceNotFound(message)
+    } else {
+        DesiredError::InvalidDefinition(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use sfn_api::manifest::{Bundle, load_paths};
+    use sfn_asl::MapResolver;
+
+    fn settings() -> Settings {
+        Settings {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            default_deletion_policy: DeletionPolicy::Delete,
+        }
+    }
+
+    fn example(file: &str) -> Bundle {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(file);
+        load_paths(&[path]).expect("the example loads")
+    }
+
+    fn resolver(bundle: &Bundle) -> MapResolver {
+        let mut r = MapResolver::default();
+        for ti in &bundle.task_integrations {
+            r.task_integrations
+                .insert(ti.metadata.name.clone().unwrap(), ti.spec.clone());
+        }
+        for act in &bundle.activities {
+            let name = act.metadata.name.clone().unwrap();
+            r.activity_arns.insert(
+                name.clone(),
+                format!("arn:aws:states:us-east-1:123456789012:activity:demo-{name}"),
+            );
+        }
+        r
+    }
+
+    fn with_uid(mut sm: StateMachine) -> StateMachine {
+        sm.metadata.uid = Some("uid-1".into());
+        sm
+    }
+
+    #[test]
+    fn roles_only_the_integration_names_may_be_passed() {
+        // ECS passes the task and execution roles, which appear in the TaskIntegration, not in the ASL.
+        let bundle = example("ecs-fargate.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let built = build(&sm, &resolver(&bundle), &settings()).expect("builds");
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        let statements: Vec<&Value> = role
+            .policies
+            .iter()
+            .flat_map(|(_, doc)| doc["Statement"].as_array().unwrap())
+            .collect();
+        let pass = statements
+            .iter()
+            .find(|s| s["Action"] == "iam:PassRole")
+            .expect("an iam:PassRole statement");
+        assert_eq!(
+            pass["Resource"],
+            serde_json::json!([
+                "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+                "arn:aws:iam::123456789012:role/report-builder-task"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_job_poller_becomes_a_complete_desired_machine() {
+        let bundle = example("job-poller.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let built = build(&sm, &resolver(&bundle), &settings()).expect("builds");
+        let d = &built.desired;
+        assert_eq!(d.name, "demo-job-poller");
+        assert_eq!(
+            d.owner,
+            Owner {
+                namespace: "demo".into(),
+                name: "job-poller".into(),
+                uid: "uid-1".into()
+            }
+        );
+        assert_eq!(d.machine_type, MachineType::Standard);
+        // The example's integrations call the function ARN directly (payloadResponseOnly).
+        assert_eq!(
+            d.definition["States"]["Submit Job"]["Resource"],
+            "arn:aws:lambda:us-east-1:123456789012:function:SubmitJob"
+        );
+        let DesiredRole::Managed(role) = &d.role else {
+            panic!("a role is created when roleArn is absent")
+        };
+        assert_eq!(role.path, "/sfn-operator/");
+        assert_eq!(role.name, "demo-job-poller");
+        assert_eq!(
+            role.trust_policy["Statement"][0]["Principal"]["Service"],
+            "states.amazonaws.com"
+        );
+        let policy = serde_json::to_string(&role.policies).unwrap();
+        assert!(policy.contains("lambda:InvokeFunction"), "{policy}");
+        assert!(policy.contains("function:SubmitJob"), "{policy}");
+        // Every alarm name falls under the prefix the AWS layer lists.
+        assert_eq!(d.alarms.len(), 3);
+        for alarm in &d.alarms {
+            assert!(
+                alarm.name.starts_with(&naming::alarm_name_prefix(&d.name)),
+                "{}",
+                alarm.name
+            );
+        }
+        assert_eq!(d.tags.get("team").map(String::as_str), Some("batch"));
+        assert_eq!(d.deletion_policy, DeletionPolicy::Delete);
+        assert!(!d.adopt);
+        assert_eq!(built.definition_hash, definition_hash(&d.definition));
+        assert_eq!(built.definition_hash.len(), 32);
+    }
+
+    #[test]
+    fn the_definition_hash_ignores_key_order() {
+        let a = serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}});
+        let b = serde_json::json!({"States": {"A": {"End": true, "Type": "Pass"}}, "StartAt": "A"});
+        assert_eq!(definition_hash(&a), definition_hash(&b));
+        let c = serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        assert_ne!(definition_hash(&a), definition_hash(&c));
+    }
+
+    #[test]
+    fn missing_references_and_invalid_definitions_are_told_apart() {
+        let bundle = example("job-poller.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let err = build(&sm, &MapResolver::default(), &settings()).unwrap_err();
+        match err {
+            DesiredError::ReferenceNotFound(m) => {
+                assert!(m.contains("StateMachine demo/job-poller"), "{m}");
+                assert!(m.contains("submit-job"), "{m}");
+            }
+            other => panic!("expected ReferenceNotFound, got {other:?}"),
+        }
+
+        let mut broken = sm.clone();
+        let states = &mut broken.spec.definition.as_mut().unwrap().states;
+        states[1].next = Some("Nowhere".into());
+        let err = build(&broken, &resolver(&bundle), &settings()).unwrap_err();
+        match err {
+            DesiredError::InvalidDefinition(m) => {
+                assert!(m.contains("Wait X Seconds") && m.contains("Nowhere"), "{m}")
+            }
+            other => panic!("expected InvalidDefinition, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_crd_rules_are_checked_again() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.definition_json = Some("{}".into());
+        match build(&sm, &resolver(&bundle), &settings()).unwrap_err() {
+            DesiredError::InvalidDefinition(m) => {
+                assert!(
+                    m.contains("StateMachine demo/job-poller: field spec"),
+                    "{m}"
+                )
+            }
+            other => panic!("expected InvalidDefinition, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bring_your_own_role_is_not_managed() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.role_arn = Some("arn:aws:iam::123456789012:role/mine".into());
+        let built = build(&sm, &resolver(&bundle), &settings()).unwrap();
+        assert_eq!(
+            built.desired.role,
+            DesiredRole::External {
+                arn: "arn:aws:iam::123456789012:role/mine".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deletion_policy_and_adoption_come_from_the_object_or_the_defaults() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.deletion_policy = None;
+        let mut retain = settings();
+        retain.default_deletion_policy = DeletionPolicy::Retain;
+        assert_eq!(deletion_policy(&sm, &retain), DeletionPolicy::Retain);
+        assert_eq!(deletion_policy(&sm, &settings()), DeletionPolicy::Delete);
+        sm.spec.deletion_policy = Some(sfn_api::state_machine::DeletionPolicy::Retain);
+        assert_eq!(deletion_policy(&sm, &settings()), DeletionPolicy::Retain);
+
+        sm.metadata.annotations = Some(
+            [(naming::ADOPT_ANNOTATION.to_owned(), "true".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        let built = build(&sm, &resolver(&bundle), &settings()).unwrap();
+        assert!(built.desired.adopt);
+        assert_eq!(built.desired.deletion_policy, DeletionPolicy::Retain);
+    }
+
+    #[test]
+    fn deletion_works_even_when_the_spec_no_longer_compiles() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.definition.as_mut().unwrap().states[1].next = Some("Nowhere".into());
+        let target = for_deletion(&sm, &MapResolver::default(), &settings());
+        assert_eq!(target.name, "demo-job-poller");
+        assert_eq!(target.owner.uid, "uid-1");
+        let DesiredRole::Managed(role) = &target.role else {
+            panic!("the created role must be deleted too")
+        };
+        assert_eq!(role.name, "demo-job-poller");
+    }
+
+    #[test]
+    fn activities_and_integrations_resolve() {
+        let bundle = example("activity.yaml");
+        let mut act = bundle.activities[0].clone();
+        act.metadata.uid = Some("uid-a".into());
+        let desired = activity(&act, &settings()).unwrap();
+        assert_eq!(desired.name, "demo-manual-approval");
+        assert_eq!(
+            desired.tags.get("team").map(String::as_str),
+            Some("payments")
+        );
+        assert_eq!(desired.owner.uid, "uid-a");
+
+        let ti = bundle.task_integrations[0].clone();
+        let r = resolver(&bundle);
+        let resolved = integration(&ti, &r, &settings()).unwrap();
+        assert_eq!(
+            resolved.resource,
+            "arn:aws:states:us-east-1:123456789012:activity:demo-manual-approval"
+        );
+        let missing = integration(
+            &ti,
+            &MapResolver {
+                task_integrations: r.task_integrations.clone(),
+                ..Default::default()
+            },
+            &settings(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(missing, DesiredError::ReferenceNotFound(_)),
+            "{missing:?}"
+        );
+
+        let sns = example("sns-publish.yaml");
+        let ti = sns.task_integrations[0].clone();
+        let resolved = integration(&ti, &resolver(&sns), &settings()).unwrap();
+        assert_eq!(resolved.resource, "arn:aws:states:::sns:publish");
+        assert!(
+            resolved
+                .iam_statements
+                .iter()
+                .any(|s| s.contains("sns:Publish")),
+            "{:?}",
+            resolved.iam_statements
+        );
+    }
+
+    fn lambda_chain(tasks: usize) -> StateMachine {
+        let states: Vec<Value> = (0..tasks)
+            .map(|i| {
+                let mut state = serde_json::json!({
+                    "name": format!("Step {i}"),
+                    "type": "Task",
+                    "resource": format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:a-rather-long-function-name-{i}"
+                    ),
+                });
+                if i + 1 < tasks {
+                    state["next"] = serde_json::json!(format!("Step {}", i + 1));
+                } else {
+                    state["end"] = serde_json::json!(true);
+                }
+                state
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": "chain", "namespace": "big", "uid": "uid-1"},
+            "spec": {"definition": {"states": states}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_policy_past_the_inline_quota_becomes_managed_policies() {
+        let built = build(&lambda_chain(150), &MapResolver::default(), &settings()).unwrap();
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        assert!(role.policies.is_empty(), "{:?}", role.policies);
+        assert!(
+            role.managed_policies.len() >= 2,
+            "{:?}",
+            role.managed_policies
+        );
+        for (i, policy) in role.managed_policies.iter().enumerate() {
+            assert_eq!(policy.name, format!("big-chain-policy-{i}"));
+            assert_eq!(policy.path, "/sfn-operator/");
+            assert_eq!(
+                policy.arn,
+                format!("arn:aws:iam::123456789012:policy/sfn-operator/big-chain-policy-{i}")
+            );
+            assert!(iam::policy_size(&policy.document) <= iam::MANAGED_POLICY_LIMIT);
+        }
+        let all = serde_json::to_string(&role.managed_policies).unwrap();
+        for i in [0, 75, 149] {
+            assert!(
+                all.contains(&format!("function:a-rather-long-function-name-{i}\"")),
+                "function {i} missing"
+            );
+        }
+
+        // A small machine keeps its inline policy.
+        let built = build(&lambda_chain(3), &MapResolver::default(), &settings()).unwrap();
+        let DesiredRole::Managed(role) = &built.desired.role else {
+            panic!("a managed role")
+        };
+        assert!(role.managed_policies.is_empty());
+        assert_eq!(role.policies.len(), 1);
+    }
+}
