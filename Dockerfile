@@ -6,7 +6,7 @@ FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake clang && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-COPY operator ./operator
+COPY crates ./crates
 COPY tests ./tests
 RUN cargo build --release --locked -p sfn-operator --bin sfn-operator \
     && strip target/release/sfn-operator

@@ -271,3 +271,32 @@ fn pass_role_hints_follow_fragment_prefixes_and_nesting() {
         ["arn:aws:iam::123456789012:role/report-task"]
     );
 }
+
+#[test]
+fn sfn_offers_the_offline_commands_and_nothing_that_needs_aws() {
+    let help = text(&run(&["--help"]).stdout);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        commands,
+        ["crds", "plan", "validate", "simulate", "test", "help"],
+        "{help}"
+    );
+    let plan_help = text(&run(&["plan", "--help"]).stdout);
+    assert!(plan_help.contains("--filename"), "{plan_help}");
+    assert!(
+        !plan_help.contains("--live"),
+        "`--live` needs AWS; it belongs to sfn-operator:\n{plan_help}"
+    );
+    let refused = run(&["plan", "--live", "-f", "examples/job-poller.yaml"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "clap refuses an unknown flag"
+    );
+}

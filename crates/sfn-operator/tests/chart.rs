@@ -68,3 +68,30 @@ fn the_image_runs_the_binary_alone_as_a_non_root_user() {
         "nothing runs in the runtime stage"
     );
 }
+
+#[test]
+fn the_image_build_copies_every_workspace_member() {
+    // `cargo build --locked` in the build stage needs every member the workspace manifest names; a folder
+    // left out of the COPY lines breaks the image build, which nothing else here runs.
+    let root = support::workspace_root();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members_line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members"))
+        .expect("the workspace manifest lists its members");
+    let build = &dockerfile[..dockerfile.rfind("\nFROM ").unwrap()];
+    for member in members_line.split('"').skip(1).step_by(2) {
+        let top = member.split('/').next().unwrap();
+        assert!(
+            build
+                .lines()
+                .any(|l| l.starts_with("COPY ") && l.split_whitespace().nth(1) == Some(top)),
+            "the build stage copies {top}/ (workspace member {member})"
+        );
+    }
+    assert!(
+        build.contains("-p sfn-operator --bin sfn-operator"),
+        "the build stage builds the operator binary"
+    );
+}
