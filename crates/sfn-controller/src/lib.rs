@@ -39,7 +39,7 @@ use futures::{FutureExt, StreamExt};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -54,7 +54,7 @@ use self::http::Health;
 use self::leader::{Election, LeaderConfig};
 use self::metrics::Metrics;
 use self::policy::{Backoff, FailureCounter};
-use self::refindex::{ChangeFilter, ReferenceIndex};
+use self::refindex::{ChangeFilter, ReferenceIndex, dependents};
 
 pub use sfn_api::{ADOPT_ANNOTATION, ALLOW_REPLACEMENT_ANNOTATION, FINALIZER};
 /// Field manager / event reporter name.
@@ -337,17 +337,17 @@ async fn run_scope(
         .watches(
             scoped_api::<TaskIntegration>(&client, ns),
             wc.clone(),
-            move |ti| state_machine::dependents_of_integration(&ctx_ti, &ti_f, &ti),
+            move |ti| dependents::<StateMachine, _>(&ctx_ti.machine_refs, &ti_f, &ti),
         )
         .watches(
             scoped_api::<Activity>(&client, ns),
             wc.clone(),
-            move |act| state_machine::dependents_of_activity(&ctx_act, &act_f, &act),
+            move |act| dependents::<StateMachine, _>(&ctx_act.machine_refs, &act_f, &act),
         )
         .watches(
             scoped_api::<StateMachine>(&client, ns),
             wc.clone(),
-            move |sm| state_machine::dependents_of_machine(&ctx_sm, &sm_f, &sm),
+            move |sm| dependents::<StateMachine, _>(&ctx_sm.machine_refs, &sm_f, &sm),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -379,12 +379,12 @@ async fn run_scope(
         .watches(
             scoped_api::<Activity>(&client, ns),
             wc.clone(),
-            move |act| task_integration::dependents_of_activity(&ctx_act, &act_f, &act),
+            move |act| dependents::<TaskIntegration, _>(&ctx_act.integration_refs, &act_f, &act),
         )
         .watches(
             scoped_api::<StateMachine>(&client, ns),
             wc.clone(),
-            move |sm| task_integration::dependents_of_machine(&ctx_sm, &sm_f, &sm),
+            move |sm| dependents::<TaskIntegration, _>(&ctx_sm.integration_refs, &sm_f, &sm),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -549,14 +549,6 @@ pub fn resync_action<K: Resource>(obj: &K, config: &Config) -> (Action, Option<S
             Some(warning),
         ),
     }
-}
-
-/// An `ObjectRef` for a dependent found in a reference index.
-pub fn dependent_ref<K>(dep: &refindex::Dependent) -> ObjectRef<K>
-where
-    K: Resource<DynamicType = ()>,
-{
-    ObjectRef::new(&dep.1).within(&dep.0)
 }
 
 /// The operator's configuration as the account facts and defaults a desired state is built from.

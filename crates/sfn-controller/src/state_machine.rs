@@ -10,20 +10,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::{Resource, ResourceExt};
 
-use sfn_api::{Activity, StateMachine, StateMachineStatus, TaskIntegration};
+use sfn_api::{StateMachine, StateMachineStatus};
 use sfn_plan::desired::{self, DesiredError};
 
 use super::backend::BackendError;
-use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
 use super::resolver::{StoreResolver, integration_names};
 use super::status::{self, Outcome, Reason};
-use super::{Context, FINALIZER, dependent_ref, object_key, patch_status, resync_action};
+use super::{Context, FINALIZER, object_key, patch_status, resync_action};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "StateMachine";
@@ -460,61 +458,6 @@ async fn cleanup(
             Err(Error::Aws(aws))
         }
     }
-}
-
-fn dependents(ctx: &Context, key: &RefKey) -> Vec<ObjectRef<StateMachine>> {
-    ctx.machine_refs
-        .dependents(key)
-        .iter()
-        .map(dependent_ref::<StateMachine>)
-        .collect()
-}
-
-fn changed<K: Resource>(filter: &ChangeFilter, kind: RefKind, obj: &K) -> Option<RefKey> {
-    let meta = obj.meta();
-    let key = RefKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default(),
-    );
-    // Every write of a referenced object is a candidate (including its deletion, itself a write); their
-    // controllers only write when something changed, so this stays quiet on an idle cluster.
-    filter
-        .changed(key.clone(), Some(fingerprint(&meta.resource_version)))
-        .then_some(key)
-}
-
-/// StateMachines to reconcile when a TaskIntegration changed.
-pub fn dependents_of_integration(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    ti: &TaskIntegration,
-) -> Vec<ObjectRef<StateMachine>> {
-    changed(filter, RefKind::TaskIntegration, ti)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
-}
-
-/// StateMachines to reconcile when an Activity changed (or got its ARN).
-pub fn dependents_of_activity(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    act: &Activity,
-) -> Vec<ObjectRef<StateMachine>> {
-    changed(filter, RefKind::Activity, act)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
-}
-
-/// StateMachines to reconcile when a StateMachine they start changed (or got its ARN).
-pub fn dependents_of_machine(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    sm: &StateMachine,
-) -> Vec<ObjectRef<StateMachine>> {
-    changed(filter, RefKind::StateMachine, sm)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

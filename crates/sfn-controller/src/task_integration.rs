@@ -7,16 +7,15 @@ use std::time::Instant;
 
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
-use sfn_api::{Activity, StateMachine, TaskIntegration, TaskIntegrationStatus};
+use sfn_api::{TaskIntegration, TaskIntegrationStatus};
 use sfn_plan::desired::{self, DesiredError};
 
-use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
+use super::refindex::{RefKey, RefKind};
 use super::resolver::StoreResolver;
 use super::status::{self, Outcome, Reason};
-use super::{Context, dependent_ref, object_key, patch_status};
+use super::{Context, object_key, patch_status};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "TaskIntegration";
@@ -149,46 +148,4 @@ async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
     // A TaskIntegration owns nothing in AWS, so there is no drift to look for: it is reconciled again
     // only when it, or what it points at, changes.
     Ok(Action::await_change())
-}
-
-fn changed<K: Resource>(filter: &ChangeFilter, kind: RefKind, obj: &K) -> Option<RefKey> {
-    let meta = obj.meta();
-    let key = RefKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default(),
-    );
-    filter
-        .changed(key.clone(), Some(fingerprint(&meta.resource_version)))
-        .then_some(key)
-}
-
-fn dependents(ctx: &Context, key: &RefKey) -> Vec<ObjectRef<TaskIntegration>> {
-    ctx.integration_refs
-        .dependents(key)
-        .iter()
-        .map(dependent_ref::<TaskIntegration>)
-        .collect()
-}
-
-/// TaskIntegrations to reconcile when an Activity they point at changed.
-pub fn dependents_of_activity(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    act: &Activity,
-) -> Vec<ObjectRef<TaskIntegration>> {
-    changed(filter, RefKind::Activity, act)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
-}
-
-/// TaskIntegrations to reconcile when a StateMachine they start changed.
-pub fn dependents_of_machine(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    sm: &StateMachine,
-) -> Vec<ObjectRef<TaskIntegration>> {
-    changed(filter, RefKind::StateMachine, sm)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
 }
