@@ -20,6 +20,7 @@
 
 pub mod activity;
 pub mod backend;
+pub mod error;
 pub mod http;
 pub mod leader;
 pub mod metrics;
