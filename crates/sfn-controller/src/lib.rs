@@ -1,5 +1,8 @@
 //! kube-runtime controllers: the only Kubernetes I/O.
 //!
+//! This module wires the controllers, their watches and shared [`Context`]; every controller runs the one
+//! reconcile of [`pipeline`], specialised by the kind's module.
+//!
 //! Three controllers (StateMachine, TaskIntegration, Activity) share one [`Context`] per watched scope (all
 //! namespaces, or one per `--namespace`). References never cross namespaces, so a scope holds everything its
 //! objects can reference, and each reconcile resolves references from the scope's watch caches — no API read.
@@ -24,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod pipeline;
 pub mod policy;
 pub mod refindex;
 pub mod resolver;
@@ -352,8 +356,8 @@ async fn run_scope(
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            state_machine::reconcile,
-            state_machine::error_policy,
+            pipeline::reconcile::<StateMachine>,
+            pipeline::error_policy::<StateMachine>,
             ctx.clone(),
         )
         .for_each(|res| async move {
@@ -389,8 +393,8 @@ async fn run_scope(
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            task_integration::reconcile,
-            task_integration::error_policy,
+            pipeline::reconcile::<TaskIntegration>,
+            pipeline::error_policy::<TaskIntegration>,
             ctx.clone(),
         )
         .for_each(|res| async move {
@@ -410,7 +414,11 @@ async fn run_scope(
     )
     .with_config(controller_config)
     .graceful_shutdown_on(shutdown.clone())
-    .run(activity::reconcile, activity::error_policy, ctx.clone())
+    .run(
+        pipeline::reconcile::<Activity>,
+        pipeline::error_policy::<Activity>,
+        ctx.clone(),
+    )
     .for_each(|res| async move {
         if let Err(err) = res {
             tracing::debug!(error = %err, "Activity controller event");
