@@ -156,15 +156,7 @@ async fn retire_renamed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AwsEnvironment;
-
-    fn config() -> Config {
-        Config::new(AwsEnvironment {
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-        })
-    }
+    use crate::test_config as config;
 
     fn activity(arn: Option<&str>) -> Activity {
         let mut act: Activity = serde_json::from_value(serde_json::json!({

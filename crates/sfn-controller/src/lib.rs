@@ -575,6 +575,16 @@ impl From<&Config> for desired::Settings {
     }
 }
 
+/// The settings of the unit tests: one made-up account, the defaults otherwise.
+#[cfg(test)]
+pub(crate) fn test_config() -> Config {
+    Config::new(AwsEnvironment {
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,11 +655,7 @@ mod tests {
 
     #[test]
     fn the_resync_annotation_sets_the_requeue_and_a_bad_one_warns() {
-        let config = Config::new(AwsEnvironment {
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-        });
+        let config = test_config();
         let mut m = machine();
         assert!(resync_action(&m, &config).1.is_none());
         m.metadata.annotations = Some(

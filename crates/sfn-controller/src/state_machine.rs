@@ -232,15 +232,7 @@ mod tests {
     use kube::runtime::reflector;
 
     use super::*;
-    use crate::AwsEnvironment;
-
-    fn config() -> Config {
-        Config::new(AwsEnvironment {
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-        })
-    }
+    use crate::test_config as config;
 
     fn machine(status: Option<StateMachineStatus>) -> StateMachine {
         let mut sm: StateMachine = serde_json::from_value(serde_json::json!({
