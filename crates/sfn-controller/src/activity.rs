@@ -1,220 +1,124 @@
-//! The Activity controller: keeps one Step Functions activity per Activity object and reports its ARN,
-//! which StateMachines (through TaskIntegrations with `activityRef`) wait for.
+//! The Activity kind: keeps one Step Functions activity per Activity object and reports its ARN, which
+//! StateMachines (through TaskIntegrations with `activityRef`) wait for. Only what is particular to
+//! activities is here; the reconcile itself is the shared [`pipeline`](super::pipeline).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use kube::ResourceExt;
-use kube::api::Api;
-use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use async_trait::async_trait;
 
 use sfn_api::{Activity, ActivityStatus};
+use sfn_plan::DesiredActivity;
 use sfn_plan::desired;
 
-use super::backend::BackendError;
-use super::status::{self, Outcome, Reason};
-use super::{Context, FINALIZER, object_key, patch_status, resync_action};
+use super::backend::{ActivityApplied, BackendError};
+use super::error::BuildError;
+use super::pipeline::{
+    Deletion, Kind, KindStatus, Note, Synced, Teardown, conditions_and_generation,
+};
+use super::refindex::RefKey;
+use super::status::Outcome;
+use super::{Config, Context, resync_action};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "Activity";
 
-/// Why an Activity reconcile failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("invalid spec: {0}")]
-    Invalid(String),
-    #[error("AWS: {0}")]
-    Aws(#[from] BackendError),
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("{0}")]
-    Finalizer(#[source] Box<finalizer::Error<Error>>),
+impl KindStatus for ActivityStatus {
+    conditions_and_generation!();
 }
 
-impl Error {
-    fn inner(&self) -> &Error {
-        match self {
-            Error::Finalizer(f) => match f.as_ref() {
-                finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.inner(),
-                _ => self,
-            },
-            other => other,
-        }
-    }
-
-    pub fn reason(&self) -> &'static str {
-        match self.inner() {
-            Error::Invalid(_) => Reason::InvalidDefinition.as_str(),
-            Error::Aws(e) if e.throttled => Reason::Throttled.as_str(),
-            Error::Aws(_) => Reason::AwsError.as_str(),
-            Error::Kube(_) | Error::Finalizer(_) => "KubernetesError",
-        }
-    }
+fn previous_arn(act: &Activity) -> Option<&str> {
+    act.status.as_ref().and_then(|s| s.activity_arn.as_deref())
 }
 
-/// Reconciles one Activity.
-pub async fn reconcile(act: Arc<Activity>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let ns = act.namespace().unwrap_or_default();
-    let api: Api<Activity> = Api::namespaced(ctx.client.clone(), &ns);
-    let key = object_key(act.as_ref());
-    let result = finalizer(&api, FINALIZER, act, |event| async {
-        match event {
-            FinalizerEvent::Apply(a) => apply(a, &ctx, &api).await,
-            FinalizerEvent::Cleanup(a) => cleanup(a, &ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics.reconciled(
-        KIND,
-        started.elapsed(),
-        result.as_ref().err().map(|e| e.reason()),
-    );
-    if result.is_ok() {
-        ctx.failures.succeeded(&key);
-    }
-    result
-}
-
-pub fn error_policy(act: Arc<Activity>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = object_key(act.as_ref());
-    tracing::warn!(object = %key, error = %err, "Activity reconcile failed");
-    if let Some(delay) = rate_limit_delay(err) {
-        // Not a failure of the object: its turn comes when a token is free, without growing the backoff.
-        return Action::requeue(delay);
-    }
-    match err.inner() {
-        Error::Invalid(_) => Action::await_change(),
-        _ => Action::requeue(ctx.backoff_delay(&key)),
-    }
-}
-
-/// The requeue the client-side rate limit asked for, when that is why the reconcile stopped.
-fn rate_limit_delay(err: &Error) -> Option<std::time::Duration> {
-    match err.inner() {
-        Error::Aws(e) => e.retry_after.map(super::policy::after_rate_limit),
-        _ => None,
-    }
-}
-
-async fn write_status(
-    api: &Api<Activity>,
-    act: &Activity,
-    new: ActivityStatus,
-) -> Result<bool, kube::Error> {
-    let old = act.status.as_ref();
-    if old == Some(&new) {
-        return Ok(false);
-    }
-    patch_status(api, &act.name_any(), old, &new).await?;
-    Ok(true)
-}
-
-fn next_status(act: &Activity, outcome: &Outcome, arn: Option<String>) -> ActivityStatus {
-    let mut st = act.status.clone().unwrap_or_default();
-    let generation = act.metadata.generation;
-    st.conditions =
-        status::next_conditions(&st.conditions, outcome, generation, &status::now_rfc3339());
-    st.observed_generation = generation;
-    if arn.is_some() {
-        st.activity_arn = arn;
-    }
-    st
-}
-
-async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result<Action, Error> {
-    let key = object_key(act.as_ref());
-    let settings = desired::Settings::from(ctx.config.as_ref());
-    let target = match desired::activity(&act, &settings) {
-        Ok(t) => t,
-        Err(e) => {
-            let message = e.to_string();
-            let outcome = Outcome::Failed {
-                reason: Reason::InvalidDefinition,
-                message: message.clone(),
-                transient: false,
-            };
-            let st = next_status(&act, &outcome, None);
-            ctx.metrics
-                .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            if write_status(api, &act, st).await? {
-                ctx.event(
-                    act.as_ref(),
-                    true,
-                    "InvalidDefinition",
-                    "Validate",
-                    message.clone(),
-                )
-                .await;
-            }
-            return Err(Error::Invalid(message));
-        }
+#[async_trait]
+impl Kind for Activity {
+    const KIND: &'static str = KIND;
+    const BUILD_ACTION: &'static str = "Validate";
+    // One AWS call: nothing worth a `Deleting` condition, and a failure is simply retried.
+    const TEARDOWN: Teardown = Teardown::Finalize {
+        deleting: None,
+        in_gauge_until_gone: false,
+        warn_on_failure: false,
     };
-    let result = match ctx.backend.reconcile_activity(&target).await {
-        Ok(applied) => retire_renamed(&act, &target, ctx).await.map(|()| applied),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(applied) => {
-            let existed = act
-                .status
-                .as_ref()
-                .and_then(|s| s.activity_arn.as_deref())
-                .is_some_and(|a| !a.is_empty());
-            let outcome = Outcome::Synced {
+
+    type Status = ActivityStatus;
+    type Desired = DesiredActivity;
+    type Applied = ActivityApplied;
+    type Target = DesiredActivity;
+
+    fn status(&self) -> Option<&ActivityStatus> {
+        self.status.as_ref()
+    }
+
+    fn build(&self, ctx: &Context) -> (Result<DesiredActivity, BuildError>, Vec<RefKey>) {
+        let settings = desired::Settings::from(ctx.config.as_ref());
+        // An activity references nothing, so whatever the builder says is about its own spec.
+        let built = desired::activity(self, &settings).map_err(|e| BuildError::Invalid {
+            subject: "spec",
+            message: e.to_string(),
+        });
+        (built, Vec::new())
+    }
+
+    async fn apply(
+        &self,
+        target: &DesiredActivity,
+        ctx: &Context,
+    ) -> Result<ActivityApplied, BackendError> {
+        let applied = ctx.backend.reconcile_activity(target).await?;
+        retire_renamed(self, target, ctx).await?;
+        Ok(applied)
+    }
+
+    fn synced(
+        &self,
+        _target: &DesiredActivity,
+        applied: &ActivityApplied,
+        config: &Config,
+        status: &mut ActivityStatus,
+    ) -> Synced {
+        let existed = previous_arn(self).is_some_and(|a| !a.is_empty());
+        status.activity_arn = Some(applied.activity_arn.clone());
+        let (reason, verb) = if existed {
+            ("Updated", "updated")
+        } else {
+            ("Created", "created")
+        };
+        Synced {
+            outcome: Outcome::Synced {
                 drift_corrected: false,
                 message: format!("activity {} exists", applied.activity_arn),
-            };
-            let st = next_status(&act, &outcome, Some(applied.activity_arn.clone()));
-            ctx.metrics
-                .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            write_status(api, &act, st).await?;
-            if applied.operations > 0 {
-                let (reason, verb) = if existed {
-                    ("Updated", "updated")
-                } else {
-                    ("Created", "created")
-                };
-                ctx.event(
-                    act.as_ref(),
-                    false,
-                    reason,
-                    "Apply",
-                    format!("{verb} activity {}", applied.activity_arn),
-                )
-                .await;
-            }
-            let (action, _) = resync_action(act.as_ref(), &ctx.config);
-            Ok(action)
-        }
-        Err(aws) => {
-            let reason = if aws.throttled {
-                Reason::Throttled
-            } else {
-                Reason::AwsError
-            };
-            let outcome = Outcome::Failed {
+            },
+            wrote_aws: applied.operations > 0,
+            event: (applied.operations > 0).then(|| Note {
                 reason,
-                message: aws.message.clone(),
-                transient: aws.transient,
-            };
-            let st = next_status(&act, &outcome, None);
-            ctx.metrics
-                .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-            if write_status(api, &act, st).await? {
-                ctx.event(
-                    act.as_ref(),
-                    true,
-                    reason.as_str(),
-                    "Apply",
-                    aws.message.clone(),
-                )
-                .await;
-            }
-            Err(Error::Aws(aws))
+                action: "Apply",
+                note: format!("{verb} activity {}", applied.activity_arn),
+            }),
+            // An unusable resync annotation has nowhere to show in an Activity's status.
+            requeue: resync_action(self, config).0,
         }
+    }
+
+    fn deletion(&self, ctx: &Context) -> Deletion<DesiredActivity> {
+        let settings = desired::Settings::from(ctx.config.as_ref());
+        // A spec that never produced an activity has nothing to clean up.
+        let Ok(target) = desired::activity(self, &settings) else {
+            return Deletion::Nothing;
+        };
+        if desired::activity_deletion_policy(self, &settings) == desired::DeletionPolicy::Retain {
+            return Deletion::Retain {
+                note: "deletionPolicy Retain: the activity stays in AWS",
+            };
+        }
+        Deletion::Delete(target)
+    }
+
+    async fn delete(
+        &self,
+        target: &DesiredActivity,
+        ctx: &Context,
+    ) -> Result<String, BackendError> {
+        ctx.backend.delete_activity(target).await?;
+        Ok("deleted the activity".to_owned())
     }
 }
 
@@ -223,14 +127,10 @@ async fn apply(act: Arc<Activity>, ctx: &Context, api: &Api<Activity>) -> Result
 /// object's ownership tags.
 async fn retire_renamed(
     act: &Activity,
-    target: &sfn_plan::DesiredActivity,
+    target: &DesiredActivity,
     ctx: &Context,
 ) -> Result<(), BackendError> {
-    let previous = act
-        .status
-        .as_ref()
-        .and_then(|s| s.activity_arn.as_deref())
-        .and_then(sfn_api::naming::name_from_sfn_arn);
+    let previous = previous_arn(act).and_then(sfn_api::naming::name_from_sfn_arn);
     match previous {
         Some(old) if old != target.name => {
             let mut retired = target.clone();
@@ -253,34 +153,53 @@ async fn retire_renamed(
     }
 }
 
-async fn cleanup(act: Arc<Activity>, ctx: &Context) -> Result<Action, Error> {
-    let key = object_key(act.as_ref());
-    let settings = desired::Settings::from(ctx.config.as_ref());
-    ctx.metrics.set_ready(KIND, &key, None);
-    let target = match desired::activity(&act, &settings) {
-        Ok(t) => t,
-        // A spec that never produced an activity has nothing to clean up.
-        Err(_) => return Ok(Action::await_change()),
-    };
-    if desired::activity_deletion_policy(&act, &settings) == desired::DeletionPolicy::Retain {
-        ctx.event(
-            act.as_ref(),
-            false,
-            "Retained",
-            "Delete",
-            "deletionPolicy Retain: the activity stays in AWS".to_owned(),
-        )
-        .await;
-        return Ok(Action::await_change());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_config as config;
+
+    fn activity(arn: Option<&str>) -> Activity {
+        let mut act: Activity = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "Activity",
+            "metadata": {"name": "approve", "namespace": "ns", "generation": 1},
+            "spec": {}
+        }))
+        .expect("a valid Activity");
+        act.status = arn.map(|a| ActivityStatus {
+            activity_arn: Some(a.to_owned()),
+            ..Default::default()
+        });
+        act
     }
-    ctx.backend.delete_activity(&target).await?;
-    ctx.event(
-        act.as_ref(),
-        false,
-        "Deleted",
-        "Delete",
-        "deleted the activity".to_owned(),
-    )
-    .await;
-    Ok(Action::await_change())
+
+    fn synced(act: &Activity, operations: usize) -> (Synced, ActivityStatus) {
+        let settings = desired::Settings::from(&config());
+        let target = desired::activity(act, &settings).expect("a valid activity");
+        let applied = ActivityApplied {
+            activity_arn: "arn:aws:states:us-east-1:123456789012:activity:ns-approve".into(),
+            operations,
+        };
+        let mut st = act.status.clone().unwrap_or_default();
+        let synced = act.synced(&target, &applied, &config(), &mut st);
+        (synced, st)
+    }
+
+    #[test]
+    fn creation_update_and_idle_resync() {
+        let (created, st) = synced(&activity(None), 1);
+        assert_eq!(
+            created.event.map(|e| (e.reason, e.action)),
+            Some(("Created", "Apply"))
+        );
+        assert_eq!(
+            st.activity_arn.as_deref(),
+            Some("arn:aws:states:us-east-1:123456789012:activity:ns-approve")
+        );
+        let (updated, _) = synced(&activity(Some("arn:old")), 1);
+        assert_eq!(updated.event.map(|e| e.reason), Some("Updated"));
+        let (idle, _) = synced(&activity(Some("arn:old")), 0);
+        assert_eq!(idle.event, None);
+        assert!(!idle.wrote_aws);
+    }
 }

@@ -1,5 +1,8 @@
 //! kube-runtime controllers: the only Kubernetes I/O.
 //!
+//! This module wires the controllers, their watches and shared [`Context`]; every controller runs the one
+//! reconcile of [`pipeline`], specialised by the kind's module.
+//!
 //! Three controllers (StateMachine, TaskIntegration, Activity) share one [`Context`] per watched scope (all
 //! namespaces, or one per `--namespace`). References never cross namespaces, so a scope holds everything its
 //! objects can reference, and each reconcile resolves references from the scope's watch caches — no API read.
@@ -20,9 +23,11 @@
 
 pub mod activity;
 pub mod backend;
+pub mod error;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod pipeline;
 pub mod policy;
 pub mod refindex;
 pub mod resolver;
@@ -39,7 +44,7 @@ use futures::{FutureExt, StreamExt};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -54,7 +59,7 @@ use self::http::Health;
 use self::leader::{Election, LeaderConfig};
 use self::metrics::Metrics;
 use self::policy::{Backoff, FailureCounter};
-use self::refindex::{ChangeFilter, ReferenceIndex};
+use self::refindex::{ChangeFilter, ReferenceIndex, dependents};
 
 pub use sfn_api::{ADOPT_ANNOTATION, ALLOW_REPLACEMENT_ANNOTATION, FINALIZER};
 /// Field manager / event reporter name.
@@ -337,22 +342,22 @@ async fn run_scope(
         .watches(
             scoped_api::<TaskIntegration>(&client, ns),
             wc.clone(),
-            move |ti| state_machine::dependents_of_integration(&ctx_ti, &ti_f, &ti),
+            move |ti| dependents::<StateMachine, _>(&ctx_ti.machine_refs, &ti_f, &ti),
         )
         .watches(
             scoped_api::<Activity>(&client, ns),
             wc.clone(),
-            move |act| state_machine::dependents_of_activity(&ctx_act, &act_f, &act),
+            move |act| dependents::<StateMachine, _>(&ctx_act.machine_refs, &act_f, &act),
         )
         .watches(
             scoped_api::<StateMachine>(&client, ns),
             wc.clone(),
-            move |sm| state_machine::dependents_of_machine(&ctx_sm, &sm_f, &sm),
+            move |sm| dependents::<StateMachine, _>(&ctx_sm.machine_refs, &sm_f, &sm),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            state_machine::reconcile,
-            state_machine::error_policy,
+            pipeline::reconcile::<StateMachine>,
+            pipeline::error_policy::<StateMachine>,
             ctx.clone(),
         )
         .for_each(|res| async move {
@@ -379,17 +384,17 @@ async fn run_scope(
         .watches(
             scoped_api::<Activity>(&client, ns),
             wc.clone(),
-            move |act| task_integration::dependents_of_activity(&ctx_act, &act_f, &act),
+            move |act| dependents::<TaskIntegration, _>(&ctx_act.integration_refs, &act_f, &act),
         )
         .watches(
             scoped_api::<StateMachine>(&client, ns),
             wc.clone(),
-            move |sm| task_integration::dependents_of_machine(&ctx_sm, &sm_f, &sm),
+            move |sm| dependents::<TaskIntegration, _>(&ctx_sm.integration_refs, &sm_f, &sm),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            task_integration::reconcile,
-            task_integration::error_policy,
+            pipeline::reconcile::<TaskIntegration>,
+            pipeline::error_policy::<TaskIntegration>,
             ctx.clone(),
         )
         .for_each(|res| async move {
@@ -409,7 +414,11 @@ async fn run_scope(
     )
     .with_config(controller_config)
     .graceful_shutdown_on(shutdown.clone())
-    .run(activity::reconcile, activity::error_policy, ctx.clone())
+    .run(
+        pipeline::reconcile::<Activity>,
+        pipeline::error_policy::<Activity>,
+        ctx.clone(),
+    )
     .for_each(|res| async move {
         if let Err(err) = res {
             tracing::debug!(error = %err, "Activity controller event");
@@ -551,14 +560,6 @@ pub fn resync_action<K: Resource>(obj: &K, config: &Config) -> (Action, Option<S
     }
 }
 
-/// An `ObjectRef` for a dependent found in a reference index.
-pub fn dependent_ref<K>(dep: &refindex::Dependent) -> ObjectRef<K>
-where
-    K: Resource<DynamicType = ()>,
-{
-    ObjectRef::new(&dep.1).within(&dep.0)
-}
-
 /// The operator's configuration as the account facts and defaults a desired state is built from.
 impl From<&Config> for desired::Settings {
     fn from(c: &Config) -> Self {
@@ -572,6 +573,16 @@ impl From<&Config> for desired::Settings {
             },
         }
     }
+}
+
+/// The settings of the unit tests: one made-up account, the defaults otherwise.
+#[cfg(test)]
+pub(crate) fn test_config() -> Config {
+    Config::new(AwsEnvironment {
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+    })
 }
 
 #[cfg(test)]
@@ -644,11 +655,7 @@ mod tests {
 
     #[test]
     fn the_resync_annotation_sets_the_requeue_and_a_bad_one_warns() {
-        let config = Config::new(AwsEnvironment {
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-        });
+        let config = test_config();
         let mut m = machine();
         assert!(resync_action(&m, &config).1.is_none());
         m.metadata.annotations = Some(

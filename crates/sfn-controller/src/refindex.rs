@@ -8,10 +8,16 @@
 //!
 //! `ChangeFilter` keeps the watch mappers quiet: a referenced object's watch event only triggers dependents
 //! when its fingerprint (the controllers use the resourceVersion, so any real write) changed; the replay of
-//! unchanged objects after a watch relist triggers nothing.
+//! unchanged objects after a watch relist triggers nothing. [`dependents`] is the one `watches` mapper of
+//! every (dependent kind, referenced kind) pair.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
+
+use kube::Resource;
+use kube::runtime::reflector::ObjectRef;
+
+use sfn_api::{Activity, StateMachine, TaskIntegration};
 
 /// The kinds that can be referenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +154,60 @@ impl ChangeFilter {
     }
 }
 
+/// A kind that other objects can reference.
+pub trait Referenced: Resource {
+    const REF_KIND: RefKind;
+}
+
+impl Referenced for TaskIntegration {
+    const REF_KIND: RefKind = RefKind::TaskIntegration;
+}
+
+impl Referenced for Activity {
+    const REF_KIND: RefKind = RefKind::Activity;
+}
+
+impl Referenced for StateMachine {
+    const REF_KIND: RefKind = RefKind::StateMachine;
+}
+
+/// The objects of kind `K` to reconcile after a watch event of `changed`: its dependents in `index`, if
+/// the event is a real write. Every write of a referenced object is a candidate (including its deletion,
+/// itself a write); their controllers only write when something changed, so this stays quiet on an idle
+/// cluster.
+pub fn dependents<K, R>(
+    index: &ReferenceIndex,
+    filter: &ChangeFilter,
+    changed: &R,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()>,
+    R: Referenced,
+{
+    let meta = changed.meta();
+    let key = RefKey::new(
+        R::REF_KIND,
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default(),
+    );
+    if !filter.changed(key.clone(), Some(fingerprint(&meta.resource_version))) {
+        return Vec::new();
+    }
+    index
+        .dependents(&key)
+        .iter()
+        .map(dependent_ref::<K>)
+        .collect()
+}
+
+/// An `ObjectRef` for a dependent found in a reference index.
+pub fn dependent_ref<K>(dep: &Dependent) -> ObjectRef<K>
+where
+    K: Resource<DynamicType = ()>,
+{
+    ObjectRef::new(&dep.1).within(&dep.0)
+}
+
 /// A stable fingerprint of the parts of a referenced object its dependents consume.
 pub fn fingerprint(parts: &impl std::hash::Hash) -> u64 {
     use std::hash::Hasher;
@@ -218,5 +278,34 @@ mod tests {
         // Deletion is a change; a recreation after it is one too.
         assert!(f.changed(key.clone(), None));
         assert!(f.changed(key.clone(), Some(fingerprint(&(1, "")))));
+    }
+
+    fn activity(name: &str, resource_version: &str) -> Activity {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "Activity",
+            "metadata": {"name": name, "namespace": "demo", "resourceVersion": resource_version},
+            "spec": {}
+        }))
+        .expect("a valid Activity")
+    }
+
+    #[test]
+    fn a_write_of_a_referenced_object_wakes_its_dependents_once() {
+        let idx = ReferenceIndex::new();
+        let f = ChangeFilter::new();
+        idx.set(
+            dep("demo", "m"),
+            [RefKey::new(RefKind::Activity, "demo", "approve")],
+        );
+        let wake = |obj: &Activity| -> Vec<ObjectRef<StateMachine>> { dependents(&idx, &f, obj) };
+        assert_eq!(
+            wake(&activity("approve", "1")),
+            vec![ObjectRef::new("m").within("demo")]
+        );
+        // The replay of an unchanged object after a relist wakes nobody.
+        assert!(wake(&activity("approve", "1")).is_empty());
+        assert_eq!(wake(&activity("approve", "2")).len(), 1);
+        assert!(wake(&activity("other", "1")).is_empty());
     }
 }

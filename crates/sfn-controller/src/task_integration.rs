@@ -1,194 +1,107 @@
-//! The TaskIntegration controller: a TaskIntegration owns nothing in AWS; its reconcile resolves what it
-//! stands for (the ASL `Resource`, the IAM statements it grants) into its status, so users see what a Task
-//! using it will do, and reports `ReferenceNotFound` while its `activityRef` / `stateMachineRef` has no ARN.
+//! The TaskIntegration kind: a TaskIntegration owns nothing in AWS; its reconcile resolves what it stands
+//! for (the ASL `Resource`, the IAM statements it grants) into its status, so users see what a Task using it
+//! will do, and reports `ReferenceNotFound` while its `activityRef` / `stateMachineRef` has no ARN. Only
+//! what is particular to it is here; the reconcile itself is the shared [`pipeline`](super::pipeline).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use kube::api::Api;
+use async_trait::async_trait;
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
-use kube::{Resource, ResourceExt};
 
-use sfn_api::{Activity, StateMachine, TaskIntegration, TaskIntegrationStatus};
-use sfn_plan::desired::{self, DesiredError};
+use sfn_api::{TaskIntegration, TaskIntegrationStatus};
+use sfn_plan::desired::{self, ResolvedIntegration};
 
-use super::refindex::{ChangeFilter, RefKey, RefKind, fingerprint};
+use super::backend::BackendError;
+use super::error::BuildError;
+use super::pipeline::{Kind, KindStatus, Synced, Teardown, conditions_and_generation};
+use super::refindex::{RefKey, RefKind, ReferenceIndex};
 use super::resolver::StoreResolver;
-use super::status::{self, Outcome, Reason};
-use super::{Context, dependent_ref, object_key, patch_status};
+use super::status::Outcome;
+use super::{Config, Context};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "TaskIntegration";
 
-/// Why a TaskIntegration reconcile failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("invalid spec: {0}")]
-    Invalid(String),
-    #[error("reference not found: {0}")]
-    ReferenceNotFound(String),
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+impl KindStatus for TaskIntegrationStatus {
+    conditions_and_generation!();
 }
 
-impl Error {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Error::Invalid(_) => Reason::InvalidDefinition.as_str(),
-            Error::ReferenceNotFound(_) => Reason::ReferenceNotFound.as_str(),
-            Error::Kube(_) => "KubernetesError",
-        }
-    }
-}
+#[async_trait]
+impl Kind for TaskIntegration {
+    const KIND: &'static str = KIND;
+    const BUILD_ACTION: &'static str = "Resolve";
+    const TEARDOWN: Teardown = Teardown::Forget;
 
-/// Reconciles one TaskIntegration.
-pub async fn reconcile(ti: Arc<TaskIntegration>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let key = object_key(ti.as_ref());
-    let result = apply(&ti, &ctx).await;
-    ctx.metrics.reconciled(
-        KIND,
-        started.elapsed(),
-        result.as_ref().err().map(|e| e.reason()),
-    );
-    if result.is_ok() {
-        ctx.failures.succeeded(&key);
-    }
-    result
-}
+    type Status = TaskIntegrationStatus;
+    type Desired = ResolvedIntegration;
+    type Applied = ();
+    type Target = ();
 
-pub fn error_policy(ti: Arc<TaskIntegration>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = object_key(ti.as_ref());
-    tracing::warn!(object = %key, error = %err, "TaskIntegration reconcile failed");
-    match err {
-        Error::Invalid(_) => Action::await_change(),
-        Error::ReferenceNotFound(_) => Action::requeue(
-            ctx.backoff_delay(&key)
-                .min(super::policy::REFERENCE_RETRY_MAX),
-        ),
-        _ => Action::requeue(ctx.backoff_delay(&key)),
-    }
-}
-
-async fn apply(ti: &TaskIntegration, ctx: &Context) -> Result<Action, Error> {
-    let ns = ti.namespace().unwrap_or_default();
-    let name = ti.name_any();
-    let key = object_key(ti);
-    let api: Api<TaskIntegration> = Api::namespaced(ctx.client.clone(), &ns);
-    if ti.meta().deletion_timestamp.is_some() {
-        ctx.integration_refs.remove(&(ns, name));
-        ctx.metrics.set_ready(KIND, &key, None);
-        return Ok(Action::await_change());
+    fn status(&self) -> Option<&TaskIntegrationStatus> {
+        self.status.as_ref()
     }
 
-    let resolver = StoreResolver::new(
-        &ns,
-        [name.as_str()],
-        &ctx.integrations,
-        &ctx.activities,
-        &ctx.machines,
-    );
-    let resolved =
-        desired::integration(ti, &resolver, &desired::Settings::from(ctx.config.as_ref()));
-    // The integration resolves itself through the resolver too; only what it points at is a dependency.
-    let refs: Vec<RefKey> = resolver
-        .recorded()
-        .into_iter()
-        .filter(|r| r.kind != RefKind::TaskIntegration)
-        .collect();
-    ctx.integration_refs.set((ns.clone(), name.clone()), refs);
+    /// What each TaskIntegration references (an Activity or a StateMachine).
+    fn reference_index(ctx: &Context) -> Option<&ReferenceIndex> {
+        Some(&ctx.integration_refs)
+    }
 
-    let mut st: TaskIntegrationStatus = ti.status.clone().unwrap_or_default();
-    let generation = ti.metadata.generation;
-    let (outcome, result) = match resolved {
-        Ok(r) => {
-            st.resource = Some(r.resource);
-            st.iam_statements = r.iam_statements;
-            (
-                Outcome::Synced {
-                    drift_corrected: false,
-                    message: "resolved".to_owned(),
-                },
-                Ok(()),
-            )
-        }
-        Err(DesiredError::ReferenceNotFound(m)) => (
-            Outcome::Failed {
-                reason: Reason::ReferenceNotFound,
-                message: m.clone(),
-                transient: false,
+    fn build(&self, ctx: &Context) -> (Result<ResolvedIntegration, BuildError>, Vec<RefKey>) {
+        let ns = self.namespace().unwrap_or_default();
+        let name = self.name_any();
+        let resolver = StoreResolver::new(
+            &ns,
+            [name.as_str()],
+            &ctx.integrations,
+            &ctx.activities,
+            &ctx.machines,
+        );
+        let resolved = desired::integration(
+            self,
+            &resolver,
+            &desired::Settings::from(ctx.config.as_ref()),
+        )
+        .map_err(|e| BuildError::from_desired(e, "spec"));
+        // The integration resolves itself through the resolver too; only what it points at is a dependency.
+        let refs = resolver
+            .recorded()
+            .into_iter()
+            .filter(|r| r.kind != RefKind::TaskIntegration)
+            .collect();
+        (resolved, refs)
+    }
+
+    /// The Warning event has always carried the error with the step it failed at.
+    fn build_failure_note(err: &BuildError) -> String {
+        err.to_string()
+    }
+
+    async fn apply(
+        &self,
+        _resolved: &ResolvedIntegration,
+        _ctx: &Context,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    fn synced(
+        &self,
+        resolved: &ResolvedIntegration,
+        _applied: &(),
+        _config: &Config,
+        st: &mut TaskIntegrationStatus,
+    ) -> Synced {
+        st.resource = Some(resolved.resource.clone());
+        st.iam_statements = resolved.iam_statements.clone();
+        Synced {
+            outcome: Outcome::Synced {
+                drift_corrected: false,
+                message: "resolved".to_owned(),
             },
-            Err(Error::ReferenceNotFound(m)),
-        ),
-        Err(other) => {
-            let m = other.to_string();
-            (
-                Outcome::Failed {
-                    reason: Reason::InvalidDefinition,
-                    message: m.clone(),
-                    transient: false,
-                },
-                Err(Error::Invalid(m)),
-            )
-        }
-    };
-    st.conditions =
-        status::next_conditions(&st.conditions, &outcome, generation, &status::now_rfc3339());
-    st.observed_generation = generation;
-    ctx.metrics
-        .set_ready(KIND, &key, Some(status::ready_status(&st.conditions)));
-    if ti.status.as_ref() != Some(&st) {
-        patch_status(&api, &ti.name_any(), ti.status.as_ref(), &st).await?;
-        if let Err(e) = &result {
-            ctx.event(ti, true, e.reason(), "Resolve", e.to_string())
-                .await;
+            wrote_aws: false,
+            event: None,
+            // A TaskIntegration owns nothing in AWS, so there is no drift to look for: it is reconciled
+            // again only when it, or what it points at, changes.
+            requeue: Action::await_change(),
         }
     }
-    result?;
-    // A TaskIntegration owns nothing in AWS, so there is no drift to look for: it is reconciled again
-    // only when it, or what it points at, changes.
-    Ok(Action::await_change())
-}
-
-fn changed<K: Resource>(filter: &ChangeFilter, kind: RefKind, obj: &K) -> Option<RefKey> {
-    let meta = obj.meta();
-    let key = RefKey::new(
-        kind,
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default(),
-    );
-    filter
-        .changed(key.clone(), Some(fingerprint(&meta.resource_version)))
-        .then_some(key)
-}
-
-fn dependents(ctx: &Context, key: &RefKey) -> Vec<ObjectRef<TaskIntegration>> {
-    ctx.integration_refs
-        .dependents(key)
-        .iter()
-        .map(dependent_ref::<TaskIntegration>)
-        .collect()
-}
-
-/// TaskIntegrations to reconcile when an Activity they point at changed.
-pub fn dependents_of_activity(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    act: &Activity,
-) -> Vec<ObjectRef<TaskIntegration>> {
-    changed(filter, RefKind::Activity, act)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
-}
-
-/// TaskIntegrations to reconcile when a StateMachine they start changed.
-pub fn dependents_of_machine(
-    ctx: &Context,
-    filter: &ChangeFilter,
-    sm: &StateMachine,
-) -> Vec<ObjectRef<TaskIntegration>> {
-    changed(filter, RefKind::StateMachine, sm)
-        .map(|k| dependents(ctx, &k))
-        .unwrap_or_default()
 }
