@@ -1139,7 +1139,7 @@ async fn built_in_resources() {
     )
     .await
     .unwrap();
-    // Strategic merge patch on a built-in merges the finalizer set.
+    // Strategic merge patch on a built-in merges the finalizer set, the new entry in front.
     let with_a = cms
         .patch(
             "c",
@@ -1159,7 +1159,7 @@ async fn built_in_resources() {
         .unwrap();
     assert_eq!(
         with_b.metadata.finalizers.unwrap(),
-        vec!["example.com/a", "example.com/b"]
+        vec!["example.com/b", "example.com/a"]
     );
     assert!(with_b.data.unwrap_or_default().is_empty());
     cms.patch(
@@ -1272,6 +1272,90 @@ async fn built_in_resources() {
         .await
         .unwrap();
     assert!(renewed.spec.unwrap().renew_time.is_some());
+    cluster.cleanup().await;
+}
+
+// 7. Strategic merge patch orders a merged list as kube-apiserver does without `$setElementOrder`: items the
+// patch brings that the live list lacks go in front of the live ones, unless the live order ranks them after
+// a live item; lists of scalars (finalizers) and lists with a merge key (Service ports) alike.
+#[tokio::test]
+async fn strategic_merge_patch_list_order() {
+    let cluster = TestCluster::start().await;
+    let client = cluster.client.clone();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &cluster.namespace);
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "order",
+            "finalizers": ["example.com/a", "example.com/c"]}}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let smp = |f: Value| Patch::Strategic(json!({"metadata": {"finalizers": f}}));
+    let got = cms
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &smp(json!(["example.com/b"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metadata.finalizers.unwrap(),
+        vec!["example.com/b", "example.com/a", "example.com/c"]
+    );
+    let got = cms
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &smp(json!(["example.com/c", "example.com/d"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metadata.finalizers.unwrap(),
+        vec![
+            "example.com/b",
+            "example.com/a",
+            "example.com/c",
+            "example.com/d"
+        ]
+    );
+    cms.patch(
+        "order",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), &cluster.namespace);
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "order"}, "spec": {"ports": [
+                {"name": "a", "port": 80}, {"name": "c", "port": 82}]}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let got = services
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"ports": [{"name": "b", "port": 81}]}})),
+        )
+        .await
+        .unwrap();
+    let ports: Vec<i32> = got
+        .spec
+        .unwrap()
+        .ports
+        .unwrap()
+        .iter()
+        .map(|p| p.port)
+        .collect();
+    assert_eq!(ports, vec![81, 80, 82]);
     cluster.cleanup().await;
 }
 
