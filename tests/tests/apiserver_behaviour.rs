@@ -1399,6 +1399,36 @@ async fn namespace_deletion_removes_content() {
             .await,
     );
     assert_eq!((err.code, err.reason.as_str()), (403, "Forbidden"));
+    let ns = &cluster.namespace;
+    assert_eq!(
+        err.message,
+        format!(
+            "{PLURAL}.{GROUP} \"late\" is forbidden: unable to create new content in namespace {ns} because it is being terminated"
+        )
+    );
+    let cause = &err.details.as_ref().expect("details").causes[0];
+    assert_eq!(
+        (
+            cause.reason.as_str(),
+            cause.field.as_str(),
+            cause.message.as_str()
+        ),
+        (
+            "NamespaceTerminating",
+            "metadata.namespace",
+            format!("namespace {ns} is being terminated").as_str()
+        )
+    );
+    // An apply that would create is refused the same way.
+    let err = api_error(
+        api.patch(
+            "late",
+            &PatchParams::apply("t"),
+            &Patch::Apply(fixtures::widget("late", 1)),
+        )
+        .await,
+    );
+    assert_eq!((err.code, err.reason.as_str()), (403, "Forbidden"));
     api.patch(
         "held",
         &PatchParams::default(),
@@ -1666,6 +1696,7 @@ async fn crd_deletion_cleans_up_objects() {
     let crd_name = format!("{plural}.{GROUP}");
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(cluster.client.clone());
+    const CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
     assert!(
         crds.get(&crd_name)
             .await
@@ -1673,8 +1704,8 @@ async fn crd_deletion_cleans_up_objects() {
             .metadata
             .finalizers
             .unwrap_or_default()
-            .iter()
-            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io")
+            .is_empty(),
+        "a new CRD has no finalizer"
     );
     let api = cluster.dynamic(API_VERSION, &kind, &plural);
     create(
@@ -1683,14 +1714,38 @@ async fn crd_deletion_cleans_up_objects() {
     )
     .await;
     create(&api, json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
-    crds.delete(&crd_name, &DeleteParams::default())
+    let terminating = |crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+        crd.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Terminating"))
+            .map(|c| (c.status.clone(), c.reason.clone().unwrap_or_default()))
+    };
+    // The first DELETE is one update: deletionTimestamp, the cleanup finalizer and a Terminating condition.
+    let deleted = crds
+        .delete(&crd_name, &DeleteParams::default())
         .await
-        .unwrap();
+        .unwrap()
+        .left()
+        .expect("the CRD is returned while its cleanup runs");
+    assert!(deleted.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        deleted.metadata.finalizers.clone().unwrap_or_default(),
+        vec![CLEANUP]
+    );
+    assert_eq!(
+        terminating(&deleted),
+        Some(("True".to_string(), "InstanceDeletionPending".to_string()))
+    );
     let mut marked = false;
     for _ in 0..100 {
         let free_gone = api.get_opt("free").await.unwrap().is_none();
         let held = api.get_opt("held").await.unwrap();
-        if free_gone && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some()) {
+        let in_progress = crds.get_opt(&crd_name).await.unwrap().is_some_and(|c| {
+            terminating(&c) == Some(("True".into(), "InstanceDeletionInProgress".into()))
+        });
+        if free_gone && in_progress && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some())
+        {
             marked = true;
             break;
         }
@@ -1698,24 +1753,34 @@ async fn crd_deletion_cleans_up_objects() {
     }
     assert!(
         marked,
-        "the CRD's objects are deleted, the held one is marked"
+        "the CRD's objects are deleted, the held one is marked, the CRD says deletion is in progress"
     );
-    assert!(
-        crds.get(&crd_name)
-            .await
-            .unwrap()
-            .metadata
-            .deletion_timestamp
-            .is_some()
+    // No new objects while the CRD terminates, by POST or by an apply that would create one.
+    let refused = format!(
+        "{plural}.{GROUP} \"late\" is forbidden: create not allowed while custom resource definition is terminating"
+    );
+    let late = json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}});
+    let err = api_error(api.create(&PostParams::default(), &obj(late.clone())).await);
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (403, "Forbidden", refused.as_str())
     );
     let err = api_error(
-        api.create(
-            &PostParams::default(),
-            &obj(json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}})),
-        )
-        .await,
+        api.patch("late", &PatchParams::apply("t"), &Patch::Apply(late))
+            .await,
     );
-    assert_eq!(err.code, 405);
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (403, "Forbidden", refused.as_str())
+    );
+    // Existing objects can still be changed.
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+    )
+    .await
+    .unwrap();
     api.patch(
         "held",
         &PatchParams::default(),

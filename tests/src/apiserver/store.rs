@@ -110,7 +110,8 @@ type Bucket = BTreeMap<(String, String), Value>;
 /// The finalizer that holds an owner deleted in the foreground until its dependents are gone.
 const FOREGROUND: &str = "foregroundDeletion";
 
-/// The finalizer a real server puts on every CRD: its objects are deleted before the CRD goes.
+/// The finalizer a real server puts on a CRD when it is first deleted (not at creation): its objects are
+/// deleted before the CRD goes.
 const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 /// How many events watches can replay before older versions answer 410 Expired.
@@ -196,6 +197,33 @@ fn finalizers(obj: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Sets a CRD's `Terminating` condition as the real server's `SetCRDCondition` does: in place, with a new
+/// `lastTransitionTime` only when the status changes.
+fn set_crd_terminating(crd: &mut Value, status: &str, reason: &str, message: &str) {
+    let conds = crd
+        .as_object_mut()
+        .map(|o| o.entry("status").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+        .map(|st| st.entry("conditions").or_insert_with(|| json!([])));
+    let Some(Value::Array(conds)) = conds else {
+        return;
+    };
+    let fresh = json!({"type": "Terminating", "status": status, "lastTransitionTime": now(),
+        "reason": reason, "message": message});
+    match conds.iter_mut().find(|c| c["type"] == "Terminating") {
+        Some(c) => {
+            let time = if c["status"] == status {
+                c["lastTransitionTime"].clone()
+            } else {
+                fresh["lastTransitionTime"].clone()
+            };
+            *c = fresh;
+            c["lastTransitionTime"] = time;
+        }
+        None => conds.push(fresh),
+    }
 }
 
 fn owner_uids(obj: &Value) -> Vec<String> {
@@ -547,25 +575,36 @@ impl Store {
             .and_then(|b| b.get(&(String::new(), ns.to_string())))
     }
 
+    /// The NamespaceLifecycle admission plugin: `creating` names the object a create brings (its `name`, or
+    /// its `generateName` before a name is generated), which a terminating namespace refuses.
     fn check_namespace(
         inner: &Inner,
         rt: &ResourceType,
         ns: Option<&str>,
-        creating: bool,
+        creating: Option<&str>,
     ) -> Result<(), ApiError> {
         if !rt.namespaced {
             return Ok(());
         }
         let ns = ns.unwrap_or_default();
-        match Self::namespace_state(inner, ns) {
-            None => Err(ApiError::not_found("", "namespaces", ns)),
-            Some(n) if creating && n.pointer("/metadata/deletionTimestamp").is_some() => {
-                Err(ApiError::forbidden(format!(
-                    "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                    super::status::qualified(&rt.group, &rt.plural)
-                )))
+        match (Self::namespace_state(inner, ns), creating) {
+            (None, _) => Err(ApiError::not_found("", "namespaces", ns)),
+            (Some(n), Some(name)) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::forbidden_object(
+                    &rt.group,
+                    &rt.plural,
+                    name,
+                    &format!(
+                        "unable to create new content in namespace {ns} because it is being terminated"
+                    ),
+                )
+                .with_cause(
+                    "NamespaceTerminating",
+                    "metadata.namespace",
+                    &format!("namespace {ns} is being terminated"),
+                ))
             }
-            Some(_) => Ok(()),
+            (Some(_), _) => Ok(()),
         }
     }
 
@@ -612,7 +651,7 @@ impl Store {
 
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
+        Self::check_namespace(&inner, rt, ns, None)?;
         Self::lookup(&inner, rt, ns, name)
             .map(|o| Self::present(rt, &o))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
@@ -690,6 +729,12 @@ impl Store {
                 "resourceVersion should not be set on objects to be created",
             ));
         }
+        let requested = [meta_str(&obj, "name"), meta_str(&obj, "generateName")]
+            .into_iter()
+            .flatten()
+            .find(|n| !n.is_empty())
+            .unwrap_or_default()
+            .to_string();
         if meta_str(&obj, "name").is_none_or(str::is_empty) {
             match meta_str(&obj, "generateName").filter(|g| !g.is_empty()) {
                 Some(g) => {
@@ -715,15 +760,16 @@ impl Store {
             }
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
-        Self::check_namespace(inner, rt, ns, true)?;
+        Self::check_namespace(inner, rt, ns, Some(&requested))?;
         let crd_name = format!("{}.{}", rt.plural, rt.group);
         if rt.custom
             && Self::lookup(inner, &Self::crd_type(), None, &crd_name)
                 .is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some())
         {
-            return Err(ApiError::new(
-                405,
-                "MethodNotAllowed",
+            return Err(ApiError::forbidden_object(
+                &rt.group,
+                &rt.plural,
+                &name,
                 "create not allowed while custom resource definition is terminating",
             ));
         }
@@ -900,14 +946,6 @@ impl Store {
             "apiextensions.k8s.io/customresourcedefinitions" => match registry::crd_types(obj) {
                 Err(c) => causes.extend(c),
                 Ok(_) => {
-                    if old.is_none() && !finalizers(obj).iter().any(|f| f == CRD_CLEANUP) {
-                        let list = meta_mut(obj)
-                            .entry("finalizers")
-                            .or_insert_with(|| json!([]));
-                        if let Value::Array(l) = list {
-                            l.push(json!(CRD_CLEANUP));
-                        }
-                    }
                     let storage: Vec<Value> = obj
                         .pointer("/spec/versions")
                         .and_then(Value::as_array)
@@ -1054,7 +1092,7 @@ impl Store {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        Self::check_namespace(&inner, rt, ns, false)?;
+        Self::check_namespace(&inner, rt, ns, None)?;
         let old = Self::lookup(&inner, rt, ns, name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         let desired = rt.to_storage(desired);
@@ -1218,7 +1256,7 @@ impl Store {
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
         };
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
+        Self::check_namespace(&inner, rt, ns, None)?;
         let old = Self::lookup(&inner, rt, ns, name);
         if ct == "application/apply-patch+yaml" {
             return self.apply_locked(&mut inner, rt, ns, name, old, parsed, opts, status);
@@ -1429,7 +1467,7 @@ impl Store {
         options: &Value,
     ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
+        Self::check_namespace(&inner, rt, ns, None)?;
         let old = Self::lookup(&inner, rt, ns, name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         if let Some(pre) = options.get("preconditions") {
@@ -1530,7 +1568,8 @@ impl Store {
         dry_run: bool,
     ) -> Result<Written, ApiError> {
         let is_ns = rt.storage == "/namespaces";
-        if !finalizers(&old).is_empty() || is_ns {
+        let is_crd = rt.plural == "customresourcedefinitions";
+        if !finalizers(&old).is_empty() || is_ns || is_crd {
             if old.pointer("/metadata/deletionTimestamp").is_some() {
                 return Ok(Written {
                     code: 200,
@@ -1539,7 +1578,23 @@ impl Store {
                 });
             }
             let mut obj = old.clone();
-            {
+            if is_crd {
+                // The CRD registry's own first delete: one update that sets the timestamp, adds the cleanup
+                // finalizer and says so in a condition (no grace period, no generation bump).
+                let mut list = finalizers(&old);
+                if !list.iter().any(|f| f == CRD_CLEANUP) {
+                    list.push(CRD_CLEANUP.to_string());
+                }
+                let m = meta_mut(&mut obj);
+                m.insert("deletionTimestamp".into(), json!(now()));
+                m.insert("finalizers".into(), json!(list));
+                set_crd_terminating(
+                    &mut obj,
+                    "True",
+                    "InstanceDeletionPending",
+                    "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+                );
+            } else {
                 let m = meta_mut(&mut obj);
                 m.insert("deletionTimestamp".into(), json!(now()));
                 m.insert("deletionGracePeriodSeconds".into(), json!(0));
@@ -1554,12 +1609,6 @@ impl Store {
             if is_ns {
                 obj["status"] = json!({"phase": "Terminating"});
             }
-            if rt.plural == "customresourcedefinitions"
-                && let Some(Value::Array(conds)) = obj.pointer_mut("/status/conditions")
-            {
-                conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(),
-                    "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"}));
-            }
             if dry_run {
                 return Ok(Written {
                     code: 200,
@@ -1568,13 +1617,13 @@ impl Store {
                 });
             }
             let stored = self.commit(inner, rt, EventKind::Modified, obj, Some(old));
-            if rt.plural == "customresourcedefinitions" {
-                let name = meta_str(&stored, "name").unwrap_or_default().to_string();
+            if is_crd {
+                // The answer is the CRD as the delete left it; the cleanup that follows (a controller's
+                // work on a real server) shows in later reads and watch events.
                 self.terminate_crd(inner, &stored);
-                let latest = Self::lookup(inner, rt, None, &name);
                 return Ok(Written {
                     code: 200,
-                    object: Self::present(rt, &latest.unwrap_or(stored)),
+                    object: Self::present(rt, &stored),
                     warnings: vec![],
                 });
             }
@@ -1824,8 +1873,23 @@ impl Store {
         )
     }
 
-    /// Deletes every object of a CRD being deleted (finalizers still hold them), then the CRD once empty.
+    /// What the CRD finalizer controller does: marks the deletion in progress, deletes every object of the
+    /// CRD (finalizers still hold them), then lets the CRD go once it is empty.
     fn terminate_crd(&self, inner: &mut Inner, crd: &Value) {
+        let mut progress = crd.clone();
+        set_crd_terminating(
+            &mut progress,
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        );
+        let crd = &self.commit(
+            inner,
+            &Self::crd_type(),
+            EventKind::Modified,
+            progress,
+            Some(crd.clone()),
+        );
         let storage = Self::crd_storage(crd);
         let types = Self::all_types(inner);
         if let Some(t) = types.iter().find(|t| t.storage == storage) {
@@ -1848,6 +1912,7 @@ impl Store {
             return;
         };
         if crd.pointer("/metadata/deletionTimestamp").is_none()
+            || !finalizers(&crd).iter().any(|f| f == CRD_CLEANUP)
             || inner
                 .objects
                 .get(&Self::crd_storage(&crd))
@@ -1861,6 +1926,12 @@ impl Store {
             .filter(|f| f != CRD_CLEANUP)
             .collect();
         meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        set_crd_terminating(
+            &mut obj,
+            "False",
+            "InstanceDeletionCompleted",
+            "removed all instances",
+        );
         if remaining.is_empty() {
             let stored = self.commit(inner, &rt, EventKind::Deleted, obj, Some(crd));
             self.after_removal(inner, &rt, &stored);
