@@ -170,13 +170,19 @@ async fn schema_validation_names_each_field() {
         );
     }
     assert!(err.message.contains("spec.size"), "{}", err.message);
+    // The Widget schema has CEL rules, which these errors keep from running: see
+    // `cel_rules_wait_for_a_valid_object`.
+    let not_checked = ("<nil>".to_string(), "FieldValueInvalid".to_string());
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "m"}, "spec": {}})))
             .await,
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.size".to_string(), "FieldValueRequired".to_string())]
+        vec![
+            ("spec.size".to_string(), "FieldValueRequired".to_string()),
+            not_checked.clone()
+        ]
     );
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "t"}, "spec": {"size": "two"}})))
@@ -184,7 +190,10 @@ async fn schema_validation_names_each_field() {
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.size".to_string(), "FieldValueTypeInvalid".to_string())]
+        vec![
+            ("spec.size".to_string(), "FieldValueTypeInvalid".to_string()),
+            not_checked.clone()
+        ]
     );
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "l"}, "spec": {"size": 1, "name": "abcdefghijklm"}})))
@@ -192,7 +201,10 @@ async fn schema_validation_names_each_field() {
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.name".to_string(), "FieldValueTooLong".to_string())]
+        vec![
+            ("spec.name".to_string(), "FieldValueTooLong".to_string()),
+            not_checked
+        ]
     );
     // nullable accepts null; int-or-string accepts both.
     let ok = create(
@@ -545,11 +557,104 @@ async fn status_subresource_separates_spec_and_status() {
     );
     assert_eq!(
         causes(&err),
-        vec![(
-            "status.conditions[0].status".to_string(),
-            "FieldValueNotSupported".to_string()
-        )]
+        vec![
+            (
+                "status.conditions[0].status".to_string(),
+                "FieldValueNotSupported".to_string()
+            ),
+            ("<nil>".to_string(), "FieldValueInvalid".to_string())
+        ]
     );
+    cluster.cleanup().await;
+}
+
+// 1. When a schema has CEL rules and the object already fails with a Required, TypeInvalid, NotSupported,
+// TooLong or TooMany error, the rules are not run and one more cause says so, on create, update and status
+// update; other errors (a bound) leave the rules running.
+#[tokio::test]
+async fn cel_rules_wait_for_a_valid_object() {
+    let (cluster, api) = setup().await;
+    const NOT_CHECKED: &str = "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+    let not_checked = |err: &Status| {
+        let last = err
+            .details
+            .as_ref()
+            .and_then(|d| d.causes.last())
+            .expect("a cause");
+        assert_eq!(
+            (
+                last.field.as_str(),
+                last.reason.as_str(),
+                last.message.as_str()
+            ),
+            ("<nil>", "FieldValueInvalid", NOT_CHECKED)
+        );
+        assert!(
+            err.message.contains(&format!("<nil>: {NOT_CHECKED}")),
+            "{}",
+            err.message
+        );
+    };
+    // Both definitions (a CEL rule) and an unsupported mode: only the schema error and the note.
+    let both = json!({"definition": {}, "definitionJson": "{}"});
+    let mut body = fixtures::widget("c", 1);
+    body["spec"]["mode"] = json!("OTHER");
+    body["spec"]["definition"] = both["definition"].clone();
+    body["spec"]["definitionJson"] = both["definitionJson"].clone();
+    let err = api_error(api.create(&PostParams::default(), &obj(body.clone())).await);
+    assert_eq!(
+        causes(&err)[0],
+        (
+            "spec.mode".to_string(),
+            "FieldValueNotSupported".to_string()
+        )
+    );
+    assert_eq!(causes(&err).len(), 2);
+    not_checked(&err);
+    // A bound is not such an error: the rule runs and fails too.
+    body["spec"]["mode"] = json!("STANDARD");
+    body["spec"]["size"] = json!(11);
+    let err = api_error(api.create(&PostParams::default(), &obj(body)).await);
+    assert_eq!(
+        causes(&err),
+        vec![
+            ("spec.size".to_string(), "FieldValueInvalid".to_string()),
+            ("spec".to_string(), "FieldValueInvalid".to_string())
+        ]
+    );
+    // Update: the transition rule on mode is skipped while size has the wrong type.
+    create(&api, fixtures::widget("c", 1)).await;
+    let err = api_error(
+        api.patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"mode": "EXPRESS", "size": "big"}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err)[0],
+        ("spec.size".to_string(), "FieldValueTypeInvalid".to_string())
+    );
+    assert_eq!(causes(&err).len(), 2);
+    not_checked(&err);
+    // Status update.
+    let err = api_error(
+        api.patch_status(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [{"type": "Ready"}]}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err)[0],
+        (
+            "status.conditions[0].status".to_string(),
+            "FieldValueRequired".to_string()
+        )
+    );
+    not_checked(&err);
     cluster.cleanup().await;
 }
 

@@ -998,7 +998,16 @@ impl Store {
                 }
                 _ => {}
             }
-            schema::validate(obj, schema, old, "", true, &mut causes);
+            let mut rule_causes = Vec::new();
+            schema::validate(obj, schema, old, "", true, &mut causes, &mut rule_causes);
+            // Metadata errors count too: the strategies look at everything found before the rules.
+            if schema::has_rules(schema) {
+                if schema::blocks_rules(&causes) {
+                    causes.push(schema::rules_not_checked());
+                } else {
+                    causes.extend(rule_causes);
+                }
+            }
         }
         if !causes.is_empty() {
             return Err(ApiError::invalid(&rt.kind, &rt.group, &name, causes));
