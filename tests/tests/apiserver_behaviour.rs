@@ -2096,13 +2096,71 @@ async fn invalid_crds_are_refused() {
         .await,
     );
     assert_eq!(err.code, 422);
-    let field = "spec.versions[0].schema.openAPIV3Schema.properties[spec].type";
+    // One schema (or one shared by every version) is validated as the CRD's `spec.validation`.
+    let field = "spec.validation.openAPIV3Schema.properties[spec].type";
     assert!(
         causes(&err)
             .iter()
             .any(|(f, r)| f == field && r == "FieldValueRequired"),
         "{:?}",
         causes(&err)
+    );
+    assert!(
+        err.message.contains(&format!(
+            "{field}: Required value: must not be empty for specified object fields"
+        )),
+        "{}",
+        err.message
+    );
+    cluster.cleanup().await;
+}
+
+// Versions whose schemas differ are validated one by one, and their errors name the version.
+#[tokio::test]
+async fn invalid_crd_versions_are_named() {
+    let cluster = TestCluster::start().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    let mut crd = fixtures::simple_crd("twoversions", "TwoVersions");
+    let mut second = crd["spec"]["versions"][0].clone();
+    second["name"] = json!("v2");
+    second["storage"] = json!(false);
+    second["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"properties": {"a": {"type": "string"}}});
+    crd["spec"]["versions"]
+        .as_array_mut()
+        .unwrap()
+        .push(second.clone());
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(crd.clone()).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    assert_eq!(
+        causes(&err),
+        vec![(
+            "spec.versions[1].schema.openAPIV3Schema.properties[spec].type".to_string(),
+            "FieldValueRequired".to_string()
+        )]
+    );
+    // The same mistake in both versions is one error, named at `spec.validation`.
+    crd["spec"]["versions"][0]["schema"] = second["schema"].clone();
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(crd).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err),
+        vec![(
+            "spec.validation.openAPIV3Schema.properties[spec].type".to_string(),
+            "FieldValueRequired".to_string()
+        )]
     );
     cluster.cleanup().await;
 }
