@@ -742,8 +742,25 @@ async fn server_side_apply() {
     let (cluster, api) = setup().await;
     let a = PatchParams::apply("manager-a");
     let b = PatchParams::apply("manager-b");
+    // An apply that creates must name the object; the URL alone is not enough.
+    let err = api_error(
+        api.patch(
+            "w",
+            &a,
+            &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {"size": 1}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (
+            400,
+            "BadRequest",
+            "the name of the object (w based on URL) was undeterminable: name must be provided"
+        )
+    );
     let applied = api
-        .patch("w", &a, &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {"size": 1, "tags": ["x"]}})))
+        .patch("w", &a, &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "w"}, "spec": {"size": 1, "tags": ["x"]}})))
         .await
         .unwrap();
     assert_eq!(applied.metadata.generation, Some(1));
@@ -754,6 +771,7 @@ async fn server_side_apply() {
             .as_ref()
             .is_some_and(|m| m.iter().any(|e| e.manager.as_deref() == Some("manager-a")))
     );
+    // Applies to the existing object may leave the name out.
     let both = api
         .patch(
             "w",

@@ -1352,9 +1352,25 @@ impl Store {
             if status {
                 return Err(ApiError::not_found(&rt.group, &rt.plural, name));
             }
+            // The patch handler's checkName: an apply that creates must name the object itself (later
+            // applies merge into the live object, which has a name), and must not claim a uid.
+            if meta_str(&applied, "name").is_none_or(str::is_empty) {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({name} based on URL) was undeterminable: name must be provided"
+                )));
+            }
+            if let Some(uid) = meta_str(&applied, "uid").filter(|u| !u.is_empty()) {
+                return Err(ApiError::conflict(
+                    &rt.group,
+                    &rt.plural,
+                    name,
+                    &format!(
+                        "uid mismatch: the provided object specified uid {uid}, and no existing object was found"
+                    ),
+                ));
+            }
             let mut obj = applied.clone();
             obj["apiVersion"] = json!(rt.api_version());
-            meta_mut(&mut obj).insert("name".into(), json!(name));
             let mut w = self.create_locked(
                 inner,
                 rt,
