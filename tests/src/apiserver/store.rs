@@ -665,7 +665,7 @@ impl Store {
             .cloned()
     }
 
-    /// A list: items in (namespace, name) order, `limit`/`continue` pagination.
+    /// A list: items in the order of their etcd keys (see [`in_key_order`]), `limit`/`continue` pagination.
     pub fn list(
         &self,
         rt: &ResourceType,
@@ -681,8 +681,9 @@ impl Store {
         let mut items = Vec::new();
         let mut next = None;
         if let Some(bucket) = inner.objects.get(&rt.storage) {
-            for (key, obj) in bucket {
-                if start.as_ref().is_some_and(|s| key <= s)
+            let start = start.as_ref().map(etcd_key);
+            for (key, obj) in in_key_order(bucket) {
+                if start.as_ref().is_some_and(|s| etcd_key(key) <= *s)
                     || !filter.matches(&Self::present(rt, obj))
                 {
                     continue;
@@ -2049,7 +2050,10 @@ impl Store {
             }
             _ => {
                 if let Some(bucket) = inner.objects.get(&rt.storage) {
-                    for obj in bucket.values().map(|o| Self::present(rt, o)) {
+                    for obj in in_key_order(bucket)
+                        .into_iter()
+                        .map(|(_, o)| Self::present(rt, o))
+                    {
                         if filter.matches(&obj) {
                             initial.push(json!({"type": "ADDED", "object": obj}));
                         }
@@ -2085,6 +2089,24 @@ pub fn event_json(rt: &ResourceType, filter: &Filter, ev: &Event) -> Option<Valu
         _ => return None,
     };
     Some(json!({"type": kind, "object": Store::present(rt, &ev.object)}))
+}
+
+/// An object's etcd key below its resource's prefix: `namespace/name`, or `name` for cluster-scoped objects.
+fn etcd_key(key: &(String, String)) -> String {
+    if key.0.is_empty() {
+        key.1.clone()
+    } else {
+        format!("{}/{}", key.0, key.1)
+    }
+}
+
+/// A bucket in the order kube-apiserver lists it: etcd's, which compares the joined key byte by byte, so
+/// `ns-2/d` comes before `ns/a` (the bucket's own `(namespace, name)` order puts `ns` first). Kubernetes
+/// promises no order; this only keeps the two backends alike.
+fn in_key_order(bucket: &Bucket) -> Vec<(&(String, String), &Value)> {
+    let mut items: Vec<_> = bucket.iter().collect();
+    items.sort_by_cached_key(|(k, _)| etcd_key(k));
+    items
 }
 
 fn items_key(last: Option<&Value>) -> (String, String) {
