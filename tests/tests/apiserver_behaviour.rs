@@ -1571,6 +1571,66 @@ async fn namespace_deletion_removes_content() {
     assert!(nss.get_opt(&cluster.namespace).await.unwrap().is_none());
 }
 
+// 8. Only creates check the namespace (the NamespaceLifecycle admission plugin): in a missing namespace a get
+// finds no object and a list is empty. A PUT of a missing object creates it only for kinds that allow create
+// on update (Leases, Events, the RBAC kinds), otherwise it is the object's 404.
+#[tokio::test]
+async fn missing_namespaces_and_create_on_update() {
+    let cluster = TestCluster::start().await;
+    let missing: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "no-such-namespace-sfn");
+    let err = api_error(missing.get("x").await);
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, "configmaps \"x\" not found")
+    );
+    assert!(
+        missing
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let err = api_error(
+        cms.replace(
+            "absent",
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "absent"}})).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, "configmaps \"absent\" not found")
+    );
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let created = leases
+        .replace(
+            "put",
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": "put"}, "spec": {"holderIdentity": "a"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(created.metadata.uid.is_some());
+    assert_eq!(
+        leases
+            .get("put")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .holder_identity
+            .as_deref(),
+        Some("a")
+    );
+    cluster.cleanup().await;
+}
+
 // 8. Errors are metav1.Status with code, reason and details.causes.
 #[tokio::test]
 async fn errors_are_status_objects() {

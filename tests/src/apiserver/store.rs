@@ -114,6 +114,16 @@ const FOREGROUND: &str = "foregroundDeletion";
 /// deleted before the CRD goes.
 const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 
+/// Storage of the built-ins whose registry strategy has `AllowCreateOnUpdate` true.
+const CREATE_ON_UPDATE: &[&str] = &[
+    "/events",
+    "coordination.k8s.io/leases",
+    "rbac.authorization.k8s.io/roles",
+    "rbac.authorization.k8s.io/clusterroles",
+    "rbac.authorization.k8s.io/rolebindings",
+    "rbac.authorization.k8s.io/clusterrolebindings",
+];
+
 /// How many events watches can replay before older versions answer 410 Expired.
 pub const DEFAULT_HISTORY: usize = 10_000;
 
@@ -575,25 +585,27 @@ impl Store {
             .and_then(|b| b.get(&(String::new(), ns.to_string())))
     }
 
-    /// The NamespaceLifecycle admission plugin: `creating` names the object a create brings (its `name`, or
-    /// its `generateName` before a name is generated), which a terminating namespace refuses.
+    /// The NamespaceLifecycle admission plugin on a create: a missing namespace is 404, a terminating one
+    /// refuses `creating` (the object's `name`, or its `generateName` before a name is generated). Reads,
+    /// and writes to existing objects, are not checked: in a missing namespace they find no object (404 for
+    /// it, an empty list) as on a real server.
     fn check_namespace(
         inner: &Inner,
         rt: &ResourceType,
         ns: Option<&str>,
-        creating: Option<&str>,
+        creating: &str,
     ) -> Result<(), ApiError> {
         if !rt.namespaced {
             return Ok(());
         }
         let ns = ns.unwrap_or_default();
-        match (Self::namespace_state(inner, ns), creating) {
-            (None, _) => Err(ApiError::not_found("", "namespaces", ns)),
-            (Some(n), Some(name)) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+        match Self::namespace_state(inner, ns) {
+            None => Err(ApiError::not_found("", "namespaces", ns)),
+            Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
                 Err(ApiError::forbidden_object(
                     &rt.group,
                     &rt.plural,
-                    name,
+                    creating,
                     &format!(
                         "unable to create new content in namespace {ns} because it is being terminated"
                     ),
@@ -604,7 +616,7 @@ impl Store {
                     &format!("namespace {ns} is being terminated"),
                 ))
             }
-            (Some(_), _) => Ok(()),
+            Some(_) => Ok(()),
         }
     }
 
@@ -651,7 +663,6 @@ impl Store {
 
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, None)?;
         Self::lookup(&inner, rt, ns, name)
             .map(|o| Self::present(rt, &o))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
@@ -761,7 +772,7 @@ impl Store {
             }
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
-        Self::check_namespace(inner, rt, ns, Some(&requested))?;
+        Self::check_namespace(inner, rt, ns, &requested)?;
         let crd_name = format!("{}.{}", rt.plural, rt.group);
         if rt.custom
             && Self::lookup(inner, &Self::crd_type(), None, &crd_name)
@@ -1102,9 +1113,17 @@ impl Store {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        Self::check_namespace(&inner, rt, ns, None)?;
-        let old = Self::lookup(&inner, rt, ns, name)
-            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        let Some(old) = Self::lookup(&inner, rt, ns, name) else {
+            // Kinds whose strategy allows create on update (Events, Leases, the RBAC kinds) are created by
+            // a PUT of a missing object; every other kind, custom resources included, answers 404.
+            if status || !CREATE_ON_UPDATE.contains(&rt.storage.as_str()) {
+                return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+            }
+            let mut desired = desired;
+            meta_mut(&mut desired).shift_remove("resourceVersion");
+            meta_mut(&mut desired).insert("name".into(), json!(name));
+            return self.create_locked(&mut inner, rt, ns, desired, opts);
+        };
         let desired = rt.to_storage(desired);
         self.update_locked(&mut inner, rt, old, desired, opts, status, Managed::Update)
     }
@@ -1266,7 +1285,6 @@ impl Store {
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
         };
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, None)?;
         let old = Self::lookup(&inner, rt, ns, name);
         if ct == "application/apply-patch+yaml" {
             return self.apply_locked(&mut inner, rt, ns, name, old, parsed, opts, status);
@@ -1493,7 +1511,6 @@ impl Store {
         options: &Value,
     ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, None)?;
         let old = Self::lookup(&inner, rt, ns, name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         if let Some(pre) = options.get("preconditions") {
