@@ -170,13 +170,19 @@ async fn schema_validation_names_each_field() {
         );
     }
     assert!(err.message.contains("spec.size"), "{}", err.message);
+    // The Widget schema has CEL rules, which these errors keep from running: see
+    // `cel_rules_wait_for_a_valid_object`.
+    let not_checked = ("<nil>".to_string(), "FieldValueInvalid".to_string());
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "m"}, "spec": {}})))
             .await,
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.size".to_string(), "FieldValueRequired".to_string())]
+        vec![
+            ("spec.size".to_string(), "FieldValueRequired".to_string()),
+            not_checked.clone()
+        ]
     );
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "t"}, "spec": {"size": "two"}})))
@@ -184,7 +190,10 @@ async fn schema_validation_names_each_field() {
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.size".to_string(), "FieldValueTypeInvalid".to_string())]
+        vec![
+            ("spec.size".to_string(), "FieldValueTypeInvalid".to_string()),
+            not_checked.clone()
+        ]
     );
     let err = api_error(
         api.create(&PostParams::default(), &obj(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "l"}, "spec": {"size": 1, "name": "abcdefghijklm"}})))
@@ -192,7 +201,10 @@ async fn schema_validation_names_each_field() {
     );
     assert_eq!(
         causes(&err),
-        vec![("spec.name".to_string(), "FieldValueTooLong".to_string())]
+        vec![
+            ("spec.name".to_string(), "FieldValueTooLong".to_string()),
+            not_checked
+        ]
     );
     // nullable accepts null; int-or-string accepts both.
     let ok = create(
@@ -545,11 +557,104 @@ async fn status_subresource_separates_spec_and_status() {
     );
     assert_eq!(
         causes(&err),
-        vec![(
-            "status.conditions[0].status".to_string(),
-            "FieldValueNotSupported".to_string()
-        )]
+        vec![
+            (
+                "status.conditions[0].status".to_string(),
+                "FieldValueNotSupported".to_string()
+            ),
+            ("<nil>".to_string(), "FieldValueInvalid".to_string())
+        ]
     );
+    cluster.cleanup().await;
+}
+
+// 1. When a schema has CEL rules and the object already fails with a Required, TypeInvalid, NotSupported,
+// TooLong or TooMany error, the rules are not run and one more cause says so, on create, update and status
+// update; other errors (a bound) leave the rules running.
+#[tokio::test]
+async fn cel_rules_wait_for_a_valid_object() {
+    let (cluster, api) = setup().await;
+    const NOT_CHECKED: &str = "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+    let not_checked = |err: &Status| {
+        let last = err
+            .details
+            .as_ref()
+            .and_then(|d| d.causes.last())
+            .expect("a cause");
+        assert_eq!(
+            (
+                last.field.as_str(),
+                last.reason.as_str(),
+                last.message.as_str()
+            ),
+            ("<nil>", "FieldValueInvalid", NOT_CHECKED)
+        );
+        assert!(
+            err.message.contains(&format!("<nil>: {NOT_CHECKED}")),
+            "{}",
+            err.message
+        );
+    };
+    // Both definitions (a CEL rule) and an unsupported mode: only the schema error and the note.
+    let both = json!({"definition": {}, "definitionJson": "{}"});
+    let mut body = fixtures::widget("c", 1);
+    body["spec"]["mode"] = json!("OTHER");
+    body["spec"]["definition"] = both["definition"].clone();
+    body["spec"]["definitionJson"] = both["definitionJson"].clone();
+    let err = api_error(api.create(&PostParams::default(), &obj(body.clone())).await);
+    assert_eq!(
+        causes(&err)[0],
+        (
+            "spec.mode".to_string(),
+            "FieldValueNotSupported".to_string()
+        )
+    );
+    assert_eq!(causes(&err).len(), 2);
+    not_checked(&err);
+    // A bound is not such an error: the rule runs and fails too.
+    body["spec"]["mode"] = json!("STANDARD");
+    body["spec"]["size"] = json!(11);
+    let err = api_error(api.create(&PostParams::default(), &obj(body)).await);
+    assert_eq!(
+        causes(&err),
+        vec![
+            ("spec.size".to_string(), "FieldValueInvalid".to_string()),
+            ("spec".to_string(), "FieldValueInvalid".to_string())
+        ]
+    );
+    // Update: the transition rule on mode is skipped while size has the wrong type.
+    create(&api, fixtures::widget("c", 1)).await;
+    let err = api_error(
+        api.patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"mode": "EXPRESS", "size": "big"}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err)[0],
+        ("spec.size".to_string(), "FieldValueTypeInvalid".to_string())
+    );
+    assert_eq!(causes(&err).len(), 2);
+    not_checked(&err);
+    // Status update.
+    let err = api_error(
+        api.patch_status(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [{"type": "Ready"}]}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err)[0],
+        (
+            "status.conditions[0].status".to_string(),
+            "FieldValueRequired".to_string()
+        )
+    );
+    not_checked(&err);
     cluster.cleanup().await;
 }
 
@@ -637,8 +742,25 @@ async fn server_side_apply() {
     let (cluster, api) = setup().await;
     let a = PatchParams::apply("manager-a");
     let b = PatchParams::apply("manager-b");
+    // An apply that creates must name the object; the URL alone is not enough.
+    let err = api_error(
+        api.patch(
+            "w",
+            &a,
+            &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {"size": 1}})),
+        )
+        .await,
+    );
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (
+            400,
+            "BadRequest",
+            "the name of the object (w based on URL) was undeterminable: name must be provided"
+        )
+    );
     let applied = api
-        .patch("w", &a, &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {"size": 1, "tags": ["x"]}})))
+        .patch("w", &a, &Patch::Apply(json!({"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "w"}, "spec": {"size": 1, "tags": ["x"]}})))
         .await
         .unwrap();
     assert_eq!(applied.metadata.generation, Some(1));
@@ -649,6 +771,7 @@ async fn server_side_apply() {
             .as_ref()
             .is_some_and(|m| m.iter().any(|e| e.manager.as_deref() == Some("manager-a")))
     );
+    // Applies to the existing object may leave the name out.
     let both = api
         .patch(
             "w",
@@ -1092,6 +1215,9 @@ async fn selectors_and_all_namespace_lists() {
         })
         .map(|o| (o.metadata.namespace.unwrap(), o.metadata.name.unwrap()))
         .collect();
+    // Kubernetes promises no order across namespaces (etcd's key order puts `ns-2/d` before `ns/a`).
+    let mut both = both;
+    both.sort();
     assert_eq!(
         both,
         vec![
@@ -1139,7 +1265,7 @@ async fn built_in_resources() {
     )
     .await
     .unwrap();
-    // Strategic merge patch on a built-in merges the finalizer set.
+    // Strategic merge patch on a built-in merges the finalizer set, the new entry in front.
     let with_a = cms
         .patch(
             "c",
@@ -1159,7 +1285,7 @@ async fn built_in_resources() {
         .unwrap();
     assert_eq!(
         with_b.metadata.finalizers.unwrap(),
-        vec!["example.com/a", "example.com/b"]
+        vec!["example.com/b", "example.com/a"]
     );
     assert!(with_b.data.unwrap_or_default().is_empty());
     cms.patch(
@@ -1275,6 +1401,90 @@ async fn built_in_resources() {
     cluster.cleanup().await;
 }
 
+// 7. Strategic merge patch orders a merged list as kube-apiserver does without `$setElementOrder`: items the
+// patch brings that the live list lacks go in front of the live ones, unless the live order ranks them after
+// a live item; lists of scalars (finalizers) and lists with a merge key (Service ports) alike.
+#[tokio::test]
+async fn strategic_merge_patch_list_order() {
+    let cluster = TestCluster::start().await;
+    let client = cluster.client.clone();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &cluster.namespace);
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "order",
+            "finalizers": ["example.com/a", "example.com/c"]}}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let smp = |f: Value| Patch::Strategic(json!({"metadata": {"finalizers": f}}));
+    let got = cms
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &smp(json!(["example.com/b"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metadata.finalizers.unwrap(),
+        vec!["example.com/b", "example.com/a", "example.com/c"]
+    );
+    let got = cms
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &smp(json!(["example.com/c", "example.com/d"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metadata.finalizers.unwrap(),
+        vec![
+            "example.com/b",
+            "example.com/a",
+            "example.com/c",
+            "example.com/d"
+        ]
+    );
+    cms.patch(
+        "order",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), &cluster.namespace);
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "order"}, "spec": {"ports": [
+                {"name": "a", "port": 80}, {"name": "c", "port": 82}]}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let got = services
+        .patch(
+            "order",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"ports": [{"name": "b", "port": 81}]}})),
+        )
+        .await
+        .unwrap();
+    let ports: Vec<i32> = got
+        .spec
+        .unwrap()
+        .ports
+        .unwrap()
+        .iter()
+        .map(|p| p.port)
+        .collect();
+    assert_eq!(ports, vec![81, 80, 82]);
+    cluster.cleanup().await;
+}
+
 // 7. Namespace deletion: content goes, objects with finalizers hold the namespace in Terminating.
 #[tokio::test]
 async fn namespace_deletion_removes_content() {
@@ -1315,6 +1525,36 @@ async fn namespace_deletion_removes_content() {
             .await,
     );
     assert_eq!((err.code, err.reason.as_str()), (403, "Forbidden"));
+    let ns = &cluster.namespace;
+    assert_eq!(
+        err.message,
+        format!(
+            "{PLURAL}.{GROUP} \"late\" is forbidden: unable to create new content in namespace {ns} because it is being terminated"
+        )
+    );
+    let cause = &err.details.as_ref().expect("details").causes[0];
+    assert_eq!(
+        (
+            cause.reason.as_str(),
+            cause.field.as_str(),
+            cause.message.as_str()
+        ),
+        (
+            "NamespaceTerminating",
+            "metadata.namespace",
+            format!("namespace {ns} is being terminated").as_str()
+        )
+    );
+    // An apply that would create is refused the same way.
+    let err = api_error(
+        api.patch(
+            "late",
+            &PatchParams::apply("t"),
+            &Patch::Apply(fixtures::widget("late", 1)),
+        )
+        .await,
+    );
+    assert_eq!((err.code, err.reason.as_str()), (403, "Forbidden"));
     api.patch(
         "held",
         &PatchParams::default(),
@@ -1329,6 +1569,66 @@ async fn namespace_deletion_removes_content() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(nss.get_opt(&cluster.namespace).await.unwrap().is_none());
+}
+
+// 8. Only creates check the namespace (the NamespaceLifecycle admission plugin): in a missing namespace a get
+// finds no object and a list is empty. A PUT of a missing object creates it only for kinds that allow create
+// on update (Leases, Events, the RBAC kinds), otherwise it is the object's 404.
+#[tokio::test]
+async fn missing_namespaces_and_create_on_update() {
+    let cluster = TestCluster::start().await;
+    let missing: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "no-such-namespace-sfn");
+    let err = api_error(missing.get("x").await);
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, "configmaps \"x\" not found")
+    );
+    assert!(
+        missing
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let err = api_error(
+        cms.replace(
+            "absent",
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "absent"}})).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, "configmaps \"absent\" not found")
+    );
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let created = leases
+        .replace(
+            "put",
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": "put"}, "spec": {"holderIdentity": "a"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(created.metadata.uid.is_some());
+    assert_eq!(
+        leases
+            .get("put")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .holder_identity
+            .as_deref(),
+        Some("a")
+    );
+    cluster.cleanup().await;
 }
 
 // 8. Errors are metav1.Status with code, reason and details.causes.
@@ -1582,6 +1882,7 @@ async fn crd_deletion_cleans_up_objects() {
     let crd_name = format!("{plural}.{GROUP}");
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(cluster.client.clone());
+    const CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
     assert!(
         crds.get(&crd_name)
             .await
@@ -1589,8 +1890,8 @@ async fn crd_deletion_cleans_up_objects() {
             .metadata
             .finalizers
             .unwrap_or_default()
-            .iter()
-            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io")
+            .is_empty(),
+        "a new CRD has no finalizer"
     );
     let api = cluster.dynamic(API_VERSION, &kind, &plural);
     create(
@@ -1599,14 +1900,38 @@ async fn crd_deletion_cleans_up_objects() {
     )
     .await;
     create(&api, json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).await;
-    crds.delete(&crd_name, &DeleteParams::default())
+    let terminating = |crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+        crd.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Terminating"))
+            .map(|c| (c.status.clone(), c.reason.clone().unwrap_or_default()))
+    };
+    // The first DELETE is one update: deletionTimestamp, the cleanup finalizer and a Terminating condition.
+    let deleted = crds
+        .delete(&crd_name, &DeleteParams::default())
         .await
-        .unwrap();
+        .unwrap()
+        .left()
+        .expect("the CRD is returned while its cleanup runs");
+    assert!(deleted.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        deleted.metadata.finalizers.clone().unwrap_or_default(),
+        vec![CLEANUP]
+    );
+    assert_eq!(
+        terminating(&deleted),
+        Some(("True".to_string(), "InstanceDeletionPending".to_string()))
+    );
     let mut marked = false;
     for _ in 0..100 {
         let free_gone = api.get_opt("free").await.unwrap().is_none();
         let held = api.get_opt("held").await.unwrap();
-        if free_gone && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some()) {
+        let in_progress = crds.get_opt(&crd_name).await.unwrap().is_some_and(|c| {
+            terminating(&c) == Some(("True".into(), "InstanceDeletionInProgress".into()))
+        });
+        if free_gone && in_progress && held.is_some_and(|h| h.metadata.deletion_timestamp.is_some())
+        {
             marked = true;
             break;
         }
@@ -1614,24 +1939,34 @@ async fn crd_deletion_cleans_up_objects() {
     }
     assert!(
         marked,
-        "the CRD's objects are deleted, the held one is marked"
+        "the CRD's objects are deleted, the held one is marked, the CRD says deletion is in progress"
     );
-    assert!(
-        crds.get(&crd_name)
-            .await
-            .unwrap()
-            .metadata
-            .deletion_timestamp
-            .is_some()
+    // No new objects while the CRD terminates, by POST or by an apply that would create one.
+    let refused = format!(
+        "{plural}.{GROUP} \"late\" is forbidden: create not allowed while custom resource definition is terminating"
+    );
+    let late = json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}});
+    let err = api_error(api.create(&PostParams::default(), &obj(late.clone())).await);
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (403, "Forbidden", refused.as_str())
     );
     let err = api_error(
-        api.create(
-            &PostParams::default(),
-            &obj(json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "late"}})),
-        )
-        .await,
+        api.patch("late", &PatchParams::apply("t"), &Patch::Apply(late))
+            .await,
     );
-    assert_eq!(err.code, 405);
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (403, "Forbidden", refused.as_str())
+    );
+    // Existing objects can still be changed.
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+    )
+    .await
+    .unwrap();
     api.patch(
         "held",
         &PatchParams::default(),
@@ -1842,13 +2177,71 @@ async fn invalid_crds_are_refused() {
         .await,
     );
     assert_eq!(err.code, 422);
-    let field = "spec.versions[0].schema.openAPIV3Schema.properties[spec].type";
+    // One schema (or one shared by every version) is validated as the CRD's `spec.validation`.
+    let field = "spec.validation.openAPIV3Schema.properties[spec].type";
     assert!(
         causes(&err)
             .iter()
             .any(|(f, r)| f == field && r == "FieldValueRequired"),
         "{:?}",
         causes(&err)
+    );
+    assert!(
+        err.message.contains(&format!(
+            "{field}: Required value: must not be empty for specified object fields"
+        )),
+        "{}",
+        err.message
+    );
+    cluster.cleanup().await;
+}
+
+// Versions whose schemas differ are validated one by one, and their errors name the version.
+#[tokio::test]
+async fn invalid_crd_versions_are_named() {
+    let cluster = TestCluster::start().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(cluster.client.clone());
+    let mut crd = fixtures::simple_crd("twoversions", "TwoVersions");
+    let mut second = crd["spec"]["versions"][0].clone();
+    second["name"] = json!("v2");
+    second["storage"] = json!(false);
+    second["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"properties": {"a": {"type": "string"}}});
+    crd["spec"]["versions"]
+        .as_array_mut()
+        .unwrap()
+        .push(second.clone());
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(crd.clone()).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+    assert_eq!(
+        causes(&err),
+        vec![(
+            "spec.versions[1].schema.openAPIV3Schema.properties[spec].type".to_string(),
+            "FieldValueRequired".to_string()
+        )]
+    );
+    // The same mistake in both versions is one error, named at `spec.validation`.
+    crd["spec"]["versions"][0]["schema"] = second["schema"].clone();
+    let err = api_error(
+        crds.create(
+            &PostParams::default(),
+            &serde_json::from_value(crd).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(
+        causes(&err),
+        vec![(
+            "spec.validation.openAPIV3Schema.properties[spec].type".to_string(),
+            "FieldValueRequired".to_string()
+        )]
     );
     cluster.cleanup().await;
 }

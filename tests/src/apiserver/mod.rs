@@ -42,7 +42,15 @@
 //! references happen synchronously (a real cluster does them in the background, so tests wait for the
 //! outcome either way). Strategic merge patch is answered with 415 on custom resources (as on a real
 //! server); on built-ins it merges like a merge patch except for the metadata lists and the pod, container
-//! and Service lists with merge keys (see [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`].
+//! and Service lists with merge keys, which merge and order as the real server's do (see
+//! [`patch::strategic_merge_patch`]). Server-side apply is simplified, see [`patch`]. Validation ratcheting
+//! (errors in fields an update leaves unchanged are ignored by a real server) is not reproduced.
+//!
+//! The same tests run against a real cluster when `SFN_TEST_KUBECONFIG` names a kubeconfig (see
+//! [`crate::cluster`]); run them with `cargo test -p sfn-operator-tests --no-fail-fast`, since without it
+//! cargo stops at the first failing test binary. The cluster needs a kube-controller-manager, whose garbage
+//! collector and namespace controller do what this server does synchronously: deleting owner-referenced
+//! dependents and emptying deleted namespaces. `tests/README.md` lists what else it needs.
 
 pub mod cel;
 mod http;

@@ -43,96 +43,56 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Strategic merge patch as far as the built-ins served here need it: a merge patch, except that
-/// `metadata.finalizers` merges as a set (with `$deleteFromPrimitiveList/finalizers` removing entries),
-/// `metadata.ownerReferences` merges on `uid` (an item with `$patch: delete` removes one), and the lists in
-/// [`SMP_LIST_KEYS`] (pod containers, env, ports, ...) merge item by item on their key, ordered by
-/// `$setElementOrder/FIELD` when given, so `kubectl apply` of a changed Deployment keeps what it did not
-/// send; a map carrying `$patch: replace` replaces, `$patch: delete` deletes it. `$retainKeys` is ignored.
+/// Strategic merge patch as far as the built-ins served here need it: a merge patch, except for the lists
+/// in [`SMP_LIST_KEYS`] (`metadata.finalizers` and `ownerReferences`, pod containers, env, ports, ...),
+/// which merge as kube-apiserver merges them (`k8s.io/apimachinery/pkg/util/strategicpatch`): items merge
+/// into the live item with the same merge key (scalars: the same value), `$patch: delete` items and
+/// `$deleteFromPrimitiveList/FIELD` remove, a `$patch: replace` item replaces the whole list, and the result
+/// is ordered by `$setElementOrder/FIELD` when given, otherwise with the patch's items in front of the live
+/// ones the patch does not mention, unless the live order already puts them first (live `[a, c]` patched with
+/// `[b]` gives `[b, a, c]`, then `[c, d]` gives `[b, a, c, d]`). A map carrying `$patch: replace` replaces,
+/// `$patch: delete` deletes it, `$retainKeys` drops the live keys it does not list. So `kubectl apply` of a
+/// changed Deployment keeps what it did not send.
 /// (See <https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/>.)
 pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {
-    let mut patch = patch.clone();
-    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
-        let live = target.as_object_mut().map(|t| {
-            t.entry("metadata")
-                .or_insert_with(|| Value::Object(Map::new()))
-        });
-        if let Some(Value::Object(live)) = live {
-            if let Some(add) = meta.shift_remove("finalizers") {
-                match add {
-                    Value::Array(items) => {
-                        let list = live
-                            .entry("finalizers")
-                            .or_insert_with(|| Value::Array(vec![]));
-                        if let Value::Array(l) = list {
-                            for i in items {
-                                if !l.contains(&i) {
-                                    l.push(i);
-                                }
-                            }
-                        }
-                    }
-                    _ => {
-                        live.shift_remove("finalizers");
-                    }
-                }
-            }
-            if let Some(Value::Array(del)) =
-                meta.shift_remove("$deleteFromPrimitiveList/finalizers")
-                && let Some(Value::Array(l)) = live.get_mut("finalizers")
-            {
-                l.retain(|f| !del.contains(f));
-            }
-            if let Some(refs) = meta.shift_remove("ownerReferences") {
-                match refs {
-                    Value::Array(items) => {
-                        let list = live
-                            .entry("ownerReferences")
-                            .or_insert_with(|| Value::Array(vec![]));
-                        if let Value::Array(l) = list {
-                            for item in items {
-                                let uid = item.get("uid").cloned();
-                                let pos = l.iter().position(|x| x.get("uid").cloned() == uid);
-                                let delete =
-                                    item.get("$patch").and_then(Value::as_str) == Some("delete");
-                                match (pos, delete) {
-                                    (Some(p), true) => {
-                                        l.remove(p);
-                                    }
-                                    (Some(p), false) => merge_patch(&mut l[p], &item),
-                                    (None, false) => l.push(item),
-                                    (None, true) => {}
-                                }
-                            }
-                        }
-                    }
-                    _ => {
-                        live.shift_remove("ownerReferences");
-                    }
-                }
-            }
-        }
-    }
-    smp_maps(target, &patch, "");
+    smp_maps(target, patch, "");
 }
 
-/// Merge keys of the lists of objects that strategic merge patch merges item by item in the built-ins served
-/// here, as `(parent field, list field, key)` (the `patchMergeKey` tags of the Kubernetes API types: pod
-/// containers, volumes, env, ports, mounts, Service ports, conditions). Every other list is replaced.
+/// Lists that strategic merge patch merges in the built-ins served here, as `(parent field, list field, merge
+/// key)`: the `patchStrategy:"merge"` tags of the Kubernetes API types. An empty key is a list of scalars
+/// (`finalizers`), merged as a set. Every other list is replaced.
 const SMP_LIST_KEYS: &[(&str, &str, &str)] = &[
+    // ObjectMeta, also a pod template's.
+    ("metadata", "finalizers", ""),
+    ("metadata", "ownerReferences", "uid"),
+    // PodSpec.
     ("spec", "containers", "name"),
     ("spec", "initContainers", "name"),
     ("spec", "ephemeralContainers", "name"),
     ("spec", "volumes", "name"),
     ("spec", "imagePullSecrets", "name"),
+    ("spec", "hostAliases", "ip"),
+    ("spec", "topologySpreadConstraints", "topologyKey"),
+    ("spec", "resourceClaims", "name"),
+    ("spec", "schedulingGates", "name"),
+    // Container, init and ephemeral containers alike.
     ("containers", "env", "name"),
     ("containers", "ports", "containerPort"),
     ("containers", "volumeMounts", "mountPath"),
+    ("containers", "volumeDevices", "devicePath"),
     ("initContainers", "env", "name"),
     ("initContainers", "ports", "containerPort"),
     ("initContainers", "volumeMounts", "mountPath"),
+    ("initContainers", "volumeDevices", "devicePath"),
+    ("ephemeralContainers", "env", "name"),
+    ("ephemeralContainers", "ports", "containerPort"),
+    ("ephemeralContainers", "volumeMounts", "mountPath"),
+    ("ephemeralContainers", "volumeDevices", "devicePath"),
     // Service ports; a Deployment's `spec` has no `ports`, and container ports have their own entry.
     ("spec", "ports", "port"),
+    // A ServiceAccount's `secrets` (its `imagePullSecrets` have no merge strategy and are replaced).
+    ("", "secrets", "name"),
+    // Deployment, Namespace and Service conditions.
     ("status", "conditions", "type"),
 ];
 
@@ -143,34 +103,79 @@ fn smp_list_key(parent: &str, field: &str) -> Option<&'static str> {
         .map(|(_, _, k)| *k)
 }
 
-/// Merges the patch's items into `live` on `key`: an item with `$patch: delete` removes its match, others
-/// merge into their match or are appended; `order` (from `$setElementOrder/FIELD`) then sets the order.
-fn smp_list(live: &mut Vec<Value>, items: &[Value], key: &str, field: &str, order: Option<&Value>) {
-    for item in items {
-        let k = item.get(key);
-        let pos = live.iter().position(|x| x.get(key) == k);
-        let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
-        match (pos, delete) {
-            (Some(p), true) => {
-                live.remove(p);
+/// What identifies a list item: its merge key's value, or the item itself in a list of scalars.
+fn smp_id<'a>(item: &'a Value, key: &str) -> Option<&'a Value> {
+    if key.is_empty() {
+        Some(item)
+    } else {
+        item.get(key)
+    }
+}
+
+fn smp_index(order: &[Value], item: &Value, key: &str) -> Option<usize> {
+    let id = smp_id(item, key)?;
+    order.iter().position(|o| smp_id(o, key) == Some(id))
+}
+
+/// Merges the patch's items into `live` (see [`strategic_merge_patch`]); `order` is `$setElementOrder/FIELD`.
+fn smp_list(live: &mut Vec<Value>, patch: &[Value], key: &str, field: &str, order: Option<&Value>) {
+    let original = live.clone();
+    let mut items = Vec::new();
+    let mut replace = false;
+    for item in patch {
+        match item.get("$patch").and_then(Value::as_str) {
+            Some("delete") if !key.is_empty() => {
+                let id = item.get(key);
+                live.retain(|x| x.get(key) != id);
             }
-            (Some(p), false) => smp_maps(&mut live[p], item, field),
-            (None, false) => {
+            Some("replace") if !key.is_empty() => replace = true,
+            _ => items.push(item),
+        }
+    }
+    if replace {
+        live.clear();
+    }
+    for item in &items {
+        let pos = live
+            .iter()
+            .position(|x| smp_id(x, key).is_some() && smp_id(x, key) == smp_id(item, key));
+        match pos {
+            Some(_) if key.is_empty() => {}
+            Some(p) => smp_maps(&mut live[p], item, field),
+            None if key.is_empty() => live.push((*item).clone()),
+            None => {
                 let mut fresh = Value::Null;
                 smp_maps(&mut fresh, item, field);
                 live.push(fresh);
             }
-            (None, true) => {}
         }
     }
     if let Some(Value::Array(order)) = order {
-        let rank = |v: &Value| {
-            order
-                .iter()
-                .position(|o| o.get(key) == v.get(key))
-                .unwrap_or(usize::MAX)
+        live.sort_by_key(|v| smp_index(order, v, key).unwrap_or(usize::MAX));
+        return;
+    }
+    if replace {
+        return;
+    }
+    // The real server's normalizeElementOrder: the patch's items in patch order, the others in live order,
+    // interleaved where the live order ranks both (mergeSortedSlice), patch items first otherwise.
+    let patched: Vec<Value> = items.iter().map(|v| (*v).clone()).collect();
+    let (mut ours, theirs): (Vec<Value>, Vec<Value>) = std::mem::take(live)
+        .into_iter()
+        .partition(|v| smp_index(&patched, v, key).is_some());
+    ours.sort_by_key(|v| smp_index(&patched, v, key));
+    let (mut left, mut right) = (theirs.into_iter().peekable(), ours.into_iter().peekable());
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => matches!(
+                (smp_index(&original, l, key), smp_index(&original, r, key)),
+                (Some(a), Some(b)) if a < b
+            ),
         };
-        live.sort_by_key(rank);
+        live.extend(if take_left { left.next() } else { right.next() });
     }
 }
 
@@ -190,6 +195,26 @@ fn smp_maps(target: &mut Value, patch: &Value, field: &str) {
         *target = Value::Object(Map::new());
     }
     let Value::Object(t) = target else { return };
+    if let Some(Value::Array(keep)) = p.get("$retainKeys") {
+        t.retain(|k, _| keep.iter().any(|x| x.as_str() == Some(k)));
+    }
+    for (k, v) in p {
+        let Some(list) = k.strip_prefix("$deleteFromPrimitiveList/") else {
+            continue;
+        };
+        if let (Value::Array(del), Some(Value::Array(l))) = (v, t.get_mut(list)) {
+            l.retain(|x| !del.contains(x));
+        }
+    }
+    // A `$setElementOrder` for a list the patch does not carry still orders the live list.
+    for (k, order) in p {
+        if let Some(list) = k.strip_prefix("$setElementOrder/")
+            && !p.contains_key(list)
+            && let (Some(key), Some(Value::Array(l))) = (smp_list_key(field, list), t.get_mut(list))
+        {
+            smp_list(l, &[], key, list, Some(order));
+        }
+    }
     for (k, v) in p {
         if k.starts_with('$') {
             continue;
@@ -687,7 +712,7 @@ mod tests {
             &json!({"metadata": {"finalizers": ["b"], "ownerReferences": [{"uid": "2", "name": "y"}, {"uid": "1", "$patch": "delete"}]},
                 "spec": {"drop": null, "sub": {"$patch": "replace", "b": 2}}}),
         );
-        assert_eq!(doc["metadata"]["finalizers"], json!(["a", "b"]));
+        assert_eq!(doc["metadata"]["finalizers"], json!(["b", "a"]));
         assert_eq!(
             doc["metadata"]["ownerReferences"],
             json!([{"uid": "2", "name": "y"}])
@@ -698,6 +723,48 @@ mod tests {
             &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
         );
         assert_eq!(doc["metadata"]["finalizers"], json!(["b"]));
+    }
+
+    #[test]
+    fn strategic_merge_patch_puts_new_items_before_the_live_ones() {
+        let mut doc = json!({"metadata": {"finalizers": ["a", "c"]}});
+        strategic_merge_patch(&mut doc, &json!({"metadata": {"finalizers": ["b"]}}));
+        assert_eq!(doc["metadata"]["finalizers"], json!(["b", "a", "c"]));
+        strategic_merge_patch(&mut doc, &json!({"metadata": {"finalizers": ["c", "d"]}}));
+        assert_eq!(doc["metadata"]["finalizers"], json!(["b", "a", "c", "d"]));
+        // The live order wins where it ranks a patch item after a live-only one.
+        strategic_merge_patch(&mut doc, &json!({"metadata": {"finalizers": ["a", "e"]}}));
+        assert_eq!(
+            doc["metadata"]["finalizers"],
+            json!(["b", "a", "e", "c", "d"])
+        );
+        let mut svc =
+            json!({"spec": {"ports": [{"name": "a", "port": 80}, {"name": "c", "port": 82}]}});
+        strategic_merge_patch(
+            &mut svc,
+            &json!({"spec": {"ports": [{"name": "b", "port": 81}]}}),
+        );
+        let ports: Vec<&Value> = svc["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["port"])
+            .collect();
+        assert_eq!(ports, [&json!(81), &json!(80), &json!(82)]);
+        strategic_merge_patch(
+            &mut svc,
+            &json!({"spec": {"ports": [{"$patch": "replace"}, {"name": "d", "port": 83}]}}),
+        );
+        assert_eq!(svc["spec"]["ports"], json!([{"name": "d", "port": 83}]));
+        let mut pod = json!({"spec": {"containers": [{"name": "a", "image": "x", "args": ["1"]}]}});
+        strategic_merge_patch(
+            &mut pod,
+            &json!({"spec": {"containers": [{"name": "a", "$retainKeys": ["name", "image"], "image": "y"}]}}),
+        );
+        assert_eq!(
+            pod["spec"]["containers"],
+            json!([{"name": "a", "image": "y"}])
+        );
     }
 
     #[test]

@@ -258,6 +258,17 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
             })
             .unwrap_or_default()
     };
+    // The real server validates the internal form of a v1 CRD, whose conversion lifts a schema that every
+    // version shares to `spec.validation`: its errors are named there, and under `spec.versions[i].schema`
+    // only when the versions' schemas differ.
+    let shared = versions
+        .first()
+        .and_then(|first| first.get("schema"))
+        .filter(|first| versions.iter().all(|v| v.get("schema") == Some(*first)))
+        .and_then(|first| first.get("openAPIV3Schema"));
+    if let Some(s) = shared {
+        super::schema::check_structural(s, "spec.validation.openAPIV3Schema", true, &mut causes);
+    }
     let mut out = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let vname = v.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -267,11 +278,15 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
         }
         let schema = v.pointer("/schema/openAPIV3Schema").cloned();
         match &schema {
-            None => causes.push(Cause::required(format!("{field}.schema.openAPIV3Schema"))),
-            Some(s) => {
+            None if shared.is_none() => causes.push(
+                Cause::required(format!("{field}.schema.openAPIV3Schema"))
+                    .with_message("Required value: schemas are required"),
+            ),
+            Some(s) if shared.is_none() => {
                 let path = format!("{field}.schema.openAPIV3Schema");
                 super::schema::check_structural(s, &path, true, &mut causes);
             }
+            _ => {}
         }
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;

@@ -215,6 +215,9 @@ fn list_map_keys(s: &Value) -> Option<Vec<String>> {
 
 /// Validates `v` against schema `s`; `old` is the value at the same place in the stored object (for CEL
 /// transition rules). Causes name the field as the real server does (`spec.states[0].name`).
+/// Validates `v` against schema `s`: schema errors go to `causes`, the failures of `x-kubernetes-validations`
+/// rules to `rule_causes`, since the real server reports those only when the schema errors allow it (see
+/// [`blocks_rules`]).
 pub fn validate(
     v: &Value,
     s: &Value,
@@ -222,6 +225,7 @@ pub fn validate(
     path: &str,
     root: bool,
     causes: &mut Vec<Cause>,
+    rule_causes: &mut Vec<Cause>,
 ) {
     let here = if path.is_empty() {
         "<root>".to_string()
@@ -413,7 +417,15 @@ pub fn validate(
                         }
                         _ => None,
                     };
-                    validate(item, is, old_item, &format!("{path}[{i}]"), false, causes);
+                    validate(
+                        item,
+                        is,
+                        old_item,
+                        &format!("{path}[{i}]"),
+                        false,
+                        causes,
+                        rule_causes,
+                    );
                 }
             }
         }
@@ -453,7 +465,15 @@ pub fn validate(
                             child.get(field),
                             s.pointer(&format!("/properties/metadata/properties/{field}")),
                         ) {
-                            validate(v, sub, None, &format!("metadata.{field}"), false, causes);
+                            validate(
+                                v,
+                                sub,
+                                None,
+                                &format!("metadata.{field}"),
+                                false,
+                                causes,
+                                rule_causes,
+                            );
                         }
                     }
                     continue;
@@ -463,7 +483,15 @@ pub fn validate(
                 }
                 let old_child = old.and_then(|o| o.get(k));
                 if let Some(sub) = props.and_then(|p| p.get(k)) {
-                    validate(child, sub, old_child, &join(path, k), false, causes);
+                    validate(
+                        child,
+                        sub,
+                        old_child,
+                        &join(path, k),
+                        false,
+                        causes,
+                        rule_causes,
+                    );
                 } else if let Some(sub) = ap {
                     validate(
                         child,
@@ -472,14 +500,62 @@ pub fn validate(
                         &format!("{path}[{k}]"),
                         false,
                         causes,
+                        rule_causes,
                     );
                 }
             }
         }
         _ => {}
     }
-    combinators(v, s, old, path, causes);
-    rules(v, s, old, path, causes);
+    combinators(v, s, old, path, causes, rule_causes);
+    rules(v, s, old, path, rule_causes);
+}
+
+/// Whether schema errors keep the CEL rules from running: the apiextensions strategies skip them once the
+/// object has a Required, TypeInvalid, NotSupported, TooLong or TooMany error (the rules could not be
+/// evaluated meaningfully), and add [`rules_not_checked`] instead.
+pub fn blocks_rules(causes: &[Cause]) -> bool {
+    causes.iter().any(|c| {
+        matches!(
+            c.reason.as_str(),
+            "FieldValueRequired"
+                | "FieldValueTypeInvalid"
+                | "FieldValueNotSupported"
+                | "FieldValueTooLong"
+                | "FieldValueTooMany"
+        )
+    })
+}
+
+/// The cause the real server adds when [`blocks_rules`] holds: `field.Invalid(nil, nil, ...)`, whose path
+/// prints as `<nil>`.
+pub fn rules_not_checked() -> Cause {
+    Cause::new(
+        "FieldValueInvalid",
+        "<nil>",
+        "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+    )
+}
+
+/// Whether a schema carries any `x-kubernetes-validations` rule (the real server builds a CEL validator only
+/// then, so only then can [`rules_not_checked`] appear).
+pub fn has_rules(s: &Value) -> bool {
+    match s {
+        Value::Object(m) => {
+            m.get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+                || m.iter().any(|(k, v)| {
+                    k != "x-kubernetes-validations"
+                        && k != "default"
+                        && k != "enum"
+                        && k != "example"
+                        && has_rules(v)
+                })
+        }
+        Value::Array(a) => a.iter().any(has_rules),
+        _ => false,
+    }
 }
 
 fn fmt_num(f: f64) -> String {
@@ -490,16 +566,23 @@ fn fmt_num(f: f64) -> String {
     }
 }
 
-fn combinators(v: &Value, s: &Value, old: Option<&Value>, path: &str, causes: &mut Vec<Cause>) {
+fn combinators(
+    v: &Value,
+    s: &Value,
+    old: Option<&Value>,
+    path: &str,
+    causes: &mut Vec<Cause>,
+    rule_causes: &mut Vec<Cause>,
+) {
     let here = if path.is_empty() { "<root>" } else { path };
     let passes = |sub: &Value| {
-        let mut c = Vec::new();
-        validate(v, sub, old, path, false, &mut c);
-        c.is_empty()
+        let (mut c, mut r) = (Vec::new(), Vec::new());
+        validate(v, sub, old, path, false, &mut c, &mut r);
+        c.is_empty() && r.is_empty()
     };
     if let Some(all) = s.get("allOf").and_then(Value::as_array) {
         for sub in all {
-            validate(v, sub, old, path, false, causes);
+            validate(v, sub, old, path, false, causes, rule_causes);
         }
     }
     if let Some(any) = s.get("anyOf").and_then(Value::as_array)
@@ -617,8 +700,9 @@ mod tests {
     }
 
     fn check(v: &Value) -> Vec<Cause> {
-        let mut c = Vec::new();
-        validate(v, &schema(), None, "", true, &mut c);
+        let (mut c, mut r) = (Vec::new(), Vec::new());
+        validate(v, &schema(), None, "", true, &mut c, &mut r);
+        c.extend(r);
         c
     }
 

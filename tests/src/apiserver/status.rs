@@ -181,6 +181,33 @@ impl ApiError {
         ApiError::new(403, "Forbidden", message)
     }
 
+    /// 403 as `apierrors.NewForbidden` words it: `plural.group "name" is forbidden: why`, with details
+    /// naming the object.
+    pub fn forbidden_object(group: &str, plural: &str, name: &str, why: &str) -> Self {
+        let message = if name.is_empty() {
+            format!("{} is forbidden: {why}", qualified(group, plural))
+        } else {
+            format!(
+                "{} \"{name}\" is forbidden: {why}",
+                qualified(group, plural)
+            )
+        };
+        ApiError::forbidden(message).with_details(name, group, plural)
+    }
+
+    /// Adds a `details.causes` entry (`reason` is the cause's `type` in Go).
+    pub fn with_cause(mut self, reason: &str, field: &str, message: &str) -> Self {
+        if self.details.is_none() {
+            self.details = Some(json!({}));
+        }
+        if let Some(Value::Object(d)) = self.details.as_mut()
+            && let Value::Array(causes) = d.entry("causes").or_insert_with(|| json!([]))
+        {
+            causes.push(json!({"reason": reason, "message": message, "field": field}));
+        }
+        self
+    }
+
     pub fn method_not_allowed() -> Self {
         ApiError::new(
             405,

@@ -110,8 +110,19 @@ type Bucket = BTreeMap<(String, String), Value>;
 /// The finalizer that holds an owner deleted in the foreground until its dependents are gone.
 const FOREGROUND: &str = "foregroundDeletion";
 
-/// The finalizer a real server puts on every CRD: its objects are deleted before the CRD goes.
+/// The finalizer a real server puts on a CRD when it is first deleted (not at creation): its objects are
+/// deleted before the CRD goes.
 const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// Storage of the built-ins whose registry strategy has `AllowCreateOnUpdate` true.
+const CREATE_ON_UPDATE: &[&str] = &[
+    "/events",
+    "coordination.k8s.io/leases",
+    "rbac.authorization.k8s.io/roles",
+    "rbac.authorization.k8s.io/clusterroles",
+    "rbac.authorization.k8s.io/rolebindings",
+    "rbac.authorization.k8s.io/clusterrolebindings",
+];
 
 /// How many events watches can replay before older versions answer 410 Expired.
 pub const DEFAULT_HISTORY: usize = 10_000;
@@ -196,6 +207,33 @@ fn finalizers(obj: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Sets a CRD's `Terminating` condition as the real server's `SetCRDCondition` does: in place, with a new
+/// `lastTransitionTime` only when the status changes.
+fn set_crd_terminating(crd: &mut Value, status: &str, reason: &str, message: &str) {
+    let conds = crd
+        .as_object_mut()
+        .map(|o| o.entry("status").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+        .map(|st| st.entry("conditions").or_insert_with(|| json!([])));
+    let Some(Value::Array(conds)) = conds else {
+        return;
+    };
+    let fresh = json!({"type": "Terminating", "status": status, "lastTransitionTime": now(),
+        "reason": reason, "message": message});
+    match conds.iter_mut().find(|c| c["type"] == "Terminating") {
+        Some(c) => {
+            let time = if c["status"] == status {
+                c["lastTransitionTime"].clone()
+            } else {
+                fresh["lastTransitionTime"].clone()
+            };
+            *c = fresh;
+            c["lastTransitionTime"] = time;
+        }
+        None => conds.push(fresh),
+    }
 }
 
 fn owner_uids(obj: &Value) -> Vec<String> {
@@ -547,11 +585,15 @@ impl Store {
             .and_then(|b| b.get(&(String::new(), ns.to_string())))
     }
 
+    /// The NamespaceLifecycle admission plugin on a create: a missing namespace is 404, a terminating one
+    /// refuses `creating` (the object's `name`, or its `generateName` before a name is generated). Reads,
+    /// and writes to existing objects, are not checked: in a missing namespace they find no object (404 for
+    /// it, an empty list) as on a real server.
     fn check_namespace(
         inner: &Inner,
         rt: &ResourceType,
         ns: Option<&str>,
-        creating: bool,
+        creating: &str,
     ) -> Result<(), ApiError> {
         if !rt.namespaced {
             return Ok(());
@@ -559,11 +601,20 @@ impl Store {
         let ns = ns.unwrap_or_default();
         match Self::namespace_state(inner, ns) {
             None => Err(ApiError::not_found("", "namespaces", ns)),
-            Some(n) if creating && n.pointer("/metadata/deletionTimestamp").is_some() => {
-                Err(ApiError::forbidden(format!(
-                    "{} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                    super::status::qualified(&rt.group, &rt.plural)
-                )))
+            Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::forbidden_object(
+                    &rt.group,
+                    &rt.plural,
+                    creating,
+                    &format!(
+                        "unable to create new content in namespace {ns} because it is being terminated"
+                    ),
+                )
+                .with_cause(
+                    "NamespaceTerminating",
+                    "metadata.namespace",
+                    &format!("namespace {ns} is being terminated"),
+                ))
             }
             Some(_) => Ok(()),
         }
@@ -612,7 +663,6 @@ impl Store {
 
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
         Self::lookup(&inner, rt, ns, name)
             .map(|o| Self::present(rt, &o))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
@@ -626,7 +676,7 @@ impl Store {
             .cloned()
     }
 
-    /// A list: items in (namespace, name) order, `limit`/`continue` pagination.
+    /// A list: items in the order of their etcd keys (see [`in_key_order`]), `limit`/`continue` pagination.
     pub fn list(
         &self,
         rt: &ResourceType,
@@ -642,8 +692,9 @@ impl Store {
         let mut items = Vec::new();
         let mut next = None;
         if let Some(bucket) = inner.objects.get(&rt.storage) {
-            for (key, obj) in bucket {
-                if start.as_ref().is_some_and(|s| key <= s)
+            let start = start.as_ref().map(etcd_key);
+            for (key, obj) in in_key_order(bucket) {
+                if start.as_ref().is_some_and(|s| etcd_key(key) <= *s)
                     || !filter.matches(&Self::present(rt, obj))
                 {
                     continue;
@@ -690,6 +741,12 @@ impl Store {
                 "resourceVersion should not be set on objects to be created",
             ));
         }
+        let requested = [meta_str(&obj, "name"), meta_str(&obj, "generateName")]
+            .into_iter()
+            .flatten()
+            .find(|n| !n.is_empty())
+            .unwrap_or_default()
+            .to_string();
         if meta_str(&obj, "name").is_none_or(str::is_empty) {
             match meta_str(&obj, "generateName").filter(|g| !g.is_empty()) {
                 Some(g) => {
@@ -715,15 +772,16 @@ impl Store {
             }
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_string();
-        Self::check_namespace(inner, rt, ns, true)?;
+        Self::check_namespace(inner, rt, ns, &requested)?;
         let crd_name = format!("{}.{}", rt.plural, rt.group);
         if rt.custom
             && Self::lookup(inner, &Self::crd_type(), None, &crd_name)
                 .is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some())
         {
-            return Err(ApiError::new(
-                405,
-                "MethodNotAllowed",
+            return Err(ApiError::forbidden_object(
+                &rt.group,
+                &rt.plural,
+                &name,
                 "create not allowed while custom resource definition is terminating",
             ));
         }
@@ -900,14 +958,6 @@ impl Store {
             "apiextensions.k8s.io/customresourcedefinitions" => match registry::crd_types(obj) {
                 Err(c) => causes.extend(c),
                 Ok(_) => {
-                    if old.is_none() && !finalizers(obj).iter().any(|f| f == CRD_CLEANUP) {
-                        let list = meta_mut(obj)
-                            .entry("finalizers")
-                            .or_insert_with(|| json!([]));
-                        if let Value::Array(l) = list {
-                            l.push(json!(CRD_CLEANUP));
-                        }
-                    }
                     let storage: Vec<Value> = obj
                         .pointer("/spec/versions")
                         .and_then(Value::as_array)
@@ -960,7 +1010,16 @@ impl Store {
                 }
                 _ => {}
             }
-            schema::validate(obj, schema, old, "", true, &mut causes);
+            let mut rule_causes = Vec::new();
+            schema::validate(obj, schema, old, "", true, &mut causes, &mut rule_causes);
+            // Metadata errors count too: the strategies look at everything found before the rules.
+            if schema::has_rules(schema) {
+                if schema::blocks_rules(&causes) {
+                    causes.push(schema::rules_not_checked());
+                } else {
+                    causes.extend(rule_causes);
+                }
+            }
         }
         if !causes.is_empty() {
             return Err(ApiError::invalid(&rt.kind, &rt.group, &name, causes));
@@ -1054,9 +1113,17 @@ impl Store {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        Self::check_namespace(&inner, rt, ns, false)?;
-        let old = Self::lookup(&inner, rt, ns, name)
-            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        let Some(old) = Self::lookup(&inner, rt, ns, name) else {
+            // Kinds whose strategy allows create on update (Events, Leases, the RBAC kinds) are created by
+            // a PUT of a missing object; every other kind, custom resources included, answers 404.
+            if status || !CREATE_ON_UPDATE.contains(&rt.storage.as_str()) {
+                return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+            }
+            let mut desired = desired;
+            meta_mut(&mut desired).shift_remove("resourceVersion");
+            meta_mut(&mut desired).insert("name".into(), json!(name));
+            return self.create_locked(&mut inner, rt, ns, desired, opts);
+        };
         let desired = rt.to_storage(desired);
         self.update_locked(&mut inner, rt, old, desired, opts, status, Managed::Update)
     }
@@ -1218,7 +1285,6 @@ impl Store {
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
         };
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
         let old = Self::lookup(&inner, rt, ns, name);
         if ct == "application/apply-patch+yaml" {
             return self.apply_locked(&mut inner, rt, ns, name, old, parsed, opts, status);
@@ -1305,9 +1371,25 @@ impl Store {
             if status {
                 return Err(ApiError::not_found(&rt.group, &rt.plural, name));
             }
+            // The patch handler's checkName: an apply that creates must name the object itself (later
+            // applies merge into the live object, which has a name), and must not claim a uid.
+            if meta_str(&applied, "name").is_none_or(str::is_empty) {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({name} based on URL) was undeterminable: name must be provided"
+                )));
+            }
+            if let Some(uid) = meta_str(&applied, "uid").filter(|u| !u.is_empty()) {
+                return Err(ApiError::conflict(
+                    &rt.group,
+                    &rt.plural,
+                    name,
+                    &format!(
+                        "uid mismatch: the provided object specified uid {uid}, and no existing object was found"
+                    ),
+                ));
+            }
             let mut obj = applied.clone();
             obj["apiVersion"] = json!(rt.api_version());
-            meta_mut(&mut obj).insert("name".into(), json!(name));
             let mut w = self.create_locked(
                 inner,
                 rt,
@@ -1429,7 +1511,6 @@ impl Store {
         options: &Value,
     ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
-        Self::check_namespace(&inner, rt, ns, false)?;
         let old = Self::lookup(&inner, rt, ns, name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         if let Some(pre) = options.get("preconditions") {
@@ -1530,7 +1611,8 @@ impl Store {
         dry_run: bool,
     ) -> Result<Written, ApiError> {
         let is_ns = rt.storage == "/namespaces";
-        if !finalizers(&old).is_empty() || is_ns {
+        let is_crd = rt.plural == "customresourcedefinitions";
+        if !finalizers(&old).is_empty() || is_ns || is_crd {
             if old.pointer("/metadata/deletionTimestamp").is_some() {
                 return Ok(Written {
                     code: 200,
@@ -1539,7 +1621,23 @@ impl Store {
                 });
             }
             let mut obj = old.clone();
-            {
+            if is_crd {
+                // The CRD registry's own first delete: one update that sets the timestamp, adds the cleanup
+                // finalizer and says so in a condition (no grace period, no generation bump).
+                let mut list = finalizers(&old);
+                if !list.iter().any(|f| f == CRD_CLEANUP) {
+                    list.push(CRD_CLEANUP.to_string());
+                }
+                let m = meta_mut(&mut obj);
+                m.insert("deletionTimestamp".into(), json!(now()));
+                m.insert("finalizers".into(), json!(list));
+                set_crd_terminating(
+                    &mut obj,
+                    "True",
+                    "InstanceDeletionPending",
+                    "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+                );
+            } else {
                 let m = meta_mut(&mut obj);
                 m.insert("deletionTimestamp".into(), json!(now()));
                 m.insert("deletionGracePeriodSeconds".into(), json!(0));
@@ -1554,12 +1652,6 @@ impl Store {
             if is_ns {
                 obj["status"] = json!({"phase": "Terminating"});
             }
-            if rt.plural == "customresourcedefinitions"
-                && let Some(Value::Array(conds)) = obj.pointer_mut("/status/conditions")
-            {
-                conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(),
-                    "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"}));
-            }
             if dry_run {
                 return Ok(Written {
                     code: 200,
@@ -1568,13 +1660,13 @@ impl Store {
                 });
             }
             let stored = self.commit(inner, rt, EventKind::Modified, obj, Some(old));
-            if rt.plural == "customresourcedefinitions" {
-                let name = meta_str(&stored, "name").unwrap_or_default().to_string();
+            if is_crd {
+                // The answer is the CRD as the delete left it; the cleanup that follows (a controller's
+                // work on a real server) shows in later reads and watch events.
                 self.terminate_crd(inner, &stored);
-                let latest = Self::lookup(inner, rt, None, &name);
                 return Ok(Written {
                     code: 200,
-                    object: Self::present(rt, &latest.unwrap_or(stored)),
+                    object: Self::present(rt, &stored),
                     warnings: vec![],
                 });
             }
@@ -1824,8 +1916,23 @@ impl Store {
         )
     }
 
-    /// Deletes every object of a CRD being deleted (finalizers still hold them), then the CRD once empty.
+    /// What the CRD finalizer controller does: marks the deletion in progress, deletes every object of the
+    /// CRD (finalizers still hold them), then lets the CRD go once it is empty.
     fn terminate_crd(&self, inner: &mut Inner, crd: &Value) {
+        let mut progress = crd.clone();
+        set_crd_terminating(
+            &mut progress,
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        );
+        let crd = &self.commit(
+            inner,
+            &Self::crd_type(),
+            EventKind::Modified,
+            progress,
+            Some(crd.clone()),
+        );
         let storage = Self::crd_storage(crd);
         let types = Self::all_types(inner);
         if let Some(t) = types.iter().find(|t| t.storage == storage) {
@@ -1848,6 +1955,7 @@ impl Store {
             return;
         };
         if crd.pointer("/metadata/deletionTimestamp").is_none()
+            || !finalizers(&crd).iter().any(|f| f == CRD_CLEANUP)
             || inner
                 .objects
                 .get(&Self::crd_storage(&crd))
@@ -1861,6 +1969,12 @@ impl Store {
             .filter(|f| f != CRD_CLEANUP)
             .collect();
         meta_mut(&mut obj).insert("finalizers".into(), json!(remaining));
+        set_crd_terminating(
+            &mut obj,
+            "False",
+            "InstanceDeletionCompleted",
+            "removed all instances",
+        );
         if remaining.is_empty() {
             let stored = self.commit(inner, &rt, EventKind::Deleted, obj, Some(crd));
             self.after_removal(inner, &rt, &stored);
@@ -1953,7 +2067,10 @@ impl Store {
             }
             _ => {
                 if let Some(bucket) = inner.objects.get(&rt.storage) {
-                    for obj in bucket.values().map(|o| Self::present(rt, o)) {
+                    for obj in in_key_order(bucket)
+                        .into_iter()
+                        .map(|(_, o)| Self::present(rt, o))
+                    {
                         if filter.matches(&obj) {
                             initial.push(json!({"type": "ADDED", "object": obj}));
                         }
@@ -1989,6 +2106,24 @@ pub fn event_json(rt: &ResourceType, filter: &Filter, ev: &Event) -> Option<Valu
         _ => return None,
     };
     Some(json!({"type": kind, "object": Store::present(rt, &ev.object)}))
+}
+
+/// An object's etcd key below its resource's prefix: `namespace/name`, or `name` for cluster-scoped objects.
+fn etcd_key(key: &(String, String)) -> String {
+    if key.0.is_empty() {
+        key.1.clone()
+    } else {
+        format!("{}/{}", key.0, key.1)
+    }
+}
+
+/// A bucket in the order kube-apiserver lists it: etcd's, which compares the joined key byte by byte, so
+/// `ns-2/d` comes before `ns/a` (the bucket's own `(namespace, name)` order puts `ns` first). Kubernetes
+/// promises no order; this only keeps the two backends alike.
+fn in_key_order(bucket: &Bucket) -> Vec<(&(String, String), &Value)> {
+    let mut items: Vec<_> = bucket.iter().collect();
+    items.sort_by_cached_key(|(k, _)| etcd_key(k));
+    items
 }
 
 fn items_key(last: Option<&Value>) -> (String, String) {
