@@ -2,10 +2,11 @@
 
 use crate::IamError;
 use crate::arn::s3_uri;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 use crate::params::Param;
 
-use super::{pascal, resolve, unknown};
+use super::common::{resolve, unknown};
+use crate::catalogue::names::pascal;
 
 // --- Glue ---------------------------------------------------------------------------------------------------
 // "IAM policies for AWS Glue" (glue-iam.html): glue:StartJobRun on the job; `.sync` polls the run, so it adds

@@ -1,9 +1,10 @@
 //! CodeBuild builds and batch builds.
 
 use crate::IamError;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 
-use super::{pascal, resolve, unknown};
+use super::common::{resolve, unknown};
+use crate::catalogue::names::pascal;
 
 // --- CodeBuild ----------------------------------------------------------------------------------------------
 // "IAM policies for AWS CodeBuild" (codebuild-iam.html): the build action on the project; `.sync` adds

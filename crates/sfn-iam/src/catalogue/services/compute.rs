@@ -3,10 +3,10 @@
 
 use crate::IamError;
 use crate::arn::{Arn, lambda_function};
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 use crate::params::Param;
 
-use super::resolve;
+use super::common::resolve;
 
 // --- Lambda -------------------------------------------------------------------------------------------------
 // "IAM policies for AWS Lambda" (lambda-iam.html): lambda:InvokeFunction on the function. An unqualified name

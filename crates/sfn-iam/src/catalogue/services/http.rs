@@ -3,11 +3,11 @@
 
 use crate::IamError;
 use crate::arn::Arn;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 use crate::params::Param;
 use crate::policy::Grant;
 
-use super::resolve;
+use super::common::resolve;
 
 // --- HTTP Task ----------------------------------------------------------------------------------------------
 // "Call HTTPS APIs in Step Functions workflows" (connect-third-party-apis.html): events:RetrieveConnectionCredentials

@@ -1,9 +1,9 @@
 //! MediaConvert `createJob`.
 
 use crate::IamError;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 
-use super::resolve;
+use super::common::resolve;
 
 // --- MediaConvert -------------------------------------------------------------------------------------------
 // "IAM policies for AWS Elemental MediaConvert" (mediaconvert-iam.html): mediaconvert:CreateJob on "*" (as the

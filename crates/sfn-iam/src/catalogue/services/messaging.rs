@@ -2,10 +2,10 @@
 
 use crate::IamError;
 use crate::arn::{Arn, sqs_queue_arn};
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 use crate::params::{Param, elements, lookup as lookup_param};
 
-use super::resolve;
+use super::common::resolve;
 
 // --- SNS ----------------------------------------------------------------------------------------------------
 // "IAM policies for Amazon SNS" (sns-iam.html): sns:Publish on the topic. Publishing to a phone number has no

@@ -1,9 +1,10 @@
 //! Machine learning: SageMaker jobs and models, and Bedrock model invocation and model customization jobs.
 
 use crate::IamError;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 
-use super::{pascal, resolve, unknown};
+use super::common::{resolve, unknown};
+use crate::catalogue::names::pascal;
 
 // --- SageMaker ----------------------------------------------------------------------------------------------
 // "IAM policies for Amazon SageMaker AI" (sagemaker-iam.html). Create* on the named resource (the guide uses

@@ -4,17 +4,16 @@
 //! https://docs.aws.amazon.com/step-functions/latest/dg/). Differences from those templates are deliberate and
 //! explained where they occur: we name the exact resource where the template uses `"*"` only because the name
 //! is unknown to a generic generator.
-
 //!
-//! This module dispatches a task to its service family's file and holds the helpers they share: naming an
-//! unknown integration's action, and resolving a parameter to exact ARNs or a widened pattern.
+//! This module only dispatches a task to its service family's file; the helpers those files share are in
+//! `common`, so that the arrows go from here to the families and from the families to `common`.
 
+use super::task::Task;
 use crate::IamError;
-use crate::catalogue::Task;
-use crate::params::Param;
 
 mod analytics;
 mod codebuild;
+mod common;
 mod compute;
 mod http;
 mod mediaconvert;
@@ -25,6 +24,7 @@ mod storage;
 
 use analytics::{athena, databrew, emr, glue};
 use codebuild::codebuild;
+use common::unknown;
 use compute::{batch, ecs, lambda};
 use http::{apigateway, http};
 use mediaconvert::mediaconvert;
@@ -58,53 +58,5 @@ pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
             unknown(t);
             Ok(())
         }
-    }
-}
-
-/// `createTrainingJob` → `CreateTrainingJob`.
-pub(crate) fn pascal(action: &str) -> String {
-    let mut c = action.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// An integration the catalogue does not know: the IAM action named like the API, on `"*"`, with a warning.
-fn unknown(t: &mut Task<'_>) {
-    let action = format!("{}:{}", super::iam_prefix(t.service), pascal(t.action));
-    t.grant([action.clone()], ["*"]);
-    t.widen(format!(
-        "{}:{} is not in the integration catalogue: granted {action} on \"*\"; add exact resources with spec.role.extraStatements and a TaskIntegration if this is too broad",
-        t.service, t.action
-    ));
-}
-
-/// The value of a string parameter resolved to ARNs, or a widened pattern with a warning.
-/// `exact` maps a static value to its ARN(s) (or an error message).
-fn resolve(
-    t: &mut Task<'_>,
-    field: &str,
-    param: Param<'_>,
-    required: bool,
-    wide: &str,
-    exact: impl Fn(&Task<'_>, &str) -> Result<Vec<String>, String>,
-) -> Result<Option<Vec<String>>, IamError> {
-    match param {
-        Param::Static(v) => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| t.bad_param(field, "must be a string"))?;
-            exact(t, s).map(Some).map_err(|m| t.bad_param(field, m))
-        }
-        Param::Dynamic => {
-            t.widen(format!(
-                "{field} is chosen at run time: the {}:{} statement covers {wide}",
-                t.service, t.action
-            ));
-            Ok(Some(vec![wide.to_string()]))
-        }
-        Param::Absent if required => Err(t.bad_param(field, "is required")),
-        Param::Absent => Ok(None),
     }
 }

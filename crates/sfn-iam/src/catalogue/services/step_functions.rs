@@ -2,9 +2,9 @@
 
 use crate::IamError;
 use crate::arn::Arn;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 
-use super::resolve;
+use super::common::resolve;
 
 // --- Step Functions -----------------------------------------------------------------------------------------
 // "IAM policies for AWS Step Functions" (stepfunctions-iam.html): states:StartExecution on the child state

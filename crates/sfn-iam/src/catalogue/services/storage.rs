@@ -2,10 +2,11 @@
 //! `ResultWriter`), which are granted like an integration although they are not a Task.
 
 use crate::IamError;
-use crate::catalogue::Task;
+use crate::catalogue::task::Task;
 use crate::params::Param;
 
-use super::{pascal, resolve, unknown};
+use super::common::{resolve, unknown};
+use crate::catalogue::names::pascal;
 
 // --- DynamoDB -----------------------------------------------------------------------------------------------
 // "IAM policies for DynamoDB" (dynamo-iam.html): the item action on the table.
