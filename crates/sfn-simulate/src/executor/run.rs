@@ -1,144 +1,15 @@
-//! The run loop: the execution's start and end events, walking a chain of states (the top-level one,
-//! each Parallel branch and each Map iteration), transitions and the event history every step appends to.
+//! The run loop: walking a chain of states (the top-level one, each Parallel branch and each Map
+//! iteration), transitions, dispatch by state type, and the event history every step appends to.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
 use super::{
-    Done, MAX_NESTING, MAX_PAYLOAD_BYTES, Machine, Ql, Res, St, Stop, Vars, compact, is_terminal,
-    iso, ql_of, size_of, states_of,
+    Done, MAX_NESTING, MAX_PAYLOAD_BYTES, Machine, Res, St, Stop, Vars, compact, is_terminal, iso,
+    ql_of,
 };
-use crate::rng::Rng;
-use crate::{Execution, Failure, Mocks, Options, SimulateError, Status};
-
-pub(crate) fn run(
-    definition: &Value,
-    input: &Value,
-    mocks: &Mocks,
-    opts: &Options,
-) -> Result<Execution, SimulateError> {
-    let def = definition
-        .as_object()
-        .ok_or_else(|| SimulateError::InvalidDefinition {
-            state: "(definition)".into(),
-            field: "(root)".into(),
-            reason: "the definition must be a JSON object".into(),
-        })?;
-    let partition = if opts.region.starts_with("cn-") {
-        "aws-cn"
-    } else if opts.region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
-    let sm_arn = format!(
-        "arn:{partition}:states:{}:{}:stateMachine:{}",
-        opts.region, opts.account, opts.state_machine_name
-    );
-    let exec_arn = format!(
-        "arn:{partition}:states:{}:{}:execution:{}:{}",
-        opts.region, opts.account, opts.state_machine_name, opts.execution_name
-    );
-    let mut exec_ctx = Map::new();
-    exec_ctx.insert(
-        "Execution".into(),
-        json!({
-            "Id": exec_arn,
-            "Input": input,
-            "StartTime": iso(opts.start_time_ms),
-            "Name": opts.execution_name,
-            "RoleArn": opts.role_arn,
-            "RedriveCount": 0,
-        }),
-    );
-    exec_ctx.insert(
-        "StateMachine".into(),
-        json!({"Id": sm_arn, "Name": opts.state_machine_name}),
-    );
-    let mut m = Machine {
-        mocks,
-        opts,
-        calls: HashMap::new(),
-        rng: Rng::new(opts.seed),
-        clock: opts.start_time_ms,
-        transitions: 0,
-        history: Vec::new(),
-        visited: Vec::new(),
-        exec_ctx: Rc::new(exec_ctx),
-        default_ql: ql_of(def.get("QueryLanguage"), Ql::JsonPath),
-        nesting: 0,
-        iso_cache: (i64::MIN, String::new()),
-        assigned: None,
-        pending: Vec::new(),
-        eval_location: None,
-    };
-    m.event(
-        "ExecutionStarted",
-        Some((
-            "executionStartedEventDetails",
-            json!({"input": compact(input), "roleArn": opts.role_arn}),
-        )),
-    );
-    let result = if size_of(input) > MAX_PAYLOAD_BYTES {
-        Err(Stop::Fail(Failure::new(
-            "States.DataLimitExceeded",
-            "The execution input exceeds the maximum number of bytes service limit.",
-        )))
-    } else {
-        let (states, start) = states_of(def, "(definition)")?;
-        let mut vars = Vars::new();
-        m.run_chain(states, &start, input.clone(), &mut vars)
-    };
-    let elapsed_ms = m.clock - opts.start_time_ms;
-    match result {
-        Ok(output) => {
-            m.event(
-                "ExecutionSucceeded",
-                Some((
-                    "executionSucceededEventDetails",
-                    json!({"output": compact(&output)}),
-                )),
-            );
-            Ok(Execution {
-                status: Status::Succeeded,
-                output: Some(output),
-                error: None,
-                cause: None,
-                history: m.history,
-                states_visited: m.visited,
-                transitions: m.transitions,
-                elapsed_ms,
-            })
-        }
-        Err(Stop::Fail(f)) => {
-            let mut details = Map::new();
-            if let Some(e) = &f.error {
-                details.insert("error".into(), Value::String(e.clone()));
-            }
-            if let Some(c) = &f.cause {
-                details.insert("cause".into(), Value::String(c.clone()));
-            }
-            m.event(
-                "ExecutionFailed",
-                Some(("executionFailedEventDetails", Value::Object(details))),
-            );
-            Ok(Execution {
-                status: Status::Failed,
-                output: None,
-                error: f.error,
-                cause: f.cause,
-                history: m.history,
-                states_visited: m.visited,
-                transitions: m.transitions,
-                elapsed_ms,
-            })
-        }
-        Err(Stop::Abort(e)) => Err(e),
-    }
-}
+use crate::{Failure, SimulateError};
 
 impl Machine<'_> {
     fn iso_now(&mut self) -> String {
