@@ -169,10 +169,10 @@ pub fn from_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     from_json_owned(value.clone())
 }
 
-// The constructor lives with the parser rather than with the model, so that the model depends on
-// nothing and the parser on the model, one way.
+// The constructor lives with the parser rather than with the model, so that the model does not import
+// the parser, which imports the model.
 impl Definition {
-    /// Parses ASL JSON; see [`from_json`].
+    /// Parses an ASL document. Errors are every structural problem found, each located by JSON pointer.
     pub fn from_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
         from_json(value)
     }

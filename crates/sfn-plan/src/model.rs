@@ -301,7 +301,7 @@ pub struct ObservedAlarm {
     pub arn: String,
     pub spec: AlarmSpec,
     /// `None` when not read: the AWS layer reads tags only of alarms that must change (see
-    /// [`alarms_needing_tags`]), which keeps an unchanged reconcile cheap.
+    /// [`crate::alarms_needing_tags`]), which keeps an unchanged reconcile cheap.
     pub tags: Option<BTreeMap<String, String>>,
 }
 

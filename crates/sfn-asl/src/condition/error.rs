@@ -4,7 +4,8 @@
 /// A condition that cannot be parsed, or a rule object that cannot be printed.
 ///
 /// For expressions, `column` is the 1-based character column where the problem was found and `pointer` is
-/// empty. Errors about rule objects (from [`print`] and [`Rule::from_asl`]) have no source text: `column` is 0
+/// empty. Errors about rule objects (from [`print`](super::print) and
+/// [`Rule::from_asl`](super::Rule::from_asl)) have no source text: `column` is 0
 /// and `pointer` is the JSON pointer of the offending field inside the rule (empty for the rule itself), so a
 /// validator can append it to the pointer of the rule in the definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
