@@ -626,7 +626,10 @@ pub struct Fragment {
 /// `defaultStates`), which the CRD keeps opaque. `path` is where the list sits (for example
 /// `spec.definition.states[3].branches[0].states`); an error names the item's path, the state's name when
 /// it has one, and the offending field.
-pub fn parse_states(values: &[Value], path: &str) -> Result<Vec<State>, super::FieldError> {
+pub fn parse_states(
+    values: &[Value],
+    path: &str,
+) -> Result<Vec<State>, super::field_error::FieldError> {
     values
         .iter()
         .enumerate()
@@ -640,8 +643,9 @@ pub fn parse_states(values: &[Value], path: &str) -> Result<Vec<State>, super::F
                     format!("{item}.{inner}")
                 };
                 let name = value.get("name").and_then(Value::as_str);
-                let message = super::rules::shorten_serde_message(&err.into_inner().to_string());
-                super::FieldError {
+                let message =
+                    super::field_error::shorten_serde_message(&err.into_inner().to_string());
+                super::field_error::FieldError {
                     field,
                     message: match name {
                         Some(name) => format!("state {name:?}: {message}"),

@@ -24,14 +24,17 @@
 //! - [`definition`]: the typed definition (State, Retrier, Catcher, ChoiceRule, Branch, ItemProcessor, Fragment).
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
-//! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks.
+//! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
+//! - [`field_error`]: field-path errors shared by the checks, state parsing and the manifest loader.
 //! - [`schema`]: schema helpers and the structural post-processing of the generated CRDs.
 //! - [`naming`]: the AWS names and ownership tags every object maps to, shared by the controller and the CLI.
 //! - [`manifest`]: the strict loader of manifest files (YAML, JSON, raw ASL) into typed objects.
 
 pub mod activity;
 pub mod alarm;
+pub mod cel;
 pub mod definition;
+pub mod field_error;
 pub mod manifest;
 pub mod naming;
 pub mod render;
@@ -48,9 +51,8 @@ pub use definition::{
     JsonObject, Nullable, ProcessorMode, QueryLanguage, Retrier, State, StateType, WorkflowType,
     parse_states,
 };
-pub use rules::{
-    FieldError, validate_state_machine, validate_state_machine_update, validate_task_integration,
-};
+pub use field_error::FieldError;
+pub use rules::{validate_state_machine, validate_state_machine_update, validate_task_integration};
 pub use state_machine::{
     DeletionPolicy, Effect, EncryptionSpec, LogLevel, LoggingSpec, PolicyStatement, RoleSpec,
     StateMachine, StateMachineSpec, StateMachineStatus, TracingSpec,

@@ -490,7 +490,7 @@ fn typed<T: DeserializeOwned>(
 ) -> Result<T, ManifestError> {
     serde_path_to_error::deserialize::<_, T>(document).map_err(|err| {
         let field = err.path().to_string();
-        let message = crate::rules::shorten_serde_message(&err.into_inner().to_string());
+        let message = crate::field_error::shorten_serde_message(&err.into_inner().to_string());
         field_error(field, message)
     })
 }

@@ -2,95 +2,20 @@
 //! (enforced by the API server at `kubectl apply`), and Rust checks with the same meaning, used by the
 //! controller and the offline commands (which never see an API server) and by the tests.
 //!
-//! Keeping both here, side by side, is what stops them drifting: the schema test asserts that the CRDs
-//! carry exactly the rules of [`cel_rules`], and each rule has a Rust check with a good and a bad case.
-//! We do not embed a CEL interpreter: the expressions are the simple `has()` / `==` forms below, and an
+//! Keeping both forms together is what stops them drifting: the schema test asserts that the CRDs carry
+//! exactly the rules of [`cel_rules`], and each rule has a Rust check with a good and a bad case. The CEL
+//! texts themselves live in [`crate::cel`] and are re-exported here, because the CRD types name them in
+//! their schema attributes and must not depend on the checks, which depend on the types.
+//!
+//! We do not embed a CEL interpreter: the expressions are simple `has()` / `==` forms, and an
 //! interpreter would be a large dependency for six one-liners.
+
+pub use crate::cel::{CHOICE_RULES, ONE_SERVICE_BLOCK_RULE, STATE_RULES, cel_rules};
+pub use crate::field_error::FieldError;
 
 use super::definition::{State, StateType};
 use super::state_machine::StateMachineSpec;
 use super::task_integration::TaskIntegrationSpec;
-
-/// CEL: exactly one service block in a TaskIntegration.
-pub const ONE_SERVICE_BLOCK_RULE: &str = "[has(self.lambda), has(self.sns), has(self.sqs), has(self.ecs), has(self.batch), has(self.glue), has(self.sagemakerTraining), has(self.sagemakerTransform), has(self.dynamodb), has(self.eventbridge), has(self.http), has(self.stepFunctions), has(self.activity), has(self.awsSdk)].exists_one(x, x)";
-
-/// CEL rules on every typed state (`definition.states[*]`, `fragments[*].states[*]`).
-pub const STATE_RULES: &[&str] = &[
-    "!(has(self.integration) && has(self.resource))",
-    "!(has(self.next) && has(self.end) && self.end)",
-    "self.type != 'Fragment' || (has(self.fragment) && has(self.prefix))",
-    "self.type != 'Choice' || has(self.choices)",
-    "self.type != 'Parallel' || has(self.branches)",
-    "self.type != 'Map' || has(self.itemProcessor)",
-    "!(has(self.default) && has(self.defaultStates))",
-];
-
-/// CEL rules on every Choice rule of a typed state.
-pub const CHOICE_RULES: &[&str] = &[
-    "has(self.condition) != has(self.rule)",
-    "has(self.next) != has(self.states)",
-];
-
-/// Every CEL rule of the three CRDs as (kind, schema path, rule). The schema test compares this list with
-/// the generated CRDs, so a rule added in only one place fails the tests.
-pub fn cel_rules() -> Vec<(&'static str, String, &'static str)> {
-    let mut rules: Vec<(&'static str, String, &'static str)> = vec![
-        (
-            "StateMachine",
-            ".spec".into(),
-            "has(self.definition) != has(self.definitionJson)",
-        ),
-        (
-            "StateMachine",
-            ".spec".into(),
-            "!(has(self.roleArn) && has(self.role))",
-        ),
-        ("StateMachine", ".spec.type".into(), "self == oldSelf"),
-        (
-            "StateMachine",
-            ".spec.logging".into(),
-            "self.level == 'OFF' || has(self.logGroupArn)",
-        ),
-        ("TaskIntegration", ".spec".into(), ONE_SERVICE_BLOCK_RULE),
-        (
-            "TaskIntegration",
-            ".spec.stepFunctions".into(),
-            "has(self.stateMachineRef) != has(self.stateMachineArn)",
-        ),
-        (
-            "TaskIntegration",
-            ".spec.activity".into(),
-            "has(self.activityRef) != has(self.activityArn)",
-        ),
-    ];
-    for states in [".spec.definition.states[*]", ".spec.fragments[*].states[*]"] {
-        for rule in STATE_RULES {
-            rules.push(("StateMachine", states.to_string(), rule));
-        }
-        for rule in CHOICE_RULES {
-            rules.push(("StateMachine", format!("{states}.choices[*]"), rule));
-        }
-    }
-    rules
-}
-
-/// A rule violation: the field path (as the API server would print it, e.g.
-/// `spec.definition.states[2]`) and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The checks the StateMachine CRD's CEL rules make (creation rules; `type` immutability is a transition
 /// rule the controller cannot see). Top-level and fragment states are checked; nested state lists are
@@ -248,15 +173,6 @@ pub fn validate_task_integration(spec: &TaskIntegrationSpec) -> Vec<FieldError> 
     errors
 }
 
-/// serde's unknown-field message lists every expected field (fifty for a State); keep the first part,
-/// which names the field, unless the list is short enough to help.
-pub(crate) fn shorten_serde_message(message: &str) -> String {
-    match message.split_once(", expected one of") {
-        Some((head, _)) if message.len() > 160 => head.to_string(),
-        _ => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,13 +194,5 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "spec.type");
         assert!(errors[0].message.contains("was STANDARD, now EXPRESS"));
-    }
-
-    #[test]
-    fn serde_messages_are_shortened_only_when_long() {
-        let long = format!("unknown field `x`, expected one of {}", "`a`, ".repeat(40));
-        assert_eq!(shorten_serde_message(&long), "unknown field `x`");
-        let short = "unknown field `x`, expected one of `a`, `b`";
-        assert_eq!(shorten_serde_message(short), short);
     }
 }

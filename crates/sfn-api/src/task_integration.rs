@@ -35,7 +35,7 @@ use super::status::Condition;
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": super::rules::ONE_SERVICE_BLOCK_RULE, "message": "exactly one service block (lambda, sns, sqs, ecs, batch, glue, sagemakerTraining, sagemakerTransform, dynamodb, eventbridge, http, stepFunctions, activity, awsSdk) must be set"},
+    {"rule": super::cel::ONE_SERVICE_BLOCK_RULE, "message": "exactly one service block (lambda, sns, sqs, ecs, batch, glue, sagemakerTraining, sagemakerTransform, dynamodb, eventbridge, http, stepFunctions, activity, awsSdk) must be set"},
 ]))]
 pub struct TaskIntegrationSpec {
     /// Invoke a Lambda function (`arn:aws:states:::lambda:invoke`).

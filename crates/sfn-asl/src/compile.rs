@@ -32,6 +32,8 @@ use super::model::{
     Task, Wait,
 };
 use super::parse::{self, allowed_fields, rule_from_json};
+use super::size::check_size;
+pub use super::size::json_size;
 use super::validate;
 use sfn_api::{self as api, Fragment, StateMachineSpec, StateType};
 
@@ -175,7 +177,7 @@ pub fn compile_state_machine(
             diags.extend(d);
         }
         let json = def.to_json();
-        diags.extend(validate::check_size(json_size(&json)));
+        diags.extend(check_size(json_size(&json)));
         compiled = Some(Compiled {
             definition: def,
             json,
@@ -189,23 +191,6 @@ pub fn compile_state_machine(
             diagnostics: diags,
         }),
     }
-}
-
-/// Bytes of the compact JSON text of `v`, counted without building the text.
-pub fn json_size(v: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
 }
 
 /// The compiler and the validator may both notice the same clash; say it once.

@@ -12,6 +12,7 @@ pub mod integration;
 pub mod model;
 mod parse;
 pub mod paths;
+mod size;
 pub mod validate;
 
 pub use compile::{CompileErrors, Compiled, MissingReference, compile_state_machine};

@@ -12,8 +12,6 @@
 use indexmap::IndexMap;
 use serde_json::{Map, Number, Value};
 
-pub use super::parse::from_json;
-
 /// The states of one scope (top level, a Parallel branch, a Map processor), in document order.
 pub type States = IndexMap<String, State>;
 
@@ -430,11 +428,6 @@ fn states_json(states: &States) -> Value {
 }
 
 impl Definition {
-    /// Parses ASL JSON; see [`from_json`].
-    pub fn from_json(value: &Value) -> Result<Definition, Vec<super::Diagnostic>> {
-        from_json(value)
-    }
-
     /// The ASL JSON document, fields in AWS's order.
     pub fn to_json(&self) -> Value {
         let mut o = Out::new();

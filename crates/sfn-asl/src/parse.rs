@@ -169,6 +169,15 @@ pub fn from_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     from_json_owned(value.clone())
 }
 
+// The constructor lives with the parser rather than with the model, so that the model does not import
+// the parser, which imports the model.
+impl Definition {
+    /// Parses an ASL document. Errors are every structural problem found, each located by JSON pointer.
+    pub fn from_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
+        from_json(value)
+    }
+}
+
 /// Like [`from_json`], consuming the document so that user data (Parameters, Result, ...) is moved into
 /// the model rather than copied; the compiler's path, where every allocation shows in the benchmark.
 pub fn from_json_owned(mut value: Value) -> Result<Definition, Vec<Diagnostic>> {

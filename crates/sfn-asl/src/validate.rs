@@ -14,11 +14,11 @@ use serde_json::Value;
 use super::diagnostic::{Diagnostic, child, index};
 use super::model::*;
 use super::paths;
+use super::size::json_size;
+pub use super::size::{MAX_DEFINITION_BYTES, check_size};
 
 /// Longest state name AWS accepts.
 pub const MAX_STATE_NAME: usize = 80;
-/// Largest definition AWS accepts, in bytes of JSON.
-pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
 /// Upper bound AWS uses for seconds and attempt counts.
 const MAX_INT: f64 = 99_999_999.0;
 
@@ -50,7 +50,7 @@ pub fn validate_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
         Ok(()) => Vec::new(),
         Err(d) => d,
     };
-    if let Some(d) = check_size(super::compile::json_size(value)) {
+    if let Some(d) = check_size(json_size(value)) {
         diags.push(d);
     }
     if diags.is_empty() {
@@ -58,20 +58,6 @@ pub fn validate_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     } else {
         Err(diags)
     }
-}
-
-/// The size-limit diagnostic for a definition serialised to `bytes` bytes, if over the limit.
-pub fn check_size(bytes: usize) -> Option<Diagnostic> {
-    (bytes > MAX_DEFINITION_BYTES).then(|| {
-        Diagnostic::new(
-            "",
-            None,
-            None,
-            format!(
-                "the definition is {bytes} bytes; AWS accepts at most {MAX_DEFINITION_BYTES} bytes (1 MiB)"
-            ),
-        )
-    })
 }
 
 /// Checks a parsed definition against every semantic rule. The size limit needs the serialised text and is

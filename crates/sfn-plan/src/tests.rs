@@ -1,7 +1,12 @@
 //! Unit tests of the planner on small fixtures: semantic comparison, ordering, ownership, replacement.
 
 use super::*;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 use serde_json::json;
+use sfn_alarms::AlarmSpec;
+use sfn_api::naming;
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sfn-operator/demo-poller";
 const SM_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:demo-poller";

@@ -2,7 +2,8 @@
 
 use serde_json::Number;
 
-use super::{ConditionError, path};
+use super::error::ConditionError;
+use super::path;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {

@@ -6,9 +6,11 @@
 
 use serde_json::Value;
 
+use super::error::ConditionError;
 use super::lexer::{Tok, Token, tokenize};
-use super::rule::{CompareOp, Comparison, Operand, Rule, TypeTest, ValueKind, is_timestamp};
-use super::{ConditionError, MAX_DEPTH};
+use super::rule::{
+    CompareOp, Comparison, MAX_DEPTH, Operand, Rule, TypeTest, ValueKind, is_timestamp,
+};
 
 pub(crate) fn parse(src: &str) -> Result<Rule, ConditionError> {
     if src.trim().is_empty() {

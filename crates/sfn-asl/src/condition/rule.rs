@@ -7,7 +7,13 @@
 
 use serde_json::{Map, Value};
 
-use super::{ConditionError, MAX_DEPTH, path::is_valid_path};
+use super::error::ConditionError;
+use super::jsonata::is_jsonata;
+use super::path::is_valid_path;
+
+/// Nesting limit for parentheses, `!`, `all(...)`/`any(...)` and nested rule objects. Keeps the recursive
+/// parser and printer far from the stack limit whatever the input; real conditions nest a handful of levels.
+pub const MAX_DEPTH: usize = 64;
 
 /// One ASL Choice rule (without `Next`).
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +263,7 @@ pub(crate) fn jsonata_condition<'a>(
         ));
     }
     match condition.as_str() {
-        Some(s) if super::is_jsonata(s) => Ok(s),
+        Some(s) if is_jsonata(s) => Ok(s),
         _ => Err(ConditionError::in_rule(
             "/Condition",
             "Condition must be a JSONata expression string \"{% ... %}\"",

@@ -10,76 +10,22 @@
 //! The same table serves TaskIntegration objects: [`integration_for_block`] and [`resource_arn`] turn a service
 //! block and pattern into the ASL `Resource`, rejecting patterns the service does not support.
 
+mod names;
+mod pattern;
 mod sdk;
 mod services;
+mod task;
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::arn::{Arn, Scope};
+use super::arn::Arn;
 use super::params::Params;
 use super::policy::Grant;
-use super::{IamError, RoleContext, TaskHints, Widening};
+use super::{IamError, RoleContext, Widening};
 
-pub use sdk::iam_prefix;
-
-/// A service integration pattern ("Discover service integration patterns in Step Functions").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Pattern {
-    /// Call the API and continue with its response.
-    RequestResponse,
-    /// `.sync`: run a job and wait for it.
-    Sync,
-    /// `.sync:2`: Step Functions nested executions with parsed JSON output.
-    Sync2,
-    /// `.waitForTaskToken`: wait for a callback with the task token.
-    WaitForTaskToken,
-}
-
-impl Pattern {
-    /// The suffix this pattern adds to a `Resource`.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Pattern::RequestResponse => "",
-            Pattern::Sync => ".sync",
-            Pattern::Sync2 => ".sync:2",
-            Pattern::WaitForTaskToken => ".waitForTaskToken",
-        }
-    }
-
-    /// Whether Step Functions waits for a job (both `.sync` flavours).
-    pub fn is_sync(self) -> bool {
-        matches!(self, Pattern::Sync | Pattern::Sync2)
-    }
-
-    /// Splits `action.suffix` into the action and its pattern.
-    pub fn split(action_with_suffix: &str) -> (&str, Pattern) {
-        for (suffix, p) in [
-            (".sync:2", Pattern::Sync2),
-            (".sync", Pattern::Sync),
-            (".waitForTaskToken", Pattern::WaitForTaskToken),
-        ] {
-            if let Some(a) = action_with_suffix.strip_suffix(suffix) {
-                return (a, p);
-            }
-        }
-        (action_with_suffix, Pattern::RequestResponse)
-    }
-}
-
-impl fmt::Display for Pattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Pattern::RequestResponse => "request-response",
-            Pattern::Sync => ".sync",
-            Pattern::Sync2 => ".sync:2",
-            Pattern::WaitForTaskToken => ".waitForTaskToken",
-        })
-    }
-}
+pub use names::iam_prefix;
+pub use pattern::Pattern;
+use task::Task;
 
 use Pattern::{RequestResponse as RR, Sync, Sync2, WaitForTaskToken as WFTT};
 
@@ -519,129 +465,6 @@ pub fn sdk_resource_arn(
         "arn:{partition}:states:::aws-sdk:{service}:{action}{}",
         pattern.suffix()
     ))
-}
-
-/// Collects what one Task state needs. Services add grants and warnings through it.
-pub(crate) struct Task<'a> {
-    pub state: &'a str,
-    pub service: &'a str,
-    pub action: &'a str,
-    pub pattern: Pattern,
-    pub params: Params<'a>,
-    pub scope: Scope<'a>,
-    pub ctx: &'a RoleContext,
-    pub hints: Option<&'a TaskHints>,
-    reason: String,
-    params_are_arguments: bool,
-    grants: &'a mut Vec<Grant>,
-    warnings: &'a mut Vec<Widening>,
-}
-
-impl Task<'_> {
-    /// Grants `actions` on `resources`, explained by this state.
-    pub fn grant<A, R>(&mut self, actions: A, resources: R)
-    where
-        A: IntoIterator,
-        A::Item: Into<String>,
-        R: IntoIterator,
-        R::Item: Into<String>,
-    {
-        let g = Grant::new(actions, resources, self.reason.clone());
-        self.grants.push(g);
-    }
-
-    /// Grants a prepared grant (with conditions), explained by this state.
-    pub fn push(&mut self, mut g: Grant) {
-        g.reason = self.reason.clone();
-        self.grants.push(g);
-    }
-
-    /// Records that a statement of this state had to be wider than an exact ARN.
-    pub fn widen(&mut self, message: impl Into<String>) {
-        self.warnings.push(Widening {
-            state: self.state.to_string(),
-            message: message.into(),
-        });
-    }
-
-    /// An ARN in the role's partition, region and account.
-    pub fn arn(&self, service: &str, resource: &str) -> String {
-        self.scope.arn(service, resource)
-    }
-
-    /// The EventBridge managed rule a `.sync` integration needs
-    /// ("How Step Functions generates IAM policies for integrated services": `.sync` tasks create a managed rule).
-    pub fn managed_rule(&mut self, rule: &str) {
-        let arn = self.arn("events", &format!("rule/{rule}"));
-        self.grant(
-            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-            [arn],
-        );
-    }
-
-    /// `iam:PassRole` on `roles`, always limited to the service principals the roles go to.
-    pub fn pass_role(&mut self, roles: &[String], services: &[&str]) {
-        if roles.is_empty() {
-            return;
-        }
-        let g = Grant::new(["iam:PassRole"], roles.iter().cloned(), String::new()).when(
-            "StringEquals",
-            "iam:PassedToService",
-            services,
-        );
-        self.push(g);
-    }
-
-    /// Roles declared for this state by its TaskIntegration.
-    pub fn hinted_roles(&self) -> Vec<String> {
-        self.hints
-            .map(|h| h.pass_role_arns.clone())
-            .unwrap_or_default()
-    }
-
-    /// An error about one parameter of this state.
-    pub fn bad_param(&self, field: &str, message: impl Into<String>) -> IamError {
-        let prefix = if self.params_are_arguments {
-            "Arguments"
-        } else {
-            "Parameters"
-        };
-        IamError::InvalidField {
-            state: self.state.to_string(),
-            field: format!("{prefix}.{field}"),
-            message: message.into(),
-        }
-    }
-}
-
-impl Task<'_> {
-    #[allow(clippy::too_many_arguments)]
-    fn new<'b>(
-        state: &'b str,
-        service: &'b str,
-        action: &'b str,
-        pattern: Pattern,
-        task: &'b Value,
-        ctx: &'b RoleContext,
-        grants: &'b mut Vec<Grant>,
-        warnings: &'b mut Vec<Widening>,
-    ) -> Task<'b> {
-        let reason = format!("state {state}: {service}:{action}{}", pattern.suffix());
-        Task {
-            state,
-            service,
-            action,
-            pattern,
-            params: Params::of(task),
-            scope: ctx.scope(),
-            ctx,
-            hints: ctx.task_hints.get(state),
-            reason,
-            params_are_arguments: task.get("Arguments").is_some(),
-            grants,
-            warnings,
-        }
-    }
 }
 
 /// Grants for one Task state.

@@ -4,52 +4,11 @@
 //! Reference). Resources come from the TaskIntegration's `awsSdk.resources` when declared, otherwise from the
 //! parameters of the calls we know; anything else is granted on `"*"` with a warning.
 
-use super::super::arn::{lambda_function, sqs_queue_arn};
-use super::super::params::{Param, elements, lookup as lookup_param};
-use super::services::pascal;
-use super::{IamError, Task};
-
-/// The IAM service prefix of an AWS SDK service name.
-pub fn iam_prefix(sdk_service: &str) -> &str {
-    match sdk_service {
-        "sfn" => "states",
-        "cloudwatchlogs" => "logs",
-        "cloudwatchevents" | "eventbridge" => "events",
-        "emr" => "elasticmapreduce",
-        "emrcontainers" => "emr-containers",
-        "emrserverless" => "emr-serverless",
-        "elasticloadbalancingv2" => "elasticloadbalancing",
-        "efs" => "elasticfilesystem",
-        "sesv2" => "ses",
-        "cognitoidentityprovider" => "cognito-idp",
-        "cognitoidentity" => "cognito-identity",
-        "opensearch" | "elasticsearch" => "es",
-        "kinesisanalyticsv2" => "kinesisanalytics",
-        "dynamodbstreams" => "dynamodb",
-        "applicationautoscaling" => "application-autoscaling",
-        "costexplorer" => "ce",
-        "configservice" => "config",
-        "databasemigration" => "dms",
-        "directoryservice" => "ds",
-        "acmpca" => "acm-pca",
-        "docdb" | "neptune" => "rds",
-        "sagemakerruntime" => "sagemaker",
-        "bedrockruntime" | "bedrockagent" | "bedrockagentruntime" => "bedrock",
-        "s3control" => "s3",
-        "timestreamwrite" | "timestreamquery" => "timestream",
-        "iotdataplane" => "iot",
-        "lexruntimev2" | "lexmodelsv2" => "lex",
-        "mediastoredata" => "mediastore",
-        "marketplacecatalog" => "aws-marketplace",
-        "serverlessapplicationrepository" => "serverlessrepo",
-        "ssooidc" => "sso-oauth",
-        "apigatewaymanagementapi" => "execute-api",
-        "redshiftdata" => "redshift-data",
-        "ssmincidents" => "ssm-incidents",
-        "ssmcontacts" => "ssm-contacts",
-        other => other,
-    }
-}
+use super::names::{iam_prefix, pascal};
+use super::task::Task;
+use crate::IamError;
+use crate::arn::{lambda_function, sqs_queue_arn};
+use crate::params::{Param, elements, lookup as lookup_param};
 
 /// IAM actions of SDK calls whose IAM action is not the API name.
 fn iam_actions(service: &str, action: &str) -> Vec<String> {

@@ -7,7 +7,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use super::{Evaluator, Func, JResult, JV, JsonataError, deep_equal, num, truthy};
+use super::value::{Func, Host, JResult, JV, JsonataError, deep_equal, num, truthy};
+use crate::rng::Rng;
 
 /// Every built-in name (without `$`).
 pub const BUILTINS: &[&str] = &[
@@ -186,7 +187,7 @@ fn ms_to_iso(ms: i64) -> String {
 }
 
 /// Calls the built-in `name`.
-pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &JV) -> JResult<JV> {
+pub fn call_builtin(ev: &mut impl Host, name: &str, args: Vec<JV>, input: &JV) -> JResult<JV> {
     let some = |v: Value| Ok(JV::Val(v));
     // Functions whose single argument defaults to the context value.
     let args = if args.is_empty()
@@ -593,7 +594,7 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
         "shuffle" => {
             let mut items = array_arg(&args, 0);
             for i in (1..items.len()).rev() {
-                let j = ev.rng.range_i64(0, i as i64 + 1) as usize;
+                let j = ev.rng().range_i64(0, i as i64 + 1) as usize;
                 items.swap(i, j);
             }
             some(Value::Array(items))
@@ -715,7 +716,7 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
                 return Ok(JV::Undef);
             };
             let f = func_arg(name, &args, 1)?;
-            let arity = Evaluator::arity(&f);
+            let arity = f.arity();
             let obj = Value::Object(o.clone());
             let mut each_out = Vec::new();
             let mut sift_out = Map::new();
@@ -775,7 +776,7 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             }
             let items = array_arg(&args, 0);
             let f = func_arg(name, &args, 1)?;
-            let arity = Evaluator::arity(&f);
+            let arity = f.arity();
             let whole = Value::Array(items.clone());
             let mut out = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
@@ -846,8 +847,8 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             }
             Ok(acc)
         }
-        "now" => some(Value::String(ms_to_iso(ev.now_ms))),
-        "millis" => some(Value::from(ev.now_ms)),
+        "now" => some(Value::String(ms_to_iso(ev.now_ms()))),
+        "millis" => some(Value::from(ev.now_ms())),
         "toMillis" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(JV::Undef);
@@ -946,10 +947,10 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             some(Value::String(digest))
         }
         "random" => match num_arg(name, &args, 0)? {
-            Some(seed) => some(num(super::Rng::new(seed as u64).next_f64())),
-            None => some(num(ev.rng.next_f64())),
+            Some(seed) => some(num(Rng::new(seed as u64).next_f64())),
+            None => some(num(ev.rng().next_f64())),
         },
-        "uuid" => some(Value::String(ev.rng.uuid())),
+        "uuid" => some(Value::String(ev.rng().uuid())),
         "parse" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(JV::Undef);

@@ -8,128 +8,17 @@
 
 mod functions;
 mod parser;
+mod value;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
 pub use parser::{Node, parse};
+pub use value::{Env, Func, JV, JsonataError, deep_equal, num, truthy};
 
 use super::rng::Rng;
-
-/// A JSONata evaluation error (AWS reports these as `States.QueryEvaluationError`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct JsonataError(pub String);
-
-type JResult<T> = Result<T, JsonataError>;
-
-fn err<T>(msg: impl Into<String>) -> JResult<T> {
-    Err(JsonataError(msg.into()))
-}
-
-/// A function value.
-#[derive(Debug)]
-pub enum Func {
-    /// A user lambda with its closure.
-    Lambda {
-        /// Parameter names.
-        params: Rc<Vec<String>>,
-        /// Body.
-        body: Rc<Node>,
-        /// Captured scope.
-        env: Rc<Env>,
-    },
-    /// A built-in function by name.
-    Builtin(String),
-    /// A partial application: `None` marks the `?` slots.
-    Partial(Rc<Func>, Vec<Option<JV>>),
-}
-
-/// A JSONata value: undefined, a JSON value, a sequence, or a function.
-#[derive(Debug, Clone)]
-pub enum JV {
-    /// No value (a missing field).
-    Undef,
-    /// A JSON value.
-    Val(Value),
-    /// A sequence produced by path navigation (collapses when it has one item).
-    Seq(Vec<Value>),
-    /// A function.
-    Fn(Rc<Func>),
-}
-
-impl JV {
-    /// Collapses sequences: empty is undefined, a singleton is its item.
-    pub fn collapse(self) -> JV {
-        match self {
-            JV::Seq(mut v) => match v.len() {
-                0 => JV::Undef,
-                1 => JV::Val(v.pop().unwrap_or(Value::Null)),
-                _ => JV::Val(Value::Array(v)),
-            },
-            other => other,
-        }
-    }
-
-    fn into_value(self) -> Option<Value> {
-        match self.collapse() {
-            JV::Val(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    fn items(&self) -> Vec<Value> {
-        match self {
-            JV::Undef | JV::Fn(_) => vec![],
-            JV::Val(Value::Array(a)) => a.clone(),
-            JV::Val(v) => vec![v.clone()],
-            JV::Seq(s) => s.clone(),
-        }
-    }
-
-    fn is_undef(&self) -> bool {
-        matches!(self, JV::Undef) || matches!(self, JV::Seq(s) if s.is_empty())
-    }
-}
-
-/// A variable scope.
-#[derive(Debug, Default)]
-pub struct Env {
-    vars: RefCell<HashMap<String, JV>>,
-    parent: Option<Rc<Env>>,
-}
-
-impl Env {
-    /// A root scope holding `vars`.
-    pub fn with_vars(vars: impl IntoIterator<Item = (String, Value)>) -> Rc<Env> {
-        let env = Env::default();
-        for (k, v) in vars {
-            env.vars.borrow_mut().insert(k, JV::Val(v));
-        }
-        Rc::new(env)
-    }
-
-    fn child(parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env {
-            vars: RefCell::new(HashMap::new()),
-            parent: Some(parent.clone()),
-        })
-    }
-
-    fn get(&self, name: &str) -> Option<JV> {
-        if let Some(v) = self.vars.borrow().get(name) {
-            return Some(v.clone());
-        }
-        self.parent.as_ref().and_then(|p| p.get(name))
-    }
-
-    fn set(&self, name: &str, v: JV) {
-        self.vars.borrow_mut().insert(name.to_string(), v);
-    }
-}
+use value::{Host, JResult, err};
 
 /// What the result of an expression is, as Step Functions distinguishes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -703,29 +592,20 @@ impl<'a> Evaluator<'a> {
             }
         }
     }
-
-    /// The number of declared parameters of a function (used by `$map` and friends to decide what to pass).
-    fn arity(f: &Func) -> usize {
-        match f {
-            Func::Lambda { params, .. } => params.len(),
-            Func::Builtin(_) => 1,
-            Func::Partial(_, slots) => slots.iter().filter(|s| s.is_none()).count(),
-        }
-    }
 }
 
-impl JV {
-    fn items_for_step(&self) -> Vec<Value> {
-        match self {
-            JV::Undef | JV::Fn(_) => vec![],
-            JV::Val(Value::Array(a)) => a.clone(),
-            JV::Val(v) => vec![v.clone()],
-            JV::Seq(s) => s.clone(),
-        }
+// The built-ins reach the evaluator only through `Host`, so `functions` does not import this module.
+impl Host for Evaluator<'_> {
+    fn call(&mut self, f: &Rc<Func>, args: Vec<JV>, input: &JV) -> JResult<JV> {
+        Evaluator::call(self, f, args, input)
     }
 
-    fn items_or_self(&self) -> Vec<Value> {
-        self.items_for_step()
+    fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now_ms
     }
 }
 
@@ -772,58 +652,8 @@ fn descendants(v: &Value, acc: &mut Vec<Value>) {
     }
 }
 
-/// Converts an f64 result to a JSON number, integral values as integers.
-pub fn num(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        Value::from(f as i64)
-    } else {
-        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-    }
-}
-
 fn int_of(v: &Value) -> Option<i64> {
     v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)
-}
-
-/// JSONata's boolean cast.
-pub fn truthy(v: &JV) -> bool {
-    match v {
-        JV::Undef => false,
-        JV::Fn(_) => false,
-        JV::Seq(s) => match s.len() {
-            0 => false,
-            1 => value_truthy(&s[0]),
-            _ => s.iter().any(value_truthy),
-        },
-        JV::Val(v) => value_truthy(v),
-    }
-}
-
-fn value_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => a.iter().any(value_truthy),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// Structural equality with numbers compared by value.
-pub fn deep_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| deep_equal(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
-        }
-        _ => a == b,
-    }
 }
 
 fn compare_values(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
