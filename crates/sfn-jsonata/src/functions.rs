@@ -946,7 +946,7 @@ pub fn call_builtin(ev: &mut Evaluator<'_>, name: &str, args: Vec<JV>, input: &J
             some(Value::String(digest))
         }
         "random" => match num_arg(name, &args, 0)? {
-            Some(seed) => some(num(super::Rng::new(seed as u64).next_f64())),
+            Some(seed) => some(num(crate::rng::Rng::new(seed as u64).next_f64())),
             None => some(num(ev.rng.next_f64())),
         },
         "uuid" => some(Value::String(ev.rng.uuid())),

@@ -1,13 +1,21 @@
-//! A JSONata evaluator for the JSONata query language of Step Functions (`{% ... %}` expressions).
+//! The JSONata query language of Step Functions (`{% ... %}` expressions): the parser, the evaluator and the
+//! built-in functions, including the ones Step Functions adds (`$partition`, `$range`, `$hash`, `$random`,
+//! `$uuid`, `$parse`).
+//!
+//! A crate of its own so that one parser serves both the validator (`sfn-asl` refuses a definition whose
+//! expressions do not parse, as CreateStateMachine does) and the simulator (`sfn-simulate` evaluates them):
+//! what validates is exactly what runs. It is pure: no I/O, no clock (the caller passes the time) and no
+//! ambient randomness (the caller passes a seeded [`rng::Rng`]).
 //!
 //! Written here rather than taken from a crate: the crate evaluated (`jsonata-rs` 0.3) lacks the functions
-//! Step Functions adds (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`) and several core ones,
-//! and brings its own value type. This one works directly on `serde_json::Value`, follows JSONata's sequence
-//! rules (singleton sequences collapse, path steps flatten arrays) and reports errors as values, never panics.
-//! Coverage is listed in `docs/simulate.md`. Reference: <https://docs.jsonata.org/>.
+//! Step Functions adds and several core ones, and brings its own value type. This one works directly on
+//! `serde_json::Value`, follows JSONata's sequence rules (singleton sequences collapse, path steps flatten
+//! arrays) and reports errors as values, never panics. Coverage is listed in `docs/simulate.md`. Reference:
+//! <https://docs.jsonata.org/>.
 
 mod functions;
 mod parser;
+pub mod rng;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,7 +25,7 @@ use serde_json::{Map, Value};
 
 pub use parser::{Node, parse};
 
-use super::rng::Rng;
+use rng::Rng;
 
 /// A JSONata evaluation error (AWS reports these as `States.QueryEvaluationError`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
