@@ -23,7 +23,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-pub use parser::{Node, parse};
+pub use parser::{Node, ParseError, parse};
 
 use rng::Rng;
 
@@ -172,7 +172,8 @@ impl<'a> Evaluator<'a> {
 
     /// Parses and evaluates `src` against `input` with the variables in `env`.
     pub fn evaluate(&mut self, src: &str, input: &Value, env: &Rc<Env>) -> JResult<Outcome> {
-        let node = parse(src).map_err(JsonataError)?;
+        // The bare message, without the position: an execution's cause quotes the whole expression already.
+        let node = parse(src).map_err(|e| JsonataError(e.message))?;
         self.evaluate_node(&node, input, env)
     }
 
