@@ -17,6 +17,96 @@ fn assert_fails(exec: &Execution, error: &str, cause_part: &str, what: &str) {
     assert!(cause.contains(cause_part), "{what}: {cause}");
 }
 
+/// Timestamps that the RFC 3339 profile of state-wait.html refuses: "an uppercase T must separate the date
+/// and time portions, and an uppercase Z must denote that a numeric time zone offset is not present".
+const BAD_TIMESTAMPS: &[&str] = &[
+    "2024-01-02t00:00:00Z",
+    "2024-01-02T00:00:00z",
+    "2024-01-02 00:00:00Z",
+    "2024-01-02T00:00Z",
+    "2024-01-02T00:00:00",
+    "2024-01-02T00:00:00+0100",
+    "2024-02-30T00:00:00Z",
+    "2024-01-02T24:00:00Z",
+    "2024-01-02T00:60:00Z",
+    "2024-01-02",
+    "tomorrow",
+];
+
+/// Valid timestamps and how long each waits from the default start, 2024-01-01T00:00:00Z.
+const GOOD_TIMESTAMPS: &[(&str, i64)] = &[
+    ("2024-01-02T00:00:00Z", 86_400_000),
+    ("2024-01-02T01:00:00+01:00", 86_400_000),
+    ("2024-01-01T00:00:01.5Z", 1_500),
+    ("2024-01-01T00:00:01.1234567890123Z", 1_123),
+];
+
+#[test]
+fn jsonata_wait_timestamp_must_be_rfc3339() {
+    // state-wait.html: in JSONata states the expression must result "in a string that conforms to the
+    // previous requirements". The guide names no error for one that does not: States.Runtime, as the
+    // simulator raises for every unusable Wait value.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Timestamp": "{% $states.input.when %}", "End": true}}});
+    for bad in BAD_TIMESTAMPS {
+        let exec = run(&def, json!({"when": bad}));
+        assert_fails(
+            &exec,
+            "States.Runtime",
+            "not a valid ISO-8601 timestamp",
+            bad,
+        );
+    }
+    for (good, waited) in GOOD_TIMESTAMPS {
+        let exec = run(&def, json!({"when": good}));
+        assert_eq!(exec.status, Status::Succeeded, "{good}: {exec:?}");
+        assert_eq!(exec.elapsed_ms, *waited, "{good}");
+    }
+}
+
+#[test]
+fn timestamp_path_must_be_rfc3339() {
+    // state-wait.html: TimestampPath selects "an absolute date and time (timestamp)", with the same profile.
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "TimestampPath": "$.when", "End": true}}});
+    for bad in BAD_TIMESTAMPS {
+        let exec = run(&def, json!({"when": bad}));
+        assert_fails(
+            &exec,
+            "States.Runtime",
+            "The TimestampPath parameter does not reference a valid ISO-8601 timestamp: $.when",
+            bad,
+        );
+    }
+    for (good, waited) in GOOD_TIMESTAMPS {
+        let exec = run(&def, json!({"when": good}));
+        assert_eq!(exec.status, Status::Succeeded, "{good}: {exec:?}");
+        assert_eq!(exec.elapsed_ms, *waited, "{good}");
+    }
+}
+
+#[test]
+fn seconds_path_must_reference_a_non_negative_integer() {
+    // state-wait.html, SecondsPath: "You must specify an integer value for this field." No error is named;
+    // States.Runtime, as for a missing or non-numeric value.
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}});
+    for bad in [json!(1.5), json!(-1), json!(-0.5), json!("2"), json!(null)] {
+        let exec = run(&def, json!({"s": bad}));
+        assert_fails(
+            &exec,
+            "States.Runtime",
+            "The SecondsPath parameter does not reference a valid non-negative integer: $.s",
+            &bad.to_string(),
+        );
+    }
+    for (good, waited) in [(json!(2), 2_000), (json!(0), 0), (json!(3.0), 3_000)] {
+        let exec = run(&def, json!({"s": good}));
+        assert_eq!(exec.status, Status::Succeeded, "{good}: {exec:?}");
+        assert_eq!(exec.elapsed_ms, waited, "{good}");
+    }
+}
+
 #[test]
 fn range_edge_cases_follow_the_step_functions_docs() {
     // transforming-data.html, "$range": start, end and a positive or negative delta, the end included when
