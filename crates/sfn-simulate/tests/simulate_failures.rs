@@ -108,6 +108,47 @@ fn seconds_path_must_reference_a_non_negative_integer() {
 }
 
 #[test]
+fn escapes_in_bracketed_field_names_are_decoded() {
+    // amazon-states-language-paths.html: names outside the JsonPath ABNF's member-name-shorthand need bracket
+    // notation; the ABNF's string literals escape the quote, the backslash and the JSON control characters.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass",
+              "Parameters": {
+                  "single.$": "$['a\\'b']",
+                  "double.$": "$[\"x\\\"y\"]",
+                  "backslash.$": "$['back\\\\slash']",
+                  "tab.$": "$['tab\\there']",
+                  "unicode.$": "$['caf\\u00e9']",
+                  "pair.$": "$['\\ud83d\\ude00']",
+                  "nested.$": "$.o['k\\'1'].v",
+                  "filtered.$": "$.xs[?(@.n == 'it\\'s')].v"},
+              "ResultPath": "$['out\\'put']",
+              "End": true}}});
+    let input = json!({
+        "a'b": 1, "x\"y": 2, "back\\slash": 3, "tab\there": 4, "café": 5, "😀": 6,
+        "o": {"k'1": {"v": 7}}, "xs": [{"n": "it's", "v": 8}, {"n": "its", "v": 9}]});
+    let exec = run(&def, input);
+    assert_eq!(exec.status, Status::Succeeded, "{exec:?}");
+    let out = exec.output.unwrap_or_default();
+    assert_eq!(
+        out["out'put"],
+        json!({"single": 1, "double": 2, "backslash": 3, "tab": 4, "unicode": 5, "pair": 6,
+               "nested": 7, "filtered": [8]})
+    );
+    // A lone high surrogate or a short \u escape is not a path.
+    for bad in ["$['\\ud83d']", "$['\\u12']"] {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": bad}, "End": true}}});
+        let r = simulate(&def, &json!({}), &Mocks::new(), &Options::default());
+        let failed = match &r {
+            Ok(exec) => exec.status == Status::Failed,
+            Err(_) => true,
+        };
+        assert!(failed, "{bad}: {r:?}");
+    }
+}
+
+#[test]
 fn range_edge_cases_follow_the_step_functions_docs() {
     // transforming-data.html, "$range": start, end and a positive or negative delta, the end included when
     // reached; integer parameters "round down" non-integers. intrinsic-functions.html, States.ArrayRange
