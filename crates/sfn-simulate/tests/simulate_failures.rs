@@ -185,3 +185,36 @@ fn range_edge_cases_follow_the_step_functions_docs() {
         assert_fails(&eval(expr), "States.QueryEvaluationError", cause, expr);
     }
 }
+
+#[test]
+fn max_concurrency_path_reads_variables() {
+    // state-map.html: MaxConcurrencyPath is a reference path to a non-negative integer; workflow-variables.html:
+    // JSONPath fields that take paths read variables as `$name`.
+    let def = json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"limit": 2, "cfg": {"max": 0}, "bad": "two"}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrencyPath": "$PATH",
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+              "End": true}}});
+    let with = |path: &str| {
+        let mut def = def.clone();
+        def["States"]["M"]["MaxConcurrencyPath"] = json!(path);
+        run(&def, json!({"xs": [1, 2, 3]}))
+    };
+    for ok in ["$limit", "$cfg.max"] {
+        let exec = with(ok);
+        assert_eq!(exec.status, Status::Succeeded, "{ok}: {exec:?}");
+        assert_eq!(exec.output, Some(json!([1, 2, 3])), "{ok}");
+    }
+    assert_fails(
+        &with("$bad"),
+        "States.Runtime",
+        "The MaxConcurrencyPath field refers to value \"two\" which is not a valid integer: $bad",
+        "$bad",
+    );
+    assert_fails(
+        &with("$missing"),
+        "States.Runtime",
+        "The MaxConcurrencyPath field refers to value \"null\" which is not a valid integer: $missing",
+        "$missing",
+    );
+}
