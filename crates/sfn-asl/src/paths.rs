@@ -375,9 +375,11 @@ pub fn is_jsonata(s: &str) -> bool {
     s.starts_with("{%")
 }
 
-/// Checks `{% ... %}` delimiters: a string that opens with `{%` is an expression and must close with `%}` at
-/// the very end and not be empty. Any other string is a literal, even one containing `{%` further in (AWS
-/// accepts `" {% x %} "` as plain text).
+/// Checks a JSONata field value: a string that opens with `{%` is an expression and must close with `%}` at
+/// the very end, not be empty, and parse as JSONata (CreateStateMachine refuses a definition whose expressions
+/// do not). Any other string is a literal, even one containing `{%` further in (AWS accepts `" {% x %} "` as
+/// plain text). The parser is the simulator's (`sfn-jsonata`), so what validates is what the simulator runs;
+/// syntax it does not implement (parent `%`, `@`/`#` bindings, transforms) is valid JSONata and accepted.
 pub fn check_jsonata(s: &str) -> Result<(), String> {
     let t = s;
     if !t.starts_with("{%") {
@@ -386,10 +388,23 @@ pub fn check_jsonata(s: &str) -> Result<(), String> {
     if !t.ends_with("%}") || t.len() < 4 {
         return Err(format!("{s:?}: a JSONata expression must end with '%}}'"));
     }
-    if t[2..t.len() - 2].trim().is_empty() {
+    let inner = &t[2..t.len() - 2];
+    let expr = inner.trim();
+    if expr.is_empty() {
         return Err(format!("{s:?}: empty JSONata expression"));
     }
-    Ok(())
+    match sfn_jsonata::parse(expr) {
+        Err(e) if !e.unsupported => {
+            // Columns count characters of the whole field value, so that they point into what was written.
+            let lead = inner.chars().count() - inner.trim_start().chars().count();
+            Err(format!(
+                "{s:?}: JSONata syntax error at column {}: {}",
+                2 + lead + e.position + 1,
+                e.message
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -460,5 +475,46 @@ mod tests {
         assert!(check_jsonata("{% $x").is_err());
         assert!(check_jsonata(" {% $x %} ").is_ok(), "literal text");
         assert!(check_jsonata("{%  %}").is_err());
+    }
+
+    #[test]
+    fn jsonata_syntax_errors_are_refused_with_their_position() {
+        let e = check_jsonata("{% $sum($states.input.x %}").unwrap_err();
+        assert!(
+            e.starts_with(r#""{% $sum($states.input.x %}": JSONata syntax error at column 24: "#),
+            "{e}"
+        );
+        let e = check_jsonata("{% 10 + * 2 %}").unwrap_err();
+        assert!(
+            e.starts_with(r#""{% 10 + * 2 %}": JSONata syntax error at column 11: "#),
+            "{e}"
+        );
+        for bad in [
+            "{% (1; 2 %}",
+            "{% a.b] %}",
+            "{% 'unterminated %}",
+            "{% $x := %}",
+        ] {
+            assert!(check_jsonata(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn valid_jsonata_is_accepted() {
+        // Expressions from `examples/jsonata.yaml`, plus valid syntax the evaluator does not implement.
+        for ok in [
+            "{% $states.input.orderId %}",
+            "{% $sum($states.input.lines.amount) %}",
+            "{% $states.result.Payload.score %}",
+            "{% $states.input %}",
+            "{% $score > 80 %}",
+            "{% $score * 2 %}",
+            "{% $states.input.priority = 'high' or $states.input.total > 1000 %}",
+            "{% $string($states.input.total) & ' EUR' %}",
+            "{% Account.Order.{'id': %.OrderID} %}",
+            "{% $ ~> |Account|{'x': 1}| %}",
+        ] {
+            check_jsonata(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 }

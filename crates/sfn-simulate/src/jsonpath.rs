@@ -248,6 +248,12 @@ impl SegParser<'_> {
         Ok(self.chars[start..self.pos].iter().collect())
     }
 
+    /// A quoted name or string literal, `'...'` or `"..."`. Step Functions paths follow the JsonPath ABNF
+    /// (amazon-states-language-paths.html), whose string literals (RFC 9535, section 2.3.1.1) take the JSON
+    /// escapes `\b \f \n \r \t \/ \\ \uXXXX` (surrogate pairs included) plus the escaped quote, so
+    /// `$['a\'b']` names the field `a'b` and `$["x\"y"]` the field `x"y`. Any other escaped character stands
+    /// for itself, as it did before escapes were decoded (the ABNF refuses it; being lenient keeps paths that
+    /// ran before running).
     fn quoted(&mut self) -> Result<String, String> {
         let quote = self.peek().ok_or("expected a quote")?;
         self.pos += 1;
@@ -257,9 +263,18 @@ impl SegParser<'_> {
                 None => return Err("unterminated string".into()),
                 Some('\\') => {
                     self.pos += 1;
-                    if let Some(c) = self.peek() {
-                        s.push(c);
-                        self.pos += 1;
+                    let Some(c) = self.peek() else {
+                        return Err("unterminated string".into());
+                    };
+                    self.pos += 1;
+                    match c {
+                        'b' => s.push('\u{8}'),
+                        'f' => s.push('\u{c}'),
+                        'n' => s.push('\n'),
+                        'r' => s.push('\r'),
+                        't' => s.push('\t'),
+                        'u' => s.push(self.unicode_escape()?),
+                        other => s.push(other),
                     }
                 }
                 Some(c) if c == quote => {
@@ -272,6 +287,44 @@ impl SegParser<'_> {
                 }
             }
         }
+    }
+
+    /// The `XXXX` of a `\uXXXX` escape (the `\u` already read), joining a UTF-16 surrogate pair.
+    fn unicode_escape(&mut self) -> Result<char, String> {
+        let high = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&high) {
+            let pair = self.chars.get(self.pos..self.pos + 2) == Some(&['\\', 'u'][..]);
+            if !pair {
+                return Err(
+                    "a \\u escape of a high surrogate must be followed by a low one".into(),
+                );
+            }
+            self.pos += 2;
+            let low = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(
+                    "a \\u escape of a high surrogate must be followed by a low one".into(),
+                );
+            }
+            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        } else {
+            high
+        };
+        char::from_u32(code).ok_or_else(|| format!("\\u escape {code:04X} is not a character"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let text: String = self
+            .chars
+            .get(self.pos..self.pos + 4)
+            .map(|h| h.iter().collect())
+            .unwrap_or_default();
+        let code = u32::from_str_radix(&text, 16)
+            .ok()
+            .filter(|_| text.len() == 4 && text.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| format!("expected four hex digits after \\u, found '{text}'"))?;
+        self.pos += 4;
+        Ok(code)
     }
 
     fn int(&mut self) -> Result<i64, String> {

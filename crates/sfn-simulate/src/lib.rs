@@ -15,11 +15,14 @@ mod choice;
 mod execution;
 mod executor;
 pub mod intrinsics;
-pub mod jsonata;
 pub mod jsonpath;
 mod mocks;
-pub mod rng;
 pub mod testfile;
+
+/// The JSONata evaluator, shared with the validator (`sfn-asl`) so that both read expressions the same way.
+pub use sfn_jsonata as jsonata;
+/// The seeded generator behind every random value of a simulation (the JSONata evaluator draws from it too).
+pub use sfn_jsonata::rng;
 
 use serde_json::Value;
 

@@ -286,3 +286,41 @@ fn placeholder_matching_is_strict_outside_placeholders() {
         &serde_json::json!({"a": 1, "b": 2})
     ));
 }
+
+/// Collects every string of `v` that is written as a JSONata expression.
+fn jsonata_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) if s.starts_with("{%") => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| jsonata_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| jsonata_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// AWS accepted every recorded definition at CreateStateMachine, so the validator's JSONata check (the same
+/// parser the simulator evaluates with) must accept each expression in them, including those on branches the
+/// execution never took.
+#[test]
+fn every_recorded_jsonata_expression_parses() {
+    let dir = support::shared_reference_dir().join("sfn-executions");
+    let (mut cases, mut expressions, mut refused) = (0, 0, Vec::new());
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut found = Vec::new();
+        jsonata_strings(&case["definition"], &mut found);
+        cases += usize::from(!found.is_empty());
+        for s in found {
+            expressions += 1;
+            if let Err(e) = sfn_asl::paths::check_jsonata(s) {
+                refused.push(format!("{}: {e}", path.display()));
+            }
+        }
+    }
+    println!("{expressions} JSONata expressions in {cases} recorded definitions");
+    assert!(expressions >= 50, "expected the recorded JSONata cases");
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}

@@ -95,10 +95,14 @@ impl Machine<'_> {
             until = Some(self.clock + (secs * 1000.0) as i64);
         } else if let Some(Value::String(p)) = st.get("SecondsPath") {
             let v = self.lookup(p, &effective, &ctx, vars).ok().flatten();
+            // "You must specify an integer value for this field" (state-wait.html): 1.5 and -1 fail the
+            // execution. The guide names no error; States.Runtime is what the simulator raises for every
+            // other unusable Wait value, and what AWS recorded for an unusable MaxConcurrencyPath value.
+            // Whether AWS takes 2.0 as 2 is not documented: JSON does not tell them apart, so it does here.
             let secs = v
                 .as_ref()
                 .and_then(Value::as_f64)
-                .filter(|f| *f >= 0.0)
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
                 .ok_or_else(|| {
                     st.runtime(format!(
                     "The SecondsPath parameter does not reference a valid non-negative integer: {p}"
@@ -106,18 +110,18 @@ impl Machine<'_> {
                 })?;
             until = Some(self.clock + (secs * 1000.0) as i64);
         } else if let Some(t) = value_of(self, "Timestamp")? {
-            let ts = t
-                .as_str()
-                .and_then(choice::parse_timestamp)
-                .ok_or_else(|| {
-                    st.runtime(format!(
-                        "The Timestamp field is not a valid ISO-8601 timestamp: {t}"
-                    ))
-                })?;
+            // Literal or produced by JSONata, a Timestamp must conform to the RFC 3339 profile of
+            // state-wait.html (see `choice::parse_rfc3339`). The guide names no error for a value that does
+            // not; States.Runtime, as for the other Wait fields.
+            let ts = t.as_str().and_then(choice::parse_rfc3339).ok_or_else(|| {
+                st.runtime(format!(
+                    "The Timestamp field is not a valid ISO-8601 timestamp: {t}"
+                ))
+            })?;
             until = Some(ts.as_millisecond());
         } else if let Some(Value::String(p)) = st.get("TimestampPath") {
             let v = self.lookup(p, &effective, &ctx, vars).ok().flatten();
-            let ts = v.as_ref().and_then(Value::as_str).and_then(choice::parse_timestamp).ok_or_else(|| {
+            let ts = v.as_ref().and_then(Value::as_str).and_then(choice::parse_rfc3339).ok_or_else(|| {
                 st.runtime(format!("The TimestampPath parameter does not reference a valid ISO-8601 timestamp: {p}"))
             })?;
             until = Some(ts.as_millisecond());

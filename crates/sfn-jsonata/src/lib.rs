@@ -1,23 +1,31 @@
-//! A JSONata evaluator for the JSONata query language of Step Functions (`{% ... %}` expressions).
+//! The JSONata query language of Step Functions (`{% ... %}` expressions): the parser, the evaluator and the
+//! built-in functions, including the ones Step Functions adds (`$partition`, `$range`, `$hash`, `$random`,
+//! `$uuid`, `$parse`).
+//!
+//! A crate of its own so that one parser serves both the validator (`sfn-asl` refuses a definition whose
+//! expressions do not parse, as CreateStateMachine does) and the simulator (`sfn-simulate` evaluates them):
+//! what validates is exactly what runs. It is pure: no I/O, no clock (the caller passes the time) and no
+//! ambient randomness (the caller passes a seeded [`rng::Rng`]).
 //!
 //! Written here rather than taken from a crate: the crate evaluated (`jsonata-rs` 0.3) lacks the functions
-//! Step Functions adds (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`) and several core ones,
-//! and brings its own value type. This one works directly on `serde_json::Value`, follows JSONata's sequence
-//! rules (singleton sequences collapse, path steps flatten arrays) and reports errors as values, never panics.
-//! Coverage is listed in `docs/simulate.md`. Reference: <https://docs.jsonata.org/>.
+//! Step Functions adds and several core ones, and brings its own value type. This one works directly on
+//! `serde_json::Value`, follows JSONata's sequence rules (singleton sequences collapse, path steps flatten
+//! arrays) and reports errors as values, never panics. Coverage is listed in `docs/simulate.md`. Reference:
+//! <https://docs.jsonata.org/>.
 
 mod functions;
 mod parser;
 mod value;
+pub mod rng;
 
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-pub use parser::{Node, parse};
+pub use parser::{Node, ParseError, parse};
 pub use value::{Env, Func, JV, JsonataError, deep_equal, num, truthy};
 
-use super::rng::Rng;
+use rng::Rng;
 use value::{Host, JResult, err};
 
 /// What the result of an expression is, as Step Functions distinguishes it.
@@ -53,7 +61,8 @@ impl<'a> Evaluator<'a> {
 
     /// Parses and evaluates `src` against `input` with the variables in `env`.
     pub fn evaluate(&mut self, src: &str, input: &Value, env: &Rc<Env>) -> JResult<Outcome> {
-        let node = parse(src).map_err(JsonataError)?;
+        // The bare message, without the position: an execution's cause quotes the whole expression already.
+        let node = parse(src).map_err(|e| JsonataError(e.message))?;
         self.evaluate_node(&node, input, env)
     }
 

@@ -1,6 +1,8 @@
 //! A tiny seeded random generator (SplitMix64) for everything random in a simulation: retry jitter,
-//! `States.MathRandom`, `States.UUID`, task tokens. A local algorithm rather than a crate's so that a seed gives
-//! the same execution on every platform and every dependency upgrade.
+//! `States.MathRandom`, `States.UUID`, task tokens, and JSONata's `$random`, `$uuid` and `$shuffle`. A local
+//! algorithm rather than a crate's so that a seed gives the same execution on every platform and every
+//! dependency upgrade. It lives in this crate because the evaluator draws from it; the simulator shares the
+//! same generator (re-exported as `sfn_simulate::rng`) so one seed drives one sequence across both.
 
 /// Deterministic pseudo-random generator.
 #[derive(Debug, Clone)]

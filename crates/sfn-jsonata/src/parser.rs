@@ -70,20 +70,47 @@ enum Tok {
     Op(&'static str),
 }
 
+/// A JSONata syntax error: what is wrong and where, so that a validator can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at column {}: {message}", position + 1)]
+pub struct ParseError {
+    /// Where the problem was found: a 0-based offset in characters (not bytes) into the parsed text; the
+    /// text's length when the expression ends too early.
+    pub position: usize,
+    /// What is wrong.
+    pub message: String,
+    /// The text uses JSONata syntax that this implementation does not support (parent `%`, focus `@` and
+    /// index `#` bindings, the transform `| ... |`) rather than invalid syntax: AWS accepts such expressions,
+    /// so a validator must not refuse them.
+    pub unsupported: bool,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+fn syntax<T>(position: usize, message: impl Into<String>) -> PResult<T> {
+    Err(ParseError {
+        position,
+        message: message.into(),
+        unsupported: false,
+    })
+}
+
 /// Parses a JSONata expression.
-pub fn parse(src: &str) -> Result<Node, String> {
-    let toks = lex(src)?;
+pub fn parse(src: &str) -> Result<Node, ParseError> {
+    let (toks, cols) = lex(src)?;
     let mut p = Parser {
         toks,
+        cols,
+        end: src.chars().count(),
         pos: 0,
         depth: 0,
     };
     let node = p.expr(0)?;
     if p.pos != p.toks.len() {
-        return Err(format!(
+        return Err(p.error(format!(
             "unexpected token {:?} after the end of the expression",
             p.toks[p.pos]
-        ));
+        )));
     }
     Ok(node)
 }
@@ -93,12 +120,16 @@ const OPS: &[&str] = &[
     ":", "?", ".", "+", "-", "*", "/", "%", "=", "<", ">", "&", "^", "|", "@", "#",
 ];
 
-fn lex(src: &str) -> Result<Vec<Tok>, String> {
+/// Splits `src` into tokens, each with the character offset where it starts.
+fn lex(src: &str) -> PResult<(Vec<Tok>, Vec<usize>)> {
     let chars: Vec<char> = src.chars().collect();
     let mut toks = Vec::new();
+    let mut cols = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        // Whatever token this iteration emits starts here; comments and spaces emit none.
+        let start = i;
         if c.is_whitespace() {
             i += 1;
             continue;
@@ -126,7 +157,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 j += 1;
             }
             if j >= chars.len() {
-                return Err("unterminated regular expression".into());
+                return syntax(start, "unterminated regular expression");
             }
             j += 1;
             let mut flags = String::new();
@@ -134,7 +165,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 flags.push(chars[j]);
                 j += 1;
             }
-            toks.push(Tok::Regex(pat, flags));
+            emit(&mut toks, &mut cols, start, Tok::Regex(pat, flags));
             i = j;
             continue;
         }
@@ -143,14 +174,16 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             let mut s = String::new();
             loop {
                 let Some(&d) = chars.get(j) else {
-                    return Err("unterminated string literal".into());
+                    return syntax(start, "unterminated string literal");
                 };
                 if d == c {
                     j += 1;
                     break;
                 }
                 if d == '\\' {
-                    let e = *chars.get(j + 1).ok_or("unterminated escape")?;
+                    let Some(&e) = chars.get(j + 1) else {
+                        return syntax(j, "unterminated escape");
+                    };
                     j += 2;
                     match e {
                         'n' => s.push('\n'),
@@ -159,13 +192,13 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                         'b' => s.push('\u{8}'),
                         'f' => s.push('\u{c}'),
                         'u' => {
-                            let hex: String = chars
+                            let Some(code) = chars
                                 .get(j..j + 4)
-                                .ok_or("bad \\u escape")?
-                                .iter()
-                                .collect();
-                            let code =
-                                u32::from_str_radix(&hex, 16).map_err(|_| "bad \\u escape")?;
+                                .map(|h| h.iter().collect::<String>())
+                                .and_then(|h| u32::from_str_radix(&h, 16).ok())
+                            else {
+                                return syntax(j - 2, "bad \\u escape");
+                            };
                             s.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                             j += 4;
                         }
@@ -176,7 +209,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 s.push(d);
                 j += 1;
             }
-            toks.push(Tok::Str(s));
+            emit(&mut toks, &mut cols, start, Tok::Str(s));
             i = j;
             continue;
         }
@@ -204,9 +237,10 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 }
             }
             let text: String = chars[i..j].iter().collect();
-            toks.push(Tok::Num(
-                text.parse().map_err(|_| format!("bad number {text}"))?,
-            ));
+            let Ok(n) = text.parse() else {
+                return syntax(start, format!("bad number {text}"));
+            };
+            emit(&mut toks, &mut cols, start, Tok::Num(n));
             i = j;
             continue;
         }
@@ -216,23 +250,33 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 j += 1;
             }
             if j >= chars.len() {
-                return Err("unterminated backtick name".into());
+                return syntax(start, "unterminated backtick name");
             }
-            toks.push(Tok::Name(chars[i + 1..j].iter().collect()));
+            emit(
+                &mut toks,
+                &mut cols,
+                start,
+                Tok::Name(chars[i + 1..j].iter().collect()),
+            );
             i = j + 1;
             continue;
         }
         if c == '$' {
             let mut j = i + 1;
             if chars.get(j) == Some(&'$') {
-                toks.push(Tok::Var("$".into()));
+                emit(&mut toks, &mut cols, start, Tok::Var("$".into()));
                 i = j + 1;
                 continue;
             }
             while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
                 j += 1;
             }
-            toks.push(Tok::Var(chars[i + 1..j].iter().collect()));
+            emit(
+                &mut toks,
+                &mut cols,
+                start,
+                Tok::Var(chars[i + 1..j].iter().collect()),
+            );
             i = j;
             continue;
         }
@@ -241,24 +285,33 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
                 j += 1;
             }
-            toks.push(Tok::Name(chars[i..j].iter().collect()));
+            emit(
+                &mut toks,
+                &mut cols,
+                start,
+                Tok::Name(chars[i..j].iter().collect()),
+            );
             i = j;
             continue;
         }
         if c == 'λ' {
-            toks.push(Tok::Name("function".into()));
+            emit(&mut toks, &mut cols, start, Tok::Name("function".into()));
             i += 1;
             continue;
         }
         let rest: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-        let op = OPS
-            .iter()
-            .find(|op| rest.starts_with(**op))
-            .ok_or_else(|| format!("unexpected character '{c}'"))?;
-        toks.push(Tok::Op(op));
+        let Some(op) = OPS.iter().find(|op| rest.starts_with(**op)) else {
+            return syntax(i, format!("unexpected character '{c}'"));
+        };
+        emit(&mut toks, &mut cols, start, Tok::Op(op));
         i += op.chars().count();
     }
-    Ok(toks)
+    Ok((toks, cols))
+}
+
+fn emit(toks: &mut Vec<Tok>, cols: &mut Vec<usize>, at: usize, tok: Tok) {
+    toks.push(tok);
+    cols.push(at);
 }
 
 fn regex_allowed(prev: Option<&Tok>) -> bool {
@@ -272,6 +325,10 @@ fn regex_allowed(prev: Option<&Tok>) -> bool {
 
 struct Parser {
     toks: Vec<Tok>,
+    /// The character offset of each token, for error positions.
+    cols: Vec<usize>,
+    /// The length of the text in characters: where "unexpected end" errors point.
+    end: usize,
     pos: usize,
     depth: usize,
 }
@@ -304,6 +361,33 @@ fn infix_bp(tok: &Tok) -> u8 {
 }
 
 impl Parser {
+    /// The character offset of token `i` (the end of the text past the last token).
+    fn col(&self, i: usize) -> usize {
+        self.cols.get(i).copied().unwrap_or(self.end)
+    }
+
+    /// A syntax error at the current token.
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        self.error_at(self.pos, message)
+    }
+
+    /// A syntax error at token `i`.
+    fn error_at(&self, i: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            position: self.col(i),
+            message: message.into(),
+            unsupported: false,
+        }
+    }
+
+    /// Valid JSONata this implementation does not support, at token `i`.
+    fn unsupported_at(&self, i: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            unsupported: true,
+            ..self.error_at(i, message)
+        }
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
@@ -312,28 +396,42 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Op(o)) if *o == op)
     }
 
-    fn expect(&mut self, op: &str) -> Result<(), String> {
+    fn expect(&mut self, op: &str) -> PResult<()> {
         if self.is_op(op) {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!("expected '{op}', found {:?}", self.peek()))
+            Err(self.error(format!("expected '{op}', found {:?}", self.peek())))
         }
     }
 
-    fn expr(&mut self, rbp: u8) -> Result<Node, String> {
+    fn expr(&mut self, rbp: u8) -> PResult<Node> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err("the expression is nested too deeply".into());
+            return Err(self.error("the expression is nested too deeply"));
         }
         let r = self.expr_inner(rbp);
         self.depth -= 1;
         r
     }
 
-    fn expr_inner(&mut self, rbp: u8) -> Result<Node, String> {
+    fn expr_inner(&mut self, rbp: u8) -> PResult<Node> {
         let mut left = self.nud()?;
         while let Some(tok) = self.peek() {
+            // `step@$v` and `step#$i` are JSONata's focus and index bindings, which are not implemented.
+            if matches!(tok, Tok::Op("@") | Tok::Op("#"))
+                && matches!(self.toks.get(self.pos + 1), Some(Tok::Var(_)))
+            {
+                let what = if matches!(tok, Tok::Op("@")) {
+                    "focus '@'"
+                } else {
+                    "index '#'"
+                };
+                return Err(self.unsupported_at(
+                    self.pos,
+                    format!("the {what} variable binding is not supported"),
+                ));
+            }
             let bp = infix_bp(tok);
             if bp <= rbp {
                 break;
@@ -345,8 +443,12 @@ impl Parser {
         Ok(left)
     }
 
-    fn nud(&mut self) -> Result<Node, String> {
-        let tok = self.peek().cloned().ok_or("unexpected end of expression")?;
+    fn nud(&mut self) -> PResult<Node> {
+        let at = self.pos;
+        let tok = self
+            .peek()
+            .cloned()
+            .ok_or_else(|| self.error("unexpected end of expression"))?;
         self.pos += 1;
         Ok(match tok {
             Tok::Num(n) => Node::Num(n),
@@ -366,7 +468,11 @@ impl Parser {
                                 params.push(v);
                                 self.pos += 1;
                             }
-                            other => return Err(format!("expected a parameter, found {other:?}")),
+                            other => {
+                                return Err(
+                                    self.error(format!("expected a parameter, found {other:?}"))
+                                );
+                            }
                         }
                         if self.is_op(",") {
                             self.pos += 1;
@@ -421,19 +527,27 @@ impl Parser {
                         if self.is_op(",") {
                             self.pos += 1;
                         } else if !self.is_op("]") {
-                            return Err("expected ',' or ']' in array".into());
+                            return Err(self.error("expected ',' or ']' in array"));
                         }
                     }
                     self.pos += 1;
                     Node::Array(items)
                 }
                 "{" => Node::Object(self.pairs()?),
-                _ => return Err(format!("unexpected '{op}'")),
+                // The parent operator `%` (as a step) and the transform `| ... |` are valid JSONata that
+                // is not implemented: said so, so that the validator does not refuse them.
+                "%" => {
+                    return Err(self.unsupported_at(at, "the parent operator '%' is not supported"));
+                }
+                "|" => {
+                    return Err(self.unsupported_at(at, "the transform '| ... |' is not supported"));
+                }
+                _ => return Err(self.error_at(at, format!("unexpected '{op}'"))),
             },
         })
     }
 
-    fn block_until(&mut self, close: &str) -> Result<Node, String> {
+    fn block_until(&mut self, close: &str) -> PResult<Node> {
         let mut items = vec![self.expr(0)?];
         while self.is_op(";") {
             self.pos += 1;
@@ -449,7 +563,7 @@ impl Parser {
         })
     }
 
-    fn pairs(&mut self) -> Result<Vec<(Node, Node)>, String> {
+    fn pairs(&mut self) -> PResult<Vec<(Node, Node)>> {
         let mut pairs = Vec::new();
         while !self.is_op("}") {
             let k = self.expr(0)?;
@@ -459,14 +573,16 @@ impl Parser {
             if self.is_op(",") {
                 self.pos += 1;
             } else if !self.is_op("}") {
-                return Err("expected ',' or '}' in object".into());
+                return Err(self.error("expected ',' or '}' in object"));
             }
         }
         self.pos += 1;
         Ok(pairs)
     }
 
-    fn led(&mut self, tok: Tok, left: Node, bp: u8) -> Result<Node, String> {
+    fn led(&mut self, tok: Tok, left: Node, bp: u8) -> PResult<Node> {
+        // The operator itself, already consumed.
+        let at = self.pos - 1;
         match tok {
             Tok::Op(".") => {
                 let right = self.expr(bp)?;
@@ -504,7 +620,7 @@ impl Parser {
                     if self.is_op(",") {
                         self.pos += 1;
                     } else if !self.is_op(")") {
-                        return Err("expected ',' or ')' in arguments".into());
+                        return Err(self.error("expected ',' or ')' in arguments"));
                     }
                 }
                 self.pos += 1;
@@ -544,7 +660,7 @@ impl Parser {
             }
             Tok::Op(":=") => {
                 let Node::Var(name) = left else {
-                    return Err("the left side of ':=' must be a variable".into());
+                    return Err(self.error_at(at, "the left side of ':=' must be a variable"));
                 };
                 Ok(Node::Bind(name, Box::new(self.expr(bp - 1)?)))
             }
@@ -555,7 +671,7 @@ impl Parser {
                 Box::new(self.expr(bp)?),
             )),
             Tok::Name(n) => Ok(Node::Bin(n, Box::new(left), Box::new(self.expr(bp)?))),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(self.error_at(at, format!("unexpected {other:?}"))),
         }
     }
 }
@@ -583,5 +699,36 @@ mod tests {
         );
         assert!(parse("(1; 2").is_err());
         assert!(parse("1 +").is_err());
+    }
+
+    #[test]
+    fn errors_say_where() {
+        // `*` is a wildcard step, so `10 + *` parses and the stray `2` is the error, as in JSONata.
+        let e = parse("10 + * 2").unwrap_err();
+        assert_eq!((e.position, e.unsupported), (7, false), "{e}");
+        assert_eq!(e.to_string(), format!("at column 8: {}", e.message));
+        let e = parse("$sum($states.input.x").unwrap_err();
+        assert_eq!(e.position, 20, "the end of the text: {e}");
+        // Positions count characters, not bytes.
+        assert_eq!(parse("'é' + ]").unwrap_err().position, 6);
+        assert_eq!(parse("'abc").unwrap_err().position, 0);
+        assert_eq!(parse("1 ! 2").unwrap_err().position, 2);
+        assert_eq!(parse("$x := ").unwrap_err().position, 6);
+    }
+
+    #[test]
+    fn valid_but_unimplemented_syntax_is_marked_unsupported() {
+        for src in [
+            "Account.Order.Product.{'n': %.OrderID}",
+            "library.loans@$l.books@$b[$l.isbn=$b.isbn]",
+            "items#$i[$i < 2]",
+            "$ ~> |Account|{'x': 1}|",
+        ] {
+            let e = parse(src).unwrap_err();
+            assert!(e.unsupported, "{src}: {e}");
+        }
+        for src in ["10 + * 2", "(1; 2", "a.b]", "1 +"] {
+            assert!(!parse(src).unwrap_err().unsupported, "{src}");
+        }
     }
 }

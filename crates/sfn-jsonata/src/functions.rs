@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use super::value::{Func, Host, JResult, JV, JsonataError, deep_equal, num, truthy};
+use crate::value::{Func, Host, JResult, JV, JsonataError, deep_equal, num, truthy};
 use crate::rng::Rng;
 
 /// Every built-in name (without `$`).
@@ -910,25 +910,34 @@ pub fn call_builtin(ev: &mut impl Host, name: &str, args: Vec<JV>, input: &JV) -
                     .collect(),
             ))
         }
+        // transforming-data.html: "$range - JSONata equivalent of States.ArrayRange": start, end and a
+        // delta that "can be positive or negative", values running "until the end value is reached or
+        // exceeded" (so the end is included when the delta lands on it). The same page: "Built-in JSONata
+        // functions that require integer values as parameters will automatically round down any non-integer
+        // numbers provided", so 1.7 reads as 1 and -1.5 as -2 ("round down" taken as floor; the page does not
+        // say whether negative numbers round towards zero instead). From States.ArrayRange
+        // (intrinsic-functions.html): the delta must not be zero and the array "can't contain more than 1000
+        // items". Not documented, and kept as before: a start already past the end gives `[]` (as
+        // States.ArrayRange does here), and a missing delta is 1 although the page lists three arguments.
         "range" => {
             let (Some(start), Some(end)) = (num_arg(name, &args, 0)?, num_arg(name, &args, 1)?)
             else {
                 return err("$range expects numeric start and end");
             };
             let step = num_arg(name, &args, 2)?.unwrap_or(1.0);
+            let [start, end, step] = [start, end, step].map(f64::floor);
             if step == 0.0 {
                 return err("$range expects a non-zero step");
             }
-            let mut out = Vec::new();
-            let mut i = start;
-            while (step > 0.0 && i <= end) || (step < 0.0 && i >= end) {
-                out.push(num(i));
-                if out.len() > 1000 {
-                    return err("$range cannot produce more than 1000 items");
-                }
-                i += step;
+            // Counted before building, so that a huge range fails at once instead of after 1000 pushes.
+            let count = ((end - start) / step).floor() + 1.0;
+            if count > 1000.0 {
+                return err("$range cannot produce more than 1000 items");
             }
-            some(Value::Array(out))
+            let count = if count > 0.0 { count as usize } else { 0 };
+            some(Value::Array(
+                (0..count).map(|k| num(start + k as f64 * step)).collect(),
+            ))
         }
         "hash" => {
             let Some(data) = arg(&args, 0) else {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::parser::Node;
+use crate::parser::Node;
 use crate::rng::Rng;
 
 /// A JSONata evaluation error (AWS reports these as `States.QueryEvaluationError`).
