@@ -7,8 +7,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use crate::value::{Func, Host, JResult, JV, JsonataError, deep_equal, num, truthy};
 use crate::rng::Rng;
+use crate::value::{Func, Host, JResult, JV, JsonataError, deep_equal, num, truthy};
 
 /// Every built-in name (without `$`).
 pub const BUILTINS: &[&str] = &[

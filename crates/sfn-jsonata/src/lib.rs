@@ -15,8 +15,8 @@
 
 mod functions;
 mod parser;
-mod value;
 pub mod rng;
+mod value;
 
 use std::rc::Rc;
 
