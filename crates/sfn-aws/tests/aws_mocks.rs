@@ -623,30 +623,32 @@ async fn put_metric_alarm_gets_the_created_machine_arn() {
     assert_eq!(put.num_calls(), 1);
 }
 
-fn diagnostic(
+/// AWS's answer with one diagnostic.
+fn validation_answer(
+    result: ValidateStateMachineDefinitionResultCode,
     severity: ValidateStateMachineDefinitionSeverity,
-    code: &str,
-    message: &str,
-    location: &str,
-) -> ValidateStateMachineDefinitionDiagnostic {
-    ValidateStateMachineDefinitionDiagnostic::builder()
+    [code, message, location]: [&str; 3],
+) -> ValidateStateMachineDefinitionOutput {
+    let diagnostic = ValidateStateMachineDefinitionDiagnostic::builder()
         .severity(severity)
         .code(code)
         .message(message)
         .location(location)
         .build()
-        .expect("a complete diagnostic")
-}
-
-fn validation_answer(
-    result: ValidateStateMachineDefinitionResultCode,
-    diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
-) -> ValidateStateMachineDefinitionOutput {
+        .expect("a complete diagnostic");
     ValidateStateMachineDefinitionOutput::builder()
         .result(result)
-        .set_diagnostics(Some(diagnostics))
+        .diagnostics(diagnostic)
         .build()
         .expect("a complete answer")
+}
+
+/// AWS's verdict on the Pass definition for `machine_type`, which must be one.
+async fn verdict(clients: &AwsClients, machine_type: MachineType) -> aws::Verdict {
+    match aws::validate_definition(clients, &pass_definition(), machine_type).await {
+        Validation::Checked(v) => v,
+        other => panic!("expected a verdict, got {other:?}"),
+    }
 }
 
 fn pass_definition() -> serde_json::Value {
@@ -664,20 +666,16 @@ async fn aws_validation_ok_with_a_warning_is_a_verdict_with_the_warning() {
         .then_output(|| {
             validation_answer(
                 ValidateStateMachineDefinitionResultCode::Ok,
-                vec![diagnostic(
-                    ValidateStateMachineDefinitionSeverity::Warning,
+                ValidateStateMachineDefinitionSeverity::Warning,
+                [
                     "NO_DOLLAR",
                     "The field 'Result' looks like a path",
                     "/States/A/Result",
-                )],
+                ],
             )
         });
     let clients = mocked(&[&validate], &[], &[]);
-    let verdict =
-        match aws::validate_definition(&clients, &pass_definition(), MachineType::Express).await {
-            Validation::Checked(v) => v,
-            other => panic!("expected a verdict, got {other:?}"),
-        };
+    let verdict = verdict(&clients, MachineType::Express).await;
     assert!(verdict.ok);
     assert_eq!(verdict.errors().count(), 0);
     let warnings: Vec<String> = verdict.warnings().map(ToString::to_string).collect();
@@ -697,20 +695,16 @@ async fn aws_validation_fail_carries_the_error_diagnostics() {
         .then_output(|| {
             validation_answer(
                 ValidateStateMachineDefinitionResultCode::Fail,
-                vec![diagnostic(
-                    ValidateStateMachineDefinitionSeverity::Error,
+                ValidateStateMachineDefinitionSeverity::Error,
+                [
                     "MISSING_TRANSITION_TARGET",
                     "Missing 'Next' target: B",
                     "/States/A/Next",
-                )],
+                ],
             )
         });
     let clients = mocked(&[&validate], &[], &[]);
-    let verdict =
-        match aws::validate_definition(&clients, &pass_definition(), MachineType::Standard).await {
-            Validation::Checked(v) => v,
-            other => panic!("expected a verdict, got {other:?}"),
-        };
+    let verdict = verdict(&clients, MachineType::Standard).await;
     assert!(!verdict.ok);
     let errors: Vec<&Diagnostic> = verdict.errors().collect();
     assert_eq!(errors.len(), 1);
