@@ -767,3 +767,91 @@ async fn renaming_a_state_machine_replaces_it_without_orphans() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+fn warnings(sm: &StateMachine) -> Vec<String> {
+    sm.status
+        .as_ref()
+        .map(|s| s.warnings.clone())
+        .unwrap_or_default()
+}
+
+/// `--aws-validate` against moto, which does not implement ValidateStateMachineDefinition: the machine is
+/// created and Ready as without the flag, the status says the validation was skipped, and resyncs of the
+/// unchanged definition do not ask again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_validation_unavailable_leaves_the_machine_ready_with_a_warning() {
+    let world = World::new().await;
+    world.apply_value(small_machine("checked", "Delete")).await;
+    let mut config = world.config();
+    config.aws_validate = true;
+    config.resync_period = Duration::from_secs(1);
+    let operator = RunningOperator::start(world.client.clone(), config, world.backend().await);
+    let sm = world
+        .wait_for::<StateMachine>("checked", TIMEOUT, ready)
+        .await;
+    let warned = warnings(&sm);
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.starts_with("AWS validation skipped: ")
+                && w.contains("sfn:ValidateStateMachineDefinition")),
+        "{warned:?}"
+    );
+    let arn = sm.status.unwrap().state_machine_arn.unwrap();
+    assert!(live_definition(&world, &arn).await.is_some());
+    // Several resync periods: the answer is remembered.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let calls = operator.backend.call_counts();
+    assert_eq!(
+        calls.get("sfn:ValidateStateMachineDefinition"),
+        Some(&1),
+        "{calls:?}"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}
+
+/// AWS's FAIL (here from the in-memory backend, as moto cannot give one) stops the apply like an
+/// invalid definition found offline, naming AWS's codes and locations; nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_rejection_is_an_invalid_definition_and_nothing_is_applied() {
+    use sfn_controller::backend::memory::InMemoryBackend;
+    use sfn_controller::backend::{AwsBackend, DefinitionReview};
+    let world = World::new().await;
+    world.apply_value(small_machine("refused", "Delete")).await;
+    let mut config = world.config();
+    config.aws_validate = true;
+    let backend = std::sync::Arc::new(InMemoryBackend::new(
+        &config.aws.region,
+        &config.aws.account_id,
+    ));
+    backend.set_review(DefinitionReview::Rejected {
+        errors: vec![
+            "MISSING_TRANSITION_TARGET at /States/Hello/Next: Missing 'Next' target".into(),
+        ],
+        warnings: vec![],
+    });
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+    let sm = world
+        .wait_for::<StateMachine>("refused", TIMEOUT, |sm| ready_reason(sm).is_some())
+        .await;
+    let (status, reason, message) = ready_reason(&sm).unwrap();
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "InvalidDefinition")
+    );
+    assert!(
+        message.contains("MISSING_TRANSITION_TARGET at /States/Hello/Next"),
+        "{message}"
+    );
+    assert!(backend.machine_names().is_empty(), "nothing is applied");
+    let calls = backend.call_counts();
+    assert_eq!(
+        calls.get("ValidateStateMachineDefinition"),
+        Some(&1),
+        "{calls:?}"
+    );
+    assert_eq!(calls.get("ReconcileStateMachine"), None, "{calls:?}");
+    operator.stop().await;
+    world.cleanup().await;
+}

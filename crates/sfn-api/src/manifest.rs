@@ -5,8 +5,11 @@
 //! something silently dropped, because a typo in a manifest (say `resultpath`) would otherwise change the
 //! workflow without anyone noticing. Every error names the file, the document, the object and the field.
 //!
-//! A raw `NAME.asl.json` file becomes a StateMachine `NAME` in namespace `default` whose
-//! `definitionJson` is the file's text, so existing ASL documents can be planned and validated as they are.
+//! A raw Amazon States Language document becomes a StateMachine named after its file in namespace `default`
+//! whose `definitionJson` is the document, so existing ASL files can be planned and validated as they are. A
+//! `NAME.asl.json` file is always one (`NAME`); any other JSON or YAML document is one when it is a mapping
+//! with `StartAt` and `States` and without `kind` or `apiVersion` (`definition.json` → `definition`,
+//! `workflow.asl.yaml` → `workflow`). A JSON file holding one such document keeps its text as it is.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -194,8 +197,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Bundle, ManifestError> {
     Ok(loader.bundle)
 }
 
-/// Reads manifests from text, as if it were the file `path` (which decides YAML, JSON or raw ASL by its
-/// name and appears in errors).
+/// Reads manifests from text, as if it were the file `path` (whose name decides JSON or YAML, names a raw
+/// ASL document, and appears in errors).
 pub fn load_str(path: &Path, text: &str) -> Result<Bundle, ManifestError> {
     let mut loader = Loader::default();
     loader.add_text(path, text)?;
@@ -247,18 +250,29 @@ impl Loader {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
+        let json_syntax = |err: serde_json::Error| ManifestError::Syntax {
+            path: path.to_path_buf(),
+            format: "JSON",
+            message: err.to_string(),
+        };
         if let Some(stem) = file_name.strip_suffix(".asl.json") {
-            return self.add_asl(path, stem, text);
-        }
-        let documents: Vec<Value> = if file_name.ends_with(".json") {
-            let value: Value = serde_json::from_str(text).map_err(|err| ManifestError::Syntax {
+            serde_json::from_str::<Value>(text).map_err(json_syntax)?;
+            let source = Source {
                 path: path.to_path_buf(),
-                format: "JSON",
-                message: err.to_string(),
-            })?;
+                document: 1,
+            };
+            return self.add_asl(source, stem, text.to_string());
+        }
+        // The file's own text, when it is the one JSON document: a raw ASL file is then kept verbatim.
+        let mut verbatim = None;
+        let documents: Vec<Value> = if file_name.ends_with(".json") {
+            let value: Value = serde_json::from_str(text).map_err(json_syntax)?;
             match value {
                 Value::Array(items) => items,
-                other => vec![other],
+                other => {
+                    verbatim = Some(text);
+                    vec![other]
+                }
             }
         } else {
             serde_saphyr::from_multiple::<Value>(text).map_err(|err| ManifestError::Syntax {
@@ -277,27 +291,35 @@ impl Loader {
                 path: path.to_path_buf(),
                 document: index,
             };
+            if is_raw_asl(&document) {
+                let definition = match verbatim {
+                    Some(text) => text.to_string(),
+                    None => {
+                        serde_json::to_string(&document).map_err(|err| ManifestError::Document {
+                            at: source.clone(),
+                            message: err.to_string(),
+                        })?
+                    }
+                };
+                self.add_asl(source, asl_name(file_name), definition)?;
+                continue;
+            }
             self.add_document(source, document)?;
         }
         Ok(())
     }
 
-    fn add_asl(&mut self, path: &Path, stem: &str, text: &str) -> Result<(), ManifestError> {
-        let source = Source {
-            path: path.to_path_buf(),
-            document: 1,
-        };
-        if let Err(err) = serde_json::from_str::<Value>(text) {
-            return Err(ManifestError::Syntax {
-                path: path.to_path_buf(),
-                format: "JSON",
-                message: err.to_string(),
-            });
-        }
+    /// A StateMachine `name` in the default namespace whose `definitionJson` is `definition`.
+    fn add_asl(
+        &mut self,
+        source: Source,
+        name: &str,
+        definition: String,
+    ) -> Result<(), ManifestError> {
         let mut sm = StateMachine::new(
-            stem,
+            name,
             StateMachineSpec {
-                definition_json: Some(text.to_string()),
+                definition_json: Some(definition),
                 ..StateMachineSpec::default()
             },
         );
@@ -315,6 +337,15 @@ impl Loader {
                     .into(),
             });
         };
+        if !map.contains_key("kind") && !map.contains_key("apiVersion") {
+            return Err(ManifestError::Document {
+                at: source,
+                message:
+                    "neither a manifest (no apiVersion and kind) nor an Amazon States Language \
+                          definition (no StartAt and States)"
+                        .into(),
+            });
+        }
         let text = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default();
         let (api_version, kind) = (text("apiVersion").to_string(), text("kind").to_string());
         if kind == "List" {
@@ -465,6 +496,27 @@ fn check_nested_states(spec: &StateMachineSpec) -> Result<(), FieldError> {
 }
 
 /// `metadata` fields of `ObjectMeta`; anything else is a typo.
+/// Whether a document is a raw Amazon States Language definition rather than a manifest: a mapping with
+/// `StartAt` and `States` that names no `kind` or `apiVersion`.
+fn is_raw_asl(document: &Value) -> bool {
+    document.as_object().is_some_and(|map| {
+        map.contains_key("StartAt")
+            && map.contains_key("States")
+            && !map.contains_key("kind")
+            && !map.contains_key("apiVersion")
+    })
+}
+
+/// The state machine name of a raw ASL file: its name without the extension and without an `.asl` before
+/// it (`definition.json` → `definition`, `order.asl.yaml` → `order`), as `NAME.asl.json` gives `NAME`.
+fn asl_name(file_name: &str) -> &str {
+    let stem = [".json", ".yaml", ".yml"]
+        .iter()
+        .find_map(|ext| file_name.strip_suffix(ext))
+        .unwrap_or(file_name);
+    stem.strip_suffix(".asl").unwrap_or(stem)
+}
+
 const KNOWN_METADATA: &[&str] = &[
     "name",
     "namespace",

@@ -46,7 +46,7 @@ impl ApplyContext {
     }
 }
 
-fn to_json(api: &'static str, v: &serde_json::Value) -> Result<String, AwsError> {
+pub(crate) fn to_json(api: &'static str, v: &serde_json::Value) -> Result<String, AwsError> {
     serde_json::to_string(v).map_err(|e| AwsError::Unexpected {
         api,
         message: e.to_string(),

@@ -3,7 +3,8 @@
 //! [`observe`] reads what is live into the planner's `Observed…` types, [`apply`] turns planned
 //! operations into calls, and [`reconcile`] strings observe → plan → apply together as the four entry
 //! points the controller and `sfn-operator apply` use: [`reconcile_machine`], [`delete_machine`],
-//! [`reconcile_activity`] and [`delete_activity`].
+//! [`reconcile_activity`] and [`delete_activity`]. [`validate`] asks AWS for its opinion of a definition,
+//! an optional check that reports "unavailable" rather than failing.
 //!
 //! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit
 //! (or, past [`AwsSettings::max_rate_wait`], returns [`AwsError::RateLimited`] without sending it),
@@ -14,6 +15,7 @@ pub mod error;
 pub mod limiter;
 pub mod observe;
 pub mod reconcile;
+pub mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ pub use reconcile::{
     ActivityOutcome, DeleteOutcome, Outcome, delete_activity, delete_machine, plan_machine_live,
     reconcile_activity, reconcile_machine,
 };
+pub use validate::{Diagnostic, Severity, Validation, Verdict, validate_definition};
 
 use limiter::{CallCounter, RateLimiter};
 
@@ -273,5 +276,6 @@ mod tests {
         send(plan_machine_live(clients, m));
         send(reconcile_activity(clients, a));
         send(delete_activity(clients, a));
+        send(validate_definition(clients, &m.definition, m.machine_type));
     }
 }

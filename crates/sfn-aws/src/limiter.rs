@@ -47,6 +47,11 @@ impl Default for RateLimits {
                 ("sfn:DeleteActivity".to_string(), b(50.0, 0.5)),
                 ("sfn:DescribeStateMachine".to_string(), b(100.0, 10.0)),
                 ("sfn:ListTagsForResource".to_string(), b(100.0, 10.0)),
+                // AWS: bucket 100, refill 1/s (the same as the control-plane writes).
+                (
+                    "sfn:ValidateStateMachineDefinition".to_string(),
+                    b(50.0, 0.5),
+                ),
             ]),
         }
     }
@@ -249,10 +254,11 @@ impl CallCounter {
     }
 }
 
-/// Whether an API name is a read (Describe/Get/List) rather than a write.
+/// Whether an API name is a read (Describe/Get/List, or Validate, which looks at a definition and changes
+/// nothing) rather than a write.
 pub fn is_read_api(api: &str) -> bool {
     let action = api.rsplit(':').next().unwrap_or(api);
-    ["Describe", "Get", "List"]
+    ["Describe", "Get", "List", "Validate"]
         .iter()
         .any(|p| action.starts_with(p))
 }

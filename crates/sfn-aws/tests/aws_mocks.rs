@@ -1,5 +1,6 @@
 //! The AWS layer with mocked clients (aws-smithy-mocks), for what moto does not do: name conflicts,
-//! throttling, the IAM propagation error, access denied, revision ids. Every request must match a rule,
+//! throttling, the IAM propagation error, access denied, revision ids, and AWS's definition validation
+//! (moto does not implement it). Every request must match a rule,
 //! so an unexpected call fails the test.
 
 use std::collections::BTreeMap;
@@ -25,13 +26,22 @@ use aws_sdk_sfn::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_sfn::operation::publish_state_machine_version::{
     PublishStateMachineVersionError, PublishStateMachineVersionOutput,
 };
-use aws_sdk_sfn::types::StateMachineType;
+use aws_sdk_sfn::operation::validate_state_machine_definition::{
+    ValidateStateMachineDefinitionError, ValidateStateMachineDefinitionOutput,
+};
+use aws_sdk_sfn::types::{
+    StateMachineType, ValidateStateMachineDefinitionDiagnostic,
+    ValidateStateMachineDefinitionResultCode, ValidateStateMachineDefinitionSeverity,
+};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::ErrorMetadata;
 use serde_json::json;
 use sfn_api::naming;
-use sfn_aws::{self as aws, AwsClients, AwsError, AwsSettings, PropagationRetry, RateLimits};
+use sfn_aws::{
+    self as aws, AwsClients, AwsError, AwsSettings, Diagnostic, PropagationRetry, RateLimits,
+    Severity, Validation,
+};
 use sfn_plan::{
     DeletionPolicy, DesiredMachine, DesiredRole, MachineType, ManagedRole, Owner, PublishSpec,
 };
@@ -611,4 +621,177 @@ async fn put_metric_alarm_gets_the_created_machine_arn() {
     let clients = mocked(&[&describe, &create], &[], &[&alarms, &put]);
     aws::reconcile_machine(&clients, &d).await.unwrap();
     assert_eq!(put.num_calls(), 1);
+}
+
+/// AWS's answer with one diagnostic.
+fn validation_answer(
+    result: ValidateStateMachineDefinitionResultCode,
+    severity: ValidateStateMachineDefinitionSeverity,
+    [code, message, location]: [&str; 3],
+) -> ValidateStateMachineDefinitionOutput {
+    let diagnostic = ValidateStateMachineDefinitionDiagnostic::builder()
+        .severity(severity)
+        .code(code)
+        .message(message)
+        .location(location)
+        .build()
+        .expect("a complete diagnostic");
+    ValidateStateMachineDefinitionOutput::builder()
+        .result(result)
+        .diagnostics(diagnostic)
+        .build()
+        .expect("a complete answer")
+}
+
+/// AWS's verdict on the Pass definition for `machine_type`, which must be one.
+async fn verdict(clients: &AwsClients, machine_type: MachineType) -> aws::Verdict {
+    match aws::validate_definition(clients, &pass_definition(), machine_type).await {
+        Validation::Checked(v) => v,
+        other => panic!("expected a verdict, got {other:?}"),
+    }
+}
+
+fn pass_definition() -> serde_json::Value {
+    json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}})
+}
+
+#[tokio::test]
+async fn aws_validation_ok_with_a_warning_is_a_verdict_with_the_warning() {
+    let validate = mock!(aws_sdk_sfn::Client::validate_state_machine_definition)
+        .match_requests(|r| {
+            r.r#type() == Some(&StateMachineType::Express)
+                && r.severity() == Some(&ValidateStateMachineDefinitionSeverity::Warning)
+                && r.definition().is_some_and(|d| d.contains("\"StartAt\""))
+        })
+        .then_output(|| {
+            validation_answer(
+                ValidateStateMachineDefinitionResultCode::Ok,
+                ValidateStateMachineDefinitionSeverity::Warning,
+                [
+                    "NO_DOLLAR",
+                    "The field 'Result' looks like a path",
+                    "/States/A/Result",
+                ],
+            )
+        });
+    let clients = mocked(&[&validate], &[], &[]);
+    let verdict = verdict(&clients, MachineType::Express).await;
+    assert!(verdict.ok);
+    assert_eq!(verdict.errors().count(), 0);
+    let warnings: Vec<String> = verdict.warnings().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["NO_DOLLAR at /States/A/Result: The field 'Result' looks like a path"]
+    );
+    assert_eq!(validate.num_calls(), 1);
+    assert_eq!(clients.calls().get("sfn:ValidateStateMachineDefinition"), 1);
+    assert_eq!(clients.calls().writes(), 0, "validating changes nothing");
+}
+
+#[tokio::test]
+async fn aws_validation_fail_carries_the_error_diagnostics() {
+    let validate = mock!(aws_sdk_sfn::Client::validate_state_machine_definition)
+        .match_requests(|r| r.r#type() == Some(&StateMachineType::Standard))
+        .then_output(|| {
+            validation_answer(
+                ValidateStateMachineDefinitionResultCode::Fail,
+                ValidateStateMachineDefinitionSeverity::Error,
+                [
+                    "MISSING_TRANSITION_TARGET",
+                    "Missing 'Next' target: B",
+                    "/States/A/Next",
+                ],
+            )
+        });
+    let clients = mocked(&[&validate], &[], &[]);
+    let verdict = verdict(&clients, MachineType::Standard).await;
+    assert!(!verdict.ok);
+    let errors: Vec<&Diagnostic> = verdict.errors().collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].severity, Severity::Error);
+    assert_eq!(errors[0].code, "MISSING_TRANSITION_TARGET");
+    assert_eq!(errors[0].location.as_deref(), Some("/States/A/Next"));
+    assert_eq!(errors[0].message, "Missing 'Next' target: B");
+}
+
+/// Asks once with clients whose every validation call gets `error`; returns the answer and the number of
+/// attempts on the wire.
+async fn validation_failing_with(
+    error: fn() -> ValidateStateMachineDefinitionError,
+) -> (Validation, usize) {
+    let validate = mock!(aws_sdk_sfn::Client::validate_state_machine_definition).then_error(error);
+    let clients = mocked(&[&validate], &[], &[]);
+    let answer =
+        aws::validate_definition(&clients, &pass_definition(), MachineType::Standard).await;
+    (answer, validate.num_calls())
+}
+
+#[tokio::test]
+async fn aws_validation_without_the_permission_is_unavailable() {
+    let (answer, attempts) = validation_failing_with(|| {
+        ValidateStateMachineDefinitionError::generic(meta(
+            "AccessDeniedException",
+            "not authorized to perform: states:ValidateStateMachineDefinition",
+        ))
+    })
+    .await;
+    match answer {
+        Validation::Unavailable { reason, transient } => {
+            assert!(reason.contains("access denied"), "{reason}");
+            assert!(
+                reason.contains("states:ValidateStateMachineDefinition"),
+                "{reason}"
+            );
+            assert!(!transient, "someone has to grant the permission");
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    assert_eq!(attempts, 1, "access denied is not retried");
+}
+
+#[tokio::test]
+async fn aws_validation_throttled_past_the_retries_is_unavailable() {
+    let (answer, attempts) = validation_failing_with(|| {
+        ValidateStateMachineDefinitionError::generic(meta("ThrottlingException", "Rate exceeded"))
+    })
+    .await;
+    match answer {
+        Validation::Unavailable { reason, transient } => {
+            assert!(reason.contains("throttled"), "{reason}");
+            assert!(transient);
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    assert_eq!(attempts, 3, "the SDK's retries ran first");
+}
+
+#[tokio::test]
+async fn aws_validation_that_cannot_reach_aws_is_unavailable() {
+    // Nothing listens on port 1 of the loopback: every attempt is a dispatch failure.
+    let sfn = aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .retry_partition(aws_sdk_sfn::config::retry::RetryPartition::new(partition()))
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "mock"))
+            .endpoint_url("http://127.0.0.1:1")
+            .retry_config(retry())
+            .build(),
+    );
+    let others = mocked(&[], &[], &[]);
+    let clients = AwsClients::from_clients(
+        sfn,
+        others.iam.clone(),
+        others.cloudwatch.clone(),
+        ACCOUNT.into(),
+        "us-east-1".into(),
+        others.settings().clone(),
+    );
+    match aws::validate_definition(&clients, &pass_definition(), MachineType::Standard).await {
+        Validation::Unavailable { reason, transient } => {
+            assert!(reason.contains("could not reach AWS"), "{reason}");
+            assert!(transient);
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
 }

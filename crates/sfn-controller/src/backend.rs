@@ -1,5 +1,6 @@
-//! The controllers' view of AWS: four calls (reconcile/delete a machine, reconcile/delete an activity) and
-//! the per-API call counters for `/metrics`.
+//! The controllers' view of AWS: four calls (reconcile/delete a machine, reconcile/delete an activity), AWS's
+//! own validation of a definition (optional, see [`DefinitionReview`]) and the per-API call counters for
+//! `/metrics`.
 //!
 //! A trait rather than the AWS clients directly, so the reconcile logic (status, events, error policy) is
 //! tested with an in-memory fake, and the AWS layer's own result types stay its own business: the adapter
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use sfn_plan::{DesiredActivity, DesiredMachine};
+use sfn_plan::{DesiredActivity, DesiredMachine, MachineType};
 
 /// What a successful machine reconcile left in AWS.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,6 +45,22 @@ pub struct BackendError {
     pub retry_after: Option<std::time::Duration>,
 }
 
+/// AWS's opinion of a definition (`ValidateStateMachineDefinition`), each finding already worded for a status:
+/// its code, location and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinitionReview {
+    /// AWS would create it; its warnings, if any.
+    Accepted { warnings: Vec<String> },
+    /// AWS would refuse it.
+    Rejected {
+        errors: Vec<String>,
+        warnings: Vec<String>,
+    },
+    /// No verdict (no permission, throttled, unreachable, not implemented by the endpoint): the reconcile
+    /// goes on as if it had not asked.
+    Unavailable { reason: String },
+}
+
 /// The AWS operations the controllers need.
 #[async_trait]
 pub trait AwsBackend: Send + Sync + 'static {
@@ -57,6 +74,13 @@ pub trait AwsBackend: Send + Sync + 'static {
         desired: &DesiredActivity,
     ) -> Result<ActivityApplied, BackendError>;
     async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError>;
+    /// AWS's validation of `definition` for a machine of `machine_type`. Never an error: a failed call is
+    /// [`DefinitionReview::Unavailable`].
+    async fn validate_definition(
+        &self,
+        definition: &serde_json::Value,
+        machine_type: MachineType,
+    ) -> DefinitionReview;
     /// Cumulative AWS calls per API operation since start.
     fn call_counts(&self) -> BTreeMap<String, u64>;
 }
@@ -163,6 +187,33 @@ impl AwsBackend for AwsSdkBackend {
             .map_err(classify)
     }
 
+    async fn validate_definition(
+        &self,
+        definition: &serde_json::Value,
+        machine_type: MachineType,
+    ) -> DefinitionReview {
+        match sfn_aws::validate_definition(&self.clients, definition, machine_type).await {
+            sfn_aws::Validation::Checked(verdict) => {
+                let words = |d: &sfn_aws::Diagnostic| d.to_string();
+                let mut warnings: Vec<String> = verdict.warnings().map(words).collect();
+                if verdict.truncated {
+                    warnings.push("AWS listed only its first findings".to_owned());
+                }
+                if verdict.ok {
+                    DefinitionReview::Accepted { warnings }
+                } else {
+                    DefinitionReview::Rejected {
+                        errors: verdict.errors().map(words).collect(),
+                        warnings,
+                    }
+                }
+            }
+            sfn_aws::Validation::Unavailable { reason, .. } => {
+                DefinitionReview::Unavailable { reason }
+            }
+        }
+    }
+
     fn call_counts(&self) -> BTreeMap<String, u64> {
         self.clients
             .calls()
@@ -181,8 +232,8 @@ pub mod memory {
 
     use async_trait::async_trait;
 
-    use super::{ActivityApplied, AwsBackend, BackendError, MachineApplied};
-    use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole};
+    use super::{ActivityApplied, AwsBackend, BackendError, DefinitionReview, MachineApplied};
+    use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole, MachineType};
 
     /// The in-memory backend.
     #[derive(Debug, Default)]
@@ -193,6 +244,8 @@ pub mod memory {
         machines: Mutex<BTreeMap<String, (DesiredMachine, String)>>,
         activities: Mutex<BTreeMap<String, DesiredActivity>>,
         failures: Mutex<VecDeque<BackendError>>,
+        /// What every validation answers; `None` accepts without warnings.
+        review: Mutex<Option<DefinitionReview>>,
         calls: Mutex<BTreeMap<String, u64>>,
     }
 
@@ -211,6 +264,11 @@ pub mod memory {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push_back(err);
+        }
+
+        /// Every later validation answers `review`.
+        pub fn set_review(&self, review: DefinitionReview) {
+            *self.review.lock().unwrap_or_else(|e| e.into_inner()) = Some(review);
         }
 
         /// The state machine as last applied.
@@ -348,6 +406,27 @@ pub mod memory {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&desired.name);
             Ok(())
+        }
+
+        async fn validate_definition(
+            &self,
+            _definition: &serde_json::Value,
+            _machine_type: MachineType,
+        ) -> DefinitionReview {
+            // Counted, but never failed by `fail_next`: the validation has no error to fail with.
+            *self
+                .calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry("ValidateStateMachineDefinition".to_owned())
+                .or_default() += 1;
+            self.review
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or(DefinitionReview::Accepted {
+                    warnings: Vec::new(),
+                })
         }
 
         fn call_counts(&self) -> BTreeMap<String, u64> {

@@ -22,6 +22,7 @@
 //! reconcile makes right after; only the deletion of a TaskIntegration can go unnoticed until the next resync.
 
 pub mod activity;
+pub mod aws_validation;
 pub mod backend;
 pub mod error;
 pub mod http;
@@ -54,6 +55,7 @@ use tokio::sync::watch as tokio_watch;
 use sfn_api::{Activity, StateMachine, TaskIntegration};
 use sfn_plan::desired;
 
+use self::aws_validation::ValidationCache;
 use self::backend::AwsBackend;
 use self::http::Health;
 use self::leader::{Election, LeaderConfig};
@@ -99,6 +101,9 @@ pub struct Config {
     pub aws: AwsEnvironment,
     /// Reporting instance in Events (pod name).
     pub instance: String,
+    /// Ask AWS's `ValidateStateMachineDefinition` about each new definition before applying it (see
+    /// [`aws_validation`]).
+    pub aws_validate: bool,
 }
 
 impl Config {
@@ -113,6 +118,7 @@ impl Config {
             backoff: Backoff::default(),
             aws,
             instance: MANAGER.to_owned(),
+            aws_validate: false,
         }
     }
 }
@@ -142,6 +148,8 @@ pub struct Context {
     /// What each TaskIntegration references (an Activity or a StateMachine).
     pub integration_refs: ReferenceIndex,
     pub failures: FailureCounter,
+    /// AWS's answers about definitions, when `aws_validate` is on.
+    pub validations: ValidationCache,
 }
 
 impl Context {
@@ -316,6 +324,7 @@ async fn run_scope(
         machine_refs: ReferenceIndex::new(),
         integration_refs: ReferenceIndex::new(),
         failures: FailureCounter::new(),
+        validations: ValidationCache::new(),
     });
 
     let controller_config =

@@ -1,5 +1,5 @@
 //! The one reconcile pipeline of the three kinds: finalizer → build the desired state (resolving and
-//! recording references) → apply in AWS → status and conditions → events, with the metrics and the error
+//! recording references) → review it (a kind's optional further check) → apply in AWS → status and conditions → events, with the metrics and the error
 //! policy around it; and on deletion: cleanup in AWS (or retain) → events.
 //!
 //! A kind plugs in only what is its own through [`Kind`]: how its desired state is built, how it is applied
@@ -147,6 +147,12 @@ pub trait Kind:
     /// Builds the desired state from the spec and the watch caches, with the references looked up on the way.
     fn build(&self, ctx: &Context) -> (Result<Self::Desired, BuildError>, Vec<RefKey>);
 
+    /// A further check of the built desired state before it is applied, which may add to it (warnings) or
+    /// refuse it; a refusal is handled like a failed build. Nothing by default.
+    async fn review(&self, _desired: &mut Self::Desired, _ctx: &Context) -> Result<(), BuildError> {
+        Ok(())
+    }
+
     /// The note of the Warning event after a failed build step.
     fn build_failure_note(err: &BuildError) -> String {
         err.message().to_owned()
@@ -242,7 +248,11 @@ async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Acti
     if let Some(index) = K::reference_index(ctx) {
         index.set(dependent(obj.as_ref()), refs);
     }
-    let desired = match built {
+    let reviewed = match built {
+        Ok(mut desired) => obj.review(&mut desired, ctx).await.map(|()| desired),
+        Err(err) => Err(err),
+    };
+    let desired = match reviewed {
         Ok(desired) => desired,
         Err(err) => {
             let outcome = Outcome::Failed {

@@ -5,7 +5,8 @@
 //! The build step tells a missing reference (`ReferenceNotFound`: a TaskIntegration, Activity or
 //! StateMachine is missing or has no ARN yet; retried, and woken by the reference index as soon as it
 //! appears) from an invalid definition (`InvalidDefinition`: waits for the next spec change, as retrying
-//! cannot fix it).
+//! cannot fix it). With `--aws-validate`, AWS's verdict on the compiled definition comes between the build
+//! and the apply ([`aws_validation`]); its FAIL is an `InvalidDefinition` too.
 
 use async_trait::async_trait;
 
@@ -21,7 +22,7 @@ use super::pipeline::{
 use super::refindex::{RefKey, ReferenceIndex};
 use super::resolver::{StoreResolver, integration_names};
 use super::status::{Outcome, Reason};
-use super::{Config, Context, resync_action};
+use super::{Config, Context, aws_validation, resync_action};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "StateMachine";
@@ -89,6 +90,14 @@ impl Kind for StateMachine {
         )
         .map_err(|e| BuildError::from_desired(e, "definition"));
         (built, resolver.recorded())
+    }
+
+    /// With `--aws-validate`: AWS's own validation, after the offline one.
+    async fn review(&self, built: &mut Built, ctx: &Context) -> Result<(), BuildError> {
+        if !ctx.config.aws_validate {
+            return Ok(());
+        }
+        aws_validation::review(built, ctx).await
     }
 
     async fn apply(&self, built: &Built, ctx: &Context) -> Result<MachineApplied, BackendError> {

@@ -73,6 +73,11 @@ pub struct Args {
     /// Identity of this replica in the election and in Events; defaults to the pod name (POD_NAME) or host name.
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
+    /// Before applying a new definition, also ask AWS's ValidateStateMachineDefinition (needs
+    /// states:ValidateStateMachineDefinition). AWS's FAIL stops the apply; when AWS cannot answer, the
+    /// status warns and the reconcile goes on.
+    #[arg(long, env = "SFN_OPERATOR_AWS_VALIDATE", default_value_t = false)]
+    pub aws_validate: bool,
     /// Concurrent reconciles per kind.
     #[arg(long, env = "SFN_OPERATOR_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
@@ -193,6 +198,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         DeletionPolicyArg::Retain => DefaultDeletionPolicy::Retain,
     };
     config.concurrency = args.concurrency;
+    config.aws_validate = args.aws_validate;
     config.instance = identity.clone();
     if args.leader_election {
         let ns = args.lease_namespace.clone().unwrap_or_else(pod_namespace);
@@ -274,6 +280,7 @@ mod tests {
         assert_eq!(w.args.resync_period, std::time::Duration::from_secs(300));
         assert_eq!(w.args.default_deletion_policy, DeletionPolicyArg::Retain);
         assert!(w.args.leader_election);
+        assert!(!w.args.aws_validate, "off unless asked for");
         assert_eq!(w.args.lease_name, "sfn-operator");
         assert_eq!(w.args.log_format, LogFormat::Text);
         assert_eq!(w.args.metrics_addr.port(), 8080);

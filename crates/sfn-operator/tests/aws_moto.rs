@@ -1043,3 +1043,29 @@ async fn a_policy_too_large_for_inline_goes_into_managed_policies() {
             .is_none()
     );
 }
+
+/// moto 5.2.5 does not implement ValidateStateMachineDefinition: it answers HTTP 500 with an HTML page
+/// (the server logs `NotImplementedError`). That is the "unavailable" case: a reason, no verdict, and
+/// nothing else in the account is touched.
+#[tokio::test]
+async fn aws_validation_against_moto_is_unavailable() {
+    let clients = moto_clients("aws_validation_against_moto").await;
+    let d = desired_machine(&clients, "demo", "validated");
+    let answer = aws::validate_definition(&clients, &d.definition, d.machine_type).await;
+    match answer {
+        aws::Validation::Unavailable { reason, .. } => {
+            assert!(
+                reason.contains("sfn:ValidateStateMachineDefinition"),
+                "{reason}"
+            );
+        }
+        other => panic!("moto now answers the validation: {other:?}"),
+    }
+    let calls = clients.calls();
+    assert_eq!(
+        calls.get("sfn:ValidateStateMachineDefinition"),
+        1,
+        "{calls}"
+    );
+    assert_eq!(calls.writes(), 0, "{calls}");
+}
