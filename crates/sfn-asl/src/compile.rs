@@ -24,7 +24,7 @@ use std::fmt;
 use serde_json::{Map, Number, Value, json};
 
 use super::condition;
-use super::diagnostic::{Diagnostic, child, index};
+use super::diagnostic::{Diagnostic, child, index, partition};
 use super::integration::{IntegrationError, RefKind, Resolver, merge_under, resolve_task};
 use super::model::{
     Catcher, Choice, ChoiceBranch, ChoiceTest, Definition, Fail, MapState, NumField, Parallel,
@@ -42,6 +42,8 @@ use sfn_api::{self as api, Fragment, StateMachineSpec, StateType};
 pub struct Compiled {
     pub definition: Definition,
     pub json: Value,
+    /// What AWS accepts but is probably not meant (severity warning), in the order found.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A reference the compiler could not resolve; the controller reports these as `ReferenceNotFound` and
@@ -74,7 +76,10 @@ impl fmt::Display for MissingReference {
 #[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
 pub struct CompileErrors {
     pub missing: Vec<MissingReference>,
+    /// The errors (severity error only).
     pub diagnostics: Vec<Diagnostic>,
+    /// Warnings found on the way; they never make a spec fail.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl CompileErrors {
@@ -173,22 +178,23 @@ pub fn compile_state_machine(
     diags.extend(std::mem::take(&mut c.diags));
     let mut compiled = None;
     if let Some(def) = definition {
-        if let Err(d) = validate::validate(&def) {
-            diags.extend(d);
-        }
+        diags.extend(validate::check(&def));
         let json = def.to_json();
         diags.extend(check_size(json_size(&json)));
-        compiled = Some(Compiled {
-            definition: def,
-            json,
-        });
+        compiled = Some((def, json));
     }
     dedup(&mut diags);
+    let (errors, warnings) = partition(diags);
     match compiled {
-        Some(ok) if diags.is_empty() && c.missing.is_empty() => Ok(ok),
+        Some((definition, json)) if errors.is_empty() && c.missing.is_empty() => Ok(Compiled {
+            definition,
+            json,
+            warnings,
+        }),
         _ => Err(CompileErrors {
             missing: c.missing,
-            diagnostics: diags,
+            diagnostics: errors,
+            warnings,
         }),
     }
 }

@@ -16,7 +16,7 @@ mod size;
 pub mod validate;
 
 pub use compile::{CompileErrors, Compiled, MissingReference, compile_state_machine};
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Code, Diagnostic, Severity};
 pub use integration::{MapResolver, NoReferences, RefKind, Resolver};
 pub use parse::allowed_fields;
-pub use validate::{validate, validate_json};
+pub use validate::{check, check_json, validate, validate_json};

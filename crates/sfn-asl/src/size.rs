@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Code, Diagnostic};
 
 /// Largest definition AWS accepts, in bytes of JSON.
 pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
@@ -37,5 +37,6 @@ pub fn check_size(bytes: usize) -> Option<Diagnostic> {
                 "the definition is {bytes} bytes; AWS accepts at most {MAX_DEFINITION_BYTES} bytes (1 MiB)"
             ),
         )
+        .with_code(Code::DefinitionTooLarge)
     })
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::diagnostic::{Diagnostic, child, index};
+use super::diagnostic::{Code, Diagnostic, child, index};
 use super::model::*;
 use super::paths;
 use super::size::json_size;
@@ -43,29 +43,40 @@ const STATES_ERRORS: &[&str] = &[
     "States.BranchFailed",
 ];
 
-/// Parses and validates an ASL document, including the size limit.
-pub fn validate_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
-    let def = super::parse::from_json(value)?;
-    let mut diags = match validate(&def) {
-        Ok(()) => Vec::new(),
-        Err(d) => d,
+/// Parses and validates an ASL document, including the size limit: the definition when nothing blocks it, and
+/// every diagnostic (errors and warnings) either way.
+pub fn check_json(value: &Value) -> (Option<Definition>, Vec<Diagnostic>) {
+    let def = match super::parse::from_json(value) {
+        Ok(def) => def,
+        Err(diags) => return (None, diags),
     };
+    let mut diags = check(&def);
     if let Some(d) = check_size(json_size(value)) {
         diags.push(d);
     }
-    if diags.is_empty() {
-        Ok(def)
+    if diags.iter().any(Diagnostic::is_error) {
+        (None, diags)
     } else {
-        Err(diags)
+        (Some(def), diags)
     }
 }
 
-/// Checks a parsed definition against every semantic rule. The size limit needs the serialised text and is
-/// checked by [`validate_json`] and the compiler.
-pub fn validate(def: &Definition) -> Result<(), Vec<Diagnostic>> {
+/// Parses and validates an ASL document, including the size limit. The error side holds the errors only; use
+/// [`check_json`] for the warnings too.
+pub fn validate_json(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
+    match check_json(value) {
+        (Some(def), _) => Ok(def),
+        (None, diags) => Err(diags.into_iter().filter(Diagnostic::is_error).collect()),
+    }
+}
+
+/// Checks a parsed definition against every semantic rule and returns every diagnostic, errors and warnings.
+/// The size limit needs the serialised text and is checked by [`check_json`] and the compiler.
+pub fn check(def: &Definition) -> Vec<Diagnostic> {
     let mut v = Validator {
         diags: Vec::new(),
         seen_names: HashMap::new(),
+        top_query_language: def.query_language.unwrap_or(QueryLanguage::JsonPath),
     };
     let top = At {
         ptr: "",
@@ -83,12 +94,21 @@ pub fn validate(def: &Definition) -> Result<(), Vec<Diagnostic>> {
             format!("must be \"1.0\", found {ver:?}"),
         );
     }
-    let ql = def.query_language.unwrap_or(QueryLanguage::JsonPath);
+    let ql = v.top_query_language;
     v.scope(&def.start_at, &def.states, "", None, ql);
-    if v.diags.is_empty() {
+    v.diags
+}
+
+/// Checks a parsed definition against every semantic rule; the error side holds the errors only.
+pub fn validate(def: &Definition) -> Result<(), Vec<Diagnostic>> {
+    let errors: Vec<Diagnostic> = check(def)
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if errors.is_empty() {
         Ok(())
     } else {
-        Err(v.diags)
+        Err(errors)
     }
 }
 
@@ -102,6 +122,9 @@ struct Validator {
     diags: Vec<Diagnostic>,
     /// Every state name seen so far with its pointer: names are unique across the whole machine.
     seen_names: HashMap<String, String>,
+    /// The definition's own `QueryLanguage` (JSONPath when unset), which decides whether a state may choose
+    /// JSONPath: AWS forbids it only under a JSONata top level, whatever the enclosing state uses.
+    top_query_language: QueryLanguage,
 }
 
 fn is_terminal(s: &State) -> bool {
@@ -163,6 +186,24 @@ impl Validator {
         self.diags.push(Diagnostic::new(ptr, at.state, field, msg));
     }
 
+    /// An error with a code more precise than `SCHEMA_VALIDATION_FAILED`.
+    fn err_code(&mut self, at: At<'_>, field: Option<&str>, code: Code, msg: impl Into<String>) {
+        self.err(at, field, msg);
+        if let Some(d) = self.diags.last_mut() {
+            d.code = code;
+        }
+    }
+
+    /// A warning: reported with its code, never blocking.
+    fn warn(&mut self, at: At<'_>, field: Option<&str>, code: Code, msg: impl Into<String>) {
+        let ptr = match field {
+            Some(f) => child(at.ptr, f),
+            None => at.ptr.to_owned(),
+        };
+        self.diags
+            .push(Diagnostic::warning(code, ptr, at.state, field, msg));
+    }
+
     fn scope(
         &mut self,
         start_at: &str,
@@ -180,9 +221,10 @@ impl Validator {
             return;
         }
         if !states.contains_key(start_at) {
-            self.err(
+            self.err_code(
                 at,
                 Some("StartAt"),
+                Code::MissingTransitionTarget,
                 format!("StartAt {start_at:?} does not name a state in this scope"),
             );
         }
@@ -242,9 +284,10 @@ impl Validator {
                     "state is unreachable: no transition from StartAt leads to it",
                 );
             } else if !done.contains(name.as_str()) {
-                self.err(
+                self.err_code(
                     at,
                     None,
+                    Code::MissingEndState,
                     "no path from this state reaches a terminal state (End, Succeed or Fail)",
                 );
             }
@@ -264,12 +307,18 @@ impl Validator {
             state: Some(name),
         };
         if name.is_empty() {
-            self.err(at, None, "state names must not be empty");
-        }
-        if name.chars().count() > MAX_STATE_NAME {
-            self.err(
+            self.err_code(
                 at,
                 None,
+                Code::InvalidStateName,
+                "state names must not be empty",
+            );
+        }
+        if name.chars().count() > MAX_STATE_NAME {
+            self.err_code(
+                at,
+                None,
+                Code::InvalidStateName,
                 format!(
                     "state name is {} characters; AWS allows at most {MAX_STATE_NAME}",
                     name.chars().count()
@@ -277,14 +326,16 @@ impl Validator {
             );
         }
         if let Some(prev) = self.seen_names.insert(name.to_owned(), ptr.to_owned()) {
-            self.err(
+            self.err_code(
                 at,
                 None,
+                Code::DuplicateStateName,
                 format!("state name {name:?} is already used at {prev}; names are unique across the whole state machine"),
             );
         }
         let ql = s.query_language.unwrap_or(inherited);
-        if inherited == QueryLanguage::Jsonata && s.query_language == Some(QueryLanguage::JsonPath)
+        if self.top_query_language == QueryLanguage::Jsonata
+            && s.query_language == Some(QueryLanguage::JsonPath)
         {
             self.err(
                 at,
@@ -344,12 +395,15 @@ impl Validator {
             }
         });
         for (target, which) in missing {
-            self.diags.push(Diagnostic::new(
-                format!("{}/{}", at.ptr, which.pointer_suffix()),
-                at.state,
-                Some(which.field()),
-                format!("{target:?} does not name a state in this scope"),
-            ));
+            self.diags.push(
+                Diagnostic::new(
+                    format!("{}/{}", at.ptr, which.pointer_suffix()),
+                    at.state,
+                    Some(which.field()),
+                    format!("{target:?} does not name a state in this scope"),
+                )
+                .with_code(Code::MissingTransitionTarget),
+            );
         }
     }
 
@@ -621,19 +675,28 @@ impl Validator {
                 } else {
                     ("Parameters", "\"TaskToken.$\": \"$$.Task.Token\"")
                 };
-                self.err(
+                // AWS creates and runs such a task; it then waits until its timeout, since nothing can call
+                // back. A warning, not an error: the token may reach the service some other way.
+                self.warn(
                     at,
                     Some(field),
+                    Code::MissingTaskToken,
                     format!("the .waitForTaskToken pattern needs the task token passed to the service, e.g. {hint}"),
                 );
             }
         }
         if t.resource.is_empty() {
-            self.err(at, Some("Resource"), "must not be empty");
-        } else if !t.resource.starts_with("arn:") && !paths::is_jsonata(&t.resource) {
-            self.err(
+            self.err_code(
                 at,
                 Some("Resource"),
+                Code::InvalidResource,
+                "must not be empty",
+            );
+        } else if !t.resource.starts_with("arn:") && !paths::is_jsonata(&t.resource) {
+            self.err_code(
+                at,
+                Some("Resource"),
+                Code::InvalidResource,
                 format!("{:?} is not an ARN", t.resource),
             );
         }
@@ -912,11 +975,14 @@ impl Validator {
                     ));
                 }
             } else if n.starts_with("States.") && !STATES_ERRORS.contains(&n.as_str()) {
-                self.diags.push(Diagnostic::new(
+                // AWS creates such a machine (public samples use names like "States.QuorumMet"), but no
+                // runtime error carries the name unless a Fail state or a task raises it on purpose.
+                self.diags.push(Diagnostic::warning(
+                    Code::ReservedErrorName,
                     p,
                     at.state,
                     Some("ErrorEquals"),
-                    format!("{n:?} is not a predefined error; the States. prefix is reserved"),
+                    format!("{n:?} is not a predefined error; the States. prefix is reserved for Step Functions' own errors"),
                 ));
             }
         }

@@ -2,7 +2,7 @@
 //! the JSON pointer and the message, so a rule that stops firing (or fires in the wrong place) fails here.
 
 use serde_json::{Value, json};
-use sfn_asl::{Diagnostic, validate_json};
+use sfn_asl::{Code, Diagnostic, Severity, check_json, validate_json};
 
 fn errors(doc: &Value) -> Vec<Diagnostic> {
     validate_json(doc).err().unwrap_or_default()
@@ -30,6 +30,24 @@ fn bad(doc: Value, pointer: &str, needle: &str) {
         "expected an error at {pointer} containing {needle:?}, got:\n{}",
         errs.iter()
             .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// AWS accepts the definition, and it carries a warning with `code` at `pointer`.
+#[track_caller]
+fn warned(doc: Value, pointer: &str, code: Code) {
+    good(doc.clone());
+    let (_, diags) = check_json(&doc);
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.code == code && d.pointer == pointer),
+        "expected a {code} warning at {pointer}, got:\n{}",
+        diags
+            .iter()
+            .map(Diagnostic::labelled)
             .collect::<Vec<_>>()
             .join("\n")
     );
@@ -252,10 +270,11 @@ fn retry_rules() {
         "/States/S/Retry/0/ErrorEquals",
         "at least one error name",
     );
-    bad(
-        task_with(json!({"Retry": [{"ErrorEquals": ["States.Bogus"]}]})),
+    // A custom name in the reserved namespace: AWS creates the machine (public samples do this).
+    warned(
+        task_with(json!({"Retry": [{"ErrorEquals": ["States.QuorumMet"]}]})),
         "/States/S/Retry/0/ErrorEquals/0",
-        "not a predefined error",
+        Code::ReservedErrorName,
     );
 }
 
@@ -523,6 +542,70 @@ fn wait_for_task_token_needs_the_token() {
     );
     t["States"]["S"]["Resource"] = json!("arn:aws:states:::lambda:invoke.waitForTaskToken");
     good(t.clone());
+    // AWS creates and runs it; the task then waits until it times out.
     t["States"]["S"]["Parameters"] = json!({"FunctionName": "f"});
-    bad(t, "/States/S/Parameters", "needs the task token");
+    warned(t, "/States/S/Parameters", Code::MissingTaskToken);
+}
+
+#[test]
+fn a_state_may_choose_jsonpath_unless_the_machine_is_jsonata() {
+    // The rule is about the definition's top-level QueryLanguage, not the enclosing state's.
+    let map_of = |top: Option<&str>| {
+        let mut doc = json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "QueryLanguage": "JSONata", "Items": "{% [1, 2] %}", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {
+                "Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}}}}});
+        if let Some(ql) = top {
+            doc["QueryLanguage"] = json!(ql);
+            doc["States"]["M"]
+                .as_object_mut()
+                .unwrap()
+                .remove("QueryLanguage");
+        }
+        doc
+    };
+    good(map_of(None));
+    bad(
+        map_of(Some("JSONata")),
+        "/States/M/ItemProcessor/States/P/QueryLanguage",
+        "cannot use JSONPath",
+    );
+}
+
+#[test]
+fn codes_match_aws_where_aws_has_one() {
+    let code_at = |doc: Value, pointer: &str| {
+        errors(&doc)
+            .into_iter()
+            .find(|d| d.pointer == pointer)
+            .map(|d| d.code.as_str())
+    };
+    assert_eq!(
+        code_at(
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}),
+            "/States/A/Next"
+        ),
+        Some("MISSING_TRANSITION_TARGET")
+    );
+    assert_eq!(
+        code_at(
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}),
+            "/States/A"
+        ),
+        Some("MISSING_END_STATE")
+    );
+    assert_eq!(
+        code_at(
+            one(json!({"Type": "Task", "Resource": "lambda", "End": true})),
+            "/States/S/Resource"
+        ),
+        Some("INVALID_RESOURCE")
+    );
+    assert_eq!(
+        code_at(
+            one(json!({"Type": "Pass", "End": true, "Bogus": 1})),
+            "/States/S/Bogus"
+        ),
+        Some("SCHEMA_VALIDATION_FAILED")
+    );
 }

@@ -14,16 +14,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use sfn_alarms::{self as alarms, AlarmSpec};
+use sfn_alarms::AlarmSpec;
 use sfn_api::StateMachine;
 use sfn_api::manifest::{self, Bundle};
 use sfn_api::naming;
 pub use sfn_asl::bundle::{compile_in_bundle, namespace_of, offline_resolver};
 use sfn_asl::model::{ChoiceTest, Definition, StateKind};
 use sfn_asl::{self as asl, condition};
-use sfn_iam::{self as iam, DerivedPolicy, RoleContext};
+use sfn_iam::{self as iam, DerivedPolicy};
 
 pub use sfn_plan::desired::task_hints;
+use sfn_plan::desired::{self, DesiredError};
 
 /// Account used for ARNs of objects that do not exist in AWS yet.
 pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
@@ -114,68 +115,106 @@ pub struct MachinePlan {
     pub alarms: Vec<AlarmSpec>,
 }
 
-/// Plans one StateMachine of a bundle: compile, derive the role and the alarms, as the operator would in the
-/// account and region given. Errors are messages naming the object (and the state and field when there is one).
+/// The settings a plan is made with: placeholders for the account and region unless given.
+pub fn settings(account: &str, region: &str) -> desired::Settings {
+    desired::Settings {
+        partition: naming::partition_of(region).to_owned(),
+        region: region.to_owned(),
+        account_id: account.to_owned(),
+        default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
+    }
+}
+
+/// Why an object was refused: the status reason the operator would set (`InvalidSpec` or
+/// `ReferenceNotFound`) and one message per problem, each naming the object.
+pub type Refusal = (&'static str, Vec<String>);
+
+/// A [`DesiredError`] as `plan` and `validate` print it: every line names the object.
+pub fn refusal(object: &str, err: &DesiredError) -> Refusal {
+    let reason = match err {
+        DesiredError::ReferenceNotFound(_) => sfn_api::reasons::REFERENCE_NOT_FOUND,
+        DesiredError::InvalidDefinition(_) | DesiredError::InvalidSpec(_) => {
+            sfn_api::reasons::INVALID_SPEC
+        }
+    };
+    let prefix = format!("{object}: ");
+    let lines = err
+        .to_string()
+        .lines()
+        .map(|l| {
+            if l.starts_with(&prefix) {
+                l.to_owned()
+            } else {
+                format!("{prefix}{l}")
+            }
+        })
+        .collect();
+    (reason, lines)
+}
+
+/// Builds one StateMachine of a bundle exactly as the operator does ([`desired::build`]), with its references
+/// resolved among the objects of its namespace: the same checks in the same order.
+pub fn build_in_bundle(
+    sm: &StateMachine,
+    bundle: &Bundle,
+    account: &str,
+    region: &str,
+) -> Result<desired::Built, DesiredError> {
+    let resolver = offline_resolver(bundle, &namespace_of(&sm.metadata), account, region);
+    desired::build(sm, &resolver, &settings(account, region))
+}
+
+/// Plans one StateMachine of a bundle: [`build_in_bundle`], then the view `plan` prints. Errors are messages
+/// naming the object (and the state and field when there is one).
 pub fn plan_machine(
     sm: &StateMachine,
     bundle: &Bundle,
     account: &str,
     region: &str,
-) -> Result<MachinePlan, (&'static str, Vec<String>)> {
-    let ns = namespace_of(&sm.metadata);
-    let name = sm.metadata.name.clone().unwrap_or_default();
-    let object = format!("StateMachine {ns}/{name}");
-    let invalid = |e: String| ("InvalidSpec", vec![format!("{object}: {e}")]);
-    let aws_name = naming::state_machine_name(&ns, &name, sm.spec.name.as_deref())
-        .map_err(|e| ("InvalidSpec", vec![e.to_string()]))?;
-    let resolver = offline_resolver(bundle, &ns, account, region);
-    let compiled = asl::compile_state_machine(&sm.spec, &resolver).map_err(|e| {
-        (
-            e.reason(),
-            e.messages()
-                .into_iter()
-                .map(|m| format!("{object}: {m}"))
-                .collect(),
-        )
-    })?;
-    let partition = naming::partition_of(region);
-    let ctx = RoleContext::from_spec(
-        &sm.spec,
-        partition,
-        region,
-        account,
-        &aws_name,
-        task_hints(&sm.spec, &resolver),
+) -> Result<MachinePlan, Refusal> {
+    let object = format!(
+        "StateMachine {}/{}",
+        namespace_of(&sm.metadata),
+        sm.metadata.name.as_deref().unwrap_or_default()
     );
-    let state_machine_arn = ctx.state_machine_arn();
-    let policy = iam::derive(&compiled.json, &ctx).map_err(|e| invalid(e.to_string()))?;
-    let role = match &sm.spec.role_arn {
-        Some(arn) => PlannedRole::BringYourOwn {
-            arn: arn.clone(),
-            needed: policy,
-        },
-        None => PlannedRole::Managed {
-            name: naming::role_name(&aws_name),
-            trust_policy: iam::trust_policy(account),
+    build_in_bundle(sm, bundle, account, region)
+        .map(MachinePlan::from)
+        .map_err(|e| refusal(&object, &e))
+}
+
+impl From<desired::Built> for MachinePlan {
+    fn from(built: desired::Built) -> Self {
+        let desired::Built {
+            desired,
+            diagnostics,
+            model,
             policy,
-        },
-    };
-    // Alarm names hang off the machine's AWS name, the prefix the AWS layer lists to find stale alarms.
-    let alarm_ctx = alarms::AlarmContext {
-        state_machine_name: aws_name.clone(),
-        state_machine_arn: state_machine_arn.clone(),
-        owner: aws_name.clone(),
-        task_resources: alarms::task_targets(&compiled.json),
-    };
-    let alarms =
-        alarms::desired_alarms(&alarm_ctx, &sm.spec.alarms).map_err(|e| invalid(e.to_string()))?;
-    Ok(MachinePlan {
-        aws_name,
-        state_machine_arn,
-        compiled,
-        role,
-        alarms,
-    })
+            state_machine_arn,
+            ..
+        } = built;
+        let role = match desired.role {
+            sfn_plan::DesiredRole::External { arn } => PlannedRole::BringYourOwn {
+                arn,
+                needed: policy,
+            },
+            sfn_plan::DesiredRole::Managed(role) => PlannedRole::Managed {
+                name: role.name,
+                trust_policy: role.trust_policy,
+                policy,
+            },
+        };
+        MachinePlan {
+            aws_name: desired.name,
+            state_machine_arn,
+            compiled: asl::Compiled {
+                definition: model,
+                json: desired.definition,
+                warnings: diagnostics,
+            },
+            role,
+            alarms: desired.alarms,
+        }
+    }
 }
 
 /// One line describing an alarm: what it watches and when it fires.
@@ -309,7 +348,7 @@ pub fn render_text(ns: &str, name: &str, p: &MachinePlan) -> String {
             let _ = writeln!(out, "#   {line}");
         }
     }
-    let warnings = policy_warnings(policy);
+    let warnings = plan_warnings(p);
     if !warnings.is_empty() {
         let _ = writeln!(out, "# Warnings:");
         for w in warnings {
@@ -347,6 +386,16 @@ fn managed_documents(role_name: &str, policy: &DerivedPolicy) -> Vec<(String, Va
         .into_iter()
         .enumerate()
         .map(|(i, (_, doc))| (naming::managed_policy_name(role_name, i), doc))
+        .collect()
+}
+
+/// Everything a plan warns about: the definition's warnings (with their codes), then the policy's widenings.
+pub fn plan_warnings(p: &MachinePlan) -> Vec<String> {
+    p.compiled
+        .warnings
+        .iter()
+        .map(|d| format!("{}: {d}", d.code))
+        .chain(policy_warnings(p.role.policy()))
         .collect()
 }
 
@@ -402,7 +451,8 @@ pub fn render_json(p: &MachinePlan, doc: &mut Value) {
             .map(|s| json!({"statement": s.statement.to_json(), "reasons": s.reasons}))
             .collect(),
     );
-    doc["warnings"] = json!(policy_warnings(policy));
+    doc["warnings"] = json!(plan_warnings(p));
+    doc["diagnostics"] = json!(p.compiled.warnings);
     doc["alarms"] = serde_json::to_value(&p.alarms).unwrap_or(Value::Null);
 }
 

@@ -79,6 +79,8 @@ pub struct Synced {
     pub wrote_aws: bool,
     /// Published (as Normal) after the status write.
     pub event: Option<Note>,
+    /// Published as a Warning after the status write: warnings the status did not show before.
+    pub warning: Option<Note>,
     pub requeue: Action,
 }
 
@@ -295,6 +297,10 @@ async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Acti
                     ctx.metrics.drift_corrected(K::KIND);
                 }
                 ctx.event(obj.as_ref(), false, event.reason, event.action, event.note)
+                    .await;
+            }
+            if let Some(note) = synced.warning {
+                ctx.event(obj.as_ref(), true, note.reason, note.action, note.note)
                     .await;
             }
             Ok(synced.requeue)

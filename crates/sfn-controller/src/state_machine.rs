@@ -131,6 +131,8 @@ impl Kind for StateMachine {
         st.definition_hash = Some(built.definition_hash.clone());
         let mut warnings = built.warnings.clone();
         warnings.extend(resync_warning);
+        // One Warning event when the warnings change, not one per resync: the status keeps showing them.
+        let warning = new_warnings_note(&st.warnings, &warnings);
         st.warnings = warnings;
 
         let message = if drift {
@@ -176,6 +178,7 @@ impl Kind for StateMachine {
             },
             wrote_aws: applied.operations > 0,
             event,
+            warning,
             requeue,
         }
     }
@@ -234,6 +237,32 @@ async fn retire_renamed(
     )
     .await;
     Ok(())
+}
+
+/// The Warning event for warnings that `previous` did not hold, naming them (the first few; the status has all).
+fn new_warnings_note(previous: &[String], current: &[String]) -> Option<Note> {
+    let fresh: Vec<&String> = current.iter().filter(|w| !previous.contains(w)).collect();
+    if fresh.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 3;
+    let mut note = fresh
+        .iter()
+        .take(SHOWN)
+        .map(|w| w.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if fresh.len() > SHOWN {
+        note.push_str(&format!(
+            " (and {} more in status.warnings)",
+            fresh.len() - SHOWN
+        ));
+    }
+    Some(Note {
+        reason: "Warnings",
+        action: "Validate",
+        note,
+    })
 }
 
 #[cfg(test)]
@@ -364,5 +393,19 @@ mod tests {
             "{:?}",
             st.warnings
         );
+    }
+
+    #[test]
+    fn only_new_warnings_make_an_event() {
+        let old = vec!["NO_DOLLAR: a".to_owned()];
+        assert!(new_warnings_note(&old, &old).is_none());
+        assert!(new_warnings_note(&old, &[]).is_none());
+        let now: Vec<String> = ["NO_DOLLAR: a", "b", "c", "d", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let note = new_warnings_note(&old, &now).expect("new warnings");
+        assert_eq!(note.reason, "Warnings");
+        assert_eq!(note.note, "b; c; d (and 1 more in status.warnings)");
     }
 }

@@ -29,6 +29,31 @@ pub struct Settings {
     pub default_deletion_policy: DeletionPolicy,
 }
 
+/// An invalid definition: the message status and events show (every problem, the object named), and the
+/// validator's diagnostics behind it with their codes (empty for problems found outside the ASL validator,
+/// such as the CRD rules or the IAM derivation), for front ends that print them structured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub message: String,
+    pub diagnostics: Vec<sfn_asl::Diagnostic>,
+}
+
+impl Invalid {
+    /// A problem with no validator diagnostic behind it.
+    pub fn message(message: String) -> Self {
+        Invalid {
+            message,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Why no desired state could be built. Messages name the object, and the state and field when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DesiredError {
@@ -37,7 +62,7 @@ pub enum DesiredError {
     ReferenceNotFound(String),
     /// The definition does not compile or validate.
     #[error("{0}")]
-    InvalidDefinition(String),
+    InvalidDefinition(Invalid),
     /// Another part of the spec is unusable (AWS name, alarms, role).
     #[error("{0}")]
     InvalidSpec(String),
@@ -49,8 +74,26 @@ pub struct Built {
     pub desired: DesiredMachine,
     /// Hash of the compiled definition (canonical JSON), for `status.definitionHash`.
     pub definition_hash: String,
-    /// IAM widening warnings, for `status.warnings`.
+    /// Everything that does not block but deserves a look, for `status.warnings` and events: the ASL warnings
+    /// (`CODE: state ..., field ...: message`), then the IAM widenings.
     pub warnings: Vec<String>,
+    /// The ASL warnings as the validator reported them (severity, code, state, field, pointer).
+    pub diagnostics: Vec<sfn_asl::Diagnostic>,
+    /// The compiled definition as a typed model (what `plan` summarises).
+    pub model: sfn_asl::model::Definition,
+    /// What the definition needs from its role. Derived for bring-your-own roles too, so that every front end
+    /// refuses the same definitions and `plan` can show what such a role must allow.
+    pub policy: iam::DerivedPolicy,
+    /// The ARN the state machine has (or will have) in the account.
+    pub state_machine_arn: String,
+}
+
+impl Built {
+    /// The warnings that do not come from the ASL validator (the IAM widenings), for front ends that print
+    /// [`Built::diagnostics`] structured.
+    pub fn warnings_without_diagnostics(&self) -> Vec<String> {
+        self.warnings[self.diagnostics.len()..].to_vec()
+    }
 }
 
 fn object_name(kind: &str, meta: &sfn_api::ObjectMeta) -> String {
@@ -122,42 +165,6 @@ pub fn machine_name(sm: &StateMachine) -> Result<String, DesiredError> {
 pub fn definition_hash(definition: &Value) -> String {
     let canonical = crate::canonical_json(definition).to_string();
     hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
-}
-
-fn role_context(sm: &StateMachine, name: &str, settings: &Settings) -> RoleContext {
-    let spec = &sm.spec;
-    let mut ctx = RoleContext::new(&settings.region, &settings.account_id, name);
-    ctx.partition = settings.partition.clone();
-    ctx.logging = spec
-        .logging
-        .as_ref()
-        .filter(|l| l.level != sfn_api::state_machine::LogLevel::Off)
-        .map(|l| iam::LoggingCtx {
-            log_group_arn: l.log_group_arn.clone(),
-        });
-    ctx.tracing = spec.tracing.as_ref().is_some_and(|t| t.enabled);
-    ctx.kms_key_arn = spec.encryption.as_ref().map(|e| e.kms_key_id.clone());
-    if let Some(role) = &spec.role {
-        ctx.permissions_boundary = role.permissions_boundary.clone();
-        ctx.extra_statements = role
-            .extra_statements
-            .iter()
-            .map(|s| iam::Statement {
-                sid: s.sid.clone(),
-                effect: match s.effect {
-                    sfn_api::state_machine::Effect::Allow => iam::Effect::Allow,
-                    sfn_api::state_machine::Effect::Deny => iam::Effect::Deny,
-                },
-                actions: s.actions.clone(),
-                resources: s.resources.clone(),
-                condition: s
-                    .condition
-                    .as_ref()
-                    .map(|c| Value::Object(c.clone().into_iter().collect())),
-            })
-            .collect();
-    }
-    ctx
 }
 
 /// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
@@ -259,39 +266,52 @@ pub fn build(
     // must not get an ambiguous spec through.
     let rule_errors = sfn_api::validate_state_machine(spec);
     if !rule_errors.is_empty() {
-        return Err(DesiredError::InvalidDefinition(field_errors(
-            &object,
-            &rule_errors,
+        return Err(DesiredError::InvalidDefinition(Invalid::message(
+            field_errors(&object, &rule_errors),
         )));
     }
     let name = machine_name(sm)?;
 
     let compiled = sfn_asl::compile_state_machine(spec, resolver)
         .map_err(|errors| compile_error(&object, errors))?;
-    let definition = compiled.json;
+    let sfn_asl::Compiled {
+        definition: model,
+        json: definition,
+        warnings: diagnostics,
+    } = compiled;
     let definition_hash = definition_hash(&definition);
 
-    let mut warnings = Vec::new();
+    let ctx = RoleContext::from_spec(
+        spec,
+        &settings.partition,
+        &settings.region,
+        &settings.account_id,
+        &name,
+        task_hints(spec, resolver),
+    );
+    let state_machine_arn = ctx.state_machine_arn();
+    let policy = iam::derive(&definition, &ctx)
+        .map_err(|e| DesiredError::InvalidDefinition(Invalid::message(format!("{object}: {e}"))))?;
+    let mut warnings: Vec<String> = diagnostics
+        .iter()
+        .map(|d| format!("{}: {d}", d.code))
+        .collect();
+    warnings.extend(
+        policy
+            .warnings
+            .iter()
+            .map(|w| format!("state {:?}: {}", w.state, w.message)),
+    );
     let role = match &spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
-            let mut ctx = role_context(sm, &name, settings);
-            ctx.task_hints = task_hints(spec, resolver);
-            let derived = iam::derive(&definition, &ctx)
-                .map_err(|e| DesiredError::InvalidDefinition(format!("{object}: {e}")))?;
-            warnings.extend(
-                derived
-                    .warnings
-                    .iter()
-                    .map(|w| format!("state {:?}: {}", w.state, w.message)),
-            );
             let role_name = naming::role_name(&name);
             // IAM caps the sum of a role's inline policies; past it the documents become customer
             // managed policies (each under its own, smaller, limit).
-            let (policies, managed_policies) = if derived.fits_inline() {
-                (derived.documents(), Vec::new())
+            let (policies, managed_policies) = if policy.fits_inline() {
+                (policy.documents(), Vec::new())
             } else {
-                let managed = derived
+                let managed = policy
                     .managed_documents()
                     .into_iter()
                     .enumerate()
@@ -317,7 +337,7 @@ pub fn build(
                 trust_policy: iam::trust_policy(&settings.account_id),
                 policies,
                 managed_policies,
-                permissions_boundary: derived.permissions_boundary.clone(),
+                permissions_boundary: policy.permissions_boundary.clone(),
             })
         }
     };
@@ -361,6 +381,10 @@ pub fn build(
         desired,
         definition_hash,
         warnings,
+        diagnostics,
+        model,
+        policy,
+        state_machine_arn,
     })
 }
 
@@ -540,7 +564,10 @@ fn compile_error(object: &str, errors: sfn_asl::CompileErrors) -> DesiredError {
     if errors.is_reference_not_found() {
         DesiredError::ReferenceNotFound(message)
     } else {
-        DesiredError::InvalidDefinition(message)
+        DesiredError::InvalidDefinition(Invalid {
+            message,
+            diagnostics: errors.diagnostics,
+        })
     }
 }
 
@@ -693,7 +720,14 @@ mod tests {
         let err = build(&broken, &resolver(&bundle), &settings()).unwrap_err();
         match err {
             DesiredError::InvalidDefinition(m) => {
-                assert!(m.contains("Wait X Seconds") && m.contains("Nowhere"), "{m}")
+                assert!(
+                    m.message.contains("Wait X Seconds") && m.message.contains("Nowhere"),
+                    "{m}"
+                );
+                assert_eq!(
+                    m.diagnostics[0].code,
+                    sfn_asl::Code::MissingTransitionTarget
+                );
             }
             other => panic!("expected InvalidDefinition, got {other:?}"),
         }
@@ -707,7 +741,8 @@ mod tests {
         match build(&sm, &resolver(&bundle), &settings()).unwrap_err() {
             DesiredError::InvalidDefinition(m) => {
                 assert!(
-                    m.contains("StateMachine demo/job-poller: field spec"),
+                    m.message
+                        .contains("StateMachine demo/job-poller: field spec"),
                     "{m}"
                 )
             }
