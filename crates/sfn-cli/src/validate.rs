@@ -66,7 +66,8 @@ impl Verdict {
         self.refusal.is_none()
     }
 
-    fn to_json(&self) -> Value {
+    /// The verdict as one JSON document (the `-o json` line).
+    pub fn to_json(&self) -> Value {
         let mut doc = json!({
             "kind": self.kind,
             "namespace": self.namespace,
@@ -141,22 +142,14 @@ pub fn verdicts(bundle: &Bundle) -> Vec<Verdict> {
     out
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let bundle = match manifest::load_paths(&args.files) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let verdicts = verdicts(&bundle);
+/// Prints the verdicts as `args` asks (text or JSON) and returns how many objects are invalid.
+pub fn report(verdicts: &[Verdict], args: &Args) -> std::io::Result<usize> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let invalid = verdicts.iter().filter(|v| !v.is_valid()).count();
-    for v in &verdicts {
+    for v in verdicts {
         if args.output == Output::Json {
-            writeln!(out, "{}", serde_json::to_string(&v.to_json())?)?;
+            writeln!(out, "{}", v.to_json())?;
             continue;
         }
         let object = format!("{} {}/{}", v.kind, v.namespace, v.name);
@@ -176,12 +169,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("{object}: warning: {w}");
         }
     }
+    Ok(invalid)
+}
+
+/// Reads the manifests named by `args`; a file that cannot be read is reported and counts as a failure.
+pub fn load(args: &Args) -> Option<Bundle> {
+    match manifest::load_paths(&args.files) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            eprintln!("{e}");
+            None
+        }
+    }
+}
+
+/// The exit code for a number of invalid objects, with the closing line in text mode.
+pub fn exit_code(invalid: usize, args: &Args) -> ExitCode {
     if invalid > 0 {
         if args.output == Output::Text {
             eprintln!("{invalid} invalid object(s)");
         }
-        Ok(ExitCode::FAILURE)
+        ExitCode::FAILURE
     } else {
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(bundle) = load(&args) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let invalid = report(&verdicts(&bundle), &args)?;
+    Ok(exit_code(invalid, &args))
 }

@@ -2,7 +2,8 @@
 //!
 //! This crate is the edge where I/O meets the pure pipeline: [`run`] starts the controllers
 //! (`sfn-controller`), [`apply`] runs the same observe → plan → apply for manifest files against AWS
-//! (`sfn-aws`). The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
+//! (`sfn-aws`), and [`validate`] adds AWS's own opinion (`--aws`) to the offline checks. The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
 
 pub mod apply;
 pub mod run;
+pub mod validate;

@@ -1,10 +1,10 @@
-//! The `sfn-operator` binary: the controller (`run`), `apply` and `plan --live` against AWS, and the offline
+//! The `sfn-operator` binary: the controller (`run`), `apply`, `plan --live` and `validate --aws` against AWS, and the offline
 //! commands of `sfn` (from `sfn-cli`), so one image carries every tool.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sfn_operator::{apply, run};
+use sfn_operator::{apply, run, validate};
 
 /// Keep AWS Step Functions state machines in line with Kubernetes objects.
 #[derive(Debug, Parser)]
@@ -19,7 +19,7 @@ enum Command {
     Run(run::Args),
     Crds(sfn_cli::crds::Args),
     Plan(PlanArgs),
-    Validate(sfn_cli::validate::Args),
+    Validate(validate::ValidateArgs),
     Apply(apply::Args),
     Simulate(sfn_cli::simulate::Args),
     Test(sfn_cli::test::Args),
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         }),
         Command::Plan(PlanArgs { offline, .. }) => sfn_cli::Command::Plan(offline).run(),
         Command::Crds(args) => sfn_cli::Command::Crds(args).run(),
-        Command::Validate(args) => sfn_cli::Command::Validate(args).run(),
+        Command::Validate(args) => validate::run(args),
         Command::Simulate(args) => sfn_cli::Command::Simulate(args).run(),
         Command::Test(args) => sfn_cli::Command::Test(args).run(),
     };

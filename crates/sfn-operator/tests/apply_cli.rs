@@ -121,3 +121,66 @@ fn an_invalid_manifest_applies_nothing() {
     );
     assert!(stderr.contains("Nowhere"), "{stderr}");
 }
+
+#[test]
+fn validate_aws_is_a_second_opinion_that_never_fails_on_its_own() {
+    // moto does not implement ValidateStateMachineDefinition: the answer is one warning and the exit code
+    // stays the offline one.
+    let ok = sfn_operator(&["validate", "--aws", "-f", "examples/job-poller.yaml"]);
+    let stderr = text(&ok.stderr);
+    assert!(ok.status.success(), "{}\n{stderr}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("valid: StateMachine demo/job-poller"));
+    assert!(
+        stderr.contains("StateMachine demo/job-poller: warning: AWS validation skipped: "),
+        "{stderr}"
+    );
+
+    // No AWS at all (nothing listens on the endpoint): still a warning, not a failure.
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_sfn-operator"))
+        .args([
+            "validate",
+            "--aws",
+            "-o",
+            "json",
+            "-f",
+            "examples/job-poller.yaml",
+        ])
+        .current_dir(support::workspace_root())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", aws_support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .output()
+        .expect("the sfn-operator binary runs");
+    assert!(unreachable.status.success(), "{unreachable:?}");
+    let lines: Vec<serde_json::Value> = text(&unreachable.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|d| d["valid"] == true && d["name"] == "job-poller")
+    );
+    assert!(
+        lines.iter().any(|d| d["source"] == "aws"
+            && d["skipped"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("AWS validation skipped: "))),
+        "{lines:?}"
+    );
+
+    // The offline verdict still decides: an invalid definition fails whatever AWS says.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.asl.json");
+    std::fs::write(
+        &bad,
+        r#"{"StartAt": "Missing", "States": {"A": {"Type": "Succeed"}}}"#,
+    )
+    .unwrap();
+    let refused = sfn_operator(&["validate", "--aws", "-f", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+}
