@@ -57,6 +57,17 @@ fn regional_integration_arns_grant_what_the_regionless_form_grants() {
 }
 
 #[test]
+fn regional_arns_that_name_no_integration_are_refused() {
+    for r in [
+        "arn:aws:states:us-east-1:123456789012:stateMachine:child",
+        "arn:aws:states:us-east-1::lambda:invoke",
+    ] {
+        let t = json!({"Type": "Task", "Resource": r, "End": true});
+        assert!(iam::derive_task("Task", &t, &ctx()).is_err(), "{r}");
+    }
+}
+
+#[test]
 fn activity_arns_still_need_no_grant() {
     let t = json!({"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:review", "End": true});
     assert_eq!(derive(&t)["statements"], json!([]));

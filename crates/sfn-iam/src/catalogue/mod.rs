@@ -781,17 +781,17 @@ fn own_task_grants(
     let arn = Arn::parse(resource).ok_or_else(|| bad_resource("not an ARN"))?;
     match arn.service {
         // With or without region and account: console exports write `arn:aws:states:REGION:ACCOUNT:lambda:invoke`
-        // for the same integration, and the grants depend on the integration only.
-        "states"
-            if !arn.resource.starts_with("activity:")
-                && arn.region.is_empty() == arn.account.is_empty() =>
-        {
-            let (rest, pattern) = Pattern::split(arn.resource);
-            if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-                let (service, action) = sdk
-                    .split_once(':')
-                    .filter(|(s, a)| !s.is_empty() && !a.is_empty())
-                    .ok_or_else(|| bad_resource("expected aws-sdk:<service>:<action>"))?;
+        // for the same integration, and the grants depend on the integration only ([`states_resource`], which
+        // the validator reads Resources with too).
+        "states" => match states_resource(resource) {
+            // An Activity task: workers poll the activity with their own credentials and Step Functions needs
+            // no permission on the role ("Learn about Activities in Step Functions", concepts-activities.html).
+            Some(StatesResource::Activity) => Ok(()),
+            Some(StatesResource::Sdk {
+                service,
+                action,
+                pattern,
+            }) => {
                 if pattern.is_sync() {
                     return Err(IamError::UnsupportedPattern {
                         state: state.into(),
@@ -806,29 +806,38 @@ fn own_task_grants(
                     "state {state}: aws-sdk:{service}:{action}{}",
                     pattern.suffix()
                 );
-                return sdk::grants(&mut t);
+                sdk::grants(&mut t)
             }
-            let (service, action) = rest
-                .split_once(':')
-                .filter(|(s, a)| !s.is_empty() && !a.is_empty())
-                .ok_or_else(|| bad_resource("expected <service>:<action>"))?;
-            if let Some(i) = known(service, action)
-                && !i.patterns.contains(&pattern)
-            {
-                return Err(IamError::UnsupportedPattern {
-                    state: state.into(),
-                    service: service.into(),
-                    action: action.into(),
-                    pattern: pattern.to_string(),
-                    supported: supported_list(i.patterns),
-                });
+            Some(StatesResource::Optimized {
+                service,
+                action,
+                pattern,
+            }) => {
+                // The regional form is only read as an integration the catalogue knows: anything else there
+                // (`...:stateMachine:NAME`, an execution ARN) is not an integration at all.
+                if !arn.region.is_empty() && known(service, action).is_none() {
+                    return Err(bad_resource(
+                        "not a Step Functions integration, Activity or Lambda function ARN",
+                    ));
+                }
+                if let Some(i) = known(service, action)
+                    && !i.patterns.contains(&pattern)
+                {
+                    return Err(IamError::UnsupportedPattern {
+                        state: state.into(),
+                        service: service.into(),
+                        action: action.into(),
+                        pattern: pattern.to_string(),
+                        supported: supported_list(i.patterns),
+                    });
+                }
+                let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
+                services::grants(&mut t)
             }
-            let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
-            services::grants(&mut t)
-        }
-        // An Activity task: workers poll the activity with their own credentials and Step Functions needs no
-        // permission on the role ("Learn about Activities in Step Functions", concepts-activities.html).
-        "states" if arn.resource.starts_with("activity:") => Ok(()),
+            None => Err(bad_resource(
+                "expected <service>:<action> or aws-sdk:<service>:<action>, with both region and account or neither",
+            )),
+        },
         // A Lambda function ARN as Resource (the legacy direct invocation): lambda:InvokeFunction on it.
         "lambda" => {
             let mut t = Task::new(state, "lambda", "invoke", RR, task, ctx, grants, warnings);
