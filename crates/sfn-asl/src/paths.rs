@@ -1,6 +1,7 @@
 //! Syntax of the strings ASL interprets: JSONPath (`$.a.b[0]`), reference paths (a JSONPath that selects a
 //! single node), the context object (`$$.Execution.Id`), variables (`$name.field`), intrinsic functions
-//! (`States.Format('{}', $.x)`) with their arity, and JSONata `{% ... %}` delimiters.
+//! (`States.Format('{}', $.x)`) with their arity, escapes and the types of literal arguments, and JSONata
+//! `{% ... %}` delimiters. Paths follow Jayway JsonPath, which Step Functions evaluates them with.
 //!
 //! Reference: <https://states-language.net/spec.html#path> and
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html>.

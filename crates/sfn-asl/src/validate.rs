@@ -1,7 +1,12 @@
 //! Semantic checks on a parsed ASL [`Definition`]: the rules AWS applies before it accepts a definition
 //! (transitions, reachability, termination, Choice rules, field use per query language, Retry/Catch,
-//! path and intrinsic syntax, JSONata delimiters, payload template keys, timeouts, Wait, names and size).
-//! Every problem is reported at once so users fix a definition in one round.
+//! path and intrinsic syntax, JSONata delimiters, payload template keys, timeouts, Wait, names and size,
+//! `Credentials`, fields that exclude each other, Task Resources against the integration catalogue of
+//! `sfn-iam`, Lambda qualifiers). Every problem is reported at once so users fix a definition in one round.
+//!
+//! Besides errors it gives the warnings `ValidateStateMachineDefinition` gives, under AWS's codes: NO_DOLLAR
+//! (a path-looking value under a key without `.$`), NO_PATH (a path in a field that takes a literal) and
+//! PASS_RESULT_IS_STATIC (a path in a Pass state's `Result`).
 //!
 //! References: <https://states-language.net/spec.html>,
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-amazon-states-language.html>,

@@ -150,3 +150,14 @@ fn the_fixture_set_covers_every_class_on_both_sides() {
         }
     }
 }
+
+#[test]
+fn accepted_definitions_round_trip_unchanged() {
+    // What is accepted is also what gets applied: parse then emit must give the same document (nested rule
+    // comments, a constant Condition and the console's regional ARNs included).
+    for (name, doc) in definitions() {
+        if let (Some(def), _) = check_json(&doc) {
+            assert_eq!(def.to_json(), doc, "{name}");
+        }
+    }
+}
