@@ -24,7 +24,7 @@ use std::fmt;
 use serde_json::{Map, Number, Value, json};
 
 use super::condition;
-use super::diagnostic::{Diagnostic, child, index, partition};
+use super::diagnostic::{Code, Diagnostic, child, index, partition};
 use super::integration::{IntegrationError, RefKind, Resolver, merge_under, resolve_task};
 use super::model::{
     Catcher, Choice, ChoiceBranch, ChoiceTest, Definition, Fail, MapState, NumField, Parallel,
@@ -178,7 +178,20 @@ pub fn compile_state_machine(
     diags.extend(std::mem::take(&mut c.diags));
     let mut compiled = None;
     if let Some(def) = definition {
-        diags.extend(validate::check(&def));
+        // A Task whose reference is missing carries the placeholder Resource `arn:aws:states:::unresolved...`;
+        // the missing reference is what is reported for it, not the placeholder the validator would refuse.
+        let unresolved: HashSet<&str> = def
+            .all_states()
+            .into_iter()
+            .filter(|(_, st)| {
+                matches!(&st.kind, StateKind::Task(t) if t.resource.starts_with(UNRESOLVED))
+            })
+            .map(|(name, _)| name)
+            .collect();
+        diags.extend(validate::check(&def).into_iter().filter(|d| {
+            !(d.code == Code::InvalidResource
+                && d.state.as_deref().is_some_and(|n| unresolved.contains(n)))
+        }));
         let json = def.to_json();
         diags.extend(check_size(json_size(&json)));
         compiled = Some((def, json));
@@ -421,6 +434,10 @@ fn collect_names(v: &Value, out: &mut HashSet<String>) {
 
 /// How deep fragments may include other fragments.
 const MAX_FRAGMENT_DEPTH: usize = 16;
+
+/// The Resource a Task gets while its TaskIntegration (or what that refers to) is missing; never applied,
+/// since a compile with missing references fails.
+const UNRESOLVED: &str = "arn:aws:states:::unresolved";
 
 impl<'a> Compiler<'a> {
     fn diag(
@@ -1049,6 +1066,7 @@ impl<'a> Compiler<'a> {
                     comment: c.comment.clone(),
                     assign: c.assign.clone().map(Value::Object),
                     output: c.output.clone(),
+                    condition_is_boolean: false,
                 });
             }
         }
@@ -1111,7 +1129,7 @@ impl<'a> Compiler<'a> {
                         state: s.name.clone(),
                         pointer: ptr.to_owned(),
                     });
-                    return (format!("arn:aws:states:::unresolved:{name}"), None);
+                    return (format!("{UNRESOLVED}:{name}"), None);
                 };
                 match resolve_task(spec, self.resolver) {
                     Ok(r) => (
@@ -1132,7 +1150,7 @@ impl<'a> Compiler<'a> {
                             state: s.name.clone(),
                             pointer: ptr.to_owned(),
                         });
-                        (format!("arn:aws:states:::unresolved:{name}"), None)
+                        (format!("{UNRESOLVED}:{name}"), None)
                     }
                     Err(IntegrationError::Invalid(msg)) => {
                         self.diag(
@@ -1141,7 +1159,7 @@ impl<'a> Compiler<'a> {
                             Some("integration"),
                             format!("TaskIntegration {name:?}: {msg}"),
                         );
-                        (format!("arn:aws:states:::unresolved:{name}"), None)
+                        (format!("{UNRESOLVED}:{name}"), None)
                     }
                 }
             }
@@ -1162,7 +1180,7 @@ impl<'a> Compiler<'a> {
                     Some("integration"),
                     "a Task needs integration (a TaskIntegration name) or resource (an ASL Resource ARN)",
                 );
-                ("arn:aws:states:::unresolved".into(), None)
+                (UNRESOLVED.into(), None)
             }
         }
     }

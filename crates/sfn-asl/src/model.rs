@@ -219,12 +219,17 @@ pub struct ChoiceBranch {
     pub comment: Option<String>,
     pub assign: Option<Value>,
     pub output: Option<Value>,
+    /// The `Condition` was the JSON boolean `true` or `false` (kept in [`ChoiceTest::Condition`] as its text),
+    /// so that it is written back as a boolean.
+    pub condition_is_boolean: bool,
 }
 
 /// How a Choice entry decides: a JSONPath rule tree or a JSONata `Condition`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChoiceTest {
     Rule(Rule),
+    /// A `{% ... %}` expression, or `true`/`false` when [`ChoiceBranch::condition_is_boolean`] is set (AWS
+    /// accepts a constant boolean Condition).
     Condition(String),
 }
 
@@ -234,6 +239,12 @@ pub enum Rule {
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
+    /// A nested rule (inside `And`, `Or` or `Not`) carrying a `Comment`, which AWS allows on every rule; the
+    /// comment of a top-level rule is [`ChoiceBranch::comment`].
+    Commented {
+        comment: String,
+        rule: Box<Rule>,
+    },
     Compare {
         variable: String,
         operator: Operator,
@@ -507,6 +518,10 @@ impl Rule {
             Rule::Not(r) => {
                 o.insert("Not".into(), r.to_json());
             }
+            Rule::Commented { comment, rule } => {
+                rule.write(o);
+                o.insert("Comment".into(), Value::String(comment.clone()));
+            }
             Rule::Compare {
                 variable,
                 operator,
@@ -588,6 +603,9 @@ impl State {
                         let mut m = Map::new();
                         match &b.test {
                             ChoiceTest::Rule(r) => r.write(&mut m),
+                            ChoiceTest::Condition(c) if b.condition_is_boolean => {
+                                m.insert("Condition".into(), Value::Bool(c == "true"));
+                            }
                             ChoiceTest::Condition(c) => {
                                 m.insert("Condition".into(), Value::String(c.clone()));
                             }

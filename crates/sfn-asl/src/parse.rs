@@ -808,6 +808,7 @@ impl Parser {
                     let next = self
                         .required_string(cm, "Next", cat, "a top-level choice rule")
                         .unwrap_or_default();
+                    let mut boolean = false;
                     let test = if cm.contains_key("Condition") {
                         for k in cm.keys() {
                             if !["Condition", "Next", "Comment", "Assign", "Output"]
@@ -824,12 +825,16 @@ impl Parser {
                         }
                         match cm.get_mut("Condition").map(Value::take).unwrap_or_default() {
                             Value::String(s) => ChoiceTest::Condition(s),
+                            Value::Bool(b) => {
+                                boolean = true;
+                                ChoiceTest::Condition(b.to_string())
+                            }
                             other => {
                                 self.err(
                                     cat,
                                     Some("Condition"),
                                     format!(
-                                        "must be a JSONata expression string, found {}",
+                                        "must be a JSONata expression string or a boolean, found {}",
                                         json_type(&other)
                                     ),
                                 );
@@ -848,6 +853,7 @@ impl Parser {
                         comment: self.string(cm, "Comment", cat),
                         assign: cm.get_mut("Assign").map(Value::take),
                         output: cm.get_mut("Output").map(Value::take),
+                        condition_is_boolean: boolean,
                     });
                 }
             }
@@ -861,11 +867,30 @@ impl Parser {
     }
 
     fn rule(&mut self, m: &mut Map<String, Value>, at: At<'_>, top: bool) -> Option<Rule> {
+        // A top-level rule's Comment belongs to its ChoiceBranch; a nested one stays with its rule.
+        let comment = if top {
+            None
+        } else {
+            self.string(m, "Comment", at)
+        };
+        let rule = self.bare_rule(m, at, top)?;
+        Some(match comment {
+            Some(comment) => Rule::Commented {
+                comment,
+                rule: Box::new(rule),
+            },
+            None => rule,
+        })
+    }
+
+    fn bare_rule(&mut self, m: &mut Map<String, Value>, at: At<'_>, top: bool) -> Option<Rule> {
         let mut ops = Vec::new();
         for k in m.keys() {
             match k.as_str() {
-                "Variable" => {}
-                "Next" | "Comment" | "Assign" | "Output" if top => {}
+                // AWS allows a Comment on nested rules too (ASL specification: "Choice Rules" may carry
+                // Comment at any level).
+                "Variable" | "Comment" => {}
+                "Next" | "Assign" | "Output" if top => {}
                 "Next" => self.err(
                     at,
                     Some("Next"),

@@ -1,6 +1,7 @@
 //! Syntax of the strings ASL interprets: JSONPath (`$.a.b[0]`), reference paths (a JSONPath that selects a
 //! single node), the context object (`$$.Execution.Id`), variables (`$name.field`), intrinsic functions
-//! (`States.Format('{}', $.x)`) with their arity, and JSONata `{% ... %}` delimiters.
+//! (`States.Format('{}', $.x)`) with their arity, escapes and the types of literal arguments, and JSONata
+//! `{% ... %}` delimiters. Paths follow Jayway JsonPath, which Step Functions evaluates them with.
 //!
 //! Reference: <https://states-language.net/spec.html#path> and
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html>.
@@ -51,6 +52,11 @@ pub fn check_path(p: &str) -> Result<PathInfo, String> {
                 if b.get(i) == Some(&b'*') {
                     info.definite = false;
                     i += 1;
+                    continue;
+                }
+                // Jayway JsonPath, which Step Functions evaluates, reads `$.[0]` as `$[0]` and `$.x.['a']` as
+                // `$.x['a']`: a dot before a bracket is allowed and changes nothing.
+                if b.get(i) == Some(&b'[') {
                     continue;
                 }
                 let start = i;
@@ -134,10 +140,25 @@ fn check_bracket(p: &str, inner: &str, at: usize, info: &mut PathInfo) -> Result
         info.definite = false;
         return Ok(());
     }
-    if (t.starts_with('\'') && t.ends_with('\'') && t.len() >= 2)
-        || (t.starts_with('"') && t.ends_with('"') && t.len() >= 2)
-    {
-        return Ok(());
+    // One quoted name: the first closing quote is the last character (`['a','b']` is a union, not a name).
+    if let Some(q) = t.chars().next().filter(|c| *c == '\'' || *c == '"') {
+        let body = &t.as_bytes()[1..];
+        let mut k = 0;
+        let mut close = None;
+        while k < body.len() {
+            match body[k] {
+                b'\\' => k += 1,
+                c if c == q as u8 => {
+                    close = Some(k);
+                    break;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        if close.is_some_and(|c| c + 2 == t.len()) {
+            return Ok(());
+        }
     }
     let is_int = |s: &str| {
         let s = s.trim();
@@ -201,9 +222,52 @@ pub const INTRINSICS: &[(&str, usize, usize)] = &[
     ("States.UUID", 0, 0),
 ];
 
-/// Whether a `.$` value is an intrinsic function call rather than a path.
+/// The type an intrinsic function expects of an argument, as far as a literal can be judged when the definition
+/// is created (a path or a nested call is only known at run time).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Any,
+    String,
+    Number,
+    Boolean,
+}
+
+/// Argument types per function, from the parameter descriptions of the intrinsic functions page. Only the type
+/// of a literal is checked; whether a number must also be an integer (`States.MathAdd`, `States.ArrayRange`) is
+/// not stated as a create-time check there, so it is left to run time.
+fn wanted(name: &str, i: usize) -> Want {
+    use Want::*;
+    let table: &[Want] = match name {
+        "States.Format" => &[String],
+        "States.StringToJson" | "States.Base64Encode" | "States.Base64Decode" => &[String],
+        "States.StringSplit" => &[String, String],
+        "States.ArrayPartition" | "States.ArrayGetItem" => &[Any, Number],
+        "States.ArrayRange" => &[Number, Number, Number],
+        "States.MathRandom" => &[Number, Number, Number],
+        "States.MathAdd" => &[Number, Number],
+        "States.Hash" => &[Any, String],
+        "States.JsonMerge" => &[Any, Any, Boolean],
+        _ => &[],
+    };
+    table.get(i).copied().unwrap_or(Any)
+}
+
+/// What an argument was written as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arg {
+    String,
+    Number,
+    Boolean,
+    Null,
+    /// A path or a nested call: typed at run time.
+    Computed,
+}
+
+/// Whether a `.$` value is an intrinsic function call rather than a path. Step Functions does not skip
+/// white space before the function name (CreateStateMachine refuses `" States.Array(1)"`), so neither do we:
+/// such a value is checked, and refused, as a path.
 pub fn is_intrinsic(s: &str) -> bool {
-    s.trim_start().starts_with("States.")
+    s.starts_with("States.")
 }
 
 /// Checks an intrinsic function call: known name, arity, argument syntax (string literals in single quotes,
@@ -214,7 +278,7 @@ pub fn check_intrinsic(s: &str) -> Result<(), String> {
         src: s,
         i: 0,
     };
-    p.ws();
+    // No `p.ws()` here: a leading space is refused (see `is_intrinsic`).
     p.call()?;
     p.ws();
     if p.i != p.s.len() {
@@ -268,7 +332,28 @@ impl Intr<'_> {
             self.i += 1;
         } else {
             loop {
-                self.arg()?;
+                let at = self.i;
+                let got = self.arg()?;
+                let want = wanted(name, n);
+                let fits = match (want, got) {
+                    (Want::Any, _) | (_, Arg::Computed) => true,
+                    (Want::String, a) => a == Arg::String,
+                    (Want::Number, a) => a == Arg::Number,
+                    (Want::Boolean, a) => a == Arg::Boolean,
+                };
+                if !fits {
+                    let want = match want {
+                        Want::String => "a string",
+                        Want::Number => "a number",
+                        _ => "a boolean",
+                    };
+                    return Err(format!(
+                        "{:?}: argument {} of {name} must be {want} at column {}",
+                        self.src,
+                        n + 1,
+                        at + 1
+                    ));
+                }
                 n += 1;
                 self.ws();
                 match self.s.get(self.i) {
@@ -300,17 +385,29 @@ impl Intr<'_> {
         Ok(())
     }
 
-    fn arg(&mut self) -> Result<(), String> {
+    fn arg(&mut self) -> Result<Arg, String> {
         match self.s.get(self.i) {
             Some(b'\'') => {
                 self.i += 1;
                 loop {
                     match self.s.get(self.i) {
                         None => return Err(self.err("unterminated string literal")),
-                        Some(b'\\') => self.i += 2,
+                        // Inside '...' only the reserved characters are escaped: \' \{ \} \\ (intrinsic
+                        // functions page, "Reserved characters in intrinsic functions"); AWS refuses any other
+                        // escape, `\"` included.
+                        Some(b'\\') => match self.s.get(self.i + 1) {
+                            Some(b'\'' | b'{' | b'}' | b'\\') => self.i += 2,
+                            Some(_) => {
+                                self.i += 1;
+                                return Err(self.err(
+                                    "invalid escape in a string literal (only \\', \\{, \\} and \\\\ are allowed)",
+                                ));
+                            }
+                            None => return Err(self.err("unterminated string literal")),
+                        },
                         Some(b'\'') => {
                             self.i += 1;
-                            return Ok(());
+                            return Ok(Arg::String);
                         }
                         Some(_) => self.i += 1,
                     }
@@ -340,9 +437,9 @@ impl Intr<'_> {
                     self.i += 1;
                 }
                 let path = self.src[start..self.i].trim_end();
-                check_path(path).map(|_| ())
+                check_path(path).map(|_| Arg::Computed)
             }
-            Some(b'S') => self.call(),
+            Some(b'S') => self.call().map(|_| Arg::Computed),
             Some(c) if c.is_ascii_digit() || *c == b'-' => {
                 let start = self.i;
                 self.i += 1;
@@ -354,14 +451,18 @@ impl Intr<'_> {
                 }
                 self.src[start..self.i]
                     .parse::<f64>()
-                    .map(|_| ())
+                    .map(|_| Arg::Number)
                     .map_err(|_| self.err("invalid number"))
             }
             _ => {
-                for lit in ["true", "false", "null"] {
+                for (lit, kind) in [
+                    ("true", Arg::Boolean),
+                    ("false", Arg::Boolean),
+                    ("null", Arg::Null),
+                ] {
                     if self.src[self.i..].starts_with(lit) {
                         self.i += lit.len();
-                        return Ok(());
+                        return Ok(kind);
                     }
                 }
                 Err(self.err("expected an argument (a 'string', number, boolean, null, path or intrinsic function)"))
@@ -422,9 +523,23 @@ mod tests {
             "$$",
             "$var.x",
             "$.a[-1]",
+            "$.[0]",
+            "$.[0].body",
+            "$.x.[0]",
+            "$.['a']",
         ] {
             let i = check_path(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert!(i.definite, "{ok}");
+        }
+        // Jayway's dot before a bracket keeps a filter, wildcard or union indefinite.
+        for indefinite in [
+            "$.[?(@.age > 18)]",
+            "$.[*].['a','b']",
+            "$.x.[*]",
+            "$['a','b']",
+        ] {
+            let i = check_path(indefinite).unwrap_or_else(|e| panic!("{indefinite}: {e}"));
+            assert!(!i.definite, "{indefinite}");
         }
         for indefinite in [
             "$.a[*]",
@@ -465,6 +580,24 @@ mod tests {
                 .contains("unknown")
         );
         assert!(check_intrinsic("States.Format('x'").is_err());
+        for bad in [
+            "States.MathAdd(1, '-1')",
+            "States.MathAdd(true, 1)",
+            "States.ArrayRange(1, '5', 1)",
+            "States.StringSplit($.a, 1)",
+            "States.JsonMerge($.a, $.b, 'false')",
+            "States.Format('say \\\"hi\\\"')",
+            " States.Array('x', $.y)",
+        ] {
+            assert!(check_intrinsic(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "States.MathAdd($.n, -1)",
+            "States.Format('a \\{ b \\} c \\\\ d \\' e')",
+            "States.Array($.[0], $.x.[0].y)",
+        ] {
+            check_intrinsic(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
         assert!(check_intrinsic("States.UUID() x").is_err());
     }
 

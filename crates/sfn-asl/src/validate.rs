@@ -1,7 +1,12 @@
 //! Semantic checks on a parsed ASL [`Definition`]: the rules AWS applies before it accepts a definition
 //! (transitions, reachability, termination, Choice rules, field use per query language, Retry/Catch,
-//! path and intrinsic syntax, JSONata delimiters, payload template keys, timeouts, Wait, names and size).
-//! Every problem is reported at once so users fix a definition in one round.
+//! path and intrinsic syntax, JSONata delimiters, payload template keys, timeouts, Wait, names and size,
+//! `Credentials`, fields that exclude each other, Task Resources against the integration catalogue of
+//! `sfn-iam`, Lambda qualifiers). Every problem is reported at once so users fix a definition in one round.
+//!
+//! Besides errors it gives the warnings `ValidateStateMachineDefinition` gives, under AWS's codes: NO_DOLLAR
+//! (a path-looking value under a key without `.$`), NO_PATH (a path in a field that takes a literal) and
+//! PASS_RESULT_IS_STATIC (a path in a Pass state's `Result`).
 //!
 //! References: <https://states-language.net/spec.html>,
 //! <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-amazon-states-language.html>,
@@ -348,7 +353,12 @@ impl Validator {
         self.retry_catch(s, at, ql);
         match &s.kind {
             StateKind::Task(t) => self.task(t, s, at, ql),
-            StateKind::Pass(_) | StateKind::Succeed => {}
+            StateKind::Pass(p) => {
+                if let Some(r) = &p.result {
+                    self.static_result(r, &child(ptr, "Result"), at);
+                }
+            }
+            StateKind::Succeed => {}
             StateKind::Wait(w) => self.wait(w, at, ql),
             StateKind::Choice(c) => self.choice(c, at, ql),
             StateKind::Parallel(p) => {
@@ -472,6 +482,42 @@ impl Validator {
         }
     }
 
+    /// AWS's PASS_RESULT_IS_STATIC warning: a Pass state's `Result` is used as written, so a `.$` key or a
+    /// path value in it is never evaluated (Parameters is what evaluates paths).
+    fn static_result(&mut self, v: &Value, ptr: &str, at: At<'_>) {
+        match v {
+            Value::String(s) if looks_like_path(s) => self.diags.push(Diagnostic::warning(
+                Code::PassResultIsStatic,
+                ptr,
+                at.state,
+                Some("Result"),
+                format!("{s:?} looks like a path, but Result is static and is passed on as written (use Parameters to evaluate paths)"),
+            )),
+            Value::Object(m) => {
+                for (k, val) in m {
+                    let kptr = child(ptr, k);
+                    if k.ends_with(".$") {
+                        self.diags.push(Diagnostic::warning(
+                            Code::PassResultIsStatic,
+                            kptr.clone(),
+                            at.state,
+                            Some("Result"),
+                            format!("key {k:?} ends in \".$\", but Result is static: its value is not evaluated (use Parameters to evaluate paths)"),
+                        ));
+                    } else {
+                        self.static_result(val, &kptr, at);
+                    }
+                }
+            }
+            Value::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    self.static_result(item, &index(ptr, i), at);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn object_required(&mut self, v: &Value, at: At<'_>, field: &str) {
         if !v.is_object() {
             self.err(at, Some(field), "must be an object");
@@ -526,6 +572,10 @@ impl Validator {
                             Value::String(s) => {
                                 if paths::is_intrinsic(s) {
                                     paths::check_intrinsic(s).err()
+                                } else if s.trim_start().starts_with("States.") {
+                                    Some(format!(
+                                        "{s:?}: white space before an intrinsic function is not allowed"
+                                    ))
                                 } else {
                                     paths::check_path(s).err()
                                 }
@@ -542,6 +592,16 @@ impl Validator {
                                 e,
                             ));
                         }
+                    } else if let Value::String(sv) = val
+                        && (looks_like_path(sv) || looks_like_intrinsic(sv))
+                    {
+                        self.diags.push(Diagnostic::warning(
+                            Code::NoDollar,
+                            child(ptr, k),
+                            at.state,
+                            Some(field),
+                            format!("{sv:?} looks like a path or intrinsic function but is passed as a literal string: name the field \"{k}.$\" to evaluate it"),
+                        ));
                     } else if matches!(val, Value::Object(_) | Value::Array(_)) {
                         let kptr = child(ptr, k);
                         let here = At {
@@ -623,6 +683,7 @@ impl Validator {
                         Some(field),
                         format!("must be a number (found the string {e:?})"),
                     );
+                    self.no_path(e, at, field);
                 } else if !paths::is_jsonata(e) {
                     self.err(
                         at,
@@ -646,6 +707,18 @@ impl Validator {
                 }
                 Some(f)
             }
+        }
+    }
+
+    /// AWS's NO_PATH warning: a path in a field that takes a literal, whose `...Path` sibling was probably meant.
+    fn no_path(&mut self, v: &str, at: At<'_>, field: &str) {
+        if looks_like_path(v) {
+            self.warn(
+                at,
+                Some(field),
+                Code::NoPath,
+                format!("{v:?} looks like a path but {field} takes a literal value; use {field}Path to read it from the input"),
+            );
         }
     }
 
@@ -699,6 +772,8 @@ impl Validator {
                 Code::InvalidResource,
                 format!("{:?} is not an ARN", t.resource),
             );
+        } else {
+            self.resource(&t.resource, s, at);
         }
         if t.timeout_seconds.is_some() && t.timeout_seconds_path.is_some() {
             self.err(
@@ -742,11 +817,153 @@ impl Validator {
             }
         }
         if let Some(c) = &t.credentials {
+            self.credentials(c, at, ql);
             if ql == QueryLanguage::Jsonata {
                 self.jsonata_value(c, at, "Credentials");
             } else {
                 self.template(c, &child(at.ptr, "Credentials"), at, "Credentials");
             }
+        }
+    }
+
+    /// A Task's `Resource` ARN: the integration must exist, and a Lambda function ARN must carry a valid
+    /// qualifier, in the `Resource` itself or in a `lambda:invoke` task's static `FunctionName`.
+    fn resource(&mut self, resource: &str, s: &State, at: At<'_>) {
+        use sfn_iam::catalogue::{self, StatesResource};
+        let arn_service = resource.split(':').nth(2).unwrap_or_default();
+        if arn_service == "lambda" {
+            if !lambda_reference_ok(resource) {
+                self.err_code(
+                    at,
+                    Some("Resource"),
+                    Code::InvalidResource,
+                    format!("{resource:?} is not a Lambda function ARN: a qualifier after the function name is a version number, $LATEST or an alias name (letters, digits, '-' and '_')"),
+                );
+            }
+            return;
+        }
+        if arn_service != "states" {
+            return;
+        }
+        let Some(r) = catalogue::states_resource(resource) else {
+            self.err_code(
+                at,
+                Some("Resource"),
+                Code::InvalidResource,
+                format!("{resource:?} is not a Step Functions integration or Activity ARN (expected arn:aws:states:::<service>:<action>, arn:aws:states:::aws-sdk:<service>:<action> or an activity ARN)"),
+            );
+            return;
+        };
+        let StatesResource::Optimized {
+            service,
+            action,
+            pattern,
+        } = r
+        else {
+            return;
+        };
+        let partition = resource.split(':').nth(1).unwrap_or("aws");
+        match catalogue::known(service, action) {
+            None => {
+                // A near miss (`lambda:Invoke`) is most likely a typo of the optimized integration; otherwise the
+                // AWS SDK integration of the same action is what exists (`dynamodb:query`).
+                let hint = match catalogue::nearest(service, action) {
+                    Some((i, d)) if d <= 2 => format!(
+                        "arn:{partition}:states:::{}:{}{}",
+                        i.service,
+                        i.action,
+                        pattern.suffix()
+                    ),
+                    _ => format!(
+                        "arn:{partition}:states:::aws-sdk:{service}:{action}{}",
+                        pattern.suffix()
+                    ),
+                };
+                self.err_code(
+                    at,
+                    Some("Resource"),
+                    Code::InvalidResource,
+                    format!("{resource:?}: {service}:{action} is not an optimized integration; the nearest valid resource is {hint}"),
+                );
+            }
+            Some(i) if !i.patterns.contains(&pattern) => {
+                let supported: Vec<String> = i.patterns.iter().map(|p| p.to_string()).collect();
+                self.err_code(
+                    at,
+                    Some("Resource"),
+                    Code::InvalidResource,
+                    format!(
+                        "{resource:?}: {service}:{action} does not support the {pattern} pattern (supported: {})",
+                        supported.join(", ")
+                    ),
+                );
+            }
+            Some(_) if (service, action) == ("lambda", "invoke") => {
+                for (field, payload) in [("Parameters", &s.parameters), ("Arguments", &s.arguments)]
+                {
+                    if let Some(Value::String(f)) =
+                        payload.as_ref().and_then(|p| p.get("FunctionName"))
+                        && !paths::is_jsonata(f)
+                        && !lambda_reference_ok(f)
+                    {
+                        let ptr = child(&child(at.ptr, field), "FunctionName");
+                        self.diags.push(
+                            Diagnostic::new(
+                                ptr,
+                                at.state,
+                                Some(field),
+                                format!("FunctionName {f:?}: a qualifier after the function name is a version number, $LATEST or an alias name (letters, digits, '-' and '_')"),
+                            ),
+                        );
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `Credentials` of a Task: an object whose only field is `RoleArn` (or, in JSONPath, `RoleArn.$`), which
+    /// is required ("Task workflow state", Credentials; CreateStateMachine refuses anything else).
+    fn credentials(&mut self, c: &Value, at: At<'_>, ql: QueryLanguage) {
+        let Value::Object(m) = c else {
+            self.err(
+                at,
+                Some("Credentials"),
+                format!("must be an object with a RoleArn field, found {c}"),
+            );
+            return;
+        };
+        let allowed: &[&str] = if ql == QueryLanguage::Jsonata {
+            &["RoleArn"]
+        } else {
+            &["RoleArn", "RoleArn.$"]
+        };
+        let cptr = child(at.ptr, "Credentials");
+        for k in m.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.diags.push(Diagnostic::new(
+                    child(&cptr, k),
+                    at.state,
+                    Some("Credentials"),
+                    format!("unknown field {k:?} in Credentials (only RoleArn is allowed)"),
+                ));
+            }
+        }
+        if !allowed.iter().any(|k| m.contains_key(*k)) {
+            self.err(
+                at,
+                Some("Credentials"),
+                "Credentials requires field RoleArn",
+            );
+        }
+        match m.get("RoleArn") {
+            None | Some(Value::String(_)) => {}
+            Some(other) => self.diags.push(Diagnostic::new(
+                child(&cptr, "RoleArn"),
+                at.state,
+                Some("Credentials"),
+                format!("RoleArn must be a string, found {other}"),
+            )),
         }
     }
 
@@ -781,6 +998,7 @@ impl Validator {
                 }
             } else if let Err(e) = check_timestamp(ts) {
                 self.err(at, Some("Timestamp"), e);
+                self.no_path(ts, at, "Timestamp");
             }
         }
         for (f, v) in [
@@ -821,6 +1039,12 @@ impl Validator {
             {
                 self.err(at, Some(a), e);
             }
+            // AWS accepts `"Cause": "$.message"` and fails with that text; it warns that CausePath was meant.
+            if let Some(s) = va
+                && ql == QueryLanguage::JsonPath
+            {
+                self.no_path(s, at, a);
+            }
         }
     }
 
@@ -840,6 +1064,9 @@ impl Validator {
                 state: at.state,
             };
             match (&b.test, ql) {
+                // A constant `true`/`false` is a valid Condition (AWS accepts it; the rule always or never
+                // matches).
+                (ChoiceTest::Condition(_), QueryLanguage::Jsonata) if b.condition_is_boolean => {}
                 (ChoiceTest::Condition(cond), QueryLanguage::Jsonata) => {
                     if !paths::is_jsonata(cond) {
                         self.err(bat, Some("Condition"), format!("must be a {{% ... %}} JSONata expression, found {cond:?}"));
@@ -900,6 +1127,7 @@ impl Validator {
                     );
                 }
             }
+            Rule::Commented { rule, .. } => self.rule(rule, at),
             Rule::Not(sub) => {
                 let p = child(at.ptr, "Not");
                 self.rule(
@@ -1157,12 +1385,71 @@ impl Validator {
                 "use ItemSelector or the legacy Parameters, not both",
             );
         }
-        if m.max_concurrency.is_some() && m.max_concurrency_path.is_some() {
-            self.err(
-                at,
-                Some("MaxConcurrencyPath"),
-                "use MaxConcurrency or MaxConcurrencyPath, not both",
-            );
+        // Each number may be given literally or read from the input, not both (ASL specification, Map State;
+        // "Map state in Distributed mode", ItemReader and ItemBatcher fields).
+        for (a, b, both) in [
+            (
+                "MaxConcurrency",
+                "MaxConcurrencyPath",
+                m.max_concurrency.is_some() && m.max_concurrency_path.is_some(),
+            ),
+            (
+                "ToleratedFailureCount",
+                "ToleratedFailureCountPath",
+                m.tolerated_failure_count.is_some() && m.tolerated_failure_count_path.is_some(),
+            ),
+            (
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+                m.tolerated_failure_percentage.is_some()
+                    && m.tolerated_failure_percentage_path.is_some(),
+            ),
+        ] {
+            if both {
+                self.err(at, Some(b), format!("use {a} or {b}, not both"));
+            }
+        }
+        let exclusive_in = |v: &Option<Value>,
+                            sub: Option<&str>,
+                            pairs: &[(&'static str, &'static str)]| {
+            let obj = v.as_ref().and_then(|v| match sub {
+                Some(k) => v.get(k),
+                None => Some(v),
+            });
+            pairs
+                .iter()
+                .filter(|(a, b)| obj.is_some_and(|o| o.get(*a).is_some() && o.get(*b).is_some()))
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        for (a, b) in exclusive_in(
+            &m.item_reader,
+            Some("ReaderConfig"),
+            &[("MaxItems", "MaxItemsPath")],
+        ) {
+            let ptr = child(&child(&child(at.ptr, "ItemReader"), "ReaderConfig"), b);
+            self.diags.push(Diagnostic::new(
+                ptr,
+                at.state,
+                Some("ItemReader"),
+                format!("ReaderConfig: use {a} or {b}, not both"),
+            ));
+        }
+        for (a, b) in exclusive_in(
+            &m.item_batcher,
+            None,
+            &[
+                ("MaxItemsPerBatch", "MaxItemsPerBatchPath"),
+                ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"),
+            ],
+        ) {
+            let ptr = child(&child(at.ptr, "ItemBatcher"), b);
+            self.diags.push(Diagnostic::new(
+                ptr,
+                at.state,
+                Some("ItemBatcher"),
+                format!("use {a} or {b}, not both"),
+            ));
         }
         if let Some(n) = &m.max_concurrency {
             self.num(n, at, "MaxConcurrency", ql, 0.0, MAX_INT);
@@ -1261,10 +1548,93 @@ fn needs_jsonata_walk(v: &Value) -> bool {
     }
 }
 
-/// RFC 3339 timestamp as ASL requires for Timestamp and Timestamp* comparisons (uppercase `T`, explicit
-/// offset or `Z`).
+/// RFC 3339 timestamp as ASL requires for Wait's `Timestamp` and the Timestamp* comparisons: "an uppercase T
+/// must separate the date and time portions, and an uppercase Z must denote that a numeric time zone offset is
+/// not present" (<https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html>). So a space or a
+/// lowercase `t`/`z`, missing seconds, a missing offset, an offset without its colon, and a date or time that
+/// does not exist (February 30th, hour 24) are refused. The same rules as the simulator's reader, written out
+/// again here because this crate does not depend on the simulator.
 pub fn check_timestamp(s: &str) -> Result<(), String> {
-    s.parse::<jiff::Timestamp>()
+    let bad = || format!("{s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T12:00:00Z)");
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    // date-time = full-date "T" partial-time time-offset (RFC 3339 section 5.6), fixed up to the seconds.
+    let fixed = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && b.get(10) == Some(&b'T')
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19);
+    if !fixed {
+        return Err(bad());
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return Err(bad());
+        }
+    }
+    let two = |h: u8, l: u8| (h - b'0') * 10 + (l - b'0');
+    let offset_ok = match &b[i..] {
+        [b'Z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+                && two(*h1, *h2) <= 23
+                && two(*m1, *m2) <= 59
+        }
+        _ => false,
+    };
+    if !offset_ok {
+        return Err(bad());
+    }
+    // jiff checks that the date and time exist; it reads at most nanoseconds, so a longer fraction (which RFC
+    // 3339 allows) is cut to nine digits first.
+    let text = if i > 29 {
+        format!("{}{}", &s[..29], &s[i..])
+    } else {
+        s.to_owned()
+    };
+    text.parse::<jiff::Timestamp>()
         .map(|_| ())
-        .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T12:00:00Z)"))
+        .map_err(|_| bad())
+}
+
+/// Whether a Lambda function reference (name, partial or full ARN, with an optional qualifier) has a valid
+/// qualifier. Only the qualifier is judged here: the name itself may be a reference the IAM derivation resolves.
+fn lambda_reference_ok(f: &str) -> bool {
+    // Strip up to the function name: `arn:P:lambda:R:A:function:NAME[:Q]`, `A:function:NAME[:Q]`, `NAME[:Q]`.
+    let rest = match f.split_once(":function:") {
+        Some((_, rest)) => rest,
+        None => f,
+    };
+    match rest.split_once(':') {
+        None => !rest.is_empty(),
+        Some((name, q)) => !name.is_empty() && sfn_iam::is_lambda_qualifier(q),
+    }
+}
+
+/// Whether a string value reads like a JSONPath or context path (`$`, `$.x`, `$$.x`, `$[0]`): what AWS's
+/// NO_DOLLAR, NO_PATH and PASS_RESULT_IS_STATIC warnings look for. Variables (`$name`) are left out: `$5 off`
+/// is ordinary text far more often than a variable reference.
+fn looks_like_path(s: &str) -> bool {
+    s == "$" || s == "$$" || s.starts_with("$.") || s.starts_with("$[") || s.starts_with("$$.")
+}
+
+/// Whether a string value reads like an intrinsic function call (`States.Format(...)`).
+fn looks_like_intrinsic(s: &str) -> bool {
+    paths::INTRINSICS.iter().any(|(name, _, _)| {
+        s.strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('(') && s.ends_with(')'))
+    })
 }

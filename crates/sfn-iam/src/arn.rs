@@ -107,10 +107,29 @@ pub(crate) fn lambda_function(
     if name.is_empty() || name.contains('/') {
         return None;
     }
+    // A malformed qualifier (`fn:`, `fn:$*#`) would otherwise be granted on verbatim.
+    if qualifier
+        .as_deref()
+        .is_some_and(|q| !is_lambda_qualifier(q))
+    {
+        return None;
+    }
     Some((
         format!("arn:{partition}:lambda:{region}:{account}:function:{name}"),
         qualifier,
     ))
+}
+
+/// Whether `q` is a Lambda qualifier the Lambda API accepts: `$LATEST`, a version number, or an alias name.
+/// Lambda's `Qualifier` pattern is `(|[a-zA-Z0-9$_-]+)` with at most 128 characters, and an alias name is
+/// `(?!^[0-9]+$)([a-zA-Z0-9-_]+)` (API reference, `Invoke` and `CreateAlias`): so apart from `$LATEST` a `$`
+/// never appears, and digits only are a version.
+pub fn is_lambda_qualifier(q: &str) -> bool {
+    q == "$LATEST"
+        || (!q.is_empty()
+            && q.len() <= 128
+            && q.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
 }
 
 /// The queue ARN of an SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, the legacy
@@ -196,6 +215,28 @@ mod tests {
             ))
         );
         assert_eq!(lambda_function(&S, "arn:aws:sns:us-east-1:1:t"), None);
+        assert_eq!(
+            lambda_function(&S, "fn:$LATEST"),
+            Some((
+                "arn:aws:lambda:us-east-1:123456789012:function:fn".into(),
+                Some("$LATEST".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn malformed_lambda_qualifiers_are_not_function_references() {
+        for bad in [
+            "arn:aws:lambda:us-east-1:123456789012:function:F:",
+            "arn:aws:lambda:us-east-1:123456789012:function:F:$*#",
+            "F:a:b",
+            "F:$latest",
+        ] {
+            assert_eq!(lambda_function(&S, bad), None, "{bad}");
+        }
+        for ok in ["prod", "7", "$LATEST", "blue-green_2"] {
+            assert!(is_lambda_qualifier(ok), "{ok}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod walk;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use arn::is_lambda_qualifier;
 pub use catalogue::Pattern;
 pub use context::{LoggingCtx, RoleContext, TaskHints};
 pub use diagnostics::{IamError, Widening};

@@ -236,7 +236,7 @@ impl Rule {
     }
 
     /// Reads an ASL rule object. A top-level rule may carry `Next`, `Comment`, `Assign` and `Output`, which are
-    /// ignored; nested rules must hold only the condition. Errors name the JSON pointer of the bad field.
+    /// ignored; nested rules hold only the condition and an optional (ignored) `Comment`. Errors name the JSON pointer of the bad field.
     pub fn from_asl(rule: &Value) -> Result<Rule, ConditionError> {
         decode(rule, "", 0)
     }
@@ -294,7 +294,9 @@ fn decode(value: &Value, pointer: &str, depth: usize) -> Result<Rule, ConditionE
     for (key, v) in obj {
         if key == "Variable" {
             variable = Some(v);
-        } else if top_level && TOP_LEVEL_EXTRAS.contains(&key.as_str()) {
+        } else if (top_level && TOP_LEVEL_EXTRAS.contains(&key.as_str())) || key == "Comment" {
+            // AWS allows a Comment on nested rules too; like the top-level extras it is no part of the
+            // condition.
             continue;
         } else if !top_level && TOP_LEVEL_EXTRAS.contains(&key.as_str()) {
             return Err(ConditionError::in_rule(

@@ -403,6 +403,21 @@ fn print_ignores_next_and_friends() {
 }
 
 #[test]
+fn print_ignores_comments_on_nested_rules() {
+    let rule = json!({
+        "And": [
+            {"Comment": "adult", "Variable": "$.age", "NumericGreaterThanEquals": 18},
+            {"Not": {"Comment": "not cancelled", "Variable": "$.status", "StringEquals": "CANCELLED"}}
+        ],
+        "Next": "Yes"
+    });
+    assert_eq!(
+        print(&rule).unwrap(),
+        r#"$.age >= 18 && $.status != "CANCELLED""#
+    );
+}
+
+#[test]
 fn errors() {
     let cases: &[(&str, &str)] = &[
         ("", "column 1: empty condition"),

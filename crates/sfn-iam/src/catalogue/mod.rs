@@ -363,11 +363,237 @@ pub static INTEGRATIONS: &[Integration] = &[
     ),
 ];
 
+/// Optimized integrations AWS offers whose IAM templates the catalogue does not have yet (Amazon EKS, EMR on
+/// EKS, EMR Serverless; "Integrating optimized services with Step Functions"). Listed so that a `Resource`
+/// naming one is recognised as valid ([`known`]); their grants fall back to the service action on `"*"` with
+/// a warning, as for any integration [`INTEGRATIONS`] lacks.
+pub static WITHOUT_IAM_TEMPLATES: &[Integration] = &[
+    integ!(
+        "eks",
+        "createCluster",
+        [RR, Sync],
+        ["Name", "ResourcesVpcConfig", "RoleArn"],
+        "eks-iam.html"
+    ),
+    integ!("eks", "deleteCluster", [RR, Sync], ["Name"], "eks-iam.html"),
+    integ!(
+        "eks",
+        "createFargateProfile",
+        [RR, Sync],
+        ["ClusterName", "FargateProfileName", "PodExecutionRoleArn"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "deleteFargateProfile",
+        [RR, Sync],
+        ["ClusterName", "FargateProfileName"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "createNodegroup",
+        [RR, Sync],
+        ["ClusterName", "NodegroupName", "NodeRole", "Subnets"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "deleteNodegroup",
+        [RR, Sync],
+        ["ClusterName", "NodegroupName"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "runJob",
+        [RR, Sync],
+        ["ClusterName", "CertificateAuthority", "Endpoint", "Job"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "call",
+        [RR],
+        [
+            "ClusterName",
+            "CertificateAuthority",
+            "Endpoint",
+            "Method",
+            "Path"
+        ],
+        "eks-iam.html"
+    ),
+    integ!(
+        "emr-containers",
+        "createVirtualCluster",
+        [RR],
+        ["Name", "ContainerProvider"],
+        "emr-eks-iam.html"
+    ),
+    integ!(
+        "emr-containers",
+        "deleteVirtualCluster",
+        [RR, Sync],
+        ["Id"],
+        "emr-eks-iam.html"
+    ),
+    integ!(
+        "emr-containers",
+        "startJobRun",
+        [RR, Sync],
+        [
+            "VirtualClusterId",
+            "ExecutionRoleArn",
+            "ReleaseLabel",
+            "JobDriver"
+        ],
+        "emr-eks-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "createApplication",
+        [RR, Sync],
+        ["Type", "ReleaseLabel"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "startApplication",
+        [RR, Sync],
+        ["ApplicationId"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "stopApplication",
+        [RR, Sync],
+        ["ApplicationId"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "deleteApplication",
+        [RR, Sync],
+        ["ApplicationId"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "startJobRun",
+        [RR, Sync],
+        ["ApplicationId", "ExecutionRoleArn"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-serverless",
+        "cancelJobRun",
+        [RR, Sync],
+        ["ApplicationId", "JobRunId"],
+        "emr-serverless-iam.html"
+    ),
+];
+
+/// The entry for `service:action` among every optimized integration AWS offers, with or without IAM
+/// templates here: what decides whether an `arn:aws:states:::<service>:<action>` Resource exists.
+pub fn known(service: &str, action: &str) -> Option<&'static Integration> {
+    lookup(service, action).or_else(|| {
+        WITHOUT_IAM_TEMPLATES
+            .iter()
+            .find(|i| i.service == service && i.action == action)
+    })
+}
+
 /// The catalogue entry for `service:action`.
 pub fn lookup(service: &str, action: &str) -> Option<&'static Integration> {
     INTEGRATIONS
         .iter()
         .find(|i| i.service == service && i.action == action)
+}
+
+/// What a Step Functions `Resource` (`arn:P:states:...`) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatesResource<'a> {
+    /// `activity:NAME`.
+    Activity,
+    /// `aws-sdk:<service>:<action>` with its pattern.
+    Sdk {
+        service: &'a str,
+        action: &'a str,
+        pattern: Pattern,
+    },
+    /// `<service>:<action>` with its pattern: an optimized integration if [`lookup`] knows it.
+    Optimized {
+        service: &'a str,
+        action: &'a str,
+        pattern: Pattern,
+    },
+}
+
+/// Reads a `states` Resource ARN. AWS documents the integration ARNs without region and account
+/// (`arn:aws:states:::lambda:invoke`), and the console exports them with both filled in
+/// (`arn:aws:states:us-east-1:123456789012:lambda:invoke`); both name the same integration. `None` when the
+/// ARN is not in the `states` service, gives only one of region and account, or has no `<service>:<action>`.
+pub fn states_resource(resource: &str) -> Option<StatesResource<'_>> {
+    let arn = Arn::parse(resource)?;
+    if arn.service != "states" {
+        return None;
+    }
+    if arn.resource.starts_with("activity:") {
+        return Some(StatesResource::Activity);
+    }
+    if arn.region.is_empty() != arn.account.is_empty() {
+        return None;
+    }
+    let (rest, pattern) = Pattern::split(arn.resource);
+    if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
+        let (service, action) = sdk
+            .split_once(':')
+            .filter(|(s, a)| !s.is_empty() && !a.is_empty())?;
+        return Some(StatesResource::Sdk {
+            service,
+            action,
+            pattern,
+        });
+    }
+    let (service, action) = rest
+        .split_once(':')
+        .filter(|(s, a)| !s.is_empty() && !a.is_empty())?;
+    Some(StatesResource::Optimized {
+        service,
+        action,
+        pattern,
+    })
+}
+
+/// The catalogue entry whose `service:action` is closest to the one given (Levenshtein distance), for
+/// "did you mean" hints on an unknown optimized integration.
+pub fn nearest(service: &str, action: &str) -> Option<(&'static Integration, usize)> {
+    let wanted = format!("{service}:{action}");
+    INTEGRATIONS
+        .iter()
+        .chain(WITHOUT_IAM_TEMPLATES)
+        .map(|i| {
+            (
+                i,
+                edit_distance(&wanted, &format!("{}:{}", i.service, i.action)),
+            )
+        })
+        .min_by_key(|(_, d)| *d)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// The (service, action) a TaskIntegration service block compiles to. `dynamodb_action` is the block's
@@ -554,13 +780,18 @@ fn own_task_grants(
     };
     let arn = Arn::parse(resource).ok_or_else(|| bad_resource("not an ARN"))?;
     match arn.service {
-        "states" if arn.region.is_empty() && arn.account.is_empty() => {
-            let (rest, pattern) = Pattern::split(arn.resource);
-            if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-                let (service, action) = sdk
-                    .split_once(':')
-                    .filter(|(s, a)| !s.is_empty() && !a.is_empty())
-                    .ok_or_else(|| bad_resource("expected aws-sdk:<service>:<action>"))?;
+        // With or without region and account: console exports write `arn:aws:states:REGION:ACCOUNT:lambda:invoke`
+        // for the same integration, and the grants depend on the integration only ([`states_resource`], which
+        // the validator reads Resources with too).
+        "states" => match states_resource(resource) {
+            // An Activity task: workers poll the activity with their own credentials and Step Functions needs
+            // no permission on the role ("Learn about Activities in Step Functions", concepts-activities.html).
+            Some(StatesResource::Activity) => Ok(()),
+            Some(StatesResource::Sdk {
+                service,
+                action,
+                pattern,
+            }) => {
                 if pattern.is_sync() {
                     return Err(IamError::UnsupportedPattern {
                         state: state.into(),
@@ -575,29 +806,38 @@ fn own_task_grants(
                     "state {state}: aws-sdk:{service}:{action}{}",
                     pattern.suffix()
                 );
-                return sdk::grants(&mut t);
+                sdk::grants(&mut t)
             }
-            let (service, action) = rest
-                .split_once(':')
-                .filter(|(s, a)| !s.is_empty() && !a.is_empty())
-                .ok_or_else(|| bad_resource("expected <service>:<action>"))?;
-            if let Some(i) = lookup(service, action)
-                && !i.patterns.contains(&pattern)
-            {
-                return Err(IamError::UnsupportedPattern {
-                    state: state.into(),
-                    service: service.into(),
-                    action: action.into(),
-                    pattern: pattern.to_string(),
-                    supported: supported_list(i.patterns),
-                });
+            Some(StatesResource::Optimized {
+                service,
+                action,
+                pattern,
+            }) => {
+                // The regional form is only read as an integration the catalogue knows: anything else there
+                // (`...:stateMachine:NAME`, an execution ARN) is not an integration at all.
+                if !arn.region.is_empty() && known(service, action).is_none() {
+                    return Err(bad_resource(
+                        "not a Step Functions integration, Activity or Lambda function ARN",
+                    ));
+                }
+                if let Some(i) = known(service, action)
+                    && !i.patterns.contains(&pattern)
+                {
+                    return Err(IamError::UnsupportedPattern {
+                        state: state.into(),
+                        service: service.into(),
+                        action: action.into(),
+                        pattern: pattern.to_string(),
+                        supported: supported_list(i.patterns),
+                    });
+                }
+                let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
+                services::grants(&mut t)
             }
-            let mut t = Task::new(state, service, action, pattern, task, ctx, grants, warnings);
-            services::grants(&mut t)
-        }
-        // An Activity task: workers poll the activity with their own credentials and Step Functions needs no
-        // permission on the role ("Learn about Activities in Step Functions", concepts-activities.html).
-        "states" if arn.resource.starts_with("activity:") => Ok(()),
+            None => Err(bad_resource(
+                "expected <service>:<action> or aws-sdk:<service>:<action>, with both region and account or neither",
+            )),
+        },
         // A Lambda function ARN as Resource (the legacy direct invocation): lambda:InvokeFunction on it.
         "lambda" => {
             let mut t = Task::new(state, "lambda", "invoke", RR, task, ctx, grants, warnings);

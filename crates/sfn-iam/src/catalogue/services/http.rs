@@ -16,9 +16,20 @@ use super::common::resolve;
 // states:HTTPMethod and states:HTTPEndpoint.
 pub(super) fn http(t: &mut Task<'_>) -> Result<(), IamError> {
     let wc = t.arn("events", "connection/*");
-    let p = t.params.get(&["Authentication", "ConnectionArn"]);
+    // The connection is `Authentication.ConnectionArn`, or `InvocationConfig.ConnectionArn` (the form the HTTP
+    // Task page documents alongside private APIs); the grants are the same either way.
+    let (field, p) = match t.params.get(&["Authentication"]) {
+        Param::Absent => (
+            "InvocationConfig.ConnectionArn",
+            t.params.get(&["InvocationConfig", "ConnectionArn"]),
+        ),
+        _ => (
+            "Authentication.ConnectionArn",
+            t.params.get(&["Authentication", "ConnectionArn"]),
+        ),
+    };
     let dynamic_connection = p.is_dynamic();
-    let connections = resolve(t, "Authentication.ConnectionArn", p, true, &wc, |_, s| {
+    let connections = resolve(t, field, p, true, &wc, |_, s| {
         let a = Arn::parse(s).ok_or("not an EventBridge connection ARN")?;
         if a.service != "events" || !a.resource.starts_with("connection/") {
             return Err("not an EventBridge connection ARN".into());
