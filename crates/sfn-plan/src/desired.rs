@@ -163,8 +163,48 @@ pub fn machine_name(sm: &StateMachine) -> Result<String, DesiredError> {
 
 /// Hash of a JSON document independent of key order and formatting.
 pub fn definition_hash(definition: &Value) -> String {
-    let canonical = crate::canonical_json(definition).to_string();
-    hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
+    // The bytes are those of `canonical_json(definition).to_string()`, written straight out rather than
+    // through a sorted copy of the whole document: this runs on every reconcile and every `validate`.
+    let mut canonical = Vec::with_capacity(4096);
+    write_canonical(definition, &mut canonical);
+    hex::encode(&Sha256::digest(&canonical)[..16])
+}
+
+/// Compact JSON with object keys in sorted order, as [`crate::canonical_json`] then `to_string` give it.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(&Value::String(k.clone()), out);
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_scalar(scalar, out),
+    }
+}
+
+fn write_scalar(value: &Value, out: &mut Vec<u8>) {
+    // Writing a scalar into a Vec cannot fail; an error here would be a serde_json bug, and the hash of
+    // what was written so far is still deterministic.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// What the TaskIntegrations of a spec declare beyond the compiled ASL (roles passed to ECS / SageMaker, the
@@ -578,6 +618,31 @@ mod tests {
     use super::*;
     use sfn_api::manifest::{Bundle, load_paths};
     use sfn_asl::MapResolver;
+
+    #[test]
+    fn definition_hash_is_the_hash_of_the_canonical_text() {
+        for file in [
+            "job-poller.yaml",
+            "jsonata.yaml",
+            "map.yaml",
+            "fragments.yaml",
+        ] {
+            let bundle = example(file);
+            for sm in &bundle.state_machines {
+                let built = build(&with_uid(sm.clone()), &resolver(&bundle), &settings())
+                    .expect("the example builds");
+                let text = crate::canonical_json(&built.desired.definition).to_string();
+                let expected = hex::encode(&Sha256::digest(text.as_bytes())[..16]);
+                assert_eq!(built.definition_hash, expected, "{file}");
+            }
+        }
+        let tricky = serde_json::json!({"b": [1, 2.5, "x\"y"], "a": {"é": null, "A": true}});
+        let text = crate::canonical_json(&tricky).to_string();
+        assert_eq!(
+            definition_hash(&tricky),
+            hex::encode(&Sha256::digest(text.as_bytes())[..16])
+        );
+    }
 
     fn settings() -> Settings {
         Settings {
