@@ -77,6 +77,18 @@ fn sample(service: &str, action: &str) -> Value {
         ("mediaconvert", "createJob") => {
             json!({"Role": "arn:aws:iam::123456789012:role/MediaConvert", "Settings": {}})
         }
+        ("emr-serverless", "startJobRun") => {
+            json!({"ApplicationId": "00f1abcdexample", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/EmrServerlessJob", "JobDriver": {}, "Tags": {"team": "data"}})
+        }
+        ("emr-containers", "startJobRun") => {
+            json!({"VirtualClusterId": "abcdvc01", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/EmrOnEksJob", "ReleaseLabel": "emr-6.13.0-latest", "JobDriver": {}})
+        }
+        ("eks", "runJob") => {
+            json!({"ClusterName": "workers", "CertificateAuthority": "ABC", "Endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Namespace": "jobs", "Job": {}})
+        }
+        ("eks", "call") => {
+            json!({"ClusterName": "workers", "CertificateAuthority": "ABC", "Endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Method": "GET", "Path": "/api/v1/namespaces/jobs/pods"})
+        }
         other => {
             panic!("no sample parameters for {other:?}: add them so the integration is snapshotted")
         }
@@ -278,4 +290,149 @@ fn resources_for_task_integration_blocks() {
     );
     let i = catalogue::integration_for_block("dynamodb", Some("getItem")).unwrap();
     assert!(catalogue::resource_arn("aws", i.service, i.action, Pattern::Sync).is_err());
+}
+
+/// Like [`derive_one`], for a whole Task (JSONata `Arguments`, extra fields).
+fn derive_task(task: Value) -> Value {
+    let d = iam::derive_task("Task", &task, &ctx()).unwrap_or_else(|e| panic!("{task}: {e}"));
+    json!({
+        "statements": d.statements.iter().map(|s| s.statement.to_json()).collect::<Vec<_>>(),
+        "warnings": d.warnings,
+    })
+}
+
+#[test]
+fn api_gateway_websocket_callbacks_manage_connections() {
+    let base = json!({"ApiEndpoint": "ws0123abcd.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "prod", "AuthType": "IAM_ROLE", "RequestBody": {"done": true}});
+    let with = |extra: Value| {
+        let mut p = base.clone();
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let got = json!({
+        "static": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path": "/@connections/Zx1cAbCdEfGhIjK="}))),
+        "jsonpath": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path.$": "States.Format('/@connections/{}', $.connectionId)"}))),
+        "jsonata": derive_task(json!({"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::apigateway:invoke.waitForTaskToken", "Arguments": with(json!({"Path": "{% '/@connections/' & $states.input.connectionId %}"})), "End": true})),
+        "rest_api_unchanged": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path": "/orders"}))),
+    });
+    for case in ["static", "jsonpath", "jsonata"] {
+        let s = got[case].to_string();
+        assert!(s.contains("execute-api:ManageConnections"), "{case}: {s}");
+        assert!(!s.contains("execute-api:Invoke"), "{case}: {s}");
+        assert!(s.contains("/prod/POST/@connections/"), "{case}: {s}");
+    }
+    insta::assert_json_snapshot!("apigateway_websocket_callbacks", got);
+}
+
+#[test]
+fn bedrock_cross_region_inference_profiles() {
+    let invoke = |model: &str| {
+        derive_one(
+            "arn:aws:states:::bedrock:invokeModel",
+            json!({"ModelId": model, "Body": {}}),
+        )
+    };
+    let got = json!({
+        "us": invoke("us.anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        "eu": invoke("eu.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+        "apac": invoke("apac.amazon.nova-pro-v1:0"),
+        "global": invoke("global.anthropic.claude-sonnet-4-20250514-v1:0"),
+        "profile_arn": invoke("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama3-2-90b-instruct-v1:0"),
+        "foundation_model": invoke("amazon.titan-text-express-v1"),
+    });
+    let us = got["us"].to_string();
+    assert!(us.contains("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"), "{us}");
+    assert!(
+        us.contains(
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
+        ),
+        "{us}"
+    );
+    assert!(us.contains("bedrock:InferenceProfileArn"), "{us}");
+    assert!(!us.contains("foundation-model/us."), "{us}");
+    insta::assert_json_snapshot!("bedrock_inference_profiles", got);
+}
+
+#[test]
+fn dynamodb_queries_of_an_index() {
+    let got = json!({
+        "static_index": derive_one("arn:aws:states:::aws-sdk:dynamodb:query", json!({"TableName": "Orders", "IndexName": "byCustomer", "KeyConditionExpression": "c = :c"})),
+        "dynamic_index": derive_one("arn:aws:states:::aws-sdk:dynamodb:scan", json!({"TableName": "Orders", "IndexName.$": "$.index"})),
+        "table": derive_one("arn:aws:states:::aws-sdk:dynamodb:scan", json!({"TableName": "Orders"})),
+    });
+    assert!(
+        got["static_index"]
+            .to_string()
+            .contains("table/Orders/index/byCustomer")
+    );
+    assert!(
+        got["dynamic_index"]
+            .to_string()
+            .contains("table/Orders/index/*")
+    );
+    insta::assert_json_snapshot!("dynamodb_index", got);
+}
+
+#[test]
+fn ecs_run_task_with_tags_may_tag_its_task() {
+    let run = |extra: Value| {
+        let mut p = sample("ecs", "runTask");
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        derive_one("arn:aws:states:::ecs:runTask", p)
+    };
+    let got = json!({
+        "tags": run(json!({"Tags": [{"Key": "team", "Value": "data"}]})),
+        "propagate_tags": run(json!({"PropagateTags": "TASK_DEFINITION"})),
+        "untagged": run(json!({})),
+    });
+    for case in ["tags", "propagate_tags"] {
+        let s = got[case].to_string();
+        assert!(
+            s.contains("ecs:TagResource") && s.contains("\"ecs:CreateAction\":\"RunTask\""),
+            "{case}: {s}"
+        );
+    }
+    assert!(!got["untagged"].to_string().contains("ecs:TagResource"));
+    insta::assert_json_snapshot!("ecs_tags", got);
+}
+
+#[test]
+fn integrations_aws_does_not_have_are_errors() {
+    let err = |resource: &str| {
+        let task = json!({"Type": "Task", "Resource": resource, "Parameters": {}, "End": true});
+        iam::derive_task("T", &task, &ctx())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("arn:aws:states:::kinesis:putRecord"),
+        "state \"T\": field Resource: kinesis:putRecord is not an optimized Step Functions integration; use arn:aws:states:::aws-sdk:kinesis:putRecord for an AWS SDK integration"
+    );
+    assert!(err("arn:aws:states:::sagemaker:createFooJob").contains("not an optimized"));
+    assert_eq!(
+        err("arn:aws:states:::aws-sdk:dynamodbb:getItem"),
+        "state \"T\": field Resource: aws-sdk:dynamodbb:getItem: AWS has no SDK service \"dynamodbb\" (nearest: dynamodb)"
+    );
+    assert_eq!(
+        err("arn:aws:states:::aws-sdk:s3:getObjekt"),
+        "state \"T\": field Resource: aws-sdk:s3:getObjekt: AWS has no IAM action s3:GetObjekt (nearest: s3:GetObject)"
+    );
+    // SDK client names that are not the IAM prefix come from the reference.
+    let ok = |resource: &str| {
+        let task = json!({"Type": "Task", "Resource": resource, "Parameters": {}, "End": true});
+        let d = iam::derive_task("T", &task, &ctx()).unwrap_or_else(|e| panic!("{e}"));
+        d.statements[0].statement.actions.clone()
+    };
+    assert_eq!(
+        ok("arn:aws:states:::aws-sdk:mwaa:listEnvironments"),
+        ["airflow:ListEnvironments"]
+    );
+    assert_eq!(
+        ok("arn:aws:states:::aws-sdk:efs:describeFileSystems"),
+        ["elasticfilesystem:DescribeFileSystems"]
+    );
 }

@@ -361,6 +361,45 @@ pub static INTEGRATIONS: &[Integration] = &[
         ["Role", "Settings"],
         "mediaconvert-iam.html"
     ),
+    integ!(
+        "emr-serverless",
+        "startJobRun",
+        [RR, Sync],
+        ["ApplicationId", "ExecutionRoleArn"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-containers",
+        "startJobRun",
+        [RR, Sync],
+        [
+            "VirtualClusterId",
+            "ExecutionRoleArn",
+            "ReleaseLabel",
+            "JobDriver"
+        ],
+        "emr-eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "runJob",
+        [RR, Sync],
+        ["ClusterName", "CertificateAuthority", "Endpoint", "Job"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "call",
+        [RR],
+        [
+            "ClusterName",
+            "CertificateAuthority",
+            "Endpoint",
+            "Method",
+            "Path"
+        ],
+        "eks-iam.html"
+    ),
 ];
 
 /// The catalogue entry for `service:action`.
