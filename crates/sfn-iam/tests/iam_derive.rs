@@ -103,6 +103,7 @@ fn a_distributed_map_starts_child_executions_and_reads_and_writes_s3() {
     assert!(all.contains("arn:aws:states:eu-west-1:111122223333:stateMachine:payments-settle"));
     assert!(all.contains("arn:aws:s3:::inbox/batch.csv"));
     assert!(all.contains("arn:aws:s3:::outbox/runs/*"));
+    assert!(all.contains("states:RedriveExecution"));
 }
 
 #[test]

@@ -677,8 +677,14 @@ pub(crate) fn map_grants(
         let sm = ctx.state_machine_arn();
         let executions = scope.arn("states", &format!("execution:{}/*", ctx.state_machine_name));
         grants.push(Grant::new(["states:StartExecution"], [sm], reason.clone()));
+        // Redriving the parent execution redrives the Map Run, which redrives its failed child executions with
+        // the state machine's role ("Redriving Map Runs in Step Functions executions", redrive-map-run.html).
         grants.push(Grant::new(
-            ["states:DescribeExecution", "states:StopExecution"],
+            [
+                "states:DescribeExecution",
+                "states:RedriveExecution",
+                "states:StopExecution",
+            ],
             [executions],
             reason,
         ));
