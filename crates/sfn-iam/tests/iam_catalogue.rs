@@ -341,7 +341,10 @@ fn bedrock_cross_region_inference_profiles() {
         "global": invoke("global.anthropic.claude-sonnet-4-20250514-v1:0"),
         "profile_arn": invoke("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama3-2-90b-instruct-v1:0"),
         "foundation_model": invoke("amazon.titan-text-express-v1"),
+        "dynamic": derive_one("arn:aws:states:::bedrock:invokeModel", json!({"ModelId.$": "$.model", "Body": {}})),
     });
+    let dynamic = got["dynamic"].to_string();
+    assert!(dynamic.contains("inference-profile/*"), "{dynamic}");
     let us = got["us"].to_string();
     assert!(us.contains("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"), "{us}");
     assert!(
@@ -658,6 +661,7 @@ fn the_catalogue_emits_only_what_aws_has() {
             "bedrock:invokeModel",
             json!({"ModelId": "us.anthropic.claude-3-5-sonnet-20240620-v1:0"}),
         ),
+        ("bedrock:invokeModel", json!({"ModelId.$": "$.model"})),
         (
             "ecs:runTask",
             json!({"TaskDefinition": "t", "PropagateTags": "TASK_DEFINITION"}),
@@ -741,6 +745,12 @@ fn the_catalogue_emits_only_what_aws_has() {
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P",
             "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let d = iam::derive(&def, &ctx()).unwrap_or_else(|e| panic!("distributed map: {e}"));
+    assert!(
+        serde_json::to_string(&d.document())
+            .unwrap()
+            .contains("states:RedriveExecution"),
+        "a distributed Map may redrive its children"
+    );
     for s in &d.statements {
         statements += 1;
         for f in reference_faults(&s.statement.to_json()) {

@@ -122,13 +122,30 @@ pub(super) fn bedrock(t: &mut Task<'_>) -> Result<(), IamError> {
                 "arn:{}:bedrock:{}::foundation-model/*",
                 t.scope.partition, t.scope.region
             );
-            match t
-                .params
-                .str("ModelId")
-                .as_str()
-                .and_then(|s| inference_profile(t, s))
-            {
+            let model = t.params.str("ModelId");
+            match model.as_str().and_then(|s| inference_profile(t, s)) {
                 Some((profile, model)) => invoke_through_profile(t, &profile, &model),
+                // A model chosen at run time may be an inference profile (newer models are only invokable
+                // through one): the account's profiles too, and their models in any region through them only.
+                None if model.is_dynamic() => {
+                    let profiles = t.arn("bedrock", "inference-profile/*");
+                    t.widen(format!(
+                        "ModelId is chosen at run time: bedrock:InvokeModel granted on {w} and {profiles}, and on the profiles' models in any region when called through them"
+                    ));
+                    t.grant(["bedrock:InvokeModel"], [w.clone(), profiles.clone()]);
+                    let p = t.scope.partition;
+                    let g = Grant::new(
+                        ["bedrock:InvokeModel"],
+                        [format!("arn:{p}:bedrock:*::foundation-model/*")],
+                        String::new(),
+                    )
+                    .when(
+                        "StringLike",
+                        "bedrock:InferenceProfileArn",
+                        &[&profiles],
+                    );
+                    t.push(g);
+                }
                 None => {
                     let p = t.params.str("ModelId");
                     let r = resolve(t, "ModelId", p, true, &w, |t, s| Ok(vec![fm(t, s)]))?
