@@ -26,6 +26,10 @@ pub enum IamError {
         pattern: String,
         supported: String,
     },
+    /// A `Resource` naming an integration AWS does not have: an optimized integration outside the catalogue, or an
+    /// `aws-sdk:` service or action missing from the Service Authorization Reference.
+    #[error("state {state:?}: field Resource: {message}")]
+    UnknownIntegration { state: String, message: String },
 }
 
 /// A statement that had to be wider than one exact ARN, and the state that caused it.

@@ -74,6 +74,17 @@ impl<'a> Params<'a> {
         lookup(self.root, path)
     }
 
+    /// The expression of a top-level parameter chosen at run time (a `Key.$` path or intrinsic, or a JSONata
+    /// `{% %}` string), to look for the literal parts it always produces.
+    pub fn expression(&self, key: &str) -> Option<&'a str> {
+        let Param::Static(Value::Object(m)) = self.root else {
+            return None;
+        };
+        m.get(&format!("{key}.$"))
+            .and_then(Value::as_str)
+            .or_else(|| m.get(key).and_then(Value::as_str).filter(|s| is_jsonata(s)))
+    }
+
     /// Shorthand for a top-level static string.
     pub fn str(&self, key: &str) -> Param<'a> {
         self.get(&[key])

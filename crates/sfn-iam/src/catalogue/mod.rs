@@ -361,6 +361,45 @@ pub static INTEGRATIONS: &[Integration] = &[
         ["Role", "Settings"],
         "mediaconvert-iam.html"
     ),
+    integ!(
+        "emr-serverless",
+        "startJobRun",
+        [RR, Sync],
+        ["ApplicationId", "ExecutionRoleArn"],
+        "emr-serverless-iam.html"
+    ),
+    integ!(
+        "emr-containers",
+        "startJobRun",
+        [RR, Sync],
+        [
+            "VirtualClusterId",
+            "ExecutionRoleArn",
+            "ReleaseLabel",
+            "JobDriver"
+        ],
+        "emr-eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "runJob",
+        [RR, Sync],
+        ["ClusterName", "CertificateAuthority", "Endpoint", "Job"],
+        "eks-iam.html"
+    ),
+    integ!(
+        "eks",
+        "call",
+        [RR],
+        [
+            "ClusterName",
+            "CertificateAuthority",
+            "Endpoint",
+            "Method",
+            "Path"
+        ],
+        "eks-iam.html"
+    ),
 ];
 
 /// Optimized integrations AWS offers whose IAM templates the catalogue does not have yet (Amazon EKS, EMR on
@@ -878,8 +917,14 @@ pub(crate) fn map_grants(
         let sm = ctx.state_machine_arn();
         let executions = scope.arn("states", &format!("execution:{}/*", ctx.state_machine_name));
         grants.push(Grant::new(["states:StartExecution"], [sm], reason.clone()));
+        // Redriving the parent execution redrives the Map Run, which redrives its failed child executions with
+        // the state machine's role ("Redriving Map Runs in Step Functions executions", redrive-map-run.html).
         grants.push(Grant::new(
-            ["states:DescribeExecution", "states:StopExecution"],
+            [
+                "states:DescribeExecution",
+                "states:RedriveExecution",
+                "states:StopExecution",
+            ],
             [executions],
             reason,
         ));

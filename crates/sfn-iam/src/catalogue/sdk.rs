@@ -4,7 +4,7 @@
 //! Reference). Resources come from the TaskIntegration's `awsSdk.resources` when declared, otherwise from the
 //! parameters of the calls we know; anything else is granted on `"*"` with a warning.
 
-use super::names::{iam_prefix, pascal};
+use super::names::{has_action, iam_prefix, nearest_action, nearest_service, pascal, sdk_prefix};
 use super::task::Task;
 use crate::IamError;
 use crate::arn::{lambda_function, sqs_queue_arn};
@@ -25,6 +25,14 @@ fn iam_actions(service: &str, action: &str) -> Vec<String> {
             &["s3:PutObject"]
         }
         ("lambda", "invoke" | "invokeAsync") => &["lambda:InvokeFunction"],
+        // DynamoDB authorises each item of a transaction with its item action (see `item_action`).
+        ("dynamodb", "transactGetItems") => &["dynamodb:GetItem"],
+        ("dynamodb", "transactWriteItems") => &[
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
         ("apigatewaymanagementapi", _) => &["execute-api:ManageConnections"],
         _ => &[],
     };
@@ -40,8 +48,37 @@ fn static_str<'a>(t: &Task<'a>, key: &str) -> Option<&'a str> {
     t.params.str(key).as_str()
 }
 
+/// Rejects a service or an IAM action AWS does not have, naming the nearest one it has: a typo here would
+/// otherwise become a statement that grants nothing while the task fails at run time.
+fn check_exists(t: &Task<'_>, actions: &[String]) -> Result<(), IamError> {
+    let unknown = |message: String| IamError::UnknownIntegration {
+        state: t.state.to_string(),
+        message: format!("aws-sdk:{}:{}: {message}", t.service, t.action),
+    };
+    let Some(prefix) = sdk_prefix(t.service) else {
+        let hint = nearest_service(t.service)
+            .map(|n| format!(" (nearest: {n})"))
+            .unwrap_or_default();
+        return Err(unknown(format!(
+            "AWS has no SDK service {:?}{hint}",
+            t.service
+        )));
+    };
+    for a in actions {
+        let (p, name) = a.split_once(':').unwrap_or((prefix, a));
+        if !has_action(p, name) {
+            let hint = nearest_action(p, name)
+                .map(|n| format!(" (nearest: {p}:{n})"))
+                .unwrap_or_default();
+            return Err(unknown(format!("AWS has no IAM action {a}{hint}")));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
     let actions = iam_actions(t.service, t.action);
+    check_exists(t, &actions)?;
     // Explicit resources from the TaskIntegration win: the user has said what the call touches.
     if let Some(h) = t.hints.filter(|h| !h.resources.is_empty()) {
         let res = h.resources.clone();
@@ -63,6 +100,26 @@ pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
             }),
             _ => None,
         },
+        // A Query or Scan of a secondary index is authorised on the index, `table/T/index/NAME`, not on the
+        // table ("Using IAM policy conditions for fine-grained access control", DynamoDB developer guide).
+        ("dynamodb", "query" | "scan") => static_str(t, "TableName").map(|s| {
+            let table = t.scope.named("dynamodb", "table/", s);
+            match t.params.str("IndexName") {
+                Param::Static(v) => match v.as_str() {
+                    Some(i) => vec![format!("{table}/index/{i}")],
+                    None => vec![table],
+                },
+                Param::Dynamic => {
+                    let w = format!("{table}/index/*");
+                    t.widen(format!(
+                        "IndexName is chosen at run time: {} granted on {w}",
+                        actions.join(", ")
+                    ));
+                    vec![w]
+                }
+                Param::Absent => vec![table],
+            }
+        }),
         ("dynamodb", _) => {
             static_str(t, "TableName").map(|s| vec![t.scope.named("dynamodb", "table/", s)])
         }

@@ -175,7 +175,7 @@ pub(super) fn athena(t: &mut Task<'_>) -> Result<(), IamError> {
         "getQueryExecution" | "stopQueryExecution" => {
             t.grant([format!("athena:{}", pascal(t.action))], [workgroup]);
         }
-        _ => unknown(t),
+        _ => return Err(unknown(t)),
     }
     Ok(())
 }
@@ -292,7 +292,7 @@ pub(super) fn emr(t: &mut Task<'_>) -> Result<(), IamError> {
                 [c],
             );
         }
-        _ => unknown(t),
+        _ => return Err(unknown(t)),
     }
     Ok(())
 }

@@ -47,8 +47,7 @@ pub(super) fn codebuild(t: &mut Task<'_>) -> Result<(), IamError> {
             return Ok(());
         }
         _ => {
-            unknown(t);
-            return Ok(());
+            return Err(unknown(t));
         }
     };
     let projects = if field.is_empty() {

@@ -1,19 +1,21 @@
 //! What the service family files share: resolving a parameter to exact ARNs (or a widened pattern with a
-//! warning), and the fallback grant for an integration the catalogue does not know.
+//! warning), and the error for an integration the catalogue does not know.
 
 use crate::IamError;
-use crate::catalogue::names::{iam_prefix, pascal};
 use crate::catalogue::task::Task;
 use crate::params::Param;
 
-/// An integration the catalogue does not know: the IAM action named like the API, on `"*"`, with a warning.
-pub(super) fn unknown(t: &mut Task<'_>) {
-    let action = format!("{}:{}", iam_prefix(t.service), pascal(t.action));
-    t.grant([action.clone()], ["*"]);
-    t.widen(format!(
-        "{}:{} is not in the integration catalogue: granted {action} on \"*\"; add exact resources with spec.role.extraStatements and a TaskIntegration if this is too broad",
-        t.service, t.action
-    ));
+/// An integration the catalogue does not know. Step Functions has no such optimized integration (the table in
+/// `catalogue` lists all of them), so the definition is wrong; granting the action named like the API on `"*"`
+/// would hide that until the task fails at run time.
+pub(super) fn unknown(t: &Task<'_>) -> IamError {
+    IamError::UnknownIntegration {
+        state: t.state.to_string(),
+        message: format!(
+            "{}:{} is not an optimized Step Functions integration; use arn:aws:states:::aws-sdk:{}:{} for an AWS SDK integration",
+            t.service, t.action, t.service, t.action
+        ),
+    }
 }
 
 /// The value of a string parameter resolved to ARNs, or a widened pattern with a warning.

@@ -5,6 +5,7 @@ use crate::IamError;
 use crate::arn::{Arn, lambda_function};
 use crate::catalogue::task::Task;
 use crate::params::Param;
+use crate::policy::Grant;
 
 use super::common::resolve;
 
@@ -56,7 +57,8 @@ fn last_segment(s: &str) -> &str {
 // also ecs:StopTask/DescribeTasks and the managed rule StepFunctionsGetEventsForECSTaskRule. The guide grants
 // Stop/Describe on "*" because task ids are unknown; task ARNs carry the cluster name
 // (`task/CLUSTER/ID`), so we scope them to the cluster. iam:PassRole is needed for the task and execution roles
-// of the task definition (ECS checks it on RunTask); they come from Overrides or the TaskIntegration.
+// of the task definition (ECS checks it on RunTask); they come from Overrides or the TaskIntegration. Tags or
+// PropagateTags add ecs:TagResource on the cluster's tasks, conditioned on ecs:CreateAction = RunTask.
 pub(super) fn ecs(t: &mut Task<'_>) -> Result<(), IamError> {
     let wide = t.arn("ecs", "task-definition/*");
     let p = t.params.str("TaskDefinition");
@@ -65,7 +67,8 @@ pub(super) fn ecs(t: &mut Task<'_>) -> Result<(), IamError> {
     })?;
     t.grant(["ecs:RunTask"], r.unwrap_or_default());
 
-    if t.pattern.is_sync() {
+    let tagged = !t.params.str("Tags").is_absent() || !t.params.str("PropagateTags").is_absent();
+    if t.pattern.is_sync() || tagged {
         let tasks = match t.params.str("Cluster") {
             Param::Static(v) => {
                 let s = v
@@ -85,14 +88,32 @@ pub(super) fn ecs(t: &mut Task<'_>) -> Result<(), IamError> {
             Param::Absent => t.arn("ecs", "task/default/*"),
             Param::Dynamic => {
                 let w = t.arn("ecs", "task/*");
+                let what = if t.pattern.is_sync() {
+                    "ecs:DescribeTasks/StopTask"
+                } else {
+                    "ecs:TagResource"
+                };
                 t.widen(format!(
-                    "Cluster is chosen at run time: ecs:DescribeTasks/StopTask granted on {w}"
+                    "Cluster is chosen at run time: {what} granted on {w}"
                 ));
                 w
             }
         };
-        t.grant(["ecs:DescribeTasks", "ecs:StopTask"], [tasks]);
-        t.managed_rule("StepFunctionsGetEventsForECSTaskRule");
+        if t.pattern.is_sync() {
+            t.grant(["ecs:DescribeTasks", "ecs:StopTask"], [tasks.clone()]);
+            t.managed_rule("StepFunctionsGetEventsForECSTaskRule");
+        }
+        // Tagging on create: with Tags or PropagateTags, RunTask also authorises ecs:TagResource on the new task,
+        // which the ecs:CreateAction condition limits to tags set by RunTask ("Grant permission to tag resources
+        // on creation", Amazon ECS developer guide).
+        if tagged {
+            let g = Grant::new(["ecs:TagResource"], [tasks], String::new()).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                &["RunTask"],
+            );
+            t.push(g);
+        }
     }
 
     let mut roles = t.hinted_roles();

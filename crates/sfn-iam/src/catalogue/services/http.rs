@@ -98,7 +98,8 @@ pub(super) fn http(t: &mut Task<'_>) -> Result<(), IamError> {
 
 // --- API Gateway --------------------------------------------------------------------------------------------
 // "IAM policies for API Gateway" (api-gateway-iam.html): with AuthType IAM_ROLE, execute-api:Invoke on
-// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH`; other auth types need no role permission.
+// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH`; other auth types need no role permission. A
+// WebSocket callback (a Path under `/@connections/`) needs execute-api:ManageConnections instead.
 pub(super) fn apigateway(t: &mut Task<'_>) -> Result<(), IamError> {
     match t.params.str("AuthType") {
         Param::Static(v) if v.as_str() == Some("IAM_ROLE") => {}
@@ -153,7 +154,26 @@ pub(super) fn apigateway(t: &mut Task<'_>) -> Result<(), IamError> {
     };
     let stage = seg(t, "Stage", "$default", &mut widened);
     let method = seg(t, "Method", "*", &mut widened);
-    let path = seg(t, "Path", "*", &mut widened);
+    // A WebSocket API's `@connections` management endpoint (post to, get or delete a client connection) is
+    // authorised by execute-api:ManageConnections, not Invoke ("Use @connections commands in your backend
+    // service", API Gateway developer guide). The connection id is nearly always chosen at run time, so a
+    // dynamic Path that builds `/@connections/...` is recognised from its expression.
+    let dynamic_connections = t
+        .params
+        .expression("Path")
+        .is_some_and(|e| e.contains("/@connections/") || e.contains("'@connections/"));
+    let mut path = seg(t, "Path", "*", &mut widened);
+    let connections = path.starts_with("@connections/") || dynamic_connections;
+    if dynamic_connections {
+        widened.retain(|w| *w != "Path");
+        widened.push("the connection id is chosen at run time");
+        path = "@connections/*".into();
+    }
+    let action = if connections {
+        "execute-api:ManageConnections"
+    } else {
+        "execute-api:Invoke"
+    };
     let resource = match api {
         Some((id, region)) => format!(
             "arn:{}:execute-api:{region}:{}:{id}/{stage}/{method}/{}",
@@ -165,10 +185,10 @@ pub(super) fn apigateway(t: &mut Task<'_>) -> Result<(), IamError> {
     };
     if !widened.is_empty() {
         t.widen(format!(
-            "{}: execute-api:Invoke granted on {resource}",
+            "{}: {action} granted on {resource}",
             widened.join(", ")
         ));
     }
-    t.grant(["execute-api:Invoke"], [resource]);
+    t.grant([action], [resource]);
     Ok(())
 }

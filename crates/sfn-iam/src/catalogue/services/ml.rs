@@ -2,6 +2,7 @@
 
 use crate::IamError;
 use crate::catalogue::task::Task;
+use crate::policy::Grant;
 
 use super::common::{resolve, unknown};
 use crate::catalogue::names::pascal;
@@ -39,8 +40,7 @@ pub(super) fn sagemaker(t: &mut Task<'_>) -> Result<(), IamError> {
         "createEndpointConfig" => ("endpoint-config", "EndpointConfigName", None, None, None),
         "createEndpoint" | "updateEndpoint" => ("endpoint", "EndpointName", None, None, None),
         _ => {
-            unknown(t);
-            return Ok(());
+            return Err(unknown(t));
         }
     };
     let wide = t.arn("sagemaker", &format!("{kind}/*"));
@@ -97,6 +97,14 @@ pub(super) fn sagemaker(t: &mut Task<'_>) -> Result<(), IamError> {
 // "IAM policies for Amazon Bedrock" (bedrock-iam.html): bedrock:InvokeModel on the model (a foundation-model id
 // becomes `arn:aws:bedrock:REGION::foundation-model/ID`); createModelCustomizationJob on the base model, the
 // job and the custom model, with iam:PassRole to bedrock.amazonaws.com; `.sync` adds Get/Stop on the job.
+//
+// A cross-region (system-defined) inference profile id is the model id behind a geography prefix
+// (`us.anthropic.claude-3-5-sonnet-20240620-v1:0`, `eu.`, `apac.`, `global.`, ...). Invoking it needs
+// bedrock:InvokeModel on the profile, `inference-profile/ID` in the role's region and account, and on the
+// underlying foundation model in every region the profile routes to ("Prerequisites for inference profiles",
+// Bedrock user guide). Those regions are AWS's to change, so the model is granted in any region (`*`; global
+// profiles also route to the region-less `arn:aws:bedrock:::foundation-model/MODEL`), and only when called
+// through this profile (condition bedrock:InferenceProfileArn), which keeps direct calls in other regions out.
 pub(super) fn bedrock(t: &mut Task<'_>) -> Result<(), IamError> {
     let fm = |t: &Task<'_>, s: &str| -> String {
         if s.starts_with("arn:") {
@@ -114,10 +122,37 @@ pub(super) fn bedrock(t: &mut Task<'_>) -> Result<(), IamError> {
                 "arn:{}:bedrock:{}::foundation-model/*",
                 t.scope.partition, t.scope.region
             );
-            let p = t.params.str("ModelId");
-            let r =
-                resolve(t, "ModelId", p, true, &w, |t, s| Ok(vec![fm(t, s)]))?.unwrap_or_default();
-            t.grant(["bedrock:InvokeModel"], r);
+            let model = t.params.str("ModelId");
+            match model.as_str().and_then(|s| inference_profile(t, s)) {
+                Some((profile, model)) => invoke_through_profile(t, &profile, &model),
+                // A model chosen at run time may be an inference profile (newer models are only invokable
+                // through one): the account's profiles too, and their models in any region through them only.
+                None if model.is_dynamic() => {
+                    let profiles = t.arn("bedrock", "inference-profile/*");
+                    t.widen(format!(
+                        "ModelId is chosen at run time: bedrock:InvokeModel granted on {w} and {profiles}, and on the profiles' models in any region when called through them"
+                    ));
+                    t.grant(["bedrock:InvokeModel"], [w.clone(), profiles.clone()]);
+                    let p = t.scope.partition;
+                    let g = Grant::new(
+                        ["bedrock:InvokeModel"],
+                        [format!("arn:{p}:bedrock:*::foundation-model/*")],
+                        String::new(),
+                    )
+                    .when(
+                        "StringLike",
+                        "bedrock:InferenceProfileArn",
+                        &[&profiles],
+                    );
+                    t.push(g);
+                }
+                None => {
+                    let p = t.params.str("ModelId");
+                    let r = resolve(t, "ModelId", p, true, &w, |t, s| Ok(vec![fm(t, s)]))?
+                        .unwrap_or_default();
+                    t.grant(["bedrock:InvokeModel"], r);
+                }
+            }
         }
         "createModelCustomizationJob" => {
             let w = format!(
@@ -161,7 +196,42 @@ pub(super) fn bedrock(t: &mut Task<'_>) -> Result<(), IamError> {
             }
             t.pass_role(&roles, &["bedrock.amazonaws.com"]);
         }
-        _ => unknown(t),
+        _ => return Err(unknown(t)),
     }
     Ok(())
+}
+
+/// Geography prefixes of Bedrock's system-defined inference profiles.
+const PROFILE_GEOGRAPHIES: &[&str] = &["us-gov", "us", "eu", "apac", "global", "jp", "au", "ca"];
+
+/// `(profile ARN, underlying model id)` when `model_id` names a system-defined inference profile, by id or ARN.
+fn inference_profile(t: &Task<'_>, model_id: &str) -> Option<(String, String)> {
+    let (arn, id) = match model_id.split_once(":inference-profile/") {
+        Some((_, id)) if model_id.starts_with("arn:") => (model_id.to_string(), id),
+        Some(_) => return None,
+        None if model_id.starts_with("arn:") => return None,
+        None => (
+            t.arn("bedrock", &format!("inference-profile/{model_id}")),
+            model_id,
+        ),
+    };
+    let (geo, model) = id.split_once('.')?;
+    // A bare model id has a provider before its first dot (`amazon.titan-...`); a profile has a geography and
+    // then a provider and model (`us.amazon.nova-...`), so it has at least two dots.
+    (PROFILE_GEOGRAPHIES.contains(&geo) && model.contains('.')).then(|| (arn, model.to_string()))
+}
+
+fn invoke_through_profile(t: &mut Task<'_>, profile: &str, model: &str) {
+    let p = t.scope.partition;
+    t.grant(["bedrock:InvokeModel"], [profile.to_string()]);
+    let mut models = vec![format!("arn:{p}:bedrock:*::foundation-model/{model}")];
+    if profile.contains(":inference-profile/global.") {
+        models.push(format!("arn:{p}:bedrock:::foundation-model/{model}"));
+    }
+    let g = Grant::new(["bedrock:InvokeModel"], models, String::new()).when(
+        "StringEquals",
+        "bedrock:InferenceProfileArn",
+        &[profile],
+    );
+    t.push(g);
 }

@@ -15,6 +15,7 @@ mod analytics;
 mod codebuild;
 mod common;
 mod compute;
+mod containers;
 mod http;
 mod mediaconvert;
 mod messaging;
@@ -26,6 +27,7 @@ use analytics::{athena, databrew, emr, glue};
 use codebuild::codebuild;
 use common::unknown;
 use compute::{batch, ecs, lambda};
+use containers::{eks_kubernetes, emr_containers, emr_serverless};
 use http::{apigateway, http};
 use mediaconvert::mediaconvert;
 use messaging::{events, sns, sqs};
@@ -54,9 +56,9 @@ pub(crate) fn grants(t: &mut Task<'_>) -> Result<(), IamError> {
         ("databrew", "startJobRun") => databrew(t),
         ("bedrock", _) => bedrock(t),
         ("mediaconvert", "createJob") => mediaconvert(t),
-        _ => {
-            unknown(t);
-            Ok(())
-        }
+        ("emr-serverless", "startJobRun") => emr_serverless(t),
+        ("emr-containers", "startJobRun") => emr_containers(t),
+        ("eks", "runJob" | "call") => eks_kubernetes(t),
+        _ => Err(unknown(t)),
     }
 }

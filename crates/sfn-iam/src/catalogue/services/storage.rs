@@ -75,7 +75,7 @@ pub(crate) fn s3_item_io(t: &mut Task<'_>, field: &str) -> Result<(), IamError> 
                 [r],
             );
         }
-        _ => unknown(t),
+        _ => return Err(unknown(t)),
     }
     Ok(())
 }
