@@ -402,8 +402,9 @@ pub static INTEGRATIONS: &[Integration] = &[
     ),
 ];
 
-/// Optimized integrations AWS offers whose IAM templates the catalogue does not have yet (Amazon EKS, EMR on
-/// EKS, EMR Serverless; "Integrating optimized services with Step Functions"). Listed so that a `Resource`
+/// Optimized integrations AWS offers whose IAM templates the catalogue does not have yet (the cluster,
+/// node group, virtual cluster and application management calls of Amazon EKS, EMR on EKS and EMR
+/// Serverless; "Integrating optimized services with Step Functions"). Listed so that a `Resource`
 /// naming one is recognised as valid ([`known`]); their grants fall back to the service action on `"*"` with
 /// a warning, as for any integration [`INTEGRATIONS`] lacks.
 pub static WITHOUT_IAM_TEMPLATES: &[Integration] = &[
@@ -444,26 +445,6 @@ pub static WITHOUT_IAM_TEMPLATES: &[Integration] = &[
         "eks-iam.html"
     ),
     integ!(
-        "eks",
-        "runJob",
-        [RR, Sync],
-        ["ClusterName", "CertificateAuthority", "Endpoint", "Job"],
-        "eks-iam.html"
-    ),
-    integ!(
-        "eks",
-        "call",
-        [RR],
-        [
-            "ClusterName",
-            "CertificateAuthority",
-            "Endpoint",
-            "Method",
-            "Path"
-        ],
-        "eks-iam.html"
-    ),
-    integ!(
         "emr-containers",
         "createVirtualCluster",
         [RR],
@@ -475,18 +456,6 @@ pub static WITHOUT_IAM_TEMPLATES: &[Integration] = &[
         "deleteVirtualCluster",
         [RR, Sync],
         ["Id"],
-        "emr-eks-iam.html"
-    ),
-    integ!(
-        "emr-containers",
-        "startJobRun",
-        [RR, Sync],
-        [
-            "VirtualClusterId",
-            "ExecutionRoleArn",
-            "ReleaseLabel",
-            "JobDriver"
-        ],
         "emr-eks-iam.html"
     ),
     integ!(
@@ -515,13 +484,6 @@ pub static WITHOUT_IAM_TEMPLATES: &[Integration] = &[
         "deleteApplication",
         [RR, Sync],
         ["ApplicationId"],
-        "emr-serverless-iam.html"
-    ),
-    integ!(
-        "emr-serverless",
-        "startJobRun",
-        [RR, Sync],
-        ["ApplicationId", "ExecutionRoleArn"],
         "emr-serverless-iam.html"
     ),
     integ!(
