@@ -181,7 +181,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_scalar(&Value::String(k.clone()), out);
+                let _ = serde_json::to_writer(&mut *out, k);
                 out.push(b':');
                 write_canonical(v, out);
             }
