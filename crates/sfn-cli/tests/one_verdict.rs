@@ -38,9 +38,8 @@ fn fixture_files() -> Vec<PathBuf> {
         root.join("crates/sfn-asl/tests/verdicts"),
         support::shared_reference_dir().join("cdk-iam"),
     ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("the fixture folder {}: {e}", dir.display()));
         let mut found: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {

@@ -3,13 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root (the folder holding the top-level `Cargo.toml`).
+/// The workspace root (the folder holding the top-level `Cargo.toml` and `Cargo.lock`). Found from the
+/// directory of the package under test, which cargo gives the test process at run time, so a test binary
+/// always reads the checkout it runs in.
 pub fn workspace_root() -> PathBuf {
-    // This crate lives at `crates/sfn-test-support`, two levels below the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
         .ancestors()
-        .nth(2)
-        .expect("the test-support crate lives inside the workspace")
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", start.display()))
         .to_path_buf()
 }
 
