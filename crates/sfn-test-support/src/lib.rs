@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests of every crate: where the workspace, the reference data and the
 //! test tools installed by `scripts/test` live. A dev-dependency only; it depends on nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml` and `Cargo.lock`). Found from the
 /// directory of the package under test, which cargo gives the test process at run time, so a test binary
