@@ -256,7 +256,9 @@ pub struct StateMachineStatus {
     pub warnings: Vec<String>,
     /// For a bring-your-own role (`spec.roleArn`): what the definition needs that the role's policies do not
     /// allow. Absent for a role the operator creates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Written as null rather than left out: the status is merge-patched, and an omitted field would keep its
+    // old value.
+    #[serde(default)]
     pub iam: Option<IamAudit>,
     /// When AWS was last brought in line with the spec (RFC 3339).
     #[serde(default)]
@@ -281,7 +283,7 @@ pub struct IamAudit {
     /// Whether the role's policies could be read and compared (false: see `message`).
     pub audited: bool,
     /// Needed permissions no `Allow` statement of the role covers (the first 20).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     #[schemars(length(max = 20))]
     pub missing: Vec<MissingPermission>,
     /// How many needed permissions are missing in all.
@@ -304,7 +306,7 @@ pub struct MissingPermission {
     #[schemars(length(max = 2048))]
     pub resource: String,
     /// What needs it: the states (`state Submit`), or `logging`, `tracing`, `encryption`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     #[schemars(length(max = 10))]
     pub needed_by: Vec<String>,
 }

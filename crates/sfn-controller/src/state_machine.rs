@@ -470,6 +470,11 @@ mod tests {
         sm.metadata.generation = Some(2);
         let (_, st) = synced(&sm, &applied(1, false));
         assert_eq!(st.iam, None);
+        // Written as null, so that the merge patch of the status removes the old audit.
+        let written = serde_json::to_value(&st).expect("a status serializes");
+        assert_eq!(written.get("iam"), Some(&serde_json::Value::Null));
+        let covered = serde_json::to_value(sfn_plan::role_audit::audited(&[])).expect("serializes");
+        assert_eq!(covered["missing"], serde_json::json!([]));
         assert!(
             sfn_api::find_condition(&st.conditions, CONDITION_ROLE_COVERS_DEFINITION).is_none()
         );
