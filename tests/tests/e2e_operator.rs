@@ -855,3 +855,140 @@ async fn an_aws_rejection_is_an_invalid_definition_and_nothing_is_applied() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+fn role_covers(sm: &StateMachine) -> Option<(String, String)> {
+    let s = sm.status.as_ref()?;
+    if s.observed_generation != sm.metadata.generation {
+        return None;
+    }
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == "RoleCoversDefinition")
+        .map(|c| (c.status.as_str().to_owned(), c.reason.clone()))
+}
+
+/// A bring-your-own role lacking one permission: the machine is Ready all the same, `status.iam` names the
+/// missing action and `RoleCoversDefinition` is False; resyncs do not read the role again; once the policy
+/// is granted in IAM, a requested reconcile audits again and the condition turns True.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bring_your_own_role_is_audited_against_the_definition() {
+    let world = World::new().await;
+    let iam = aws_sdk_iam::Client::new(&world.sdk);
+    let role_name = format!("{}byo", world.aws_prefix());
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role_arn = iam
+        .create_role()
+        .role_name(&role_name)
+        .path("/apps/")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("role created")
+        .role()
+        .expect("a role")
+        .arn()
+        .to_owned();
+    // Lambda is allowed through an attached managed policy (wildcards, another case); SNS is not.
+    let invoke = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["LAMBDA:Invoke*"], "Resource": "arn:aws:lambda:*:*:function:work*"}]});
+    let policy_arn = iam
+        .create_policy()
+        .policy_name(format!("{}invoke", world.aws_prefix()))
+        .policy_document(invoke.to_string())
+        .send()
+        .await
+        .expect("policy created")
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("a policy ARN")
+        .to_owned();
+    iam.attach_role_policy()
+        .role_name(&role_name)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("policy attached");
+
+    let account = &world.account;
+    let topic = format!("arn:aws:sns:us-east-1:{account}:done");
+    let definition = json!({"StartAt": "Notify", "States": {
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": topic, "Message": "hi"}, "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": format!("arn:aws:lambda:us-east-1:{account}:function:work"),
+                "Payload": {}}, "End": true}
+    }});
+    world
+        .apply_value(json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": "byo"},
+            "spec": {"roleArn": role_arn, "definitionJson": definition.to_string()}
+        }))
+        .await;
+    let mut config = world.config();
+    config.resync_period = Duration::from_secs(1);
+    let operator = RunningOperator::start(world.client.clone(), config, world.backend().await);
+
+    let sm = world
+        .wait_for::<StateMachine>("byo", TIMEOUT, |sm| ready(sm) && role_covers(sm).is_some())
+        .await;
+    assert_eq!(
+        role_covers(&sm),
+        Some(("False".to_owned(), "MissingPermissions".to_owned()))
+    );
+    let status = sm.status.clone().unwrap();
+    assert_eq!(status.role_arn.as_deref(), Some(role_arn.as_str()));
+    let audit = status.iam.expect("status.iam");
+    assert!(audit.audited, "{audit:?}");
+    let missing: Vec<(&str, &str)> = audit
+        .missing
+        .iter()
+        .map(|m| (m.action.as_str(), m.resource.as_str()))
+        .collect();
+    assert_eq!(missing, [("sns:Publish", topic.as_str())], "{audit:?}");
+    assert_eq!(audit.missing[0].needed_by, ["state Notify"]);
+    assert_eq!(audit.missing_count, 1);
+
+    // Several resyncs: the audit is remembered, the role is not read again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let calls = operator.backend.call_counts();
+    assert_eq!(calls.get("iam:ListRolePolicies"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("iam:GetPolicyVersion"), Some(&1), "{calls:?}");
+
+    // Granted in IAM; a requested reconcile audits again.
+    let publish = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sns:Publish", "Resource": "arn:aws:sns:*:*:done",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]});
+    iam.put_role_policy()
+        .role_name(&role_name)
+        .policy_name("publish")
+        .policy_document(publish.to_string())
+        .send()
+        .await
+        .expect("inline policy put");
+    patch_spec::<StateMachine>(
+        &world,
+        "byo",
+        json!({"metadata": {"annotations": {"sfn.operator.dev/reconcile-requested-at": "now"}}}),
+    )
+    .await;
+    let sm = world
+        .wait_for::<StateMachine>("byo", TIMEOUT, |sm| {
+            role_covers(sm).is_some_and(|(s, _)| s == "True")
+        })
+        .await;
+    assert_eq!(
+        role_covers(&sm),
+        Some(("True".to_owned(), "PermissionsCovered".to_owned()))
+    );
+    assert!(ready(&sm));
+    let audit = sm.status.unwrap().iam.expect("status.iam");
+    assert!(
+        audit.missing.is_empty() && audit.missing_count == 0,
+        "{audit:?}"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}

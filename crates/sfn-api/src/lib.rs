@@ -54,12 +54,13 @@ pub use definition::{
 pub use field_error::FieldError;
 pub use rules::{validate_state_machine, validate_state_machine_update, validate_task_integration};
 pub use state_machine::{
-    DeletionPolicy, Effect, EncryptionSpec, LogLevel, LoggingSpec, PolicyStatement, RoleSpec,
-    StateMachine, StateMachineSpec, StateMachineStatus, TracingSpec,
+    DeletionPolicy, Effect, EncryptionSpec, IamAudit, LogLevel, LoggingSpec,
+    MAX_MISSING_PERMISSIONS, MissingPermission, PolicyStatement, RoleSpec, StateMachine,
+    StateMachineSpec, StateMachineStatus, TracingSpec,
 };
 pub use status::{
-    CONDITION_READY, CONDITION_SYNCED, Condition, ConditionStatus, find_condition, is_ready,
-    reasons, set_condition,
+    CONDITION_READY, CONDITION_ROLE_COVERS_DEFINITION, CONDITION_SYNCED, Condition,
+    ConditionStatus, find_condition, is_ready, reasons, set_condition,
 };
 pub use task_integration::{
     ActivityIntegration, AwsSdkIntegration, BatchIntegration, DynamoDbAction, DynamoDbIntegration,

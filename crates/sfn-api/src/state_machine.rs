@@ -254,6 +254,12 @@ pub struct StateMachineStatus {
     /// Problems that do not block the reconcile (for example a widened IAM statement).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// For a bring-your-own role (`spec.roleArn`): what the definition needs that the role's policies do not
+    /// allow. Absent for a role the operator creates.
+    // Written as null rather than left out: the status is merge-patched, and an omitted field would keep its
+    // old value.
+    #[serde(default)]
+    pub iam: Option<IamAudit>,
     /// When AWS was last brought in line with the spec (RFC 3339).
     #[serde(default)]
     pub last_sync_time: Option<String>,
@@ -263,4 +269,44 @@ pub struct StateMachineStatus {
     /// Ready and Synced conditions.
     #[serde(default)]
     pub conditions: Vec<Condition>,
+}
+
+/// Most missing permissions listed in `status.iam.missing`; `missingCount` has the total.
+pub const MAX_MISSING_PERMISSIONS: usize = 20;
+
+/// The audit of a bring-your-own role against what the definition needs. Only the role's `Allow` statements
+/// (inline and attached managed policies) are compared, wildcards honoured; `Deny`, conditions, `NotAction`,
+/// `NotResource` and permissions boundaries are not evaluated, so this is a hint, never a verdict.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IamAudit {
+    /// Whether the role's policies could be read and compared (false: see `message`).
+    pub audited: bool,
+    /// Needed permissions no `Allow` statement of the role covers (the first 20).
+    #[serde(default)]
+    #[schemars(length(max = 20))]
+    pub missing: Vec<MissingPermission>,
+    /// How many needed permissions are missing in all.
+    #[serde(default)]
+    pub missing_count: u32,
+    /// A summary, or why the role was not audited.
+    #[serde(default)]
+    #[schemars(length(max = 4096))]
+    pub message: String,
+}
+
+/// One action on one resource that the definition needs and the role does not allow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingPermission {
+    /// IAM action, e.g. `lambda:InvokeFunction`.
+    #[schemars(length(max = 256))]
+    pub action: String,
+    /// Resource ARN (or pattern) the action is needed on.
+    #[schemars(length(max = 2048))]
+    pub resource: String,
+    /// What needs it: the states (`state Submit`), or `logging`, `tracing`, `encryption`.
+    #[serde(default)]
+    #[schemars(length(max = 10))]
+    pub needed_by: Vec<String>,
 }

@@ -11,6 +11,10 @@ pub const CONDITION_READY: &str = "Ready";
 /// `Synced`: the last reconcile reached AWS without error.
 pub const CONDITION_SYNCED: &str = "Synced";
 
+/// `RoleCoversDefinition`: for a bring-your-own role only, whether the role's `Allow` statements cover what the
+/// definition needs (see `status.iam`). Informational: it never changes `Ready`.
+pub const CONDITION_ROLE_COVERS_DEFINITION: &str = "RoleCoversDefinition";
+
 /// Reasons used in conditions (CamelCase, as Kubernetes expects).
 pub mod reasons {
     /// Everything is in place.
@@ -29,6 +33,13 @@ pub mod reasons {
     pub const DELETING: &str = "Deleting";
     /// Reconciled successfully.
     pub const RECONCILED: &str = "Reconciled";
+    /// `RoleCoversDefinition=True`: every needed permission is allowed by the role's policies.
+    pub const PERMISSIONS_COVERED: &str = "PermissionsCovered";
+    /// `RoleCoversDefinition=False`: `status.iam.missing` lists what the role does not allow.
+    pub const MISSING_PERMISSIONS: &str = "MissingPermissions";
+    /// `RoleCoversDefinition=Unknown`: the role's policies could not be read (another account, access
+    /// denied, not found); the message says why.
+    pub const NOT_AUDITED: &str = "NotAudited";
 }
 
 /// Status of a condition.

@@ -4,13 +4,15 @@
 //! operations into calls, and [`reconcile`] strings observe → plan → apply together as the four entry
 //! points the controller and `sfn-operator apply` use: [`reconcile_machine`], [`delete_machine`],
 //! [`reconcile_activity`] and [`delete_activity`]. [`validate`] asks AWS for its opinion of a definition,
-//! an optional check that reports "unavailable" rather than failing.
+//! an optional check that reports "unavailable" rather than failing; [`audit`] reads the policies of a
+//! bring-your-own role for the audit of what its definition needs, never failing either.
 //!
 //! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit
 //! (or, past [`AwsSettings::max_rate_wait`], returns [`AwsError::RateLimited`] without sending it),
 //! counts the call and classifies its error.
 
 pub mod apply;
+pub mod audit;
 pub mod error;
 pub mod limiter;
 pub mod observe;
@@ -26,6 +28,7 @@ use aws_config::retry::RetryConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+pub use audit::{RolePolicies, read_role_policies};
 pub use error::AwsError;
 pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{

@@ -205,6 +205,52 @@ async fn role_reading(
         Some(doc) => decode_policy("iam:GetRole", doc)?,
         None => Value::Null,
     };
+    let Some(policies) = inline_policies(clients, name).await? else {
+        return Ok(None);
+    };
+    // The policies the operator manages for a role are found among the attached ones.
+    let attached_policy_arns = if with_attached {
+        attached_policy_arns(clients, name)
+            .await?
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let prefix = naming::managed_policy_prefix(name);
+    let mut managed_policies = Vec::new();
+    for arn in &attached_policy_arns {
+        let is_ours = arn
+            .split_once(&format!(":policy{}", naming::ROLE_PATH))
+            .is_some_and(|(_, policy_name)| policy_name.starts_with(&prefix));
+        if is_ours && let Some(policy) = managed_policy(clients, arn).await? {
+            managed_policies.push(policy);
+        }
+    }
+    Ok(Some(ObservedRole {
+        arn: role.arn().to_string(),
+        name: role.role_name().to_string(),
+        path: role.path().to_string(),
+        trust_policy,
+        policies,
+        permissions_boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags: role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        attached_policy_arns,
+        managed_policies,
+    }))
+}
+
+/// The inline policies of a role by name, decoded; `None` when the role does not exist.
+async fn inline_policies(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<BTreeMap<String, Value>>, AwsError> {
     let mut policies = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
@@ -249,66 +295,116 @@ async fn role_reading(
             _ => break,
         }
     }
-    // The policies the operator manages for a role are found among the attached ones.
-    let mut attached_policy_arns = Vec::new();
-    if with_attached {
-        let mut marker: Option<String> = None;
-        loop {
-            let Some(page) = not_found(
+    Ok(Some(policies))
+}
+
+/// The ARNs of the managed policies attached to a role; `None` when the role does not exist.
+async fn attached_policy_arns(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<Vec<String>>, AwsError> {
+    let mut arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "iam:ListAttachedRolePolicies",
+                    clients
+                        .iam
+                        .list_attached_role_policies()
+                        .role_name(name)
+                        .set_marker(marker.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        arns.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string)),
+        );
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Ok(Some(arns))
+}
+
+/// The default version's document of any managed policy (the caller's own, another team's or an AWS managed
+/// one); `None` when it vanished meanwhile. Unlike [`managed_policy`] the other versions are not listed: only
+/// the default one is in force.
+async fn default_policy_document(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Option<Value>, AwsError> {
+    let Some(out) = not_found(
+        clients
+            .call(
+                "iam:GetPolicy",
+                clients.iam.get_policy().policy_arn(arn).send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(version_id) = out.policy().and_then(|p| p.default_version_id()) else {
+        return Err(AwsError::Unexpected {
+            api: "iam:GetPolicy",
+            message: format!("{arn} has no default version"),
+        });
+    };
+    let Some(out) = not_found(
+        clients
+            .call(
+                "iam:GetPolicyVersion",
                 clients
-                    .call(
-                        "iam:ListAttachedRolePolicies",
-                        clients
-                            .iam
-                            .list_attached_role_policies()
-                            .role_name(name)
-                            .set_marker(marker.clone())
-                            .send(),
-                    )
-                    .await,
-            )?
-            else {
-                break;
-            };
-            attached_policy_arns.extend(
-                page.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_string)),
-            );
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(m)) => marker = Some(m.to_string()),
-                _ => break,
-            }
+                    .iam
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(version_id)
+                    .send(),
+            )
+            .await,
+    )?
+    else {
+        return Ok(None);
+    };
+    match out.policy_version().and_then(|v| v.document()) {
+        Some(doc) => decode_policy("iam:GetPolicyVersion", doc).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The permission policies of a role for the audit of a bring-your-own role: every inline policy and the
+/// default version of every attached managed policy, labelled (`inline policy NAME`, `managed policy ARN`).
+/// `None` when the role does not exist. The trust policy, tags and boundary are not read: the audit does not
+/// evaluate them.
+pub async fn role_permission_policies(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<Vec<(String, Value)>>, AwsError> {
+    let Some(inline) = inline_policies(clients, name).await? else {
+        return Ok(None);
+    };
+    let Some(attached) = attached_policy_arns(clients, name).await? else {
+        return Ok(None);
+    };
+    let mut out: Vec<(String, Value)> = inline
+        .into_iter()
+        .map(|(n, doc)| (format!("inline policy {n}"), doc))
+        .collect();
+    for arn in attached {
+        if let Some(doc) = default_policy_document(clients, &arn).await? {
+            out.push((format!("managed policy {arn}"), doc));
         }
     }
-    let prefix = naming::managed_policy_prefix(name);
-    let mut managed_policies = Vec::new();
-    for arn in &attached_policy_arns {
-        let is_ours = arn
-            .split_once(&format!(":policy{}", naming::ROLE_PATH))
-            .is_some_and(|(_, policy_name)| policy_name.starts_with(&prefix));
-        if is_ours && let Some(policy) = managed_policy(clients, arn).await? {
-            managed_policies.push(policy);
-        }
-    }
-    Ok(Some(ObservedRole {
-        arn: role.arn().to_string(),
-        name: role.role_name().to_string(),
-        path: role.path().to_string(),
-        trust_policy,
-        policies,
-        permissions_boundary: role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_string),
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-        attached_policy_arns,
-        managed_policies,
-    }))
+    Ok(Some(out))
 }
 
 /// One of the operator's managed policies: its versions and the default version's document. `None` when it

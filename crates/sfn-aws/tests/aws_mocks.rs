@@ -795,3 +795,84 @@ async fn aws_validation_that_cannot_reach_aws_is_unavailable() {
         other => panic!("expected unavailable, got {other:?}"),
     }
 }
+
+const BYO_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/team/app-runner";
+
+#[tokio::test]
+async fn an_unreadable_bring_your_own_role_is_not_audited_and_not_an_error() {
+    use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError;
+    let list = mock!(aws_sdk_iam::Client::list_role_policies)
+        .match_requests(|r| r.role_name() == Some("app-runner"))
+        .then_error(|| {
+            ListRolePoliciesError::generic(meta(
+                "AccessDenied",
+                "User: arn:aws:sts::123456789012:assumed-role/operator is not authorized to perform: iam:ListRolePolicies",
+            ))
+        });
+    let clients = mocked(&[], &[&list], &[]);
+    let read = aws::read_role_policies(&clients, BYO_ROLE_ARN).await;
+    let aws::RolePolicies::Unavailable { reason } = read else {
+        panic!("expected unavailable, got {read:?}");
+    };
+    assert!(reason.contains("access denied"), "{reason}");
+    assert!(reason.contains("iam:ListRolePolicies"), "{reason}");
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(clients.calls().writes(), 0);
+}
+
+#[tokio::test]
+async fn a_role_in_another_account_is_not_read_at_all() {
+    let clients = mocked(&[], &[], &[]);
+    let read = aws::read_role_policies(&clients, "arn:aws:iam::999999999999:role/theirs").await;
+    assert_eq!(
+        read,
+        aws::RolePolicies::Unavailable {
+            reason: "the role is in account 999999999999, the operator's credentials are for account 123456789012".into()
+        }
+    );
+    let bad = aws::read_role_policies(&clients, "not-an-arn").await;
+    assert!(
+        matches!(bad, aws::RolePolicies::Unavailable { .. }),
+        "{bad:?}"
+    );
+    assert_eq!(clients.calls().total(), 0);
+}
+
+#[tokio::test]
+async fn a_denied_managed_policy_read_makes_the_role_not_audited() {
+    use aws_sdk_iam::operation::get_policy::GetPolicyError;
+    use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+    use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+    use aws_sdk_iam::types::AttachedPolicy;
+    let list = mock!(aws_sdk_iam::Client::list_role_policies).then_output(|| {
+        ListRolePoliciesOutput::builder()
+            .set_policy_names(Some(vec![]))
+            .is_truncated(false)
+            .build()
+            .unwrap()
+    });
+    let attached = mock!(aws_sdk_iam::Client::list_attached_role_policies).then_output(|| {
+        ListAttachedRolePoliciesOutput::builder()
+            .attached_policies(
+                AttachedPolicy::builder()
+                    .policy_name("other-team")
+                    .policy_arn("arn:aws:iam::123456789012:policy/other-team")
+                    .build(),
+            )
+            .is_truncated(false)
+            .build()
+    });
+    let get_policy = mock!(aws_sdk_iam::Client::get_policy).then_error(|| {
+        GetPolicyError::generic(meta(
+            "AccessDenied",
+            "not authorized to perform: iam:GetPolicy",
+        ))
+    });
+    let clients = mocked(&[], &[&list, &attached, &get_policy], &[]);
+    let read = aws::read_role_policies(&clients, BYO_ROLE_ARN).await;
+    let aws::RolePolicies::Unavailable { reason } = read else {
+        panic!("expected unavailable, got {read:?}");
+    };
+    assert!(reason.contains("iam:GetPolicy"), "{reason}");
+    assert_eq!(get_policy.num_calls(), 1);
+}

@@ -1,6 +1,6 @@
 //! The controllers' view of AWS: four calls (reconcile/delete a machine, reconcile/delete an activity), AWS's
-//! own validation of a definition (optional, see [`DefinitionReview`]) and the per-API call counters for
-//! `/metrics`.
+//! own validation of a definition (optional, see [`DefinitionReview`]), the policies of a bring-your-own role
+//! (for its audit, see [`RolePolicyDocuments`]) and the per-API call counters for `/metrics`.
 //!
 //! A trait rather than the AWS clients directly, so the reconcile logic (status, events, error policy) is
 //! tested with an in-memory fake, and the AWS layer's own result types stay its own business: the adapter
@@ -61,6 +61,15 @@ pub enum DefinitionReview {
     Unavailable { reason: String },
 }
 
+/// The permission policy documents of a bring-your-own role, for the audit of what its definition needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolePolicyDocuments {
+    /// Every inline policy and the default version of every attached managed policy.
+    Read(Vec<serde_json::Value>),
+    /// They could not be read (another account, not found, access denied, throttled, unreachable): why.
+    Unavailable { reason: String },
+}
+
 /// The AWS operations the controllers need.
 #[async_trait]
 pub trait AwsBackend: Send + Sync + 'static {
@@ -81,6 +90,9 @@ pub trait AwsBackend: Send + Sync + 'static {
         definition: &serde_json::Value,
         machine_type: MachineType,
     ) -> DefinitionReview;
+    /// The permission policies of the role `role_arn`. Never an error: a failed read is
+    /// [`RolePolicyDocuments::Unavailable`].
+    async fn role_policies(&self, role_arn: &str) -> RolePolicyDocuments;
     /// Cumulative AWS calls per API operation since start.
     fn call_counts(&self) -> BTreeMap<String, u64>;
 }
@@ -214,6 +226,17 @@ impl AwsBackend for AwsSdkBackend {
         }
     }
 
+    async fn role_policies(&self, role_arn: &str) -> RolePolicyDocuments {
+        match sfn_aws::read_role_policies(&self.clients, role_arn).await {
+            sfn_aws::RolePolicies::Read(policies) => {
+                RolePolicyDocuments::Read(policies.into_iter().map(|(_, doc)| doc).collect())
+            }
+            sfn_aws::RolePolicies::Unavailable { reason } => {
+                RolePolicyDocuments::Unavailable { reason }
+            }
+        }
+    }
+
     fn call_counts(&self) -> BTreeMap<String, u64> {
         self.clients
             .calls()
@@ -232,7 +255,10 @@ pub mod memory {
 
     use async_trait::async_trait;
 
-    use super::{ActivityApplied, AwsBackend, BackendError, DefinitionReview, MachineApplied};
+    use super::{
+        ActivityApplied, AwsBackend, BackendError, DefinitionReview, MachineApplied,
+        RolePolicyDocuments,
+    };
     use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole, MachineType};
 
     /// The in-memory backend.
@@ -246,6 +272,8 @@ pub mod memory {
         failures: Mutex<VecDeque<BackendError>>,
         /// What every validation answers; `None` accepts without warnings.
         review: Mutex<Option<DefinitionReview>>,
+        /// Policy documents of bring-your-own roles by ARN; an unknown role is "not found".
+        role_policies: Mutex<BTreeMap<String, Vec<serde_json::Value>>>,
         calls: Mutex<BTreeMap<String, u64>>,
     }
 
@@ -269,6 +297,14 @@ pub mod memory {
         /// Every later validation answers `review`.
         pub fn set_review(&self, review: DefinitionReview) {
             *self.review.lock().unwrap_or_else(|e| e.into_inner()) = Some(review);
+        }
+
+        /// The role `role_arn` has these permission policies from now on.
+        pub fn set_role_policies(&self, role_arn: &str, documents: Vec<serde_json::Value>) {
+            self.role_policies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(role_arn.to_owned(), documents);
         }
 
         /// The state machine as last applied.
@@ -427,6 +463,27 @@ pub mod memory {
                 .unwrap_or(DefinitionReview::Accepted {
                     warnings: Vec::new(),
                 })
+        }
+
+        async fn role_policies(&self, role_arn: &str) -> RolePolicyDocuments {
+            // Counted, but never failed by `fail_next`, like the validation.
+            *self
+                .calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry("ReadRolePolicies".to_owned())
+                .or_default() += 1;
+            match self
+                .role_policies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(role_arn)
+            {
+                Some(documents) => RolePolicyDocuments::Read(documents.clone()),
+                None => RolePolicyDocuments::Unavailable {
+                    reason: format!("role {role_arn} not found"),
+                },
+            }
         }
 
         fn call_counts(&self) -> BTreeMap<String, u64> {

@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod refindex;
 pub mod resolver;
+pub mod role_audit;
 pub mod state_machine;
 pub mod status;
 pub mod task_integration;
@@ -62,6 +63,7 @@ use self::leader::{Election, LeaderConfig};
 use self::metrics::Metrics;
 use self::policy::{Backoff, FailureCounter};
 use self::refindex::{ChangeFilter, ReferenceIndex, dependents};
+use self::role_audit::RoleAuditCache;
 
 pub use sfn_api::{ADOPT_ANNOTATION, ALLOW_REPLACEMENT_ANNOTATION, FINALIZER};
 /// Field manager / event reporter name.
@@ -104,6 +106,9 @@ pub struct Config {
     /// Ask AWS's `ValidateStateMachineDefinition` about each new definition before applying it (see
     /// [`aws_validation`]).
     pub aws_validate: bool,
+    /// How long the audit of a bring-your-own role is believed before its policies are read again (see
+    /// [`role_audit`]).
+    pub role_audit_interval: Duration,
 }
 
 impl Config {
@@ -119,6 +124,7 @@ impl Config {
             aws,
             instance: MANAGER.to_owned(),
             aws_validate: false,
+            role_audit_interval: role_audit::DEFAULT_INTERVAL,
         }
     }
 }
@@ -150,6 +156,8 @@ pub struct Context {
     pub failures: FailureCounter,
     /// AWS's answers about definitions, when `aws_validate` is on.
     pub validations: ValidationCache,
+    /// Audits of bring-your-own roles.
+    pub role_audits: RoleAuditCache,
 }
 
 impl Context {
@@ -325,6 +333,7 @@ async fn run_scope(
         integration_refs: ReferenceIndex::new(),
         failures: FailureCounter::new(),
         validations: ValidationCache::new(),
+        role_audits: RoleAuditCache::new(),
     });
 
     let controller_config =

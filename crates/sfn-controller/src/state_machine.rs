@@ -6,11 +6,14 @@
 //! StateMachine is missing or has no ARN yet; retried, and woken by the reference index as soon as it
 //! appears) from an invalid definition (`InvalidDefinition`: waits for the next spec change, as retrying
 //! cannot fix it). With `--aws-validate`, AWS's verdict on the compiled definition comes between the build
-//! and the apply ([`aws_validation`]); its FAIL is an `InvalidDefinition` too.
+//! and the apply ([`aws_validation`]); its FAIL is an `InvalidDefinition` too. After the apply, a
+//! bring-your-own role is audited against what the definition needs ([`role_audit`]): `status.iam` and the
+//! `RoleCoversDefinition` condition, informational only.
 
 use async_trait::async_trait;
 
-use sfn_api::{StateMachine, StateMachineStatus};
+use sfn_api::status::set_condition;
+use sfn_api::{CONDITION_ROLE_COVERS_DEFINITION, IamAudit, StateMachine, StateMachineStatus};
 use sfn_plan::desired::{self, Built};
 use sfn_plan::{DesiredMachine, DesiredRole};
 
@@ -21,11 +24,19 @@ use super::pipeline::{
 };
 use super::refindex::{RefKey, ReferenceIndex};
 use super::resolver::{StoreResolver, integration_names};
-use super::status::{Outcome, Reason};
-use super::{Config, Context, aws_validation, resync_action};
+use super::status::{self, Outcome, Reason};
+use super::{Config, Context, aws_validation, resync_action, role_audit};
 
 /// Kind label in metrics and logs.
 pub const KIND: &str = "StateMachine";
+
+/// What a StateMachine apply left: the AWS layer's facts and, for a bring-your-own role, its audit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub machine: MachineApplied,
+    /// `None` for a role the operator creates.
+    pub role_audit: Option<IamAudit>,
+}
 
 impl KindStatus for StateMachineStatus {
     conditions_and_generation!();
@@ -69,7 +80,7 @@ impl Kind for StateMachine {
 
     type Status = StateMachineStatus;
     type Desired = Built;
-    type Applied = MachineApplied;
+    type Applied = Applied;
     type Target = DesiredMachine;
 
     fn status(&self) -> Option<&StateMachineStatus> {
@@ -100,19 +111,26 @@ impl Kind for StateMachine {
         aws_validation::review(built, ctx).await
     }
 
-    async fn apply(&self, built: &Built, ctx: &Context) -> Result<MachineApplied, BackendError> {
-        let applied = ctx.backend.reconcile_machine(&built.desired).await?;
+    async fn apply(&self, built: &Built, ctx: &Context) -> Result<Applied, BackendError> {
+        let machine = ctx.backend.reconcile_machine(&built.desired).await?;
         retire_renamed(self, &built.desired, ctx).await?;
-        Ok(applied)
+        // After the apply: the audit never stands in the way of it, and cannot fail.
+        let role_audit = role_audit::audit(self, built, ctx).await;
+        Ok(Applied {
+            machine,
+            role_audit,
+        })
     }
 
     fn synced(
         &self,
         built: &Built,
-        applied: &MachineApplied,
+        applied: &Applied,
         config: &Config,
         st: &mut StateMachineStatus,
     ) -> Synced {
+        record_role_audit(applied.role_audit.as_ref(), self.metadata.generation, st);
+        let applied = &applied.machine;
         let existed = previous_arn(self).is_some_and(|a| !a.is_empty());
         // Only the AWS layer can tell drift from a spec change: it compares the live resources with the
         // hash of the desired state it last applied (a TaskIntegration edit changes the desired state
@@ -199,6 +217,29 @@ impl Kind for StateMachine {
             "deleted state machine {} and what it owned",
             target.name
         ))
+    }
+}
+
+/// `status.iam` and the `RoleCoversDefinition` condition from the audit; both go when the role is no longer
+/// brought (the operator's own role needs no audit). `Ready` is left alone: the audit is a hint.
+fn record_role_audit(
+    audit: Option<&IamAudit>,
+    generation: Option<i64>,
+    st: &mut StateMachineStatus,
+) {
+    match audit {
+        Some(audit) => {
+            let _ = set_condition(
+                &mut st.conditions,
+                role_audit::condition(audit, generation, &status::now_rfc3339()),
+            );
+            st.iam = Some(audit.clone());
+        }
+        None => {
+            st.iam = None;
+            st.conditions
+                .retain(|c| c.type_ != CONDITION_ROLE_COVERS_DEFINITION);
+        }
     }
 }
 
@@ -293,18 +334,21 @@ mod tests {
             .expect("a Pass machine builds")
     }
 
-    fn applied(operations: usize, drift_corrected: bool) -> MachineApplied {
-        MachineApplied {
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:ns-m".into(),
-            role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
-            version_arn: None,
-            alarm_names: vec!["a".into()],
-            operations,
-            drift_corrected,
+    fn applied(operations: usize, drift_corrected: bool) -> Applied {
+        Applied {
+            machine: MachineApplied {
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:ns-m".into(),
+                role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+                version_arn: None,
+                alarm_names: vec!["a".into()],
+                operations,
+                drift_corrected,
+            },
+            role_audit: None,
         }
     }
 
-    fn synced(sm: &StateMachine, applied: &MachineApplied) -> (Synced, StateMachineStatus) {
+    fn synced(sm: &StateMachine, applied: &Applied) -> (Synced, StateMachineStatus) {
         let mut st = sm.status.clone().unwrap_or_default();
         let synced = sm.synced(&built(sm), applied, &config(), &mut st);
         (synced, st)
@@ -312,7 +356,7 @@ mod tests {
 
     fn existing() -> Option<StateMachineStatus> {
         Some(StateMachineStatus {
-            state_machine_arn: Some(applied(0, false).state_machine_arn),
+            state_machine_arn: Some(applied(0, false).machine.state_machine_arn),
             version_arn: Some("arn:v1".into()),
             ..Default::default()
         })
@@ -327,7 +371,7 @@ mod tests {
         assert!(synced.wrote_aws);
         assert_eq!(
             st.state_machine_arn,
-            Some(applied(0, false).state_machine_arn)
+            Some(applied(0, false).machine.state_machine_arn)
         );
         assert_eq!(st.alarm_names, vec!["a".to_owned()]);
         assert!(st.definition_hash.is_some());
@@ -392,6 +436,47 @@ mod tests {
             st.warnings.iter().any(|w| w.contains("often")),
             "{:?}",
             st.warnings
+        );
+    }
+
+    #[test]
+    fn a_role_audit_sets_status_iam_and_its_condition_but_not_ready() {
+        let sm = machine(existing());
+        let mut with_audit = applied(0, false);
+        with_audit.role_audit = Some(sfn_plan::role_audit::audited(&[
+            sfn_plan::role_audit::Missing {
+                action: "sns:Publish".into(),
+                resource: "arn:aws:sns:us-east-1:123456789012:done".into(),
+                needed_by: vec!["state Notify".into()],
+            },
+        ]));
+        let (audited, st) = synced(&sm, &with_audit);
+        let iam = st.iam.clone().expect("status.iam");
+        assert_eq!(iam.missing[0].action, "sns:Publish");
+        let cond = sfn_api::find_condition(&st.conditions, CONDITION_ROLE_COVERS_DEFINITION)
+            .expect("the condition");
+        assert_eq!(
+            (cond.status.as_str(), cond.reason.as_str()),
+            ("False", "MissingPermissions")
+        );
+        assert!(matches!(audited.outcome, Outcome::Synced { .. }));
+        assert!(
+            sfn_api::find_condition(&st.conditions, "Ready").is_none(),
+            "Ready is the pipeline's, from the outcome alone"
+        );
+
+        // The role becomes the operator's: both go.
+        let mut sm = machine(Some(st));
+        sm.metadata.generation = Some(2);
+        let (_, st) = synced(&sm, &applied(1, false));
+        assert_eq!(st.iam, None);
+        // Written as null, so that the merge patch of the status removes the old audit.
+        let written = serde_json::to_value(&st).expect("a status serializes");
+        assert_eq!(written.get("iam"), Some(&serde_json::Value::Null));
+        let covered = serde_json::to_value(sfn_plan::role_audit::audited(&[])).expect("serializes");
+        assert_eq!(covered["missing"], serde_json::json!([]));
+        assert!(
+            sfn_api::find_condition(&st.conditions, CONDITION_ROLE_COVERS_DEFINITION).is_none()
         );
     }
 

@@ -1069,3 +1069,102 @@ async fn aws_validation_against_moto_is_unavailable() {
     );
     assert_eq!(calls.writes(), 0, "{calls}");
 }
+
+/// The audit of a bring-your-own role reads its inline policies and the default version of its attached
+/// managed policies (a role under a path, named by the last segment of its ARN).
+#[tokio::test]
+async fn a_bring_your_own_roles_policies_are_read_for_the_audit() {
+    let clients = moto_clients("byo_role_policies").await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role = clients
+        .iam
+        .create_role()
+        .role_name("byo-audited")
+        .path("/team/")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("role created");
+    let role_arn = role.role().expect("a role").arn().to_string();
+    assert!(role_arn.ends_with(":role/team/byo-audited"), "{role_arn}");
+    let inline = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "lambda:InvokeFunction", "Resource": "*"}]});
+    clients
+        .iam
+        .put_role_policy()
+        .role_name("byo-audited")
+        .policy_name("invoke")
+        .policy_document(inline.to_string())
+        .send()
+        .await
+        .expect("inline policy put");
+    let v1 = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sns:Publish", "Resource": "arn:aws:sns:*:*:old"}]});
+    let managed = clients
+        .iam
+        .create_policy()
+        .policy_name("byo-publish")
+        .policy_document(v1.to_string())
+        .send()
+        .await
+        .expect("managed policy created");
+    let policy_arn = managed
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("an ARN")
+        .to_string();
+    // A second, default version: the audit must read that one, not the first.
+    let v2 = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sns:Publish", "Resource": "arn:aws:sns:*:*:done"}]});
+    clients
+        .iam
+        .create_policy_version()
+        .policy_arn(&policy_arn)
+        .policy_document(v2.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("policy version created");
+    clients
+        .iam
+        .attach_role_policy()
+        .role_name("byo-audited")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("policy attached");
+
+    let before = clients.calls();
+    let read = aws::read_role_policies(&clients, &role_arn).await;
+    let calls = clients.calls().since(&before);
+    let aws::RolePolicies::Read(policies) = read else {
+        panic!("expected the policies, got {read:?}");
+    };
+    assert_eq!(
+        policies,
+        vec![
+            ("inline policy invoke".to_string(), inline),
+            (format!("managed policy {policy_arn}"), v2),
+        ]
+    );
+    assert_eq!(calls.writes(), 0, "{calls}");
+    for api in [
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    ] {
+        assert_eq!(calls.get(api), 1, "{api}: {calls}");
+    }
+
+    let missing =
+        aws::read_role_policies(&clients, &role_arn.replace("byo-audited", "byo-absent")).await;
+    assert_eq!(
+        missing,
+        aws::RolePolicies::Unavailable {
+            reason: "role byo-absent not found".into()
+        }
+    );
+}

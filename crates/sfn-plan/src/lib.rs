@@ -26,6 +26,7 @@ mod model;
 mod operation;
 mod ownership;
 mod role;
+pub mod role_audit;
 
 pub use activity::{plan_activity, plan_activity_deletion};
 pub use alarms::{alarms_needing_tags, resolve_alarm};
