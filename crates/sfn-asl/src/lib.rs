@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod compile;
 pub mod condition;
 pub mod diagnostic;
+pub mod graph;
 pub mod integration;
 pub mod model;
 mod parse;
