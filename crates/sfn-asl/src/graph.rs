@@ -218,14 +218,19 @@ impl Builder {
         let id = format!("c{}", self.next_cluster);
         self.next_cluster += 1;
         let mut inner = Vec::new();
+        // The entering edge is listed before the scope's own edges, in the order a reader follows them.
+        let at = self.edges.len();
         let ids = self.scope(&scope.states, &mut inner);
         if let Some(first) = ids.get(&scope.start_at) {
-            self.edges.push(Edge {
-                from: owner.to_string(),
-                to: first.clone(),
-                label: None,
-                style: EdgeStyle::Dotted,
-            });
+            self.edges.insert(
+                at,
+                Edge {
+                    from: owner.to_string(),
+                    to: first.clone(),
+                    label: None,
+                    style: EdgeStyle::Dotted,
+                },
+            );
         }
         items.push(Item::Cluster(Cluster {
             id,
