@@ -1,4 +1,4 @@
-//! The offline authoring commands: `plan`, `validate`, `simulate`, `test` and `crds`. They read manifest files
+//! The offline authoring commands: `plan`, `validate`, `simulate`, `test`, `graph` and `crds`. They read manifest files
 //! and run the pure pipeline (`sfn-api` → `sfn-asl` → `sfn-iam`/`sfn-alarms` → `sfn-simulate`) and nothing else,
 //! so this crate, and the `sfn` binary built from it, link no AWS SDK, Kubernetes client, tokio or HTTP stack.
 //! The `sfn-operator` binary offers the same commands by calling into this crate, so both print the same.
@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 pub mod crds;
+pub mod graph;
 pub mod plan;
 pub mod simulate;
 pub mod test;
@@ -21,6 +22,7 @@ pub enum Command {
     Validate(validate::Args),
     Simulate(simulate::Args),
     Test(test::Args),
+    Graph(graph::Args),
 }
 
 impl Command {
@@ -32,6 +34,7 @@ impl Command {
             Command::Validate(args) => validate::run(args),
             Command::Simulate(args) => simulate::run(args),
             Command::Test(args) => test::run(args),
+            Command::Graph(args) => graph::run(args),
         }
     }
 }

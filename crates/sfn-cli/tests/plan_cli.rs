@@ -284,7 +284,9 @@ fn sfn_offers_the_offline_commands_and_nothing_that_needs_aws() {
         .collect();
     assert_eq!(
         commands,
-        ["crds", "plan", "validate", "simulate", "test", "help"],
+        [
+            "crds", "plan", "validate", "simulate", "test", "graph", "help"
+        ],
         "{help}"
     );
     let plan_help = text(&run(&["plan", "--help"]).stdout);

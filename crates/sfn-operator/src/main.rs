@@ -23,6 +23,7 @@ enum Command {
     Apply(apply::Args),
     Simulate(sfn_cli::simulate::Args),
     Test(sfn_cli::test::Args),
+    Graph(sfn_cli::graph::Args),
 }
 
 /// Compile manifests offline and print the ASL, IAM policies and alarms each StateMachine needs.
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Simulate(args) => sfn_cli::Command::Simulate(args).run(),
         Command::Test(args) => sfn_cli::Command::Test(args).run(),
+        Command::Graph(args) => sfn_cli::Command::Graph(args).run(),
     };
     sfn_cli::exit_code(result)
 }
