@@ -57,6 +57,10 @@ pub struct Args {
     /// AWS region for those ARNs.
     #[arg(long, default_value = PLACEHOLDER_REGION)]
     pub region: String,
+    /// Also draw each machine as a Mermaid flowchart (as `sfn graph` does): a `# Graph` section in text output,
+    /// a `graph` field in JSON.
+    #[arg(long)]
+    pub graph: bool,
 }
 
 /// The JSONPath Choice rules of a definition printed back as condition expressions, one line per rule, so
@@ -474,6 +478,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 first = false;
                 write!(out, "{}", render_text(&ns, &name, &p))?;
+                if args.graph {
+                    writeln!(out, "#")?;
+                    writeln!(out, "# Graph (Mermaid):")?;
+                    for line in asl::graph::mermaid(&p.compiled.definition).lines() {
+                        writeln!(out, "#   {line}")?;
+                    }
+                }
             }
             (Output::Text, Err((_, messages))) => {
                 failed = true;
@@ -484,7 +495,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (Output::Json, result) => {
                 let mut doc = json!({"kind": "StateMachine", "namespace": ns, "name": name});
                 match result {
-                    Ok(p) => render_json(&p, &mut doc),
+                    Ok(p) => {
+                        render_json(&p, &mut doc);
+                        if args.graph {
+                            doc["graph"] = json!(asl::graph::mermaid(&p.compiled.definition));
+                        }
+                    }
                     Err((reason, messages)) => {
                         failed = true;
                         doc["reason"] = Value::String(reason.to_owned());

@@ -302,3 +302,39 @@ fn sfn_offers_the_offline_commands_and_nothing_that_needs_aws() {
         "clap refuses an unknown flag"
     );
 }
+
+#[test]
+fn plan_can_draw_the_machine() {
+    let out = run(&["plan", "--graph", "-f", "examples/job-poller.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let graph: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "# Graph (Mermaid):")
+        .skip(1)
+        .collect();
+    assert!(
+        graph
+            .first()
+            .is_some_and(|l| l.starts_with("#   flowchart")),
+        "{stdout}"
+    );
+    assert!(graph.iter().all(|l| l.starts_with("#   ")), "{stdout}");
+    assert!(
+        graph.iter().any(|l| l.contains("Job Complete?")),
+        "{stdout}"
+    );
+
+    let docs = json_docs(&[
+        "plan",
+        "--graph",
+        "-o",
+        "json",
+        "-f",
+        "examples/job-poller.yaml",
+    ]);
+    let drawn = docs[0]["graph"].as_str().expect("a graph field");
+    assert!(drawn.starts_with("flowchart"), "{drawn}");
+    let plain = json_docs(&["plan", "-o", "json", "-f", "examples/job-poller.yaml"]);
+    assert!(plain[0].get("graph").is_none(), "no graph unless asked");
+}
