@@ -79,8 +79,9 @@ pub struct Synced {
     pub wrote_aws: bool,
     /// Published (as Normal) after the status write.
     pub event: Option<Note>,
-    /// Published as a Warning after the status write: warnings the status did not show before.
-    pub warning: Option<Note>,
+    /// Published as Warnings after the status write, in order: what the status did not show before (new
+    /// definition warnings, a role newly found short of permissions). One reconcile can have several.
+    pub warnings: Vec<Note>,
     pub requeue: Action,
 }
 
@@ -299,7 +300,7 @@ async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Acti
                 ctx.event(obj.as_ref(), false, event.reason, event.action, event.note)
                     .await;
             }
-            if let Some(note) = synced.warning {
+            for note in synced.warnings {
                 ctx.event(obj.as_ref(), true, note.reason, note.action, note.note)
                     .await;
             }

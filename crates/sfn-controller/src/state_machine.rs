@@ -10,6 +10,8 @@
 //! bring-your-own role is audited against what the definition needs ([`role_audit`]): `status.iam` and the
 //! `RoleCoversDefinition` condition, informational only.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 
 use sfn_api::status::set_condition;
@@ -129,6 +131,9 @@ impl Kind for StateMachine {
         config: &Config,
         st: &mut StateMachineStatus,
     ) -> Synced {
+        // Decided against the audit the status held before this reconcile, so that a resync with the same
+        // result stays quiet.
+        let missing_note = missing_permissions_note(st.iam.as_ref(), applied.role_audit.as_ref());
         record_role_audit(applied.role_audit.as_ref(), self.metadata.generation, st);
         let applied = &applied.machine;
         let existed = previous_arn(self).is_some_and(|a| !a.is_empty());
@@ -150,7 +155,7 @@ impl Kind for StateMachine {
         let mut warnings = built.warnings.clone();
         warnings.extend(resync_warning);
         // One Warning event when the warnings change, not one per resync: the status keeps showing them.
-        let warning = new_warnings_note(&st.warnings, &warnings);
+        let new_warnings = new_warnings_note(&st.warnings, &warnings);
         st.warnings = warnings;
 
         let message = if drift {
@@ -196,7 +201,7 @@ impl Kind for StateMachine {
             },
             wrote_aws: applied.operations > 0,
             event,
-            warning,
+            warnings: new_warnings.into_iter().chain(missing_note).collect(),
             requeue,
         }
     }
@@ -302,6 +307,57 @@ fn new_warnings_note(previous: &[String], current: &[String]) -> Option<Note> {
     Some(Note {
         reason: "Warnings",
         action: "Validate",
+        note,
+    })
+}
+
+/// The missing `(action, resource)` pairs of an audit that found the role short (the condition False), as a
+/// set: the audit's order is not part of what changed. `None` when the condition is not False.
+fn missing_set(audit: Option<&IamAudit>) -> Option<(u32, BTreeSet<(&str, &str)>)> {
+    let audit = audit.filter(|a| a.audited && a.missing_count > 0)?;
+    let pairs = audit
+        .missing
+        .iter()
+        .map(|m| (m.action.as_str(), m.resource.as_str()))
+        .collect();
+    Some((audit.missing_count, pairs))
+}
+
+/// The Warning event for a role that became short of permissions: `RoleCoversDefinition` turns False, or
+/// stays False with a different missing set. Nothing while the same set stays missing (every resync
+/// re-reads the cached audit), nor on recovery (the condition says so and nothing needs doing).
+fn missing_permissions_note(
+    previous: Option<&IamAudit>,
+    current: Option<&IamAudit>,
+) -> Option<Note> {
+    let now = missing_set(current)?;
+    if missing_set(previous).as_ref() == Some(&now) {
+        return None;
+    }
+    let audit = current?;
+    const SHOWN: usize = 3;
+    let mut note = format!(
+        "the role does not allow {} permission(s) the definition needs: {}",
+        audit.missing_count,
+        audit
+            .missing
+            .iter()
+            .take(SHOWN)
+            .map(|m| format!("{} on {}", m.action, m.resource))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    // Counted against the total, not the listed ones: status.iam lists at most 20 of them.
+    let shown = audit.missing.len().min(SHOWN) as u32;
+    if audit.missing_count > shown {
+        note.push_str(&format!(
+            " (and {} more in status.iam)",
+            audit.missing_count - shown
+        ));
+    }
+    Some(Note {
+        reason: sfn_api::status::reasons::MISSING_PERMISSIONS,
+        action: "Audit",
         note,
     })
 }
@@ -492,5 +548,90 @@ mod tests {
         let note = new_warnings_note(&old, &now).expect("new warnings");
         assert_eq!(note.reason, "Warnings");
         assert_eq!(note.note, "b; c; d (and 1 more in status.warnings)");
+    }
+
+    fn missing(pairs: &[(&str, &str)]) -> Vec<sfn_plan::role_audit::Missing> {
+        pairs
+            .iter()
+            .map(|(action, resource)| sfn_plan::role_audit::Missing {
+                action: (*action).into(),
+                resource: (*resource).into(),
+                needed_by: vec!["state A".into()],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_new_missing_set_makes_an_event() {
+        let short = sfn_plan::role_audit::audited(&missing(&[
+            ("sns:Publish", "arn:aws:sns:us-east-1:123456789012:done"),
+            (
+                "lambda:InvokeFunction",
+                "arn:aws:lambda:us-east-1:123456789012:function:f",
+            ),
+            ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:q"),
+            ("s3:GetObject", "arn:aws:s3:::b/*"),
+        ]));
+        let covered = sfn_plan::role_audit::audited(&[]);
+        let not_audited = IamAudit {
+            audited: false,
+            message: "access denied".into(),
+            ..Default::default()
+        };
+
+        // Turns False: from no audit, from covered, from not audited.
+        for previous in [None, Some(&covered), Some(&not_audited)] {
+            let note = missing_permissions_note(previous, Some(&short)).expect("turned False");
+            assert_eq!((note.reason, note.action), ("MissingPermissions", "Audit"));
+            assert_eq!(
+                note.note,
+                "the role does not allow 4 permission(s) the definition needs: \
+                 sns:Publish on arn:aws:sns:us-east-1:123456789012:done; \
+                 lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:f; \
+                 sqs:SendMessage on arn:aws:sqs:us-east-1:123456789012:q (and 1 more in status.iam)"
+            );
+        }
+
+        // Unchanged: the same set, in whatever order, is quiet on every resync.
+        assert!(missing_permissions_note(Some(&short), Some(&short)).is_none());
+        let mut reordered = short.clone();
+        reordered.missing.reverse();
+        assert!(missing_permissions_note(Some(&short), Some(&reordered)).is_none());
+
+        // Changed while False: another permission goes missing, or one is granted.
+        let fewer = sfn_plan::role_audit::audited(&missing(&[(
+            "sns:Publish",
+            "arn:aws:sns:us-east-1:123456789012:done",
+        )]));
+        let note = missing_permissions_note(Some(&short), Some(&fewer)).expect("another set");
+        assert_eq!(
+            note.note,
+            "the role does not allow 1 permission(s) the definition needs: \
+             sns:Publish on arn:aws:sns:us-east-1:123456789012:done"
+        );
+        assert!(missing_permissions_note(Some(&fewer), Some(&short)).is_some());
+
+        // Recovered or not audited any more, or no role to audit: no Warning.
+        for current in [Some(&covered), Some(&not_audited), None] {
+            assert!(missing_permissions_note(Some(&short), current).is_none());
+        }
+    }
+
+    #[test]
+    fn a_missing_permissions_warning_is_published_once() {
+        let sm = machine(existing());
+        let mut short = applied(0, false);
+        short.role_audit = Some(sfn_plan::role_audit::audited(&missing(&[(
+            "sns:Publish",
+            "arn:aws:sns:us-east-1:123456789012:done",
+        )])));
+        let (first, st) = synced(&sm, &short);
+        let reasons: Vec<&str> = first.warnings.iter().map(|n| n.reason).collect();
+        assert!(reasons.contains(&"MissingPermissions"), "{reasons:?}");
+
+        // The next resync finds the same audit in the status: no Warning again.
+        let sm = machine(Some(st));
+        let (again, _) = synced(&sm, &short);
+        assert!(again.warnings.is_empty(), "{:?}", again.warnings);
     }
 }

@@ -46,6 +46,16 @@ pub struct Args {
     /// Periodic resync (drift detection), such as 10m or 1h; per object: annotation sfn.operator.dev/resync-period.
     #[arg(long, env = "SFN_OPERATOR_RESYNC_PERIOD", default_value = "10m", value_parser = parse_period)]
     pub resync_period: std::time::Duration,
+    /// How long a bring-your-own role's audit is trusted before its IAM policies are read again, in
+    /// seconds (at least 30); a change of spec or a new reconcile-requested-at annotation audits at once.
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_ROLE_AUDIT_INTERVAL",
+        value_name = "SECONDS",
+        default_value = "600",
+        value_parser = parse_role_audit_interval
+    )]
+    pub role_audit_interval: std::time::Duration,
     /// What happens in AWS when an object without deletionPolicy is deleted.
     #[arg(
         long,
@@ -101,6 +111,23 @@ pub struct Args {
 fn parse_period(text: &str) -> Result<std::time::Duration, String> {
     policy::parse_duration(text)
         .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h"))
+}
+
+/// Shortest accepted role audit interval: below it an idle cluster would read every bring-your-own role's
+/// policies almost once per resync, for IAM changes that are rarely that urgent.
+const MIN_ROLE_AUDIT_INTERVAL_SECS: u64 = 30;
+
+fn parse_role_audit_interval(text: &str) -> Result<std::time::Duration, String> {
+    let secs: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of seconds"))?;
+    if secs < MIN_ROLE_AUDIT_INTERVAL_SECS {
+        return Err(format!(
+            "{secs} is too short: the role audit interval is at least {MIN_ROLE_AUDIT_INTERVAL_SECS} seconds"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 fn init_tracing(args: &Args) {
@@ -193,6 +220,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     config.namespaces = args.namespaces.clone();
     config.label_selector = args.label_selector.clone();
     config.resync_period = args.resync_period;
+    config.role_audit_interval = args.role_audit_interval;
     config.default_deletion_policy = match args.default_deletion_policy {
         DeletionPolicyArg::Delete => DefaultDeletionPolicy::Delete,
         DeletionPolicyArg::Retain => DefaultDeletionPolicy::Retain,
@@ -285,6 +313,31 @@ mod tests {
         assert_eq!(w.args.log_format, LogFormat::Text);
         assert_eq!(w.args.metrics_addr.port(), 8080);
         assert!(Wrapper::try_parse_from(["x", "--resync-period", "soon"]).is_err());
+    }
+
+    #[test]
+    fn role_audit_interval_is_seconds_and_at_least_30() {
+        let default = Wrapper::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            default.args.role_audit_interval,
+            std::time::Duration::from_secs(600)
+        );
+        let w = Wrapper::try_parse_from(["x", "--role-audit-interval", "30"]).unwrap();
+        assert_eq!(
+            w.args.role_audit_interval,
+            std::time::Duration::from_secs(30)
+        );
+        for bad in ["29", "0", "-5", "10m", ""] {
+            let err =
+                Wrapper::try_parse_from(["x".to_owned(), format!("--role-audit-interval={bad}")])
+                    .expect_err(bad)
+                    .to_string();
+            assert!(err.contains("--role-audit-interval"), "{bad}: {err}");
+        }
+        let err = Wrapper::try_parse_from(["x", "--role-audit-interval", "29"])
+            .expect_err("29")
+            .to_string();
+        assert!(err.contains("at least 30 seconds"), "{err}");
     }
 
     #[test]
