@@ -1548,66 +1548,12 @@ fn needs_jsonata_walk(v: &Value) -> bool {
     }
 }
 
-/// RFC 3339 timestamp as ASL requires for Wait's `Timestamp` and the Timestamp* comparisons: "an uppercase T
-/// must separate the date and time portions, and an uppercase Z must denote that a numeric time zone offset is
-/// not present" (<https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html>). So a space or a
-/// lowercase `t`/`z`, missing seconds, a missing offset, an offset without its colon, and a date or time that
-/// does not exist (February 30th, hour 24) are refused. The same rules as the simulator's reader, written out
-/// again here because this crate does not depend on the simulator.
+/// RFC 3339 timestamp as ASL requires for Wait's `Timestamp` and the Timestamp* comparisons, with the rules
+/// the simulator uses for values read at run time ([`sfn_jsonata::timestamp::parse_rfc3339`]).
 pub fn check_timestamp(s: &str) -> Result<(), String> {
-    let bad = || format!("{s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T12:00:00Z)");
-    let b = s.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    // date-time = full-date "T" partial-time time-offset (RFC 3339 section 5.6), fixed up to the seconds.
-    let fixed = digits(0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(8..10)
-        && b.get(10) == Some(&b'T')
-        && digits(11..13)
-        && b.get(13) == Some(&b':')
-        && digits(14..16)
-        && b.get(16) == Some(&b':')
-        && digits(17..19);
-    if !fixed {
-        return Err(bad());
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return Err(bad());
-        }
-    }
-    let two = |h: u8, l: u8| (h - b'0') * 10 + (l - b'0');
-    let offset_ok = match &b[i..] {
-        [b'Z'] => true,
-        [b'+' | b'-', h1, h2, b':', m1, m2] => {
-            [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
-                && two(*h1, *h2) <= 23
-                && two(*m1, *m2) <= 59
-        }
-        _ => false,
-    };
-    if !offset_ok {
-        return Err(bad());
-    }
-    // jiff checks that the date and time exist; it reads at most nanoseconds, so a longer fraction (which RFC
-    // 3339 allows) is cut to nine digits first.
-    let text = if i > 29 {
-        format!("{}{}", &s[..29], &s[i..])
-    } else {
-        s.to_owned()
-    };
-    text.parse::<jiff::Timestamp>()
+    sfn_jsonata::timestamp::parse_rfc3339(s)
         .map(|_| ())
-        .map_err(|_| bad())
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 timestamp (e.g. 2026-01-31T12:00:00Z)"))
 }
 
 /// Whether a Lambda function reference (name, partial or full ARN, with an optional qualifier) has a valid

@@ -4,7 +4,8 @@
 //!
 //! A crate of its own so that one parser serves both the validator (`sfn-asl` refuses a definition whose
 //! expressions do not parse, as CreateStateMachine does) and the simulator (`sfn-simulate` evaluates them):
-//! what validates is exactly what runs. It is pure: no I/O, no clock (the caller passes the time) and no
+//! what validates is exactly what runs. [`timestamp`] holds the other reading both share, the strict RFC 3339
+//! profile of timestamps. It is pure: no I/O, no clock (the caller passes the time) and no
 //! ambient randomness (the caller passes a seeded [`rng::Rng`]).
 //!
 //! Written here rather than taken from a crate: the crate evaluated (`jsonata-rs` 0.3) lacks the functions
@@ -16,6 +17,7 @@
 mod functions;
 mod parser;
 pub mod rng;
+pub mod timestamp;
 mod value;
 
 use std::rc::Rc;
