@@ -168,6 +168,12 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The diagnostic with its code in front, as status warnings and `plan` list them:
+    /// `NO_DOLLAR: state "A", field Parameters (/States/A/Parameters/x): ...`.
+    pub fn coded(&self) -> String {
+        format!("{}: {self}", self.code)
+    }
+
     /// The diagnostic with its severity and code in front, as `validate` prints warnings:
     /// `warning[NO_DOLLAR]: state "A", field Parameters (/States/A/Parameters/x): ...`.
     pub fn labelled(&self) -> String {

@@ -398,7 +398,7 @@ pub fn plan_warnings(p: &MachinePlan) -> Vec<String> {
     p.compiled
         .warnings
         .iter()
-        .map(|d| format!("{}: {d}", d.code))
+        .map(asl::Diagnostic::coded)
         .chain(policy_warnings(p.role.policy()))
         .collect()
 }

@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
+use sfn_api::StateMachine;
 use sfn_api::manifest::{self, Bundle};
 use sfn_asl::Diagnostic;
+use sfn_plan::DesiredMachine;
 use sfn_plan::desired::{self, DesiredError};
 
 use crate::plan::{
@@ -115,8 +117,15 @@ fn verdict(
 /// The verdict on every object of a bundle, as the operator would reach it: TaskIntegrations, then Activities,
 /// then StateMachines.
 pub fn verdicts(bundle: &Bundle) -> Vec<Verdict> {
+    check(bundle).0
+}
+
+/// [`verdicts`], and the desired state of every StateMachine that passed, for a caller that goes on with it
+/// (`sfn-operator validate --aws` sends those definitions to AWS) without building them again.
+pub fn check(bundle: &Bundle) -> (Vec<Verdict>, Vec<(&StateMachine, DesiredMachine)>) {
     let settings = settings(PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION);
     let mut out = Vec::new();
+    let mut passed = Vec::new();
     for ti in &bundle.task_integrations {
         let resolver = offline_resolver(
             bundle,
@@ -134,12 +143,12 @@ pub fn verdicts(bundle: &Bundle) -> Vec<Verdict> {
     for sm in &bundle.state_machines {
         let result =
             build_in_bundle(sm, bundle, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION).map(|built| {
-                let others = built.warnings_without_diagnostics();
-                (built.diagnostics, others)
+                passed.push((sm, built.desired));
+                (built.diagnostics, built.other_warnings)
             });
         out.push(verdict("StateMachine", &sm.metadata, result));
     }
-    out
+    (out, passed)
 }
 
 /// Prints the verdicts as `args` asks (text or JSON) and returns how many objects are invalid.

@@ -113,7 +113,7 @@ pub async fn review(built: &mut Built, ctx: &Context) -> Result<(), BuildError> 
         }
     };
     let warnings = outcome(&review)?;
-    built.warnings.extend(warnings);
+    built.other_warnings.extend(warnings);
     Ok(())
 }
 

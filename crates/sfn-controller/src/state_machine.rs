@@ -152,7 +152,7 @@ impl Kind for StateMachine {
         };
         st.alarm_names = applied.alarm_names.clone();
         st.definition_hash = Some(built.definition_hash.clone());
-        let mut warnings = built.warnings.clone();
+        let mut warnings = built.warnings();
         warnings.extend(resync_warning);
         // One Warning event when the warnings change, not one per resync: the status keeps showing them.
         let new_warnings = new_warnings_note(&st.warnings, &warnings);

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use sfn_aws::{AwsClients, AwsSettings, Validation, validate_definition};
-use sfn_cli::plan::{PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION, build_in_bundle};
 use sfn_cli::validate::{self as offline, Output};
 
 /// Validate manifests offline; exit non-zero when any object is invalid.
@@ -33,18 +32,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let Some(bundle) = offline::load(&args.offline) else {
         return Ok(ExitCode::FAILURE);
     };
-    let verdicts = offline::verdicts(&bundle);
+    let (verdicts, machines) = offline::check(&bundle);
     let mut invalid = offline::report(&verdicts, &args.offline)?;
 
-    let machines: Vec<_> = bundle
-        .state_machines
-        .iter()
-        .filter_map(|sm| {
-            build_in_bundle(sm, &bundle, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION)
-                .ok()
-                .map(|built| (sm, built.desired))
-        })
-        .collect();
     if machines.is_empty() {
         return Ok(offline::exit_code(invalid, &args.offline));
     }

@@ -74,11 +74,11 @@ pub struct Built {
     pub desired: DesiredMachine,
     /// Hash of the compiled definition (canonical JSON), for `status.definitionHash`.
     pub definition_hash: String,
-    /// Everything that does not block but deserves a look, for `status.warnings` and events: the ASL warnings
-    /// (`CODE: state ..., field ...: message`), then the IAM widenings.
-    pub warnings: Vec<String>,
     /// The ASL warnings as the validator reported them (severity, code, state, field, pointer).
     pub diagnostics: Vec<sfn_asl::Diagnostic>,
+    /// The warnings that are not ASL diagnostics: the IAM widenings, and what later steps add (AWS's own
+    /// validation). [`Built::warnings`] lists them after the diagnostics.
+    pub other_warnings: Vec<String>,
     /// The compiled definition as a typed model (what `plan` summarises).
     pub model: sfn_asl::model::Definition,
     /// What the definition needs from its role. Derived for bring-your-own roles too, so that every front end
@@ -89,10 +89,14 @@ pub struct Built {
 }
 
 impl Built {
-    /// The warnings that do not come from the ASL validator (the IAM widenings), for front ends that print
-    /// [`Built::diagnostics`] structured.
-    pub fn warnings_without_diagnostics(&self) -> Vec<String> {
-        self.warnings[self.diagnostics.len()..].to_vec()
+    /// Everything that does not block but deserves a look, for `status.warnings` and events: the ASL warnings
+    /// (`CODE: state ..., field ...: message`), then the others.
+    pub fn warnings(&self) -> Vec<String> {
+        self.diagnostics
+            .iter()
+            .map(sfn_asl::Diagnostic::coded)
+            .chain(self.other_warnings.iter().cloned())
+            .collect()
     }
 }
 
@@ -332,16 +336,11 @@ pub fn build(
     let state_machine_arn = ctx.state_machine_arn();
     let policy = iam::derive(&definition, &ctx)
         .map_err(|e| DesiredError::InvalidDefinition(Invalid::message(format!("{object}: {e}"))))?;
-    let mut warnings: Vec<String> = diagnostics
+    let other_warnings = policy
+        .warnings
         .iter()
-        .map(|d| format!("{}: {d}", d.code))
+        .map(|w| format!("state {:?}: {}", w.state, w.message))
         .collect();
-    warnings.extend(
-        policy
-            .warnings
-            .iter()
-            .map(|w| format!("state {:?}: {}", w.state, w.message)),
-    );
     let role = match &spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
@@ -420,8 +419,8 @@ pub fn build(
     Ok(Built {
         desired,
         definition_hash,
-        warnings,
         diagnostics,
+        other_warnings,
         model,
         policy,
         state_machine_arn,
