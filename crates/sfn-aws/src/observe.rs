@@ -359,7 +359,20 @@ async fn default_policy_document(
             message: format!("{arn} has no default version"),
         });
     };
-    let Some(out) = not_found(
+    match policy_version_document(clients, arn, version_id).await? {
+        Some(Some(doc)) => decode_policy("iam:GetPolicyVersion", &doc).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The raw document of one version of a managed policy: `None` when the policy or version is gone, `Some(None)`
+/// when AWS returned the version without a document.
+async fn policy_version_document(
+    clients: &AwsClients,
+    arn: &str,
+    version_id: &str,
+) -> Result<Option<Option<String>>, AwsError> {
+    let out = not_found(
         clients
             .call(
                 "iam:GetPolicyVersion",
@@ -371,14 +384,12 @@ async fn default_policy_document(
                     .send(),
             )
             .await,
-    )?
-    else {
-        return Ok(None);
-    };
-    match out.policy_version().and_then(|v| v.document()) {
-        Some(doc) => decode_policy("iam:GetPolicyVersion", doc).map(Some),
-        None => Ok(None),
-    }
+    )?;
+    Ok(out.map(|out| {
+        out.policy_version()
+            .and_then(|v| v.document())
+            .map(str::to_owned)
+    }))
 }
 
 /// The permission policies of a role for the audit of a bring-your-own role: every inline policy and the
@@ -451,24 +462,11 @@ async fn managed_policy(
             message: format!("{arn} has no default version"),
         });
     };
-    let Some(out) = not_found(
-        clients
-            .call(
-                "iam:GetPolicyVersion",
-                clients
-                    .iam
-                    .get_policy_version()
-                    .policy_arn(arn)
-                    .version_id(&default_version_id)
-                    .send(),
-            )
-            .await,
-    )?
-    else {
+    let Some(document) = policy_version_document(clients, arn, &default_version_id).await? else {
         return Ok(None);
     };
-    let document = match out.policy_version().and_then(|v| v.document()) {
-        Some(doc) => decode_policy("iam:GetPolicyVersion", doc)?,
+    let document = match document {
+        Some(doc) => decode_policy("iam:GetPolicyVersion", &doc)?,
         None => Value::Null,
     };
     Ok(Some(ObservedManagedPolicy {
