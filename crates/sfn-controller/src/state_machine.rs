@@ -285,25 +285,30 @@ async fn retire_renamed(
     Ok(())
 }
 
+/// How many items an event note names; the status field it points to has them all.
+const SHOWN_IN_NOTE: usize = 3;
+
+/// The first [`SHOWN_IN_NOTE`] of `items` joined by `; `, then "(and N more in FIELD)" when `total` is larger.
+fn first_few(items: impl Iterator<Item = String>, total: usize, field: &str) -> String {
+    let shown: Vec<String> = items.take(SHOWN_IN_NOTE).collect();
+    let mut note = shown.join("; ");
+    if total > shown.len() {
+        note.push_str(&format!(" (and {} more in {field})", total - shown.len()));
+    }
+    note
+}
+
 /// The Warning event for warnings that `previous` did not hold, naming them (the first few; the status has all).
 fn new_warnings_note(previous: &[String], current: &[String]) -> Option<Note> {
     let fresh: Vec<&String> = current.iter().filter(|w| !previous.contains(w)).collect();
     if fresh.is_empty() {
         return None;
     }
-    const SHOWN: usize = 3;
-    let mut note = fresh
-        .iter()
-        .take(SHOWN)
-        .map(|w| w.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    if fresh.len() > SHOWN {
-        note.push_str(&format!(
-            " (and {} more in status.warnings)",
-            fresh.len() - SHOWN
-        ));
-    }
+    let note = first_few(
+        fresh.iter().map(|w| w.to_string()),
+        fresh.len(),
+        "status.warnings",
+    );
     Some(Note {
         reason: "Warnings",
         action: "Validate",
@@ -335,26 +340,19 @@ fn missing_permissions_note(
         return None;
     }
     let audit = current?;
-    const SHOWN: usize = 3;
-    let mut note = format!(
+    // Counted against the total, not the listed ones: status.iam lists at most 20 of them.
+    let note = format!(
         "the role does not allow {} permission(s) the definition needs: {}",
         audit.missing_count,
-        audit
-            .missing
-            .iter()
-            .take(SHOWN)
-            .map(|m| format!("{} on {}", m.action, m.resource))
-            .collect::<Vec<_>>()
-            .join("; ")
+        first_few(
+            audit
+                .missing
+                .iter()
+                .map(|m| format!("{} on {}", m.action, m.resource)),
+            audit.missing_count as usize,
+            "status.iam",
+        )
     );
-    // Counted against the total, not the listed ones: status.iam lists at most 20 of them.
-    let shown = audit.missing.len().min(SHOWN) as u32;
-    if audit.missing_count > shown {
-        note.push_str(&format!(
-            " (and {} more in status.iam)",
-            audit.missing_count - shown
-        ));
-    }
     Some(Note {
         reason: sfn_api::status::reasons::MISSING_PERMISSIONS,
         action: "Audit",
