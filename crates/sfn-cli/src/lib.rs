@@ -1,4 +1,4 @@
-//! The offline authoring commands: `plan`, `validate`, `simulate`, `test`, `graph` and `crds`. They read manifest files
+//! The offline authoring commands: `plan`, `validate`, `simulate`, `test`, `graph`, `import` and `crds`. They read manifest files
 //! and run the pure pipeline (`sfn-api` → `sfn-asl` → `sfn-iam`/`sfn-alarms` → `sfn-simulate`) and nothing else,
 //! so this crate, and the `sfn` binary built from it, link no AWS SDK, Kubernetes client, tokio or HTTP stack.
 //! The `sfn-operator` binary offers the same commands by calling into this crate, so both print the same.
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 pub mod crds;
 pub mod graph;
+pub mod import;
 pub mod plan;
 pub mod simulate;
 pub mod test;
@@ -23,6 +24,7 @@ pub enum Command {
     Simulate(simulate::Args),
     Test(test::Args),
     Graph(graph::Args),
+    Import(import::Args),
 }
 
 impl Command {
@@ -35,6 +37,7 @@ impl Command {
             Command::Simulate(args) => simulate::run(args),
             Command::Test(args) => test::run(args),
             Command::Graph(args) => graph::run(args),
+            Command::Import(args) => import::run(args),
         }
     }
 }

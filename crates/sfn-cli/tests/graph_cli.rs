@@ -154,3 +154,54 @@ fn graph_runs_through_the_binary() {
         String::from_utf8_lossy(&chosen.stderr)
     );
 }
+
+/// The text of `examples/README.md`: for every example file, its header comment and the Mermaid picture of
+/// each of its StateMachines, so the docs of every example show its graph (GitHub renders them).
+fn examples_readme() -> String {
+    let mut out = String::from(
+        "# Examples\n\nEvery manifest here is compiled, validated and drawn by the test suite; the pictures below are\n\
+         what `sfn graph -f examples/FILE` prints (regenerate this file with\n\
+         `SFN_UPDATE_EXAMPLES_README=1 cargo test -p sfn-cli --test graph_cli`).\n",
+    );
+    let pictures: std::collections::BTreeMap<String, Definition> = examples().into_iter().collect();
+    for file in support::example_files() {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let about: Vec<&str> = text
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.trim_start_matches('#').trim())
+            .collect();
+        out.push_str(&format!(
+            "\n## [{stem}.yaml]({stem}.yaml)\n\n{}\n",
+            about.join(" ")
+        ));
+        for (label, definition) in pictures.range(format!("{stem}__")..) {
+            let Some(name) = label.strip_prefix(&format!("{stem}__")) else {
+                break;
+            };
+            let mermaid = render(definition, Format::Mermaid).unwrap();
+            out.push_str(&format!(
+                "\nStateMachine `{name}`:\n\n```mermaid\n{mermaid}```\n"
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_examples_readme_shows_every_graph() {
+    let path = support::workspace_root().join("examples/README.md");
+    let want = examples_readme();
+    if std::env::var_os("SFN_UPDATE_EXAMPLES_README").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "examples/README.md is not what the examples draw; regenerate it with \
+         SFN_UPDATE_EXAMPLES_README=1 cargo test -p sfn-cli --test graph_cli"
+    );
+    assert!(want.contains("## [job-poller.yaml](job-poller.yaml)"));
+    assert!(want.contains(r#"s3{"Job Complete?"}"#));
+}
