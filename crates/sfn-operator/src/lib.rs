@@ -2,8 +2,9 @@
 //!
 //! This crate is the edge where I/O meets the pure pipeline: [`run`] starts the controllers
 //! (`sfn-controller`), [`apply`] runs the same observe → plan → apply for manifest files against AWS
-//! (`sfn-aws`), and [`validate`] adds AWS's own opinion (`--aws`) to the offline checks. The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
+//! (`sfn-aws`), [`validate`] adds AWS's own opinion (`--aws`) to the offline checks, and [`import`] reads live machines for `sfn-import`. The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
 
 pub mod apply;
+pub mod import;
 pub mod run;
 pub mod validate;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sfn_operator::{apply, run, validate};
+use sfn_operator::{apply, import, run, validate};
 
 /// Keep AWS Step Functions state machines in line with Kubernetes objects.
 #[derive(Debug, Parser)]
@@ -24,6 +24,7 @@ enum Command {
     Simulate(sfn_cli::simulate::Args),
     Test(sfn_cli::test::Args),
     Graph(sfn_cli::graph::Args),
+    Import(import::Args),
 }
 
 /// Compile manifests offline and print the ASL, IAM policies and alarms each StateMachine needs.
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => sfn_cli::Command::Simulate(args).run(),
         Command::Test(args) => sfn_cli::Command::Test(args).run(),
         Command::Graph(args) => sfn_cli::Command::Graph(args).run(),
+        Command::Import(args) => import::run(args),
     };
     sfn_cli::exit_code(result)
 }
