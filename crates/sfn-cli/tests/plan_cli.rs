@@ -285,9 +285,14 @@ fn sfn_offers_the_offline_commands_and_nothing_that_needs_aws() {
     assert_eq!(
         commands,
         [
-            "crds", "plan", "validate", "simulate", "test", "graph", "help"
+            "crds", "plan", "validate", "simulate", "test", "graph", "import", "help"
         ],
         "{help}"
+    );
+    let import_help = text(&run(&["import", "--help"]).stdout);
+    assert!(
+        import_help.contains("--filename") && !import_help.contains("--arn"),
+        "reading a live machine needs AWS; it belongs to sfn-operator:\n{import_help}"
     );
     let plan_help = text(&run(&["plan", "--help"]).stdout);
     assert!(plan_help.contains("--filename"), "{plan_help}");

@@ -43,6 +43,9 @@ impl Item {
     }
 }
 
+/// A Choice's inline chains, each with the entry it replaces, and their join.
+type Chains = (Vec<(Slot, Vec<String>)>, Option<String>);
+
 /// Every transition out of a state, in the order a reader meets them: `Next`, Choice rules, `Default`,
 /// `Catch`.
 fn targets(s: &State) -> Vec<&str> {
@@ -100,11 +103,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The inline chains of the Choice `name` and their join, claiming their states.
-    fn inline_chains(
-        &mut self,
-        name: &str,
-        state: &State,
-    ) -> (Vec<(Slot, Vec<String>)>, Option<String>) {
+    fn inline_chains(&mut self, name: &str, state: &State) -> Chains {
         let StateKind::Choice(c) = &state.kind else {
             return (Vec::new(), None);
         };
@@ -166,7 +165,7 @@ pub fn layout(states: &States, start_at: &str, inline: bool) -> Vec<Item> {
         incoming,
         claimed: HashSet::new(),
     };
-    let mut chains: HashMap<&str, (Vec<(Slot, Vec<String>)>, Option<String>)> = HashMap::new();
+    let mut chains: HashMap<&str, Chains> = HashMap::new();
     if inline {
         for (name, s) in states {
             if is_choice(s) {

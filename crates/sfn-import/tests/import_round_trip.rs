@@ -103,9 +103,9 @@ fn state_of(pointer: &str) -> String {
     let parts: Vec<&str> = pointer.split('/').collect();
     parts
         .windows(2)
-        .filter(|w| w[0] == "States")
+        .rev()
+        .find(|w| w[0] == "States")
         .map(|w| w[1].replace("~1", "/").replace("~0", "~"))
-        .last()
         .map_or_else(|| "(top level)".to_owned(), |s| format!("state {s:?}"))
 }
 

@@ -27,7 +27,7 @@ fn every_subcommand_is_still_there() {
     assert!(out.status.success());
     let help = stdout(&out);
     for command in [
-        "run", "crds", "plan", "validate", "apply", "simulate", "test", "graph",
+        "run", "crds", "plan", "validate", "apply", "simulate", "test", "graph", "import",
     ] {
         assert!(
             help.lines()
