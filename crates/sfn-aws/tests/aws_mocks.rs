@@ -139,6 +139,7 @@ fn mocked_with(
             },
             sdk_max_attempts: 3,
             max_rate_wait,
+            role_listing_max_age: None,
         },
     )
 }
@@ -581,6 +582,79 @@ async fn unchanged_machine_costs_reads_only() {
     assert_eq!(out.calls.writes(), 0);
     // With a role of their own and no alarms (now or in the last applied spec): describe and tags.
     assert_eq!(out.calls.reads(), 2, "{}", out.calls);
+}
+
+/// What DescribeStateMachine answers for settings left to AWS's defaults (logging `OFF` without a
+/// destination, tracing disabled, the AWS owned key with a reuse period of 0, the default reuse period of a
+/// customer managed key), described with another revision each time: none of it plans an update. Any
+/// write would find no mock rule and fail the reconcile.
+#[tokio::test]
+async fn aws_echoes_of_defaults_plan_no_update() {
+    use aws_sdk_sfn::types::{
+        EncryptionConfiguration, EncryptionType, LogLevel, LoggingConfiguration,
+        TracingConfiguration,
+    };
+    let key = "arn:aws:kms:us-east-1:123456789012:key/k";
+    for customer_key in [false, true] {
+        let mut d = desired(external());
+        if customer_key {
+            d.encryption = Some(sfn_plan::EncryptionSpec {
+                kms_key_id: key.into(),
+                kms_data_key_reuse_period_seconds: None,
+            });
+        }
+        let tags = d.full_tags();
+        let definition = serde_json::to_string_pretty(&d.definition).unwrap();
+        let revision = AtomicUsize::new(0);
+        let describe = mock!(aws_sdk_sfn::Client::describe_state_machine).then_output(move || {
+            let encryption = if customer_key {
+                EncryptionConfiguration::builder()
+                    .r#type(EncryptionType::CustomerManagedKmsKey)
+                    .kms_key_id(key)
+                    .kms_data_key_reuse_period_seconds(300)
+            } else {
+                EncryptionConfiguration::builder()
+                    .r#type(EncryptionType::AwsOwnedKey)
+                    .kms_data_key_reuse_period_seconds(0)
+            };
+            DescribeStateMachineOutput::builder()
+                .state_machine_arn(SM_ARN)
+                .name("demo-m")
+                .status(aws_sdk_sfn::types::StateMachineStatus::Active)
+                .definition(definition.clone())
+                .role_arn("arn:aws:iam::123456789012:role/theirs")
+                .r#type(StateMachineType::Standard)
+                .creation_date(DateTime::from_secs(0))
+                .logging_configuration(
+                    LoggingConfiguration::builder()
+                        .level(LogLevel::Off)
+                        .include_execution_data(false)
+                        .build(),
+                )
+                .tracing_configuration(TracingConfiguration::builder().enabled(false).build())
+                .encryption_configuration(encryption.build().unwrap())
+                .revision_id(format!("rev-{}", revision.fetch_add(1, Ordering::SeqCst)))
+                .build()
+                .unwrap()
+        });
+        let list_tags = mock!(aws_sdk_sfn::Client::list_tags_for_resource).then_output(move || {
+            // In another order than the desired ones.
+            ListTagsForResourceOutput::builder()
+                .set_tags(Some(
+                    tags.iter()
+                        .rev()
+                        .map(|(k, v)| aws_sdk_sfn::types::Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .build()
+        });
+        let clients = mocked(&[&describe, &list_tags], &[], &[]);
+        for _ in 0..2 {
+            let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+            assert_eq!(out.operations, vec![], "customer key: {customer_key}");
+            assert_eq!(out.calls.writes(), 0, "{}", out.calls);
+        }
+    }
 }
 
 #[tokio::test]
