@@ -239,16 +239,20 @@ async fn apply(client: &Client, doc: &Value) {
     match doc["kind"].as_str() {
         Some("StateMachine") => {
             let api: Api<StateMachine> = Api::namespaced(client.clone(), ns);
-            persist(&format!("applying StateMachine {ns}/{name}"), || {
-                api.patch(name, &pp, &Patch::Apply(doc))
-            })
+            let (api, pp) = (&api, &pp);
+            persist(
+                &format!("applying StateMachine {ns}/{name}"),
+                || async move { api.patch(name, pp, &Patch::Apply(doc)).await },
+            )
             .await;
         }
         _ => {
             let api: Api<TaskIntegration> = Api::namespaced(client.clone(), ns);
-            persist(&format!("applying TaskIntegration {ns}/{name}"), || {
-                api.patch(name, &pp, &Patch::Apply(doc))
-            })
+            let (api, pp) = (&api, &pp);
+            persist(
+                &format!("applying TaskIntegration {ns}/{name}"),
+                || async move { api.patch(name, pp, &Patch::Apply(doc)).await },
+            )
             .await;
         }
     }
@@ -321,8 +325,9 @@ async fn pending(client: &Client, declared: &[Declared], namespaces: &[String]) 
 /// The API server's current resourceVersion (every write bumps it).
 async fn resource_version(client: &Client) -> u64 {
     let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let list = persist("listing namespaces", || {
-        api.list(&ListParams::default().limit(1))
+    let api = &api;
+    let list = persist("listing namespaces", || async move {
+        api.list(&ListParams::default().limit(1)).await
     })
     .await;
     list.metadata
@@ -564,35 +569,19 @@ async fn audit_aws(sdk: &aws_config::SdkConfig, prefix: &str, declared: &[Declar
         let Some(arn) = arns.get(&d.machine_name()) else {
             continue;
         };
-        let versions = sfn
-            .list_state_machine_versions()
-            .state_machine_arn(arn)
-            .send()
-            .await
-            .expect("ListStateMachineVersions");
-        let mut numbered: Vec<(u64, String)> = versions
-            .state_machine_versions()
-            .iter()
-            .map(|v| {
-                let arn = v.state_machine_version_arn().to_owned();
-                let n = arn
-                    .rsplit(':')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                (n, arn)
-            })
-            .collect();
-        numbered.sort();
+        // moto does not implement ListStateMachineVersions; versions are numbered from 1 without gaps.
+        let numbered: Vec<String> = (1..).map(|n| format!("{arn}:{n}")).take(10_000).collect();
         let mut previous: Option<String> = None;
-        for (_, version) in numbered {
-            let definition = sfn
+        for version in numbered {
+            let Ok(described) = sfn
                 .describe_state_machine()
                 .state_machine_arn(&version)
                 .send()
                 .await
-                .map(|o| o.definition().to_owned())
-                .unwrap_or_default();
+            else {
+                break;
+            };
+            let definition = described.definition().to_owned();
             let parsed: Value = serde_json::from_str(&definition).unwrap_or(Value::Null);
             let canonical = sfn_plan::canonical_json(&parsed).to_string();
             if previous.as_ref() == Some(&canonical) {
@@ -633,8 +622,11 @@ async fn soak(config: SoakConfig) {
     let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     for ns in &namespaces {
         let doc = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-        persist("creating a namespace", || {
-            ns_api.patch(ns, &PatchParams::apply("sfn-soak"), &Patch::Apply(&doc))
+        let (ns_api, doc) = (&ns_api, &doc);
+        persist("creating a namespace", || async move {
+            ns_api
+                .patch(ns, &PatchParams::apply("sfn-soak"), &Patch::Apply(doc))
+                .await
         })
         .await;
     }
