@@ -465,6 +465,77 @@ async fn name_conflicts_are_reported_as_conflicts() {
     assert!(err.to_string().contains("iam:CreateRole"), "{err}");
 }
 
+/// Found by the soak: the answer to CreateRole was lost, the SDK retried and IAM said the role exists. It is
+/// the role the first attempt made (this object's owner and uid tags), so the reconcile carries on with it
+/// instead of failing; a role of the same name owned by someone else is still a conflict.
+#[tokio::test]
+async fn a_create_role_retried_after_a_lost_answer_carries_on_with_our_role() {
+    use aws_sdk_iam::operation::get_role::GetRoleOutput;
+    use aws_sdk_iam::types::{Role, Tag};
+    let d = desired(managed());
+    for (owner_uid, expect_ok) in [("uid-m", true), ("uid-someone-else", false)] {
+        let describe = no_machine();
+        let alarms = no_alarms();
+        let get_role = mock!(aws_sdk_iam::Client::get_role)
+            .sequence()
+            .error(|| GetRoleError::generic(meta("NoSuchEntity", "no role")))
+            .output(move || {
+                GetRoleOutput::builder()
+                    .role(
+                        Role::builder()
+                            .path(naming::ROLE_PATH)
+                            .role_name("demo-m")
+                            .role_id("AROA")
+                            .arn(ROLE_ARN)
+                            .create_date(DateTime::from_secs(0))
+                            .tags(
+                                Tag::builder()
+                                    .key(naming::OWNER_TAG)
+                                    .value("demo/m")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .tags(
+                                Tag::builder()
+                                    .key(naming::OWNER_UID_TAG)
+                                    .value(owner_uid)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .build();
+        let create_role = mock!(aws_sdk_iam::Client::create_role).then_error(|| {
+            CreateRoleError::generic(meta(
+                "EntityAlreadyExists",
+                "Role with name demo-m already exists.",
+            ))
+        });
+        let put = policy_put();
+        let create = mock!(aws_sdk_sfn::Client::create_state_machine)
+            .match_requests(|r| r.role_arn() == Some(ROLE_ARN))
+            .then_output(machine_created);
+        let clients = mocked(
+            &[&describe, &create],
+            &[&get_role, &create_role, &put],
+            &[&alarms],
+        );
+        let result = aws::reconcile_machine(&clients, &d).await;
+        if expect_ok {
+            let out = result.unwrap();
+            assert_eq!(out.role_arn.as_deref(), Some(ROLE_ARN));
+            assert_eq!(create.num_calls(), 1);
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.metric_label(), "conflict", "{err}");
+            assert_eq!(create.num_calls(), 0);
+        }
+    }
+}
+
 /// A live machine in line with `d`, at revision `rev-7`.
 fn live_machine(d: &DesiredMachine) -> (Rule, Rule) {
     let tags = d.full_tags();
