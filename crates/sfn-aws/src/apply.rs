@@ -180,6 +180,33 @@ async fn role_arn(
 
 /// Applies `ops` in order, recording progress in `ctx`. Stops at the first error (what was applied is in
 /// `ctx.applied`; the next reconcile observes it and carries on) or at an `AwaitDeletion`.
+/// The ARN of the role `name` if it carries the same owner tags as `tags` (the ones a create asked for).
+async fn role_created_for(
+    clients: &AwsClients,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<Option<String>, AwsError> {
+    let out = match clients
+        .call("iam:GetRole", clients.iam.get_role().role_name(name).send())
+        .await
+    {
+        Ok(out) => out,
+        Err(AwsError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(role) = out.role() else {
+        return Ok(None);
+    };
+    let live: BTreeMap<&str, &str> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
+    let ours = [sfn_api::naming::OWNER_TAG, sfn_api::naming::OWNER_UID_TAG]
+        .iter()
+        .all(|k| {
+            tags.get(*k)
+                .is_some_and(|v| live.get(k) == Some(&v.as_str()))
+        });
+    Ok(ours.then(|| role.arn().to_string()))
+}
+
 pub async fn apply(
     clients: &AwsClients,
     ops: &[Operation],
@@ -213,7 +240,7 @@ async fn apply_one(
             permissions_boundary,
             tags,
         } => {
-            let out = clients
+            let created = clients
                 .call(
                     "iam:CreateRole",
                     iam.create_role()
@@ -224,9 +251,22 @@ async fn apply_one(
                         .set_tags(Some(iam_tags(tags)?))
                         .send(),
                 )
-                .await?;
-            if let Some(role) = out.role() {
-                ctx.role_arns.insert(name.clone(), role.arn().to_string());
+                .await;
+            let arn = match created {
+                Ok(out) => out.role().map(|r| r.arn().to_string()),
+                // When the answer to a CreateRole is lost, the SDK's retry finds the role the first attempt
+                // made. Tagged with this object's owner and uid, it is that role: carry on with it instead of
+                // failing the reconcile. Anyone else's role stays a conflict.
+                Err(conflict @ AwsError::Conflict { .. }) => {
+                    match role_created_for(clients, name, tags).await? {
+                        Some(arn) => Some(arn),
+                        None => return Err(conflict),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(arn) = arn {
+                ctx.role_arns.insert(name.clone(), arn);
             }
         }
         Operation::UpdateAssumeRolePolicy {

@@ -15,8 +15,10 @@ pub mod apply;
 pub mod audit;
 pub mod error;
 pub mod limiter;
+mod noop_writes;
 pub mod observe;
 pub mod reconcile;
+pub mod role_directory;
 pub mod validate;
 
 use std::future::Future;
@@ -81,6 +83,9 @@ pub struct AwsSettings {
     /// `apply` command); the controller uses [`CONTROLLER_MAX_RATE_WAIT`] so that a queue of creations
     /// does not hold every reconcile slot while edits and deletions of other objects wait.
     pub max_rate_wait: Option<Duration>,
+    /// How long one bulk listing of the operator's roles serves the idle reconciles of every machine
+    /// ([`role_directory`]); `None` reads each role directly every time (the one-shot commands).
+    pub role_listing_max_age: Option<Duration>,
 }
 
 /// The controller's bound on waiting for a rate limit token: short waits keep bursts smooth, longer
@@ -94,6 +99,7 @@ impl Default for AwsSettings {
             propagation_retry: PropagationRetry::default(),
             sdk_max_attempts: 5,
             max_rate_wait: None,
+            role_listing_max_age: None,
         }
     }
 }
@@ -111,6 +117,8 @@ pub struct AwsClients {
     settings: AwsSettings,
     limiter: Arc<RateLimiter>,
     counter: Arc<CallCounter>,
+    roles: Option<Arc<role_directory::RoleDirectory>>,
+    writes: Arc<noop_writes::WriteMemory>,
 }
 
 impl AwsClients {
@@ -186,6 +194,10 @@ impl AwsClients {
             partition,
             limiter: Arc::new(RateLimiter::new(settings.rate_limits.clone())),
             counter: Arc::new(CallCounter::default()),
+            writes: Arc::default(),
+            roles: settings
+                .role_listing_max_age
+                .map(|age| Arc::new(role_directory::RoleDirectory::new(age))),
             settings,
         }
     }

@@ -567,12 +567,23 @@ pub async fn alarm_tags(
         .unwrap_or_default())
 }
 
-/// Everything live for one StateMachine object.
+/// Everything live for one StateMachine object, read directly.
 pub async fn machine(
     clients: &AwsClients,
     desired: &DesiredMachine,
     depth: Depth,
 ) -> Result<ObservedMachine, AwsError> {
+    Ok(machine_reading(clients, desired, depth, false).await?.0)
+}
+
+/// [`machine`], taking the managed role from the shared role listing where `listed_role_ok` and the
+/// listing can serve it (see [`crate::role_directory`]). The flag returned says whether it did.
+pub(crate) async fn machine_reading(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    depth: Depth,
+    listed_role_ok: bool,
+) -> Result<(ObservedMachine, bool), AwsError> {
     let arn = clients.state_machine_arn(&desired.name);
     let look_up_version = desired.publish.is_some() && desired.known_version_arn.is_none();
     let state_machine = state_machine(clients, &arn, look_up_version).await?;
@@ -587,11 +598,24 @@ pub async fn machine(
         .as_ref()
         .and_then(|m| m.tags.get(SPEC_HASH_TAG))
         .is_some_and(|h| *h == desired.spec_hash());
+    let mut role_from_listing = false;
     let role = match &desired.role {
         DesiredRole::Managed(r) => {
             let with_attached =
                 depth == Depth::Delete || !r.managed_policies.is_empty() || !spec_unchanged;
-            role_reading(clients, &r.name, with_attached).await?
+            let listed = match &clients.roles {
+                Some(directory) if listed_role_ok && !with_attached => {
+                    directory.lookup(clients, &r.name).await
+                }
+                _ => None,
+            };
+            match listed {
+                Some(role) => {
+                    role_from_listing = true;
+                    Some(role)
+                }
+                None => role_reading(clients, &r.name, with_attached).await?,
+            }
         }
         DesiredRole::External { .. } => None,
     };
@@ -610,12 +634,15 @@ pub async fn machine(
             alarm.tags = Some(alarm_tags(clients, &alarm.arn).await?);
         }
     }
-    Ok(ObservedMachine {
-        state_machine,
-        role,
-        alarms,
-        previous_state_machine,
-    })
+    Ok((
+        ObservedMachine {
+            state_machine,
+            role,
+            alarms,
+            previous_state_machine,
+        },
+        role_from_listing,
+    ))
 }
 
 async fn state_machine_at(

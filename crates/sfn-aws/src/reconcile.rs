@@ -5,7 +5,7 @@
 
 use super::apply::{ApplyContext, apply};
 use super::observe::{self, Depth};
-use super::{AwsClients, AwsError, CallCounts};
+use super::{AwsClients, AwsError, CallCounts, noop_writes};
 use sfn_plan::{
     self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedMachine,
     Operation, SPEC_HASH_TAG,
@@ -30,6 +30,9 @@ pub struct Outcome {
     pub requeue: bool,
     /// AWS calls made by this reconcile, by API.
     pub calls: CallCounts,
+    /// What this reconcile observed is exactly what the previous reconcile of this machine observed
+    /// before its writes: those writes changed nothing (see [`crate::noop_writes`]).
+    pub previous_writes_were_noops: bool,
 }
 
 /// The result of deleting (or releasing) one object's AWS resources.
@@ -58,6 +61,32 @@ async fn observe_for_plan(
     Ok(observed)
 }
 
+/// The observation and plan of a reconcile. The shared role listing may answer for the role, but only a
+/// plan with nothing to do is taken from it: any operation is planned again from direct reads, so no write
+/// rests on a listing that may be older than the role.
+async fn observe_and_plan(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<(ObservedMachine, Vec<Operation>), AwsError> {
+    let (mut observed, listed) =
+        observe::machine_reading(clients, desired, Depth::Reconcile, true).await?;
+    observe::fill_alarm_tags(clients, desired, &mut observed).await?;
+    let ops = plan::plan_machine(desired, &observed)?;
+    if ops.is_empty() || !listed {
+        return Ok((observed, ops));
+    }
+    let observed = observe_for_plan(clients, desired).await?;
+    let ops = plan::plan_machine(desired, &observed)?;
+    Ok((observed, ops))
+}
+
+/// Tells the shared role listing that the managed role of `desired` is being written.
+async fn note_role_write(clients: &AwsClients, desired: &DesiredMachine) {
+    if let (Some(directory), DesiredRole::Managed(r)) = (&clients.roles, &desired.role) {
+        directory.note_write(&r.name).await;
+    }
+}
+
 /// Reads what is live and returns what [`reconcile_machine`] would do, changing nothing (`plan --live`).
 pub async fn plan_machine_live(
     clients: &AwsClients,
@@ -73,8 +102,9 @@ pub async fn reconcile_machine(
     desired: &DesiredMachine,
 ) -> Result<Outcome, AwsError> {
     let before = clients.calls();
-    let observed = observe_for_plan(clients, desired).await?;
-    let ops = plan::plan_machine(desired, &observed)?;
+    let (observed, ops) = observe_and_plan(clients, desired).await?;
+    let fingerprint = noop_writes::fingerprint(&observed);
+    let previous_writes_were_noops = clients.writes.observed(&desired.name, fingerprint);
     let drift_corrected = !ops.is_empty()
         && observed
             .state_machine
@@ -82,7 +112,22 @@ pub async fn reconcile_machine(
             .and_then(|m| m.tags.get(SPEC_HASH_TAG))
             == Some(&desired.spec_hash());
     let mut ctx = ApplyContext::from_observed(&observed);
-    apply(clients, &ops, &mut ctx).await?;
+    if !ops.is_empty() {
+        note_role_write(clients, desired).await;
+    }
+    let applied = apply(clients, &ops, &mut ctx).await;
+    if !ops.is_empty() {
+        note_role_write(clients, desired).await;
+    }
+    applied?;
+    // Publishing alone changes no configuration that is observed; everything else does.
+    if ctx
+        .applied
+        .iter()
+        .any(|op| !matches!(op, Operation::PublishStateMachineVersion { .. }))
+    {
+        clients.writes.wrote(&desired.name, fingerprint);
+    }
     let role_arn = match &desired.role {
         DesiredRole::External { arn } => Some(arn.clone()),
         DesiredRole::Managed(r) => ctx.role_arns.get(&r.name).cloned(),
@@ -110,6 +155,7 @@ pub async fn reconcile_machine(
         drift_corrected,
         requeue: ctx.waiting_for_deletion,
         calls: clients.calls().since(&before),
+        previous_writes_were_noops,
     })
 }
 
@@ -131,7 +177,14 @@ pub async fn delete_machine(
     let observed = observe::machine(clients, desired, Depth::Delete).await?;
     let ops = plan::plan_machine_deletion(desired, &observed);
     let mut ctx = ApplyContext::from_observed(&observed);
-    apply(clients, &ops, &mut ctx).await?;
+    if !ops.is_empty() {
+        note_role_write(clients, desired).await;
+    }
+    let applied = apply(clients, &ops, &mut ctx).await;
+    if !ops.is_empty() {
+        note_role_write(clients, desired).await;
+    }
+    applied?;
     Ok(DeleteOutcome {
         operations: ctx.applied,
         retained: false,

@@ -139,6 +139,7 @@ fn mocked_with(
             },
             sdk_max_attempts: 3,
             max_rate_wait,
+            role_listing_max_age: None,
         },
     )
 }
@@ -464,6 +465,77 @@ async fn name_conflicts_are_reported_as_conflicts() {
     assert!(err.to_string().contains("iam:CreateRole"), "{err}");
 }
 
+/// Found by the soak: the answer to CreateRole was lost, the SDK retried and IAM said the role exists. It is
+/// the role the first attempt made (this object's owner and uid tags), so the reconcile carries on with it
+/// instead of failing; a role of the same name owned by someone else is still a conflict.
+#[tokio::test]
+async fn a_create_role_retried_after_a_lost_answer_carries_on_with_our_role() {
+    use aws_sdk_iam::operation::get_role::GetRoleOutput;
+    use aws_sdk_iam::types::{Role, Tag};
+    let d = desired(managed());
+    for (owner_uid, expect_ok) in [("uid-m", true), ("uid-someone-else", false)] {
+        let describe = no_machine();
+        let alarms = no_alarms();
+        let get_role = mock!(aws_sdk_iam::Client::get_role)
+            .sequence()
+            .error(|| GetRoleError::generic(meta("NoSuchEntity", "no role")))
+            .output(move || {
+                GetRoleOutput::builder()
+                    .role(
+                        Role::builder()
+                            .path(naming::ROLE_PATH)
+                            .role_name("demo-m")
+                            .role_id("AROA")
+                            .arn(ROLE_ARN)
+                            .create_date(DateTime::from_secs(0))
+                            .tags(
+                                Tag::builder()
+                                    .key(naming::OWNER_TAG)
+                                    .value("demo/m")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .tags(
+                                Tag::builder()
+                                    .key(naming::OWNER_UID_TAG)
+                                    .value(owner_uid)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .build();
+        let create_role = mock!(aws_sdk_iam::Client::create_role).then_error(|| {
+            CreateRoleError::generic(meta(
+                "EntityAlreadyExists",
+                "Role with name demo-m already exists.",
+            ))
+        });
+        let put = policy_put();
+        let create = mock!(aws_sdk_sfn::Client::create_state_machine)
+            .match_requests(|r| r.role_arn() == Some(ROLE_ARN))
+            .then_output(machine_created);
+        let clients = mocked(
+            &[&describe, &create],
+            &[&get_role, &create_role, &put],
+            &[&alarms],
+        );
+        let result = aws::reconcile_machine(&clients, &d).await;
+        if expect_ok {
+            let out = result.unwrap();
+            assert_eq!(out.role_arn.as_deref(), Some(ROLE_ARN));
+            assert_eq!(create.num_calls(), 1);
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.metric_label(), "conflict", "{err}");
+            assert_eq!(create.num_calls(), 0);
+        }
+    }
+}
+
 /// A live machine in line with `d`, at revision `rev-7`.
 fn live_machine(d: &DesiredMachine) -> (Rule, Rule) {
     let tags = d.full_tags();
@@ -581,6 +653,79 @@ async fn unchanged_machine_costs_reads_only() {
     assert_eq!(out.calls.writes(), 0);
     // With a role of their own and no alarms (now or in the last applied spec): describe and tags.
     assert_eq!(out.calls.reads(), 2, "{}", out.calls);
+}
+
+/// What DescribeStateMachine answers for settings left to AWS's defaults (logging `OFF` without a
+/// destination, tracing disabled, the AWS owned key with a reuse period of 0, the default reuse period of a
+/// customer managed key), described with another revision each time: none of it plans an update. Any
+/// write would find no mock rule and fail the reconcile.
+#[tokio::test]
+async fn aws_echoes_of_defaults_plan_no_update() {
+    use aws_sdk_sfn::types::{
+        EncryptionConfiguration, EncryptionType, LogLevel, LoggingConfiguration,
+        TracingConfiguration,
+    };
+    let key = "arn:aws:kms:us-east-1:123456789012:key/k";
+    for customer_key in [false, true] {
+        let mut d = desired(external());
+        if customer_key {
+            d.encryption = Some(sfn_plan::EncryptionSpec {
+                kms_key_id: key.into(),
+                kms_data_key_reuse_period_seconds: None,
+            });
+        }
+        let tags = d.full_tags();
+        let definition = serde_json::to_string_pretty(&d.definition).unwrap();
+        let revision = AtomicUsize::new(0);
+        let describe = mock!(aws_sdk_sfn::Client::describe_state_machine).then_output(move || {
+            let encryption = if customer_key {
+                EncryptionConfiguration::builder()
+                    .r#type(EncryptionType::CustomerManagedKmsKey)
+                    .kms_key_id(key)
+                    .kms_data_key_reuse_period_seconds(300)
+            } else {
+                EncryptionConfiguration::builder()
+                    .r#type(EncryptionType::AwsOwnedKey)
+                    .kms_data_key_reuse_period_seconds(0)
+            };
+            DescribeStateMachineOutput::builder()
+                .state_machine_arn(SM_ARN)
+                .name("demo-m")
+                .status(aws_sdk_sfn::types::StateMachineStatus::Active)
+                .definition(definition.clone())
+                .role_arn("arn:aws:iam::123456789012:role/theirs")
+                .r#type(StateMachineType::Standard)
+                .creation_date(DateTime::from_secs(0))
+                .logging_configuration(
+                    LoggingConfiguration::builder()
+                        .level(LogLevel::Off)
+                        .include_execution_data(false)
+                        .build(),
+                )
+                .tracing_configuration(TracingConfiguration::builder().enabled(false).build())
+                .encryption_configuration(encryption.build().unwrap())
+                .revision_id(format!("rev-{}", revision.fetch_add(1, Ordering::SeqCst)))
+                .build()
+                .unwrap()
+        });
+        let list_tags = mock!(aws_sdk_sfn::Client::list_tags_for_resource).then_output(move || {
+            // In another order than the desired ones.
+            ListTagsForResourceOutput::builder()
+                .set_tags(Some(
+                    tags.iter()
+                        .rev()
+                        .map(|(k, v)| aws_sdk_sfn::types::Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .build()
+        });
+        let clients = mocked(&[&describe, &list_tags], &[], &[]);
+        for _ in 0..2 {
+            let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+            assert_eq!(out.operations, vec![], "customer key: {customer_key}");
+            assert_eq!(out.calls.writes(), 0, "{}", out.calls);
+        }
+    }
 }
 
 #[tokio::test]

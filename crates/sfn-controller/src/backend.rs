@@ -23,6 +23,8 @@ pub struct MachineApplied {
     pub operations: usize,
     /// The AWS layer found live state that differed from what it last applied.
     pub drift_corrected: bool,
+    /// The previous reconcile's writes to this machine changed nothing in what AWS shows.
+    pub previous_writes_were_noops: bool,
 }
 
 /// What a successful activity reconcile left in AWS.
@@ -169,6 +171,7 @@ impl AwsBackend for AwsSdkBackend {
             alarm_names: outcome.alarm_names,
             operations: outcome.operations.len(),
             drift_corrected: outcome.drift_corrected,
+            previous_writes_were_noops: outcome.previous_writes_were_noops,
         })
     }
 
@@ -409,6 +412,7 @@ pub mod memory {
                 alarm_names: desired.alarms.iter().map(|a| a.name.clone()).collect(),
                 operations,
                 drift_corrected: drift,
+                previous_writes_were_noops: false,
             })
         }
 

@@ -55,6 +55,7 @@ pub struct Metrics {
     duration: Family<KindLabels, Histogram, fn() -> Histogram>,
     aws_calls: Family<ApiLabels, Counter>,
     drift: Family<KindLabels, Counter>,
+    noop_writes: Family<KindLabels, Counter>,
     objects: Family<ReadyLabels, Gauge>,
     ready_by_object: Mutex<HashMap<(String, String), String>>,
     aws_seen: Mutex<BTreeMap<String, u64>>,
@@ -77,6 +78,7 @@ impl Metrics {
         );
         let aws_calls = Family::<ApiLabels, Counter>::default();
         let drift = Family::<KindLabels, Counter>::default();
+        let noop_writes = Family::<KindLabels, Counter>::default();
         let objects = Family::<ReadyLabels, Gauge>::default();
         registry.register("reconciles", "Reconciles run, by kind", reconciles.clone());
         registry.register(
@@ -100,6 +102,11 @@ impl Metrics {
             drift.clone(),
         );
         registry.register(
+            "noop_writes",
+            "Reconciles whose AWS writes left AWS as it was observed before them, by kind (should stay 0)",
+            noop_writes.clone(),
+        );
+        registry.register(
             "objects",
             "Objects known to the operator, by kind and Ready condition status",
             objects.clone(),
@@ -111,6 +118,7 @@ impl Metrics {
             duration,
             aws_calls,
             drift,
+            noop_writes,
             objects,
             ready_by_object: Mutex::new(HashMap::new()),
             aws_seen: Mutex::new(BTreeMap::new()),
@@ -139,6 +147,15 @@ impl Metrics {
     /// Records that a reconcile put drifted AWS resources back.
     pub fn drift_corrected(&self, kind: &str) {
         self.drift
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records that the writes of an object's previous reconcile changed nothing AWS shows.
+    pub fn noop_writes(&self, kind: &str) {
+        self.noop_writes
             .get_or_create(&KindLabels {
                 kind: kind.to_owned(),
             })

@@ -115,6 +115,9 @@ impl Kind for StateMachine {
 
     async fn apply(&self, built: &Built, ctx: &Context) -> Result<Applied, BackendError> {
         let machine = ctx.backend.reconcile_machine(&built.desired).await?;
+        if machine.previous_writes_were_noops {
+            ctx.metrics.noop_writes(<Self as Kind>::KIND);
+        }
         retire_renamed(self, &built.desired, ctx).await?;
         // After the apply: the audit never stands in the way of it, and cannot fail.
         let role_audit = role_audit::audit(self, built, ctx).await;
@@ -397,6 +400,7 @@ mod tests {
                 alarm_names: vec!["a".into()],
                 operations,
                 drift_corrected,
+                previous_writes_were_noops: false,
             },
             role_audit: None,
         }

@@ -56,6 +56,15 @@ pub struct Args {
         value_parser = parse_role_audit_interval
     )]
     pub role_audit_interval: std::time::Duration,
+    /// How long one bulk listing of the operator's roles (iam:GetAccountAuthorizationDetails) serves the
+    /// resyncs of unchanged machines, such as 60s; 0s reads every role directly at every resync.
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_ROLE_LISTING_MAX_AGE",
+        default_value = "60s",
+        value_parser = parse_period
+    )]
+    pub role_listing_max_age: std::time::Duration,
     /// What happens in AWS when an object without deletionPolicy is deleted.
     #[arg(
         long,
@@ -158,10 +167,11 @@ fn default_identity() -> String {
 }
 
 /// The AWS layer's settings with every rate limit bucket scaled by `scale`.
-fn aws_settings(scale: f64) -> sfn_aws::AwsSettings {
+fn aws_settings(scale: f64, role_listing_max_age: std::time::Duration) -> sfn_aws::AwsSettings {
     let mut settings = sfn_aws::AwsSettings {
         // A reconcile slot is worth more than a rate limit token: give it back and requeue.
         max_rate_wait: Some(sfn_aws::CONTROLLER_MAX_RATE_WAIT),
+        role_listing_max_age: (!role_listing_max_age.is_zero()).then_some(role_listing_max_age),
         ..Default::default()
     };
     if scale > 0.0 && scale != 1.0 {
@@ -206,9 +216,12 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API (in-cluster config or kubeconfig)")?;
-    let backend = controller::backend::AwsSdkBackend::from_env(aws_settings(args.aws_rate_scale))
-        .await
-        .context("setting up AWS clients (region, credentials, AWS_ENDPOINT_URL)")?;
+    let backend = controller::backend::AwsSdkBackend::from_env(aws_settings(
+        args.aws_rate_scale,
+        args.role_listing_max_age,
+    ))
+    .await
+    .context("setting up AWS clients (region, credentials, AWS_ENDPOINT_URL)")?;
     let region = backend.clients().region().to_owned();
     let aws = AwsEnvironment {
         partition: partition_of(&region).to_owned(),
@@ -343,7 +356,7 @@ mod tests {
     #[test]
     fn rate_scale_multiplies_every_bucket() {
         let base = sfn_aws::AwsSettings::default();
-        let scaled = aws_settings(10.0);
+        let scaled = aws_settings(10.0, std::time::Duration::ZERO);
         assert_eq!(
             scaled.rate_limits.default.per_second,
             base.rate_limits.default.per_second * 10.0
@@ -355,11 +368,24 @@ mod tests {
                 "{api}"
             );
         }
-        assert_eq!(aws_settings(1.0).rate_limits, base.rate_limits);
+        assert_eq!(
+            aws_settings(1.0, std::time::Duration::ZERO).rate_limits,
+            base.rate_limits
+        );
         // The controller gives its reconcile slot back rather than sleep long for a token.
         assert_eq!(
-            aws_settings(1.0).max_rate_wait,
+            aws_settings(1.0, std::time::Duration::ZERO).max_rate_wait,
             Some(sfn_aws::CONTROLLER_MAX_RATE_WAIT)
+        );
+    }
+
+    #[test]
+    fn a_zero_role_listing_age_reads_roles_directly() {
+        let minute = std::time::Duration::from_secs(60);
+        assert_eq!(aws_settings(1.0, minute).role_listing_max_age, Some(minute));
+        assert_eq!(
+            aws_settings(1.0, std::time::Duration::ZERO).role_listing_max_age,
+            None
         );
     }
 }

@@ -735,6 +735,108 @@ async fn calls_per_reconcile() {
     }
 }
 
+/// With the shared role listing (the controller's default), an unchanged machine with a managed role and an
+/// alarm costs 4 reads (DescribeStateMachine, ListTagsForResource, the listing, DescribeAlarms), and a second
+/// machine within the listing's age 3; drift of the role made out of band is still found and put back once
+/// the listing has aged, from direct reads.
+#[tokio::test]
+async fn idle_reconciles_share_one_role_listing_and_still_find_drift() {
+    let max_age = std::time::Duration::from_millis(400);
+    let settings = aws::AwsSettings {
+        role_listing_max_age: Some(max_age),
+        ..test_settings()
+    };
+    let clients = moto_clients_configured("role_listing", &[], None, settings).await;
+    let first = desired_machine(&clients, "idle", "first");
+    let second = desired_machine(&clients, "idle", "second");
+    for d in [&first, &second] {
+        aws::reconcile_machine(&clients, d).await.unwrap();
+    }
+
+    let unchanged = aws::reconcile_machine(&clients, &first).await.unwrap();
+    assert_eq!(unchanged.calls.writes(), 0, "{}", unchanged.calls);
+    assert_eq!(unchanged.calls.reads(), 4, "{}", unchanged.calls);
+    assert_eq!(
+        unchanged.calls.get("iam:GetAccountAuthorizationDetails"),
+        1,
+        "{}",
+        unchanged.calls
+    );
+    let shared = aws::reconcile_machine(&clients, &second).await.unwrap();
+    assert_eq!(shared.calls.writes(), 0, "{}", shared.calls);
+    // DescribeStateMachine, ListTagsForResource, DescribeAlarms: the listing is shared.
+    assert_eq!(shared.calls.reads(), 3, "{}", shared.calls);
+
+    // Out of band: the inline policy widened, another one added, the trust policy opened up.
+    let role = role_name(&first);
+    clients
+        .iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("sfn-operator")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    clients
+        .iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("added-by-hand")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    clients
+        .iam
+        .update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(max_age + std::time::Duration::from_millis(50)).await;
+    let fixed = aws::reconcile_machine(&clients, &first).await.unwrap();
+    assert!(fixed.drift_corrected);
+    let names = op_names(&fixed.operations);
+    for op in [
+        "updateAssumeRolePolicy",
+        "putRolePolicy",
+        "deleteRolePolicy",
+    ] {
+        assert!(names.iter().any(|n| n == op), "{op} missing from {names:?}");
+    }
+    // The plan with operations was made again from direct reads.
+    assert_eq!(fixed.calls.get("iam:GetRole"), 1, "{}", fixed.calls);
+    let live_role = observe::role(&clients, &role, Depth::Reconcile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live_role.policies.len(), 1, "{:?}", live_role.policies);
+    assert!(sfn_plan::same_policy(
+        &live_role.policies["sfn-operator"],
+        &task_policy(clients.account_id())
+    ));
+
+    // The listing is older than that write, so it does not answer for this role until it is refreshed.
+    let after = aws::reconcile_machine(&clients, &first).await.unwrap();
+    assert_eq!(after.calls.writes(), 0, "{}", after.calls);
+    assert_eq!(after.calls.get("iam:GetRole"), 1, "{}", after.calls);
+    tokio::time::sleep(max_age + std::time::Duration::from_millis(50)).await;
+    let settled = aws::reconcile_machine(&clients, &first).await.unwrap();
+    assert_eq!(settled.calls.writes(), 0, "{}", settled.calls);
+    assert_eq!(settled.calls.reads(), 4, "{}", settled.calls);
+}
+
 #[tokio::test]
 async fn one_shot_apply_and_live_plan() {
     use sfn_operator::apply::{Target, apply_targets, plan_live};

@@ -20,6 +20,7 @@ pub mod desired;
 mod activity;
 mod alarms;
 mod compare;
+mod echo;
 mod error;
 mod machine;
 mod model;
@@ -33,6 +34,7 @@ pub use alarms::{alarms_needing_tags, resolve_alarm};
 pub use compare::{
     canonical_json, canonical_policy, diff_tags, same_alarm, same_definition, same_policy,
 };
+pub use echo::{DEFAULT_KMS_DATA_KEY_REUSE_PERIOD_SECONDS, same_encryption, same_logging};
 pub use error::PlanError;
 pub use machine::{plan_machine, plan_machine_deletion};
 pub use model::{

@@ -7,9 +7,10 @@ use sfn_api::naming;
 
 use crate::alarms::plan_alarms;
 use crate::compare::{diff_tags, same_definition};
+use crate::echo::{same_encryption, same_logging};
 use crate::error::PlanError;
 use crate::model::{
-    DeletionPolicy, DesiredMachine, DesiredRole, LoggingSpec, ObservedMachine, ObservedRole,
+    DeletionPolicy, DesiredMachine, DesiredRole, ObservedMachine, ObservedRole,
     ObservedStateMachine,
 };
 use crate::operation::{Operation, RoleRef, StateMachineUpdate};
@@ -192,23 +193,16 @@ fn state_machine_update(
     if !role_matches {
         update.role = Some(role_ref.clone());
     }
-    if !logging_equal(live.logging.as_ref(), desired.logging.as_ref()) {
+    if !same_logging(live.logging.as_ref(), desired.logging.as_ref()) {
         update.logging = Some(desired.logging.clone());
     }
     if live.tracing != desired.tracing {
         update.tracing = Some(desired.tracing);
     }
-    if live.encryption != desired.encryption {
+    if !same_encryption(live.encryption.as_ref(), desired.encryption.as_ref()) {
         update.encryption = Some(desired.encryption.clone());
     }
     update
-}
-
-fn logging_equal(live: Option<&LoggingSpec>, want: Option<&LoggingSpec>) -> bool {
-    fn norm(l: Option<&LoggingSpec>) -> Option<&LoggingSpec> {
-        l.filter(|l| !(l.level == "OFF" && l.log_group_arn.is_none() && !l.include_execution_data))
-    }
-    norm(live) == norm(want)
 }
 
 /// The operations that remove what `desired` owns: alarms, then the state machine, then the role.

@@ -906,3 +906,76 @@ fn deletion_detaches_then_deletes_managed_policies_versions_first() {
         ]
     );
 }
+
+/// AWS's echo of the default data key reuse period of a customer managed key is not a change.
+#[test]
+fn default_kms_reuse_period_echo_plans_nothing() {
+    let mut d = desired();
+    let key = "arn:aws:kms:us-east-1:123456789012:key/k";
+    d.encryption = Some(EncryptionSpec {
+        kms_key_id: key.into(),
+        kms_data_key_reuse_period_seconds: None,
+    });
+    let mut observed = converged(&d);
+    if let Some(m) = &mut observed.state_machine {
+        m.encryption = Some(EncryptionSpec {
+            kms_key_id: key.into(),
+            kms_data_key_reuse_period_seconds: Some(
+                crate::DEFAULT_KMS_DATA_KEY_REUSE_PERIOD_SECONDS,
+            ),
+        });
+    }
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+}
+
+/// A log group destination echoed with the `:*` Step Functions requires is the declared group.
+#[test]
+fn log_group_suffix_echo_plans_nothing() {
+    let mut d = desired();
+    let group = "arn:aws:logs:us-east-1:123456789012:log-group:/sfn/demo";
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: true,
+        log_group_arn: Some(group.into()),
+    });
+    let mut observed = converged(&d);
+    if let Some(m) = &mut observed.state_machine {
+        m.logging = Some(LoggingSpec {
+            level: "ERROR".into(),
+            include_execution_data: true,
+            log_group_arn: Some(format!("{group}:*")),
+        });
+    }
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+}
+
+/// Logging `OFF` without a destination and tracing disabled are what AWS describes for a machine created
+/// without either: no update.
+#[test]
+fn logging_off_and_tracing_disabled_echoes_plan_nothing() {
+    let d = desired();
+    assert!(d.logging.is_none() && !d.tracing);
+    let mut observed = converged(&d);
+    if let Some(m) = &mut observed.state_machine {
+        m.logging = Some(LoggingSpec {
+            level: "OFF".into(),
+            include_execution_data: false,
+            log_group_arn: None,
+        });
+        m.tracing = false;
+    }
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+}
+
+/// Revision IDs lag behind updates for a moment and change with every one: they are never compared.
+#[test]
+fn another_revision_id_plans_nothing() {
+    let d = desired();
+    for revision in [None, Some("rev-0".to_string()), Some("rev-9".to_string())] {
+        let mut observed = converged(&d);
+        if let Some(m) = &mut observed.state_machine {
+            m.revision_id = revision;
+        }
+        assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    }
+}

@@ -15,6 +15,8 @@
 //!   → a running server; it stops when dropped.
 //! - [`TestApiServer::client`], [`TestApiServer::config`], [`TestApiServer::url`],
 //!   [`TestApiServer::kubeconfig`] (for processes: the operator binary, kubectl).
+//! - [`TestApiServer::snapshot`] and [`Builder::restore`] (with [`Builder::listen`] for the same URL): a
+//!   restart that keeps every object, cuts watch streams and answers 410 to watches resumed from before it.
 //! - [`TestApiServer::compact`]: forget the watch history, so a watch from an older `resourceVersion` gets a
 //!   410 `Expired` error event (kube-runtime's watcher then relists), and [`TestApiServer::resource_version`].
 //! - For tests that should also run on a real cluster, use [`crate::cluster::TestCluster`] instead.
@@ -77,6 +79,8 @@ use store::Store;
 pub struct Builder {
     bookmark_interval: Duration,
     history_limit: usize,
+    listen: Option<SocketAddr>,
+    restore: Option<serde_json::Value>,
 }
 
 impl Default for Builder {
@@ -84,6 +88,8 @@ impl Default for Builder {
         Builder {
             bookmark_interval: Duration::from_secs(1),
             history_limit: store::DEFAULT_HISTORY,
+            listen: None,
+            restore: None,
         }
     }
 }
@@ -102,18 +108,39 @@ impl Builder {
         self
     }
 
-    /// Binds 127.0.0.1 on a free port and starts serving.
+    /// Binds this address instead of a free port on 127.0.0.1 (a restarted server keeps its URL).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
+    /// Starts with the state of a [`TestApiServer::snapshot`] (see [`store::Store::restore`]).
+    pub fn restore(mut self, snapshot: serde_json::Value) -> Self {
+        self.restore = Some(snapshot);
+        self
+    }
+
+    /// Binds 127.0.0.1 on a free port (or the [`Builder::listen`] address) and starts serving. Panics on
+    /// a snapshot that cannot be restored or an address that cannot be bound.
     pub async fn start(self) -> TestApiServer {
         let store = Arc::new(Store::new());
         store.set_history_limit(self.history_limit);
+        if let Some(snapshot) = &self.restore {
+            store
+                .restore(snapshot)
+                .unwrap_or_else(|e| panic!("restoring the API server's state: {e}"));
+        }
         let app = Arc::new(http::AppState {
             store: store.clone(),
             bookmark_interval: self.bookmark_interval,
         });
         let router = axum::Router::new().fallback(http::handle).with_state(app);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let addr = self
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .expect("binding 127.0.0.1:0 for the test API server");
+            .unwrap_or_else(|e| panic!("binding {addr} for the test API server: {e}"));
         let addr = listener
             .local_addr()
             .expect("the bound listener has an address");
@@ -187,6 +214,17 @@ impl TestApiServer {
     /// The current global `resourceVersion`.
     pub fn resource_version(&self) -> u64 {
         self.store.current_rv()
+    }
+
+    /// Everything the server holds, for [`Builder::restore`].
+    pub fn snapshot(&self) -> serde_json::Value {
+        self.store.snapshot()
+    }
+
+    /// [`TestApiServer::snapshot`] with every request held until the guard is dropped (see
+    /// [`store::Store::frozen_snapshot`]): for a process that saves its state and exits.
+    pub fn frozen_snapshot(&self) -> (serde_json::Value, std::sync::MutexGuard<'_, store::Inner>) {
+        self.store.frozen_snapshot()
     }
 }
 

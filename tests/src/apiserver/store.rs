@@ -107,6 +107,8 @@ enum Managed {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+mod snapshot;
+
 /// The finalizer that holds an owner deleted in the foreground until its dependents are gone.
 const FOREGROUND: &str = "foregroundDeletion";
 

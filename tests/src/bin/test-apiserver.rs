@@ -13,12 +13,16 @@ use anyhow::{Context as _, bail};
 use sfn_operator_tests::apiserver::TestApiServer;
 
 const USAGE: &str = "usage: test-apiserver [--kubeconfig PATH] [--crds DIR] [--history-limit N] \
-[--bookmark-interval-secs N]
+[--bookmark-interval-secs N] [--listen ADDR] [--state FILE]
 
   --kubeconfig PATH            write a kubeconfig (cluster, user and context \"test-apiserver\") to PATH
   --crds DIR                   install every *.yaml CustomResourceDefinition in DIR before announcing the URL
+                               (skipped when the state is restored from --state)
   --history-limit N            changes a watch can replay before 410 Expired (default 10000)
   --bookmark-interval-secs N   seconds between watch bookmarks (default 1)
+  --listen ADDR                address to bind, such as 127.0.0.1:6443 (default: a free port on 127.0.0.1)
+  --state FILE                 start from the state saved in FILE if it exists; save the state there on
+                               SIGTERM or Ctrl-C, so that a restart keeps every object
 
 Prints the server URL on the first line of stdout, then serves until SIGTERM or Ctrl-C.";
 
@@ -28,6 +32,8 @@ struct Args {
     crds: Option<PathBuf>,
     history_limit: Option<usize>,
     bookmark_interval: Option<Duration>,
+    listen: Option<std::net::SocketAddr>,
+    state: Option<PathBuf>,
 }
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> anyhow::Result<Option<Args>> {
@@ -55,6 +61,13 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> anyhow::Result<Option<A
                     .with_context(|| format!("--bookmark-interval-secs {v:?} is not a count"))?;
                 args.bookmark_interval = Some(Duration::from_secs(secs.max(1)));
             }
+            "--listen" => {
+                let v = value("--listen")?;
+                args.listen = Some(v.parse().with_context(|| {
+                    format!("--listen {v:?} is not an address such as 127.0.0.1:6443")
+                })?);
+            }
+            "--state" => args.state = Some(value("--state")?.into()),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
@@ -121,9 +134,21 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(d) = args.bookmark_interval {
         builder = builder.bookmark_interval(d);
     }
+    if let Some(addr) = args.listen {
+        builder = builder.listen(addr);
+    }
+    let mut restored = false;
+    if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the state file {}", path.display()))?;
+        let snapshot: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("parsing the state file {}", path.display()))?;
+        builder = builder.restore(snapshot);
+        restored = true;
+    }
     let server = builder.start().await;
     let url = server.url();
-    if let Some(dir) = &args.crds {
+    if let Some(dir) = args.crds.as_ref().filter(|_| !restored) {
         let client = server.client();
         for crd in read_crds(dir)? {
             let name = crd["metadata"]["name"].as_str().unwrap_or("?").to_owned();
@@ -139,6 +164,18 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     // Announced only once CRDs are in and the kubeconfig exists, so a reader can use both at once.
     println!("{url}");
     terminated().await;
+    if let Some(path) = &args.state {
+        // Requests that arrive from here on wait for the lock and are cut when the process exits, so no
+        // write is acknowledged that the saved state lacks.
+        let (snapshot, _held) = server.frozen_snapshot();
+        // Written aside and renamed, so a reader never sees half a file.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&snapshot)?)
+            .with_context(|| format!("writing the state file {}", partial.display()))?;
+        std::fs::rename(&partial, path)
+            .with_context(|| format!("moving the state file to {}", path.display()))?;
+        std::process::exit(0);
+    }
     drop(server);
     Ok(())
 }
@@ -193,6 +230,12 @@ mod tests {
         assert!(parse(&["--history-limit", "many"]).is_err());
         assert!(parse(&["--kubeconfig"]).is_err());
         assert!(parse(&["--port", "1"]).is_err());
+        let args = parse(&["--listen", "127.0.0.1:6443", "--state", "/tmp/s.json"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(args.listen, Some("127.0.0.1:6443".parse().unwrap()));
+        assert_eq!(args.state.as_deref(), Some(Path::new("/tmp/s.json")));
+        assert!(parse(&["--listen", "localhost"]).is_err());
     }
 
     #[test]

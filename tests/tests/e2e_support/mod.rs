@@ -436,7 +436,7 @@ pub fn operator_binary() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -474,24 +474,39 @@ impl World {
     /// Starts `sfn-operator run --namespace <this namespace> <extra args>`.
     pub fn spawn_operator(&self, extra: &[&str]) -> OperatorProcess {
         let (kubeconfig, keep) = self.kubeconfig();
+        let mut args = vec!["--namespace", self.namespace.as_str()];
+        args.extend_from_slice(extra);
+        let mut operator =
+            OperatorProcess::spawn(&kubeconfig, &aws_endpoint(), &self.namespace, &args);
+        operator._kubeconfig = keep;
+        operator
+    }
+}
+
+impl OperatorProcess {
+    /// Starts `sfn-operator run <args>` against the cluster of `kubeconfig` and the AWS endpoint given, with
+    /// its HTTP port on a free port of 127.0.0.1 and its output in a log file named after `label`.
+    pub fn spawn(
+        kubeconfig: &std::path::Path,
+        aws_endpoint: &str,
+        label: &str,
+        args: &[&str],
+    ) -> OperatorProcess {
         let metrics_port = free_port();
         let log = std::env::temp_dir().join(format!(
-            "sfn-operator-{}-{}.log",
-            self.namespace,
+            "sfn-operator-{label}-{}.log",
             rand::random::<u32>()
         ));
         let out = std::fs::File::create(&log).expect("the operator log file");
         let child = std::process::Command::new(operator_binary())
             .arg("run")
-            .arg("--namespace")
-            .arg(&self.namespace)
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{metrics_port}"))
             .arg("--log-format")
             .arg("text")
-            .args(extra)
+            .args(args)
             .env("KUBECONFIG", kubeconfig)
-            .env("AWS_ENDPOINT_URL", aws_endpoint())
+            .env("AWS_ENDPOINT_URL", aws_endpoint)
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -503,7 +518,7 @@ impl World {
         OperatorProcess {
             child,
             metrics_port,
-            _kubeconfig: keep,
+            _kubeconfig: None,
             log,
         }
     }

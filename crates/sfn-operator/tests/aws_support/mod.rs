@@ -128,6 +128,7 @@ pub fn test_settings() -> AwsSettings {
         },
         sdk_max_attempts: 3,
         max_rate_wait: None,
+        role_listing_max_age: None,
     }
 }
 
@@ -198,6 +199,16 @@ pub async fn moto_clients_faulty(
     faults: &[&Rule],
     before_send: Option<&FailBeforeSend>,
 ) -> AwsClients {
+    moto_clients_configured(test, faults, before_send, test_settings()).await
+}
+
+/// Clients in an account of their own, with the given settings.
+pub async fn moto_clients_configured(
+    test: &str,
+    faults: &[&Rule],
+    before_send: Option<&FailBeforeSend>,
+    settings: AwsSettings,
+) -> AwsClients {
     let config = sdk_config().await;
     let before_send = before_send
         .cloned()
@@ -232,14 +243,7 @@ pub async fn moto_clients_faulty(
             .interceptor(before_send.clone())
             .build(),
     );
-    AwsClients::from_clients(
-        sfn,
-        iam,
-        cloudwatch,
-        account,
-        REGION.to_string(),
-        test_settings(),
-    )
+    AwsClients::from_clients(sfn, iam, cloudwatch, account, REGION.to_string(), settings)
 }
 
 pub fn definition(message: &str) -> Value {
