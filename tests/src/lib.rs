@@ -5,3 +5,4 @@
 pub mod apiserver;
 pub mod cluster;
 pub mod fixtures;
+pub mod webhook;

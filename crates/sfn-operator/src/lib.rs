@@ -7,3 +7,4 @@
 pub mod apply;
 pub mod run;
 pub mod validate;
+pub mod webhook;
