@@ -684,15 +684,19 @@ async fn broken_renders_are_rejected_by_the_server() {
     d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("");
     reject(d, "spec.template.spec.containers[0].image").await;
 
-    let mut s = one_of_kind(&docs, "Service").clone();
+    let mut s = of_kind(&docs, "Service")
+        .into_iter()
+        .find(|s| name_of(s).ends_with("-metrics"))
+        .expect("the metrics Service")
+        .clone();
     s["spec"]["ports"][0]["port"] = json!(0);
     reject(s, "spec.ports[0].port").await;
 
-    let mut r = one_of_kind(&docs, "ClusterRole").clone();
+    let mut r = operator_rbac(&docs, "ClusterRole")[0].clone();
     r["rules"][0]["verbs"] = json!([]);
     reject(r, "rules[0].verbs").await;
 
-    let crb = one_of_kind(&docs, "ClusterRoleBinding").clone();
+    let crb = operator_rbac(&docs, "ClusterRoleBinding")[0].clone();
     let api = api_for(&client, &discovery, &crb);
     api.patch(name_of(&crb), &pp, &Patch::Apply(&crb))
         .await
