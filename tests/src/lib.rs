@@ -7,3 +7,4 @@ pub mod apiserver;
 pub mod cluster;
 pub mod fault_proxy;
 pub mod fixtures;
+pub mod webhook;

@@ -508,13 +508,37 @@ fn check_leases(docs: &[Value], sa: &str) {
     );
 }
 
+/// The webhook's roles name the objects they grant (one Secret, one webhook configuration); the operator's
+/// roles grant whole resource types.
+fn is_webhook_role(doc: &Value) -> bool {
+    doc["rules"]
+        .as_array()
+        .is_some_and(|rules| rules.iter().all(|r| r.get("resourceNames").is_some()))
+}
+
+/// The documents of `kind` that are not the webhook's own RBAC.
+fn operator_rbac<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    of_kind(docs, kind)
+        .into_iter()
+        .filter(|d| {
+            !is_webhook_role(d)
+                && !name_of(d).ends_with("-webhook-tls")
+                && !name_of(d).ends_with("-webhook-ca")
+        })
+        .collect()
+}
+
 #[test]
 fn default_rbac_is_one_cluster_role_for_the_operator_kinds() {
     let docs = render(None);
     let sa = name_of(one_of_kind(&docs, "ServiceAccount")).to_string();
-    let cr = one_of_kind(&docs, "ClusterRole");
+    let crs = operator_rbac(&docs, "ClusterRole");
+    assert_eq!(crs.len(), 1, "{crs:#?}");
+    let cr = crs[0];
     check_operator_rules(&cr["rules"], "ClusterRole");
-    let crb = one_of_kind(&docs, "ClusterRoleBinding");
+    let crbs = operator_rbac(&docs, "ClusterRoleBinding");
+    assert_eq!(crbs.len(), 1, "{crbs:#?}");
+    let crb = crbs[0];
     assert_eq!(crb["roleRef"]["name"], cr["metadata"]["name"]);
     assert_eq!(crb["roleRef"]["kind"], json!("ClusterRole"));
     assert_eq!(
@@ -530,18 +554,19 @@ fn namespaced_rbac_is_one_role_per_watched_namespace() {
     let values = values_file("ci/namespaced-values.yaml");
     let sa = name_of(one_of_kind(&docs, "ServiceAccount")).to_string();
     assert_eq!(sa, values["serviceAccount"]["name"].as_str().unwrap());
+    // Cluster-wide, only the one webhook configuration the operator injects its CA into (a cluster-scoped kind).
     assert!(
-        of_kind(&docs, "ClusterRole").is_empty(),
+        operator_rbac(&docs, "ClusterRole").is_empty(),
         "no cluster-wide rights"
     );
-    assert!(of_kind(&docs, "ClusterRoleBinding").is_empty());
+    assert!(operator_rbac(&docs, "ClusterRoleBinding").is_empty());
     let watched: BTreeSet<&str> = values["operator"]["watchNamespaces"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n.as_str().unwrap())
         .collect();
-    let operator_roles: Vec<&Value> = of_kind(&docs, "Role")
+    let operator_roles: Vec<&Value> = operator_rbac(&docs, "Role")
         .into_iter()
         .filter(|r| {
             !grants(&r["rules"])
@@ -659,15 +684,19 @@ async fn broken_renders_are_rejected_by_the_server() {
     d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("");
     reject(d, "spec.template.spec.containers[0].image").await;
 
-    let mut s = one_of_kind(&docs, "Service").clone();
+    let mut s = of_kind(&docs, "Service")
+        .into_iter()
+        .find(|s| name_of(s).ends_with("-metrics"))
+        .expect("the metrics Service")
+        .clone();
     s["spec"]["ports"][0]["port"] = json!(0);
     reject(s, "spec.ports[0].port").await;
 
-    let mut r = one_of_kind(&docs, "ClusterRole").clone();
+    let mut r = operator_rbac(&docs, "ClusterRole")[0].clone();
     r["rules"][0]["verbs"] = json!([]);
     reject(r, "rules[0].verbs").await;
 
-    let crb = one_of_kind(&docs, "ClusterRoleBinding").clone();
+    let crb = operator_rbac(&docs, "ClusterRoleBinding")[0].clone();
     let api = api_for(&client, &discovery, &crb);
     api.patch(name_of(&crb), &pp, &Patch::Apply(&crb))
         .await
@@ -895,4 +924,153 @@ async fn deployments_have_generation_status_and_defaults() {
         Some(2),
         "status writes keep the generation"
     );
+}
+
+/// The webhook as the chart installs it: a configuration that sends only the three kinds (create and update)
+/// to the webhook Service, with failurePolicy, timeoutSeconds and selectors from the values; by default the
+/// operator's own CA with RBAC naming one Secret and one configuration; with cert-manager a Certificate,
+/// CA injection and the Secret mounted instead.
+#[test]
+fn the_webhook_is_scoped_to_the_three_kinds_and_configured_from_values() {
+    let docs = render(None);
+    let vwc = one_of_kind(&docs, "ValidatingWebhookConfiguration");
+    let hooks = vwc["webhooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 1);
+    let hook = &hooks[0];
+    assert_eq!(
+        hook["rules"],
+        json!([{
+            "apiGroups": ["sfn.operator.dev"],
+            "apiVersions": ["v1alpha1"],
+            "operations": ["CREATE", "UPDATE"],
+            "resources": ["statemachines", "taskintegrations", "activities"],
+            "scope": "Namespaced",
+        }])
+    );
+    assert_eq!(hook["failurePolicy"], "Fail");
+    assert_eq!(hook["timeoutSeconds"], 10);
+    assert_eq!(hook["sideEffects"], "None");
+    assert_eq!(hook["admissionReviewVersions"], json!(["v1"]));
+    assert!(hook.get("namespaceSelector").is_none());
+    let svc = &hook["clientConfig"]["service"];
+    assert_eq!(svc["namespace"], RELEASE_NS);
+    assert_eq!(svc["path"], "/validate");
+    let service = of_kind(&docs, "Service")
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == svc["name"])
+        .expect("the webhook Service is rendered");
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "webhook");
+    assert!(
+        hook["clientConfig"].get("caBundle").is_none(),
+        "the operator injects it"
+    );
+
+    // The operator's own CA: flags, and RBAC naming exactly one Secret and one configuration.
+    let args =
+        &one_of_kind(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+    let secret = one_of_kind(&docs, "Secret");
+    for flag in [
+        "--webhook-addr=0.0.0.0:9443".to_owned(),
+        format!("--webhook-secret={}", name_of(secret)),
+        format!("--webhook-configuration={}", name_of(vwc)),
+        format!("--webhook-service={}", svc["name"].as_str().unwrap()),
+    ] {
+        assert!(
+            args.as_array().unwrap().contains(&json!(flag)),
+            "{flag}: {args:#}"
+        );
+    }
+    let webhook_roles: Vec<&Value> = docs
+        .iter()
+        .filter(|d| matches!(kind_of(d), "Role" | "ClusterRole") && is_webhook_role(d))
+        .collect();
+    assert_eq!(webhook_roles.len(), 2, "{webhook_roles:#?}");
+    for role in webhook_roles {
+        for rule in role["rules"].as_array().unwrap() {
+            let names = rule["resourceNames"].as_array().unwrap();
+            assert_eq!(names.len(), 1, "{rule}");
+            let expected = if rule["resources"] == json!(["secrets"]) {
+                name_of(secret)
+            } else {
+                name_of(vwc)
+            };
+            assert_eq!(names[0], expected, "{rule}");
+            assert_eq!(rule["verbs"], json!(["get", "update"]), "{rule}");
+        }
+    }
+    assert!(
+        of_kind(&docs, "PodDisruptionBudget").is_empty(),
+        "one replica: no PDB"
+    );
+
+    // Values reach the configuration.
+    let docs = render_with(
+        None,
+        &[
+            "webhook.failurePolicy=Ignore",
+            "webhook.timeoutSeconds=5",
+            "webhook.namespaceSelector.matchLabels.team=payments",
+            "webhook.objectSelector.matchLabels.validate=yes",
+        ],
+    );
+    let hook = &one_of_kind(&docs, "ValidatingWebhookConfiguration")["webhooks"][0];
+    assert_eq!(hook["failurePolicy"], "Ignore");
+    assert_eq!(hook["timeoutSeconds"], 5);
+    assert_eq!(
+        hook["namespaceSelector"],
+        json!({"matchLabels": {"team": "payments"}})
+    );
+    assert_eq!(
+        hook["objectSelector"],
+        json!({"matchLabels": {"validate": "yes"}})
+    );
+
+    // cert-manager: a Certificate, CA injection, the Secret mounted, no Secret or RBAC of the operator's own.
+    let docs = render_with(None, &["webhook.certManager.enabled=true"]);
+    let vwc = one_of_kind(&docs, "ValidatingWebhookConfiguration");
+    let cert = one_of_kind(&docs, "Certificate");
+    assert_eq!(
+        vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        json!(format!("{RELEASE_NS}/{}", name_of(cert)))
+    );
+    assert_eq!(
+        one_of_kind(&docs, "Issuer")["spec"],
+        json!({"selfSigned": {}})
+    );
+    assert!(of_kind(&docs, "Secret").is_empty());
+    assert!(!docs.iter().any(is_webhook_role));
+    let pod = &one_of_kind(&docs, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        cert["spec"]["secretName"]
+    );
+    let args = pod["containers"][0]["args"].as_array().unwrap();
+    assert!(
+        args.contains(&json!("--webhook-cert-dir=/etc/sfn-operator/webhook-tls")),
+        "{args:?}"
+    );
+    let svc_name = vwc["webhooks"][0]["clientConfig"]["service"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(
+        cert["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("{svc_name}.{RELEASE_NS}.svc"))),
+        "{cert:#}"
+    );
+
+    // Off: nothing of the webhook is rendered.
+    let docs = render_with(None, &["webhook.enabled=false"]);
+    assert!(of_kind(&docs, "ValidatingWebhookConfiguration").is_empty());
+    assert!(!docs.iter().any(is_webhook_role));
+}
+
+#[test]
+fn more_than_one_replica_gets_a_disruption_budget() {
+    let docs = render(Some("ci/namespaced-values.yaml"));
+    let pdb = one_of_kind(&docs, "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+    let deployment = one_of_kind(&docs, "Deployment");
+    assert_eq!(pdb["spec"]["selector"], deployment["spec"]["selector"]);
 }

@@ -20,6 +20,8 @@ pub struct Health {
     synced: AtomicBool,
     leading: AtomicBool,
     standby: AtomicBool,
+    /// The admission webhook is on but has no serving certificate yet.
+    webhook_pending: AtomicBool,
 }
 
 impl Health {
@@ -42,8 +44,18 @@ impl Health {
         self.leading.load(Ordering::SeqCst)
     }
 
+    /// The admission webhook waits for its serving certificate (`true`) or has it (`false`).
+    pub fn set_webhook_pending(&self, pending: bool) {
+        self.webhook_pending.store(pending, Ordering::SeqCst);
+    }
+
+    pub fn is_webhook_pending(&self) -> bool {
+        self.webhook_pending.load(Ordering::SeqCst)
+    }
+
     pub fn is_ready(&self) -> bool {
-        self.synced.load(Ordering::SeqCst) || self.standby.load(Ordering::SeqCst)
+        (self.synced.load(Ordering::SeqCst) || self.standby.load(Ordering::SeqCst))
+            && !self.is_webhook_pending()
     }
 }
 
@@ -83,6 +95,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "standby"
         };
         (StatusCode::OK, body)
+    } else if state.health.is_webhook_pending() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "webhook serving certificate not loaded yet",
+        )
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")
     }
@@ -169,6 +186,14 @@ mod tests {
         health.set_synced(false);
         health.set_leading(false);
         assert_eq!(get_text(addr, "/readyz").await, (200, "standby".into()));
+        // A webhook without its certificate holds readiness back, standby or not.
+        health.set_webhook_pending(true);
+        assert_eq!(
+            get_text(addr, "/readyz").await,
+            (503, "webhook serving certificate not loaded yet".into())
+        );
+        health.set_webhook_pending(false);
+        assert_eq!(get_text(addr, "/readyz").await.0, 200);
 
         let (status, body) = get_text(addr, "/metrics").await;
         assert_eq!(status, 200);

@@ -36,6 +36,7 @@ pub mod role_audit;
 pub mod state_machine;
 pub mod status;
 pub mod task_integration;
+pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;

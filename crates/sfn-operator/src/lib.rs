@@ -8,3 +8,4 @@ pub mod apply;
 pub mod import;
 pub mod run;
 pub mod validate;
+pub mod webhook;

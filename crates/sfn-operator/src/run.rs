@@ -115,6 +115,8 @@ pub struct Args {
     /// Log filter (tracing EnvFilter syntax, such as info or sfn_operator=debug).
     #[arg(long, env = "SFN_OPERATOR_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    #[command(flatten)]
+    pub webhook: crate::webhook::WebhookArgs,
 }
 
 fn parse_period(text: &str) -> Result<std::time::Duration, String> {
@@ -268,6 +270,14 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("binding the metrics address {}", args.metrics_addr))?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    // Every replica serves admission, so it starts before (and independently of) leader election.
+    if let Some(wh) = args.webhook.config(&pod_namespace(), (&config).into()) {
+        let running =
+            sfn_controller::webhook::start(client.clone(), wh, health.clone(), shutdown_rx.clone())
+                .await
+                .context("binding the webhook address")?;
+        tracing::info!(addr = %running.addr, "serving the admission webhook");
+    }
 
     controller::run(client, config, backend, metrics, health, termination())
         .await

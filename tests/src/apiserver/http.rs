@@ -35,7 +35,7 @@ fn object_response(w: super::store::Written, meta: bool) -> Response {
     json_response(w.code, &body, &w.warnings)
 }
 
-fn json_response(code: u16, body: &Value, warnings: &[String]) -> Response {
+pub(super) fn json_response(code: u16, body: &Value, warnings: &[String]) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     resp.headers_mut()
@@ -61,14 +61,14 @@ fn meta_only(obj: &Value) -> Value {
     })
 }
 
-struct Route<'a> {
-    ns: Option<&'a str>,
-    plural: &'a str,
-    name: Option<&'a str>,
-    sub: Option<&'a str>,
+pub(super) struct Route<'a> {
+    pub ns: Option<&'a str>,
+    pub plural: &'a str,
+    pub name: Option<&'a str>,
+    pub sub: Option<&'a str>,
 }
 
-fn split_route<'a>(rest: &[&'a str]) -> Option<Route<'a>> {
+pub(super) fn split_route<'a>(rest: &[&'a str]) -> Option<Route<'a>> {
     let nested = rest.len() >= 3
         && rest[0] == "namespaces"
         && !(rest.len() == 3 && matches!(rest[2], "status" | "finalize"));
@@ -109,7 +109,31 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match route(&app, &method, &uri, &query, &headers, &body) {
+    // Validating admission webhooks see a write before it is stored (see `admission`).
+    let warnings = match super::admission::admit(&app, &method, &uri, &query, &headers, &body).await
+    {
+        Ok(w) => w,
+        Err(refused) => return refused,
+    };
+    let mut resp = route_with(&app, &method, &uri, &query, &headers, &body);
+    for w in &warnings {
+        if let Ok(h) = HeaderValue::from_str(&format!("299 - {}", Value::String(w.clone()))) {
+            resp.headers_mut().append("warning", h);
+        }
+    }
+    resp
+}
+
+/// One request routed and answered, errors as `metav1.Status` responses.
+pub(super) fn route_with(
+    app: &Arc<AppState>,
+    method: &Method,
+    uri: &Uri,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    match route(app, method, uri, query, headers, body) {
         Ok(r) => r,
         Err(e) => error_response(&e),
     }

@@ -38,8 +38,11 @@
 //! `sendInitialEvents`, `timeoutSeconds`, 410 `Expired`) and errors as `metav1.Status` with
 //! `details.causes`.
 //!
-//! Known simplifications: no authentication/authorization, admission or conversion webhooks (all versions of
-//! a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI schemas (the
+//! Validating admission webhooks are called before a write is stored, as kube-apiserver calls them (see
+//! [`admission`]).
+//!
+//! Known simplifications: no authentication/authorization, mutating admission or conversion webhooks (all
+//! versions of a CRD share storage; only `apiVersion` is rewritten), protobuf (answered with 415), OpenAPI schemas (the
 //! `/openapi/v3` documents list operations only). Namespace and CRD deletion and garbage collection of owner
 //! references happen synchronously (a real cluster does them in the background, so tests wait for the
 //! outcome either way). Strategic merge patch is answered with 415 on custom resources (as on a real
@@ -54,6 +57,7 @@
 //! collector and namespace controller do what this server does synchronously: deleting owner-referenced
 //! dependents and emptying deleted namespaces. `tests/README.md` lists what else it needs.
 
+pub mod admission;
 pub mod cel;
 mod http;
 pub mod patch;

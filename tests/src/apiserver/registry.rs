@@ -177,6 +177,22 @@ pub fn builtins() -> Vec<ResourceType> {
             &[],
         ),
         ResourceType::builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration",
+            false,
+            &[],
+        ),
+        ResourceType::builtin(
+            "policy",
+            "v1",
+            "poddisruptionbudgets",
+            "PodDisruptionBudget",
+            true,
+            &["pdb"],
+        ),
+        ResourceType::builtin(
             "apiextensions.k8s.io",
             "v1",
             "customresourcedefinitions",
