@@ -16,7 +16,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Run(run::Args),
+    Run(Box<run::Args>),
     Crds(sfn_cli::crds::Args),
     Plan(PlanArgs),
     Validate(validate::ValidateArgs),
@@ -40,7 +40,7 @@ struct PlanArgs {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Apply(args) => apply::run(args),
         Command::Plan(PlanArgs {
             offline,
