@@ -503,12 +503,16 @@ async fn publish_reports_the_version() {
         v1.starts_with(first.state_machine_arn.as_deref().unwrap()),
         "{v1}"
     );
-    // The controller hands the reported version back (status.versionArn). Moto has no
-    // ListStateMachineVersions, so looking it up is covered by the mocked tests.
+    // The controller hands the reported version back (status.versionArn).
     d.known_version_arn = Some(v1.clone());
     let second = aws::reconcile_machine(&clients, &d).await.unwrap();
     assert_eq!(second.calls.writes(), 0, "{}", second.calls);
     assert_eq!(second.version_arn.as_deref(), Some(v1.as_str()));
+    // Without it (a lost status), the version is found by listing versions, and nothing is published.
+    d.known_version_arn = None;
+    let relisted = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(relisted.calls.writes(), 0, "{}", relisted.calls);
+    assert_eq!(relisted.version_arn.as_deref(), Some(v1.as_str()));
     d.definition = definition("v2");
     let third = aws::reconcile_machine(&clients, &d).await.unwrap();
     let v2 = third.version_arn.unwrap();

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests of every crate: where the workspace, the reference data and the
-//! test tools installed by `scripts/test` live. A dev-dependency only; it depends on nothing.
+//! test tools installed by `scripts/test` live, and [`sfn_versions_standin`], which answers the Step Functions
+//! version and alias calls the AWS emulator does not serve. A dev-dependency only.
 
 use std::path::PathBuf;
+
+pub mod sfn_versions_standin;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml` and `Cargo.lock`). Found from the
 /// directory of the package under test, which cargo gives the test process at run time, so a test binary

@@ -41,14 +41,26 @@ pub const REGION: &str = "us-east-1";
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 static MOTO: OnceLock<Mutex<Child>> = OnceLock::new();
 
-/// The moto endpoint: `SFN_TEST_AWS_ENDPOINT` when set, else a moto server started for this test binary.
+/// The AWS endpoint of the tests: the version and alias stand-in in front of `SFN_TEST_AWS_ENDPOINT` when set
+/// (an `http://IP:PORT` one), else in front of a moto server started for this test binary.
 pub fn endpoint() -> String {
     ENDPOINT
         .get_or_init(|| {
-            if let Ok(e) = std::env::var("SFN_TEST_AWS_ENDPOINT") {
-                return e;
+            let upstream = match std::env::var("SFN_TEST_AWS_ENDPOINT") {
+                Ok(e) => e,
+                Err(_) => start_moto(),
+            };
+            // The version and alias calls moto does not serve are answered in front of it.
+            match upstream
+                .strip_prefix("http://")
+                .and_then(|a| a.trim_end_matches('/').parse().ok())
+            {
+                Some(addr) => {
+                    support::sfn_versions_standin::VersionsStandIn::start_for_process(addr)
+                        .expect("start the version and alias stand-in")
+                }
+                None => upstream,
             }
-            start_moto()
         })
         .clone()
 }

@@ -1,0 +1,294 @@
+//! The version and alias stand-in in front of moto, through the AWS SDK the operator uses: versions
+//! learned from moto's publishing, AWS's documented errors for aliases and version deletion, and the
+//! operator's own publish path reading versions back. Needs `.tools/venv/bin/moto_server` (installed by
+//! scripts/test) or `SFN_TEST_AWS_ENDPOINT`.
+
+mod aws_support;
+
+use aws_sdk_sfn::types::RoutingConfigurationListItem;
+use aws_support::*;
+use sfn_aws::{self as aws, AwsClients};
+
+fn route(version_arn: &str, weight: i32) -> RoutingConfigurationListItem {
+    RoutingConfigurationListItem::builder()
+        .state_machine_version_arn(version_arn)
+        .weight(weight)
+        .build()
+        .unwrap()
+}
+
+fn error_code<E, R>(err: &aws_sdk_sfn::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or("not a service error")
+        .to_string()
+}
+
+/// Creates a machine through the operator's own path with publishing on, then two more versions.
+async fn machine_with_three_versions(clients: &AwsClients, name: &str) -> (String, Vec<String>) {
+    let mut d = desired_machine(clients, "demo", name);
+    d.publish = Some(sfn_plan::PublishSpec {
+        description: Some("one".into()),
+    });
+    let first = aws::reconcile_machine(clients, &d).await.unwrap();
+    let arn = first.state_machine_arn.clone().unwrap();
+    let mut versions = vec![first.version_arn.unwrap()];
+    for message in ["two", "three"] {
+        d.definition = definition(message);
+        let out = aws::reconcile_machine(clients, &d).await.unwrap();
+        versions.push(out.version_arn.unwrap());
+    }
+    (arn, versions)
+}
+
+async fn listed_versions(clients: &AwsClients, arn: &str) -> Vec<String> {
+    clients
+        .sfn
+        .list_state_machine_versions()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_versions()
+        .iter()
+        .map(|v| v.state_machine_version_arn().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn versions_published_through_moto_are_listed_newest_first() {
+    let clients = moto_clients("standin_list").await;
+    let (arn, versions) = machine_with_three_versions(&clients, "listed").await;
+    assert_eq!(
+        versions,
+        [format!("{arn}:1"), format!("{arn}:2"), format!("{arn}:3")]
+    );
+    let mut newest_first = versions.clone();
+    newest_first.reverse();
+    assert_eq!(listed_versions(&clients, &arn).await, newest_first);
+    // moto itself describes the version it published.
+    let described = clients
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&versions[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(described.definition().contains("hello"), "{described:?}");
+}
+
+#[tokio::test]
+async fn publishing_an_unchanged_revision_returns_the_existing_version() {
+    let clients = moto_clients("standin_publish_idempotent").await;
+    let (arn, versions) = machine_with_three_versions(&clients, "idempotent").await;
+    let again = clients
+        .sfn
+        .publish_state_machine_version()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.state_machine_version_arn(), versions[2]);
+    assert_eq!(listed_versions(&clients, &arn).await.len(), 3);
+
+    // A change without publishing leaves a revision that the next publish turns into version 4.
+    clients
+        .sfn
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(definition("four").to_string())
+        .send()
+        .await
+        .unwrap();
+    let fourth = clients
+        .sfn
+        .publish_state_machine_version()
+        .state_machine_arn(&arn)
+        .description("four")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fourth.state_machine_version_arn(), format!("{arn}:4"));
+    let described = clients
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(format!("{arn}:4"))
+        .send()
+        .await
+        .unwrap();
+    assert!(described.definition().contains("four"), "{described:?}");
+}
+
+#[tokio::test]
+async fn alias_lifecycle_and_documented_errors() {
+    let clients = moto_clients("standin_alias").await;
+    let (arn, v) = machine_with_three_versions(&clients, "aliased").await;
+    let sfn = &clients.sfn;
+
+    // Weights must sum to 100, at most two versions, versions must exist.
+    let bad_sum = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&v[0], 60))
+        .routing_configuration(route(&v[1], 30))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&bad_sum), "ValidationException");
+    let three = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&v[0], 50))
+        .routing_configuration(route(&v[1], 25))
+        .routing_configuration(route(&v[2], 25))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&three), "ValidationException");
+    let missing = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&format!("{arn}:99"), 100))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&missing), "ResourceNotFound");
+
+    let created = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .description("production traffic")
+        .routing_configuration(route(&v[0], 100))
+        .send()
+        .await
+        .unwrap();
+    let alias_arn = created.state_machine_alias_arn().to_string();
+    assert_eq!(alias_arn, format!("{arn}:live"));
+    // The same request again is idempotent; another routing under the same name is a conflict.
+    let again = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .description("production traffic")
+        .routing_configuration(route(&v[0], 100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.state_machine_alias_arn(), alias_arn);
+    let clash = sfn
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&v[1], 100))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&clash), "ConflictException");
+
+    // A version an alias routes to cannot be deleted; another one can, and is gone from the list.
+    let conflict = sfn
+        .delete_state_machine_version()
+        .state_machine_version_arn(&v[0])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&conflict), "ConflictException");
+    sfn.delete_state_machine_version()
+        .state_machine_version_arn(&v[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_versions(&clients, &arn).await,
+        [v[2].clone(), v[0].clone()]
+    );
+
+    // Update to a weighted split, then describe and list.
+    sfn.update_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .routing_configuration(route(&v[0], 90))
+        .routing_configuration(route(&v[2], 10))
+        .send()
+        .await
+        .unwrap();
+    let described = sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name(), Some("live"));
+    assert_eq!(described.description(), Some("production traffic"));
+    let routing: Vec<(String, i32)> = described
+        .routing_configuration()
+        .iter()
+        .map(|r| (r.state_machine_version_arn().to_string(), r.weight()))
+        .collect();
+    assert_eq!(routing, [(v[0].clone(), 90), (v[2].clone(), 10)]);
+    let for_version = sfn
+        .list_state_machine_aliases()
+        .state_machine_arn(&v[2])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_version.state_machine_aliases().len(), 1);
+
+    // Delete: gone, and a second delete is ResourceNotFound.
+    sfn.delete_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .send()
+        .await
+        .unwrap();
+    let gone = sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&gone), "ResourceNotFound");
+    let listed = sfn
+        .list_state_machine_aliases()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.state_machine_aliases().is_empty());
+    // Once unrouted, the version can go.
+    sfn.delete_state_machine_version()
+        .state_machine_version_arn(&v[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed_versions(&clients, &arn).await, [v[2].clone()]);
+}
+
+#[tokio::test]
+async fn deleting_the_machine_deletes_its_versions_and_aliases() {
+    let clients = moto_clients("standin_machine_delete").await;
+    let (arn, v) = machine_with_three_versions(&clients, "deleted").await;
+    clients
+        .sfn
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(route(&v[2], 100))
+        .send()
+        .await
+        .unwrap();
+    clients
+        .sfn
+        .delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(listed_versions(&clients, &arn).await.is_empty());
+    let gone = clients
+        .sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(format!("{arn}:live"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&gone), "ResourceNotFound");
+}
