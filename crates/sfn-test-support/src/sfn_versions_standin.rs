@@ -131,6 +131,11 @@ impl VersionsStandIn {
         format!("http://{}", self.addr)
     }
 
+    /// The address it listens on, for a proxy placed in front of it.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The live versions of a machine, oldest first (for assertions).
     pub fn versions(&self, state_machine_arn: &str) -> Vec<Version> {
         let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
