@@ -614,6 +614,48 @@ fn namespaced_rbac_is_one_role_per_watched_namespace() {
 }
 
 #[test]
+fn role_guardrail_values_become_operator_flags_and_are_absent_by_default() {
+    let guardrail_args = |docs: &[Value]| -> Vec<String> {
+        one_of_kind(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str())
+            .filter(|a| {
+                [
+                    "--role-permissions-boundary",
+                    "--role-path",
+                    "--role-name-prefix",
+                    "--role-tag",
+                ]
+                .iter()
+                .any(|f| a.starts_with(f))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(guardrail_args(&render(None)), Vec::<String>::new());
+    let docs = render_with(
+        None,
+        &[
+            "operator.roleGuardrails.permissionsBoundary=arn:aws:iam::123456789012:policy/tenant-boundary",
+            "operator.roleGuardrails.path=/tenants/",
+            "operator.roleGuardrails.namePrefix=tenant-",
+            "operator.roleGuardrails.tags.cost-center=platform",
+        ],
+    );
+    assert_eq!(
+        guardrail_args(&docs),
+        vec![
+            "--role-permissions-boundary=arn:aws:iam::123456789012:policy/tenant-boundary",
+            "--role-path=/tenants/",
+            "--role-name-prefix=tenant-",
+            "--role-tag=cost-center=platform",
+        ]
+    );
+}
+
+#[test]
 fn the_service_account_carries_the_irsa_annotation_from_the_values() {
     let values = values_file("ci/namespaced-values.yaml");
     let docs = render(Some("ci/namespaced-values.yaml"));

@@ -128,6 +128,13 @@ pub fn role_name(state_machine_name: &str) -> String {
     )
 }
 
+/// The IAM role created for a state machine under a cluster-wide name prefix: `prefix` + the machine's
+/// AWS name, shortened to 64 characters as a whole (the prefix is kept, the hash covers both). An empty
+/// prefix gives exactly [`role_name`], so roles created before prefixes existed keep their names.
+pub fn prefixed_role_name(prefix: &str, state_machine_name: &str) -> String {
+    role_name(&format!("{prefix}{state_machine_name}"))
+}
+
 /// Name of the `index`th customer managed policy of a role (role names are at most 64 characters, policy
 /// names 128, so this never needs shortening). The role name in it is how the AWS layer recognises the
 /// policies of a role among those attached to it.
@@ -140,9 +147,14 @@ pub fn managed_policy_prefix(role_name: &str) -> String {
     format!("{role_name}-policy-")
 }
 
-/// The ARN of a customer managed policy under [`ROLE_PATH`].
-pub fn managed_policy_arn(partition: &str, account_id: &str, policy_name: &str) -> String {
-    format!("arn:{partition}:iam::{account_id}:policy{ROLE_PATH}{policy_name}")
+/// The ARN of a customer managed policy under `path` (normally [`ROLE_PATH`]).
+pub fn managed_policy_arn(
+    partition: &str,
+    account_id: &str,
+    path: &str,
+    policy_name: &str,
+) -> String {
+    format!("arn:{partition}:iam::{account_id}:policy{path}{policy_name}")
 }
 
 /// The prefix shared by all alarms of one state machine; the AWS layer lists alarms by it to find stale ones.
@@ -198,7 +210,8 @@ fn is_sfn_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
-fn is_role_name_char(c: char) -> bool {
+/// Whether IAM accepts `c` in a role name (`[\w+=,.@-]`).
+pub fn is_role_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-')
 }
 

@@ -185,6 +185,7 @@ fn managed() -> DesiredRole {
         )],
         managed_policies: Vec::new(),
         permissions_boundary: None,
+        tags: Default::default(),
     })
 }
 

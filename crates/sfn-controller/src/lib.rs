@@ -110,6 +110,8 @@ pub struct Config {
     /// How long the audit of a bring-your-own role is believed before its policies are read again (see
     /// [`role_audit`]).
     pub role_audit_interval: Duration,
+    /// Cluster-wide rules for the roles the operator generates.
+    pub guardrails: sfn_plan::Guardrails,
 }
 
 impl Config {
@@ -126,6 +128,7 @@ impl Config {
             instance: MANAGER.to_owned(),
             aws_validate: false,
             role_audit_interval: role_audit::DEFAULT_INTERVAL,
+            guardrails: sfn_plan::Guardrails::default(),
         }
     }
 }
@@ -590,6 +593,7 @@ impl From<&Config> for desired::Settings {
                 DefaultDeletionPolicy::Delete => sfn_plan::DeletionPolicy::Delete,
                 DefaultDeletionPolicy::Retain => sfn_plan::DeletionPolicy::Retain,
             },
+            guardrails: c.guardrails.clone(),
         }
     }
 }

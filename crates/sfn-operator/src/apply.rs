@@ -28,6 +28,8 @@ pub struct Args {
     /// `default=5`), on top of the built-in ones.
     #[arg(long, env = "SFN_OPERATOR_AWS_RATE_LIMITS")]
     pub rate_limits: Option<String>,
+    #[command(flatten)]
+    pub guardrails: crate::guardrails::GuardrailArgs,
 }
 
 /// One object of the manifests, resolved to what it wants in AWS.
@@ -66,6 +68,8 @@ pub struct Account {
     pub partition: String,
     pub region: String,
     pub account_id: String,
+    /// The cluster's rules for generated roles, as `run` is given them.
+    pub guardrails: plan::Guardrails,
 }
 
 /// Reads the manifests and builds the desired AWS state of every StateMachine and Activity in them.
@@ -88,6 +92,7 @@ pub fn from_bundle(
         account_id: account.account_id.clone(),
         // Objects applied from files are owned by the files: removing one is an explicit decision elsewhere.
         default_deletion_policy: desired::DeletionPolicy::Delete,
+        guardrails: account.guardrails.clone(),
     };
     let mut targets = Vec::new();
     let mut errors = Vec::new();
@@ -229,6 +234,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             partition: aws::partition_of(clients.region()).to_string(),
             region: clients.region().to_string(),
             account_id: clients.account_id().to_string(),
+            guardrails: args.guardrails.guardrails()?,
         };
         let mut targets = load_targets(&args.files, &account)?;
         if args.allow_replace {

@@ -5,6 +5,7 @@
 //! (`sfn-aws`), [`validate`] adds AWS's own opinion (`--aws`) to the offline checks, and [`import`] reads live machines for `sfn-import`. The offline commands come from `sfn-cli`; `docs/architecture.md` draws the whole crate graph.
 
 pub mod apply;
+pub mod guardrails;
 pub mod import;
 pub mod run;
 pub mod validate;

@@ -56,6 +56,8 @@ pub struct Args {
         value_parser = parse_role_audit_interval
     )]
     pub role_audit_interval: std::time::Duration,
+    #[command(flatten)]
+    pub guardrails: crate::guardrails::GuardrailArgs,
     /// How long one bulk listing of the operator's roles (iam:GetAccountAuthorizationDetails) serves the
     /// resyncs of unchanged machines, such as 60s; 0s reads every role directly at every resync.
     #[arg(
@@ -236,6 +238,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     config.label_selector = args.label_selector.clone();
     config.resync_period = args.resync_period;
     config.role_audit_interval = args.role_audit_interval;
+    config.guardrails = args.guardrails.guardrails()?;
     config.default_deletion_policy = match args.default_deletion_policy {
         DeletionPolicyArg::Delete => DefaultDeletionPolicy::Delete,
         DeletionPolicyArg::Retain => DefaultDeletionPolicy::Retain,

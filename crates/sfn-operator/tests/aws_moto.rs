@@ -1056,6 +1056,7 @@ fn big_machine(clients: &AwsClients, name: &str, tasks: usize) -> DesiredMachine
         region: clients.region().to_string(),
         account_id: clients.account_id().to_string(),
         default_deletion_policy: DeletionPolicy::Delete,
+        guardrails: Default::default(),
     };
     sfn_plan::desired::build(&sm, &sfn_asl::MapResolver::default(), &settings)
         .unwrap()

@@ -27,6 +27,8 @@ pub struct Settings {
     pub region: String,
     pub account_id: String,
     pub default_deletion_policy: DeletionPolicy,
+    /// Cluster-wide rules for the roles the operator generates.
+    pub guardrails: crate::Guardrails,
 }
 
 /// An invalid definition: the message status and events show (every problem, the object named), and the
@@ -315,6 +317,10 @@ pub fn build(
         )));
     }
     let name = machine_name(sm)?;
+    let refused = settings.guardrails.check(&object, spec);
+    if !refused.is_empty() {
+        return Err(DesiredError::InvalidSpec(refused.join("; ")));
+    }
 
     let compiled = sfn_asl::compile_state_machine(spec, resolver)
         .map_err(|errors| compile_error(&object, errors))?;
@@ -344,7 +350,8 @@ pub fn build(
     let role = match &spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
-            let role_name = naming::role_name(&name);
+            let guardrails = &settings.guardrails;
+            let role_name = naming::prefixed_role_name(&guardrails.role_name_prefix, &name);
             // IAM caps the sum of a role's inline policies; past it the documents become customer
             // managed policies (each under its own, smaller, limit).
             let (policies, managed_policies) = if policy.fits_inline() {
@@ -360,10 +367,11 @@ pub fn build(
                             arn: naming::managed_policy_arn(
                                 &settings.partition,
                                 &settings.account_id,
+                                guardrails.role_path(),
                                 &policy_name,
                             ),
                             name: policy_name,
-                            path: naming::ROLE_PATH.to_owned(),
+                            path: guardrails.role_path().to_owned(),
                             document,
                         }
                     })
@@ -372,11 +380,13 @@ pub fn build(
             };
             DesiredRole::Managed(ManagedRole {
                 name: role_name,
-                path: naming::ROLE_PATH.to_owned(),
+                path: guardrails.role_path().to_owned(),
                 trust_policy: iam::trust_policy(&settings.account_id),
                 policies,
                 managed_policies,
-                permissions_boundary: policy.permissions_boundary.clone(),
+                permissions_boundary: guardrails
+                    .boundary_for(policy.permissions_boundary.as_deref()),
+                tags: guardrails.role_tags.clone(),
             })
         }
     };
@@ -476,12 +486,13 @@ pub fn for_deletion(
     let role = match &sm.spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => DesiredRole::Managed(ManagedRole {
-            name: naming::role_name(&name),
-            path: naming::ROLE_PATH.to_owned(),
+            name: naming::prefixed_role_name(&settings.guardrails.role_name_prefix, &name),
+            path: settings.guardrails.role_path().to_owned(),
             trust_policy: iam::trust_policy(&settings.account_id),
             policies: Vec::new(),
             managed_policies: Vec::new(),
             permissions_boundary: None,
+            tags: BTreeMap::new(),
         }),
     };
     DesiredMachine {
@@ -649,6 +660,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             default_deletion_policy: DeletionPolicy::Delete,
+            guardrails: Default::default(),
         }
     }
 

@@ -16,6 +16,7 @@
 //! object asked to adopt it, in which case it is tagged first and then managed.
 
 pub mod desired;
+pub mod guardrails;
 
 mod activity;
 mod alarms;
@@ -36,6 +37,7 @@ pub use compare::{
 };
 pub use echo::{DEFAULT_KMS_DATA_KEY_REUSE_PERIOD_SECONDS, same_encryption, same_logging};
 pub use error::PlanError;
+pub use guardrails::Guardrails;
 pub use machine::{plan_machine, plan_machine_deletion};
 pub use model::{
     DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec,

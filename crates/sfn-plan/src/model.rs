@@ -117,6 +117,9 @@ pub struct ManagedRole {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_policies: Vec<ManagedPolicySpec>,
     pub permissions_boundary: Option<String>,
+    /// Tags the role gets besides the machine's (the cluster's required role tags).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A customer managed policy the operator creates for one role and attaches to it.

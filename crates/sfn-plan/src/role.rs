@@ -16,7 +16,10 @@ pub(crate) fn plan_role(
     live: Option<&ObservedRole>,
     ops: &mut Vec<Operation>,
 ) -> Result<(), PlanError> {
-    let tags = desired.resource_tags();
+    // The required role tags first: the machine's own tags never share a key with them (the guardrail
+    // check refuses such specs), and the ownership tags always win.
+    let mut tags = role.tags.clone();
+    tags.extend(desired.resource_tags());
     let Some(live) = live else {
         ops.push(Operation::CreateRole {
             name: role.name.clone(),

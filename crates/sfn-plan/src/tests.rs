@@ -67,6 +67,7 @@ fn desired() -> DesiredMachine {
             policies: vec![("sfn-operator".into(), policy())],
             managed_policies: Vec::new(),
             permissions_boundary: None,
+            tags: Default::default(),
         }),
         logging: None,
         tracing: false,

@@ -490,6 +490,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             default_deletion_policy: desired::DeletionPolicy::Delete,
+            guardrails: Default::default(),
         }
     }
 
@@ -585,6 +586,29 @@ spec:
             }
         }
         b
+    }
+
+    #[test]
+    fn a_spec_conflicting_with_the_role_guardrails_is_denied() {
+        let mut settings = settings();
+        settings.guardrails.permissions_boundary =
+            Some("arn:aws:iam::123456789012:policy/tenant-boundary".into());
+        let mut object = yaml(GOOD);
+        object["spec"]["role"] =
+            json!({"permissionsBoundary": "arn:aws:iam::123456789012:policy/wide-open"});
+        let req = parse(&request("CREATE", &object, None)).expect("a valid review");
+        let d = decide(&req, &Bundle::default(), &settings);
+        assert!(!d.allowed);
+        assert!(
+            d.message.contains(
+                "StateMachine demo/hello: field spec.role.permissionsBoundary: \"arn:aws:iam::123456789012:policy/wide-open\" is not allowed"
+            ),
+            "{}",
+            d.message
+        );
+        // The same object without a boundary of its own is admitted (it gets the required one).
+        let req = parse(&request("CREATE", &yaml(GOOD), None)).expect("a valid review");
+        assert!(decide(&req, &Bundle::default(), &settings).allowed);
     }
 
     #[test]

@@ -326,6 +326,7 @@ pub fn desired_machine(clients: &AwsClients, namespace: &str, name: &str) -> Des
             policies: vec![("sfn-operator".into(), task_policy(&account))],
             managed_policies: Vec::new(),
             permissions_boundary: None,
+            tags: Default::default(),
         }),
         logging: None,
         tracing: false,
