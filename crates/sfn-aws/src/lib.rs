@@ -9,11 +9,13 @@
 //!
 //! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit
 //! (or, past [`AwsSettings::max_rate_wait`], returns [`AwsError::RateLimited`] without sending it),
-//! counts the call and classifies its error.
+//! counts the call and classifies its error. [`executions`] holds the calls a person makes on executions
+//! (`start`, `stop`, `redrive`, ...), outside that path: they run with the caller's credentials, not the controller's.
 
 pub mod apply;
 pub mod audit;
 pub mod error;
+pub mod executions;
 pub mod limiter;
 mod noop_writes;
 pub mod observe;

@@ -149,19 +149,19 @@ pub fn options_for(loaded: &Loaded, max_transitions: usize, seed: u64) -> Option
     }
 }
 
-/// A readable trace of an execution: states entered (indented inside Parallel and Map), task calls,
-/// failures, then the result.
-pub fn trace(exec: &Execution) -> String {
+/// The states entered (indented inside Parallel and Map), task failures and timeouts of an execution
+/// history in `GetExecutionHistory`'s JSON form, one line each with the seconds since the first event:
+/// what `simulate` prints for a local run and `describe` for an execution in AWS.
+pub fn trace_events(history: &[Value]) -> String {
     let mut out = String::new();
     let mut depth = 0usize;
     // Depth at which each open Parallel/Map was entered: a retry starts its branches again at the same depth.
     let mut open: Vec<usize> = Vec::new();
-    let start = exec
-        .history
+    let start = history
         .first()
         .and_then(|e| e["timestamp"].as_str())
         .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    for e in &exec.history {
+    for e in history {
         let kind = e["type"].as_str().unwrap_or_default();
         let at = e["timestamp"]
             .as_str()
@@ -203,6 +203,13 @@ pub fn trace(exec: &Execution) -> String {
             _ => {}
         }
     }
+    out
+}
+
+/// A readable trace of an execution: states entered (indented inside Parallel and Map), task calls,
+/// failures, then the result.
+pub fn trace(exec: &Execution) -> String {
+    let mut out = trace_events(&exec.history);
     match exec.status {
         Status::Succeeded => out.push_str(&format!(
             "SUCCEEDED after {} transitions, {:.1}s virtual time\n{}\n",

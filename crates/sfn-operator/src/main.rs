@@ -1,10 +1,11 @@
 //! The `sfn-operator` binary: the controller (`run`), `apply`, `plan --live` and `validate --aws` against AWS, and the offline
-//! commands of `sfn` (from `sfn-cli`), so one image carries every tool.
+//! commands of `sfn` (from `sfn-cli`), so one image carries every tool. Installed as `kubectl-sfn`, it is
+//! the kubectl plugin: the execution commands of [`ops`] at the top level.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sfn_operator::{apply, import, run, validate};
+use sfn_operator::{apply, import, ops, run, validate};
 
 /// Keep AWS Step Functions state machines in line with Kubernetes objects.
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ enum Command {
     Test(sfn_cli::test::Args),
     Graph(sfn_cli::graph::Args),
     Import(import::Args),
+    #[command(flatten)]
+    Ops(ops::Command),
 }
 
 /// Compile manifests offline and print the ASL, IAM policies and alarms each StateMachine needs.
@@ -39,7 +42,12 @@ struct PlanArgs {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.first().is_some_and(|a| ops::invoked_as_plugin(a)) {
+        let plugin = ops::Plugin::parse_from(ops::plugin_args(argv));
+        return sfn_cli::exit_code(plugin.command.run());
+    }
+    let result = match Cli::parse_from(argv).command {
         Command::Run(args) => run::run(*args),
         Command::Apply(args) => apply::run(args),
         Command::Plan(PlanArgs {
@@ -58,6 +66,7 @@ fn main() -> ExitCode {
         Command::Test(args) => sfn_cli::Command::Test(args).run(),
         Command::Graph(args) => sfn_cli::Command::Graph(args).run(),
         Command::Import(args) => import::run(args),
+        Command::Ops(command) => command.run(),
     };
     sfn_cli::exit_code(result)
 }
