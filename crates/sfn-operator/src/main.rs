@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sfn_operator::{apply, import, ops, run, validate};
+use sfn_operator::{apply, guardrails, import, ops, run, validate};
 
 /// Keep AWS Step Functions state machines in line with Kubernetes objects.
 #[derive(Debug, Parser)]
@@ -39,6 +39,9 @@ struct PlanArgs {
     /// and print the operations `apply` would make, changing nothing.
     #[arg(long)]
     live: bool,
+    /// The role guardrails `apply` would use, for `--live`.
+    #[command(flatten)]
+    guardrails: guardrails::GuardrailArgs,
 }
 
 fn main() -> ExitCode {
@@ -53,11 +56,13 @@ fn main() -> ExitCode {
         Command::Plan(PlanArgs {
             offline,
             live: true,
+            guardrails,
         }) => apply::run(apply::Args {
             files: offline.files,
             dry_run: true,
             allow_replace: false,
             rate_limits: None,
+            guardrails,
         }),
         Command::Plan(PlanArgs { offline, .. }) => sfn_cli::Command::Plan(offline).run(),
         Command::Crds(args) => sfn_cli::Command::Crds(args).run(),
