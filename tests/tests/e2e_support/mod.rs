@@ -164,6 +164,11 @@ impl World {
         }
     }
 
+    /// A kubeconfig file for processes (the operator binary, kubectl) whose context is this world's.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.cluster.kubeconfig_path()
+    }
+
     /// Deletes the namespace on a real cluster (the in-process server just goes away).
     pub async fn cleanup(self) {
         self.cluster.cleanup().await;
