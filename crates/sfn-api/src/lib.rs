@@ -23,6 +23,7 @@
 //! # Layout
 //! - [`definition`]: the typed definition (State, Retrier, Catcher, ChoiceRule, Branch, ItemProcessor, Fragment).
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
+//! - [`versions`]: published versions, aliases and rollouts.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
 //! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
 //! - [`field_error`]: field-path errors shared by the checks, state parsing and the manifest loader.
@@ -43,6 +44,7 @@ pub mod schema;
 pub mod state_machine;
 pub mod status;
 pub mod task_integration;
+pub mod versions;
 
 pub use activity::{Activity, ActivitySpec, ActivityStatus};
 pub use alarm::{Alarm, ComparisonOperator, Statistic, TreatMissingData};

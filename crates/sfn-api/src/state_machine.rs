@@ -11,6 +11,7 @@ use super::alarm::Alarm;
 use super::definition::{Definition, Fragment, JsonObject, WorkflowType};
 use super::schema;
 use super::status::Condition;
+use super::versions::{AliasSpec, AliasStatus, RolloutStatus, VersionStatus};
 
 /// What happens to the AWS resources when the Kubernetes object is deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -42,6 +43,8 @@ pub enum DeletionPolicy {
     printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.type"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1}"#,
+    printcolumn = r#"{"name":"Rollout","type":"string","jsonPath":".status.rollout.phase"}"#,
+    printcolumn = r#"{"name":"Weight","type":"integer","jsonPath":".status.rollout.weight","priority":1}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.stateMachineArn"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -101,13 +104,24 @@ pub struct StateMachineSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]
     pub alarms: Vec<Alarm>,
-    /// Publish a version on each definition change.
+    /// Publish a version each time the definition or configuration changes (and only then). Implied by
+    /// `aliases`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<bool>,
-    /// Description of the published version.
+    /// Text put in each published version's description, after the generation and git revision the
+    /// operator writes there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 256))]
     pub version_description: Option<String>,
+    /// Published versions to keep (default 10). Older ones are deleted, oldest first, except any version
+    /// an alias routes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub retain_versions: Option<u32>,
+    /// Named aliases, each routing to a version (latest or pinned), optionally by a progressive rollout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub aliases: Vec<AliasSpec>,
     /// Delete (default) or Retain the AWS resources when the object is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
@@ -122,6 +136,17 @@ impl StateMachineSpec {
     /// The deletion policy, Delete when unset.
     pub fn deletion_policy(&self) -> DeletionPolicy {
         self.deletion_policy.unwrap_or_default()
+    }
+
+    /// Whether versions are published: `publish: true`, or any alias (an alias routes to versions).
+    pub fn publishes_versions(&self) -> bool {
+        self.publish.unwrap_or(false) || !self.aliases.is_empty()
+    }
+
+    /// How many published versions to keep.
+    pub fn retained_versions(&self) -> u32 {
+        self.retain_versions
+            .unwrap_or(super::versions::DEFAULT_RETAINED_VERSIONS)
     }
 }
 
@@ -245,6 +270,16 @@ pub struct StateMachineStatus {
     /// ARN of the latest published version, when `publish` is set.
     #[serde(default)]
     pub version_arn: Option<String>,
+    /// The published versions that exist, newest first.
+    #[serde(default)]
+    pub versions: Vec<VersionStatus>,
+    /// The aliases as they are in AWS, with their ARNs and routing.
+    #[serde(default)]
+    pub aliases: Vec<AliasStatus>,
+    /// The progressive rollout of the alias with a Canary or Linear strategy. Written as null when there is
+    /// none (the status is merge-patched).
+    #[serde(default)]
+    pub rollout: Option<RolloutStatus>,
     /// Names of the CloudWatch alarms the operator manages for this object.
     #[serde(default)]
     pub alarm_names: Vec<String>,

@@ -29,6 +29,7 @@ mod operation;
 mod ownership;
 mod role;
 pub mod role_audit;
+pub mod rollout;
 
 pub use activity::{plan_activity, plan_activity_deletion};
 pub use alarms::{alarms_needing_tags, resolve_alarm};

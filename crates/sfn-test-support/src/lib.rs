@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+pub mod raw_http;
 pub mod sfn_versions_standin;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml` and `Cargo.lock`). Found from the
