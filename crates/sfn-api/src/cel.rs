@@ -40,7 +40,7 @@ pub fn cel_rules() -> Vec<(&'static str, String, &'static str)> {
         (
             "StateMachine",
             ".spec.logging".into(),
-            "self.level == 'OFF' || has(self.logGroupArn)",
+            "!has(self.logGroupArn) || !(has(self.retentionInDays) || has(self.kmsKeyId))",
         ),
         ("TaskIntegration", ".spec".into(), ONE_SERVICE_BLOCK_RULE),
         (

@@ -8,6 +8,9 @@
 //!   namespaces never contain and names rarely do).
 //! - IAM role names: 1–64 characters of `[\w+=,.@-]` (CreateRole `RoleName`).
 //! - CloudWatch alarm names: 1–255 characters.
+//! - CloudWatch Logs log group names: 1–512 characters of `[.\-_/#A-Za-z0-9]` (CreateLogGroup
+//!   `logGroupName`). Groups under `/aws/vendedlogs/` are the ones Step Functions can deliver to without
+//!   adding each group to the account's CloudWatch Logs resource policy, whose size is limited.
 
 use sha2::{Digest, Sha256};
 
@@ -46,6 +49,18 @@ pub const STATE_MACHINE_NAME_MAX: usize = 80;
 pub const ROLE_NAME_MAX: usize = 64;
 /// Longest CloudWatch alarm name AWS accepts.
 pub const ALARM_NAME_MAX: usize = 255;
+
+/// Where the log groups the operator creates live: `<prefix><namespace>/<name>`.
+pub const OWNED_LOG_GROUP_PREFIX: &str = "/aws/vendedlogs/states/";
+/// The prefix under which CloudWatch Logs does not need a resource policy entry per log group.
+pub const VENDED_LOGS_PREFIX: &str = "/aws/vendedlogs/";
+/// Longest log group name CloudWatch Logs accepts.
+pub const LOG_GROUP_NAME_MAX: usize = 512;
+/// The retention periods CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`).
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 /// Length of the hash suffix that keeps shortened names unique.
 const HASH_LEN: usize = 8;
@@ -170,6 +185,34 @@ pub fn alarm_name(state_machine_name: &str, suffix: &str) -> String {
     )
 }
 
+/// The log group the operator creates for a machine's execution logs:
+/// `/aws/vendedlogs/states/<namespace>/<name>`, shortened with a hash suffix past 512 characters.
+pub fn owned_log_group_name(namespace: &str, name: &str) -> String {
+    shorten(
+        &sanitize(
+            &format!("{OWNED_LOG_GROUP_PREFIX}{namespace}/{name}"),
+            is_log_group_name_char,
+        ),
+        LOG_GROUP_NAME_MAX,
+    )
+}
+
+/// The ARN Step Functions takes for a log group (`...:log-group:NAME:*`).
+pub fn log_group_arn(partition: &str, region: &str, account_id: &str, name: &str) -> String {
+    format!("arn:{partition}:logs:{region}:{account_id}:log-group:{name}:*")
+}
+
+/// The log group name inside a log group ARN, with or without the trailing `:*`.
+pub fn log_group_name_from_arn(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":log-group:")?.1;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (!name.is_empty()).then_some(name)
+}
+
+fn is_log_group_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#')
+}
+
 /// The role name inside an IAM role ARN (`arn:aws:iam::123:role/path/name` → `name`).
 pub fn role_name_from_arn(arn: &str) -> Option<&str> {
     let resource = arn.split(':').nth(5)?;
@@ -289,6 +332,37 @@ mod tests {
             name_from_sfn_arn("arn:aws:states:us-east-1:123:activity:act"),
             Some("act")
         );
+    }
+
+    #[test]
+    fn owned_log_groups_are_vended_and_fit() {
+        assert_eq!(
+            owned_log_group_name("demo", "job-poller"),
+            "/aws/vendedlogs/states/demo/job-poller"
+        );
+        let long = owned_log_group_name("team", &"x".repeat(600));
+        assert_eq!(long.chars().count(), LOG_GROUP_NAME_MAX);
+        assert!(long.starts_with("/aws/vendedlogs/states/team/xxx"));
+        assert_ne!(long, owned_log_group_name("team", &"x".repeat(601)));
+        assert_eq!(long, owned_log_group_name("team", &"x".repeat(600)));
+        assert_eq!(
+            owned_log_group_name("a", "b c"),
+            "/aws/vendedlogs/states/a/b-c"
+        );
+        let arn = log_group_arn("aws", "us-east-1", "123", "/aws/vendedlogs/states/a/b");
+        assert_eq!(
+            arn,
+            "arn:aws:logs:us-east-1:123:log-group:/aws/vendedlogs/states/a/b:*"
+        );
+        assert_eq!(
+            log_group_name_from_arn(&arn),
+            Some("/aws/vendedlogs/states/a/b")
+        );
+        assert_eq!(
+            log_group_name_from_arn("arn:aws:logs:us-east-1:123:log-group:g"),
+            Some("g")
+        );
+        assert_eq!(log_group_name_from_arn("arn:aws:iam::123:role/x"), None);
     }
 
     #[test]

@@ -40,12 +40,12 @@ pub fn validate_state_machine(spec: &StateMachineSpec) -> Vec<FieldError> {
         ));
     }
     if let Some(logging) = &spec.logging
-        && logging.level != super::state_machine::LogLevel::Off
-        && logging.log_group_arn.is_none()
+        && logging.log_group_arn.is_some()
+        && (logging.retention_in_days.is_some() || logging.kms_key_id.is_some())
     {
         errors.push(FieldError::new(
-            "spec.logging.logGroupArn",
-            "required unless level is OFF",
+            "spec.logging",
+            "retentionInDays and kmsKeyId configure the log group the operator creates; leave them out with logGroupArn",
         ));
     }
     if let Some(definition) = &spec.definition {

@@ -221,7 +221,7 @@ impl LogLevel {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "self.level == 'OFF' || has(self.logGroupArn)", "message": "logGroupArn is required unless level is OFF"},
+    {"rule": "!has(self.logGroupArn) || !(has(self.retentionInDays) || has(self.kmsKeyId))", "message": "retentionInDays and kmsKeyId configure the log group the operator creates; leave them out with logGroupArn"},
 ]))]
 pub struct LoggingSpec {
     /// ALL, ERROR, FATAL or OFF.
@@ -230,10 +230,28 @@ pub struct LoggingSpec {
     /// Include execution input and output in the log events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_execution_data: Option<bool>,
-    /// ARN of the CloudWatch Logs log group (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`).
+    /// ARN of an existing CloudWatch Logs log group (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`). Absent
+    /// with a level other than OFF: the operator creates and owns `/aws/vendedlogs/states/<namespace>/<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 20, max = 2048))]
     pub log_group_arn: Option<String>,
+    /// Days the created log group keeps events (a value CloudWatch Logs accepts). Default: the operator's
+    /// `--default-log-retention-days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = crate::naming::LOG_RETENTION_DAYS))]
+    pub retention_in_days: Option<u32>,
+    /// ARN of the KMS key that encrypts the created log group. Its key policy must allow the
+    /// `logs.<region>.amazonaws.com` service principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 20, max = 256))]
+    pub kms_key_id: Option<String>,
+}
+
+impl LoggingSpec {
+    /// Whether the operator creates the log group: logging on, and no log group given.
+    pub fn wants_owned_log_group(&self) -> bool {
+        self.level != LogLevel::Off && self.log_group_arn.is_none()
+    }
 }
 
 /// X-Ray tracing configuration.

@@ -729,6 +729,94 @@ async fn apply_one(
                     .await,
             )?;
         }
+        Operation::CreateLogGroup {
+            name,
+            kms_key_id,
+            tags,
+        } => {
+            let logs = clients.logs("logs:CreateLogGroup")?;
+            clients
+                .call(
+                    "logs:CreateLogGroup",
+                    logs.create_log_group()
+                        .log_group_name(name)
+                        .set_kms_key_id(kms_key_id.clone())
+                        .set_tags(Some(tags.clone().into_iter().collect()))
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::PutRetentionPolicy {
+            name,
+            retention_in_days,
+        } => {
+            let logs = clients.logs("logs:PutRetentionPolicy")?;
+            clients
+                .call(
+                    "logs:PutRetentionPolicy",
+                    logs.put_retention_policy()
+                        .log_group_name(name)
+                        .retention_in_days(*retention_in_days)
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::AssociateKmsKey { name, kms_key_id } => {
+            let logs = clients.logs("logs:AssociateKmsKey")?;
+            clients
+                .call(
+                    "logs:AssociateKmsKey",
+                    logs.associate_kms_key()
+                        .log_group_name(name)
+                        .kms_key_id(kms_key_id)
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::DisassociateKmsKey { name } => {
+            let logs = clients.logs("logs:DisassociateKmsKey")?;
+            clients
+                .call(
+                    "logs:DisassociateKmsKey",
+                    logs.disassociate_kms_key().log_group_name(name).send(),
+                )
+                .await?;
+        }
+        Operation::TagLogGroup { arn, tags } => {
+            let logs = clients.logs("logs:TagResource")?;
+            clients
+                .call(
+                    "logs:TagResource",
+                    logs.tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(tags.clone().into_iter().collect()))
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::UntagLogGroup { arn, keys } => {
+            let logs = clients.logs("logs:UntagResource")?;
+            clients
+                .call(
+                    "logs:UntagResource",
+                    logs.untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(keys.clone()))
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::DeleteLogGroup { name } => {
+            let logs = clients.logs("logs:DeleteLogGroup")?;
+            ignore_not_found(
+                clients
+                    .call(
+                        "logs:DeleteLogGroup",
+                        logs.delete_log_group().log_group_name(name).send(),
+                    )
+                    .await,
+            )?;
+        }
     }
     Ok(())
 }

@@ -177,7 +177,9 @@ fn classify(api: &'static str, code: String, message: String) -> AwsError {
         | "StateMachineDeleting"
         | "ConcurrentModification"
         | "ConcurrentModificationException"
-        | "ActivityAlreadyExistsException" => AwsError::Conflict { api, code, message },
+        | "ActivityAlreadyExistsException"
+        | "ResourceAlreadyExistsException"
+        | "OperationAbortedException" => AwsError::Conflict { api, code, message },
         "InvalidDefinition"
         | "InvalidArn"
         | "InvalidName"

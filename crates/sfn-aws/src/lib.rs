@@ -1,4 +1,4 @@
-//! Thin adapters over Step Functions, IAM and CloudWatch: the only AWS I/O.
+//! Thin adapters over Step Functions, IAM, CloudWatch and CloudWatch Logs: the only AWS I/O.
 //!
 //! [`observe`] reads what is live into the planner's `Observed…` types, [`apply`] turns planned
 //! operations into calls, and [`reconcile`] strings observe → plan → apply together as the four entry
@@ -113,6 +113,9 @@ pub struct AwsClients {
     pub sfn: aws_sdk_sfn::Client,
     pub iam: aws_sdk_iam::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// CloudWatch Logs, for the log groups the operator creates; `None` until [`AwsClients::with_logs`]
+    /// (the environment-built clients always have one).
+    pub logs: Option<aws_sdk_cloudwatchlogs::Client>,
     account_id: String,
     region: String,
     partition: String,
@@ -172,7 +175,8 @@ impl AwsClients {
             account_id,
             region,
             settings,
-        );
+        )
+        .with_logs(aws_sdk_cloudwatchlogs::Client::new(config));
         clients.counter.record("sts:GetCallerIdentity");
         Ok(clients)
     }
@@ -191,6 +195,7 @@ impl AwsClients {
             sfn,
             iam,
             cloudwatch,
+            logs: None,
             account_id,
             region,
             partition,
@@ -202,6 +207,23 @@ impl AwsClients {
                 .map(|age| Arc::new(role_directory::RoleDirectory::new(age))),
             settings,
         }
+    }
+
+    /// These clients with a CloudWatch Logs client, needed as soon as a machine's log group is created.
+    pub fn with_logs(mut self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
+    /// The CloudWatch Logs client, or an error naming the call that needed it.
+    pub(crate) fn logs(
+        &self,
+        api: &'static str,
+    ) -> Result<&aws_sdk_cloudwatchlogs::Client, AwsError> {
+        self.logs.as_ref().ok_or_else(|| AwsError::Unexpected {
+            api,
+            message: "no CloudWatch Logs client configured".into(),
+        })
     }
 
     pub fn account_id(&self) -> &str {
@@ -227,6 +249,11 @@ impl AwsClients {
             "arn:{}:states:{}:{}:stateMachine:{name}",
             self.partition, self.region, self.account_id
         )
+    }
+
+    /// The ARN Step Functions takes for a log group of this name (`...:log-group:NAME:*`).
+    pub fn log_group_arn(&self, name: &str) -> String {
+        sfn_api::naming::log_group_arn(&self.partition, &self.region, &self.account_id, name)
     }
 
     /// The ARN an activity of this name has (or will have).

@@ -10,8 +10,8 @@ use sfn_alarms::AlarmSpec;
 use sfn_api::naming;
 use sfn_plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
-    ObservedActivity, ObservedAlarm, ObservedMachine, ObservedManagedPolicy, ObservedRole,
-    ObservedStateMachine, SPEC_HASH_TAG,
+    ObservedActivity, ObservedAlarm, ObservedLogGroup, ObservedMachine, ObservedManagedPolicy,
+    ObservedRole, ObservedStateMachine, SPEC_HASH_TAG,
 };
 
 /// How much to read.
@@ -634,15 +634,74 @@ pub(crate) async fn machine_reading(
             alarm.tags = Some(alarm_tags(clients, &alarm.arn).await?);
         }
     }
+    let log_group = match &desired.log_group {
+        Some(g) => log_group(clients, &g.name).await?,
+        None => None,
+    };
     Ok((
         ObservedMachine {
             state_machine,
             role,
             alarms,
             previous_state_machine,
+            log_group,
         },
         role_from_listing,
     ))
+}
+
+/// Reads the log group of exactly this name, with its tags: one DescribeLogGroups (by prefix, the
+/// exact name picked out) and, when it exists, one ListTagsForResource.
+pub async fn log_group(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<ObservedLogGroup>, AwsError> {
+    let logs = clients.logs("logs:DescribeLogGroups")?;
+    let out = clients
+        .call(
+            "logs:DescribeLogGroups",
+            logs.describe_log_groups()
+                .log_group_name_prefix(name)
+                .limit(50)
+                .send(),
+        )
+        .await?;
+    let Some(group) = out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let arn = group
+        .arn()
+        .map(|a| a.strip_suffix(":*").unwrap_or(a).to_string())
+        .unwrap_or_else(|| {
+            let full = clients.log_group_arn(name);
+            full.strip_suffix(":*").unwrap_or(&full).to_string()
+        });
+    let tags = not_found(
+        clients
+            .call(
+                "logs:ListTagsForResource",
+                logs.list_tags_for_resource().resource_arn(&arn).send(),
+            )
+            .await,
+    )?;
+    let Some(tags) = tags else {
+        // Deleted between the two reads.
+        return Ok(None);
+    };
+    Ok(Some(ObservedLogGroup {
+        arn,
+        name: name.to_string(),
+        retention_in_days: group.retention_in_days(),
+        kms_key_id: group.kms_key_id().map(str::to_string),
+        tags: tags
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }))
 }
 
 async fn state_machine_at(

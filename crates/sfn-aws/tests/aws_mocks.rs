@@ -160,6 +160,7 @@ fn desired(role: DesiredRole) -> DesiredMachine {
         definition: json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
         role,
         logging: None,
+        log_group: None,
         tracing: false,
         encryption: None,
         tags: BTreeMap::new(),

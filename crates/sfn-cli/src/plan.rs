@@ -126,6 +126,7 @@ pub fn settings(account: &str, region: &str) -> desired::Settings {
         region: region.to_owned(),
         account_id: account.to_owned(),
         default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
+        default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
         guardrails: Default::default(),
     }
 }

@@ -96,6 +96,8 @@ pub struct Config {
     pub label_selector: Option<String>,
     pub resync_period: Duration,
     pub default_deletion_policy: DefaultDeletionPolicy,
+    /// Retention of the log groups the operator creates, when a spec does not set one.
+    pub default_log_retention_days: u32,
     /// `None` runs without leader election (a single replica, or tests).
     pub leader: Option<LeaderConfig>,
     /// Concurrent reconciles per controller (0 = unbounded).
@@ -121,6 +123,7 @@ impl Config {
             label_selector: None,
             resync_period: policy::DEFAULT_RESYNC,
             default_deletion_policy: DefaultDeletionPolicy::Delete,
+            default_log_retention_days: desired::DEFAULT_LOG_RETENTION_DAYS,
             leader: None,
             concurrency: 16,
             backoff: Backoff::default(),
@@ -593,6 +596,7 @@ impl From<&Config> for desired::Settings {
                 DefaultDeletionPolicy::Delete => sfn_plan::DeletionPolicy::Delete,
                 DefaultDeletionPolicy::Retain => sfn_plan::DeletionPolicy::Retain,
             },
+            default_log_retention_days: c.default_log_retention_days,
             guardrails: c.guardrails.clone(),
         }
     }

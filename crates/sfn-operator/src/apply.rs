@@ -92,6 +92,7 @@ pub fn from_bundle(
         account_id: account.account_id.clone(),
         // Objects applied from files are owned by the files: removing one is an explicit decision elsewhere.
         default_deletion_policy: desired::DeletionPolicy::Delete,
+        default_log_retention_days: desired::DEFAULT_LOG_RETENTION_DAYS,
         guardrails: account.guardrails.clone(),
     };
     let mut targets = Vec::new();

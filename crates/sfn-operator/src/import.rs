@@ -101,6 +101,7 @@ fn live_machine(observed: ObservedStateMachine) -> LiveMachine {
             },
             include_execution_data: Some(l.include_execution_data),
             log_group_arn: l.log_group_arn,
+            ..Default::default()
         }),
         tracing: observed.tracing,
         encryption: observed.encryption.map(|e| EncryptionSpec {

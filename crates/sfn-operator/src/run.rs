@@ -75,6 +75,15 @@ pub struct Args {
         default_value = "Delete"
     )]
     pub default_deletion_policy: DeletionPolicyArg,
+    /// Days the log groups the operator creates keep events when spec.logging.retentionInDays is unset
+    /// (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653).
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_DEFAULT_LOG_RETENTION_DAYS",
+        default_value_t = sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
+        value_parser = parse_retention
+    )]
+    pub default_log_retention_days: u32,
     /// Address of the /metrics, /healthz and /readyz endpoints.
     #[arg(
         long,
@@ -124,6 +133,21 @@ pub struct Args {
 fn parse_period(text: &str) -> Result<std::time::Duration, String> {
     policy::parse_duration(text)
         .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 10m or 1h"))
+}
+
+fn parse_retention(text: &str) -> Result<u32, String> {
+    let days: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of days"))?;
+    if sfn_api::naming::LOG_RETENTION_DAYS.contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!(
+            "{days} is not a retention CloudWatch Logs accepts (one of {:?})",
+            sfn_api::naming::LOG_RETENTION_DAYS
+        ))
+    }
 }
 
 /// Shortest accepted role audit interval: below it an idle cluster would read every bring-your-own role's
@@ -243,6 +267,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         DeletionPolicyArg::Delete => DefaultDeletionPolicy::Delete,
         DeletionPolicyArg::Retain => DefaultDeletionPolicy::Retain,
     };
+    config.default_log_retention_days = args.default_log_retention_days;
     config.concurrency = args.concurrency;
     config.aws_validate = args.aws_validate;
     config.instance = identity.clone();
@@ -364,6 +389,23 @@ mod tests {
             .expect_err("29")
             .to_string();
         assert!(err.contains("at least 30 seconds"), "{err}");
+    }
+
+    #[test]
+    fn default_log_retention_is_a_value_cloudwatch_logs_accepts() {
+        let default = Wrapper::try_parse_from(["x"]).unwrap();
+        assert_eq!(default.args.default_log_retention_days, 30);
+        let w = Wrapper::try_parse_from(["x", "--default-log-retention-days", "365"]).unwrap();
+        assert_eq!(w.args.default_log_retention_days, 365);
+        for bad in ["31", "0", "never", "-1"] {
+            let err = Wrapper::try_parse_from([
+                "x".to_owned(),
+                format!("--default-log-retention-days={bad}"),
+            ])
+            .expect_err(bad)
+            .to_string();
+            assert!(err.contains("--default-log-retention-days"), "{bad}: {err}");
+        }
     }
 
     #[test]

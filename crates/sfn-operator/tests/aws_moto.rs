@@ -1056,6 +1056,7 @@ fn big_machine(clients: &AwsClients, name: &str, tasks: usize) -> DesiredMachine
         region: clients.region().to_string(),
         account_id: clients.account_id().to_string(),
         default_deletion_policy: DeletionPolicy::Delete,
+        default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
         guardrails: Default::default(),
     };
     sfn_plan::desired::build(&sm, &sfn_asl::MapResolver::default(), &settings)
@@ -1273,5 +1274,188 @@ async fn a_bring_your_own_roles_policies_are_read_for_the_audit() {
         aws::RolePolicies::Unavailable {
             reason: "role byo-absent not found".into()
         }
+    );
+}
+
+/// The machine of [`desired_machine`] logging to a log group the operator owns.
+fn with_owned_log_group(clients: &AwsClients, d: &mut DesiredMachine, retention: i32) -> String {
+    let name = naming::owned_log_group_name(&d.owner.namespace, &d.owner.name);
+    d.logging = Some(sfn_plan::LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: false,
+        log_group_arn: Some(clients.log_group_arn(&name)),
+    });
+    d.log_group = Some(sfn_plan::DesiredLogGroup {
+        name: name.clone(),
+        retention_in_days: retention,
+        kms_key_id: None,
+    });
+    name
+}
+
+async fn raw_log_group(
+    clients: &AwsClients,
+    name: &str,
+) -> Option<aws_sdk_cloudwatchlogs::types::LogGroup> {
+    clients
+        .logs
+        .as_ref()
+        .unwrap()
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .cloned()
+}
+
+#[tokio::test]
+async fn an_owned_log_group_is_created_kept_in_line_and_deleted() {
+    let clients = moto_clients("owned_log_group").await;
+    let mut d = desired_machine(&clients, "demo", "logged");
+    let name = with_owned_log_group(&clients, &mut d, 30);
+    assert_eq!(name, "/aws/vendedlogs/states/demo/logged");
+
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&out.operations);
+    let create = ops
+        .iter()
+        .position(|o| o == "createLogGroup")
+        .expect("created");
+    let machine = ops.iter().position(|o| o == "createStateMachine").unwrap();
+    assert!(create < machine, "{ops:?}");
+    let live = observe::log_group(&clients, &name)
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(live.retention_in_days, Some(30));
+    assert!(d.owner.owns(&live.tags), "{:?}", live.tags);
+    assert_eq!(live.tags.get("team").map(String::as_str), Some("payments"));
+    let machine_logging =
+        observe::state_machine(&clients, out.state_machine_arn.as_deref().unwrap(), false)
+            .await
+            .unwrap()
+            .unwrap()
+            .logging
+            .unwrap();
+    assert_eq!(machine_logging.level, "ERROR");
+    assert_eq!(
+        machine_logging
+            .log_group_arn
+            .as_deref()
+            .map(|a| a.trim_end_matches(":*")),
+        Some(clients.log_group_arn(&name).trim_end_matches(":*"))
+    );
+
+    let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(again.calls.writes(), 0, "{}", again.calls);
+    assert_eq!(
+        again.calls.get("logs:DescribeLogGroups"),
+        1,
+        "{}",
+        again.calls
+    );
+
+    // Out of band: retention removed, a tag changed. Both are put back.
+    let logs = clients.logs.as_ref().unwrap();
+    logs.delete_retention_policy()
+        .log_group_name(&name)
+        .send()
+        .await
+        .unwrap();
+    logs.tag_resource()
+        .resource_arn(&live.arn)
+        .tags("team", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_log_group(&clients, &name)
+            .await
+            .unwrap()
+            .retention_in_days(),
+        None
+    );
+    let fixed = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        op_names(&fixed.operations),
+        ["putRetentionPolicy", "tagLogGroup"],
+        "{}",
+        fixed.calls
+    );
+    let live = observe::log_group(&clients, &name).await.unwrap().unwrap();
+    assert_eq!(live.retention_in_days, Some(30));
+    assert_eq!(live.tags.get("team").map(String::as_str), Some("payments"));
+
+    // A spec change of the retention.
+    with_owned_log_group(&clients, &mut d, 365);
+    let changed = aws::reconcile_machine(&clients, &d).await.unwrap();
+    // The spec hash on the state machine follows the change.
+    assert_eq!(
+        op_names(&changed.operations),
+        ["putRetentionPolicy", "tagResource"]
+    );
+    assert_eq!(
+        raw_log_group(&clients, &name)
+            .await
+            .unwrap()
+            .retention_in_days(),
+        Some(365)
+    );
+
+    let deleted = aws::delete_machine(&clients, &d).await.unwrap();
+    let ops = op_names(&deleted.operations);
+    let machine = ops.iter().position(|o| o == "deleteStateMachine").unwrap();
+    let group = ops
+        .iter()
+        .position(|o| o == "deleteLogGroup")
+        .expect("deleted");
+    assert!(machine < group, "{ops:?}");
+    assert!(raw_log_group(&clients, &name).await.is_none());
+}
+
+#[tokio::test]
+async fn a_retained_machine_keeps_its_log_group_and_foreign_groups_are_refused() {
+    let clients = moto_clients("owned_log_group_retain").await;
+    let mut d = desired_machine(&clients, "demo", "kept-logs");
+    let name = with_owned_log_group(&clients, &mut d, 14);
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    d.deletion_policy = DeletionPolicy::Retain;
+    let out = aws::delete_machine(&clients, &d).await.unwrap();
+    assert!(out.retained);
+    assert_eq!(
+        raw_log_group(&clients, &name)
+            .await
+            .unwrap()
+            .retention_in_days(),
+        Some(14)
+    );
+
+    // A group of the same name that someone else made is not taken over.
+    let mut other = desired_machine(&clients, "demo", "foreign-logs");
+    let foreign = with_owned_log_group(&clients, &mut other, 14);
+    clients
+        .logs
+        .as_ref()
+        .unwrap()
+        .create_log_group()
+        .log_group_name(&foreign)
+        .send()
+        .await
+        .unwrap();
+    let err = aws::reconcile_machine(&clients, &other)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("log group") && err.contains(&foreign), "{err}");
+    assert_eq!(
+        raw_log_group(&clients, &foreign)
+            .await
+            .unwrap()
+            .retention_in_days(),
+        None
     );
 }

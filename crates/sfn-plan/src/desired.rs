@@ -27,6 +27,8 @@ pub struct Settings {
     pub region: String,
     pub account_id: String,
     pub default_deletion_policy: DeletionPolicy,
+    /// Retention of the log groups the operator creates when `spec.logging.retentionInDays` is unset.
+    pub default_log_retention_days: u32,
     /// Cluster-wide rules for the roles the operator generates.
     pub guardrails: crate::Guardrails,
 }
@@ -154,6 +156,48 @@ pub fn deletion_policy(sm: &StateMachine, settings: &Settings) -> DeletionPolicy
 /// The deletion policy of an Activity (the operator default when unset).
 pub fn activity_deletion_policy(act: &Activity, settings: &Settings) -> DeletionPolicy {
     policy_of(act.spec.deletion_policy, settings.default_deletion_policy)
+}
+
+/// Retention of created log groups when neither the spec nor the operator says otherwise.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+
+/// The log group the operator creates for a StateMachine: logging on and no `logGroupArn`. Its retention
+/// must be one CloudWatch Logs accepts (the CRD checks the field; the operator default is checked here too).
+pub fn owned_log_group(
+    sm: &StateMachine,
+    settings: &Settings,
+) -> Result<Option<crate::DesiredLogGroup>, DesiredError> {
+    let Some(logging) = sm
+        .spec
+        .logging
+        .as_ref()
+        .filter(|l| l.wants_owned_log_group())
+    else {
+        return Ok(None);
+    };
+    let (days, field) = match logging.retention_in_days {
+        Some(d) => (d, "spec.logging.retentionInDays"),
+        None => (
+            settings.default_log_retention_days,
+            "the operator's default log retention",
+        ),
+    };
+    if !naming::LOG_RETENTION_DAYS.contains(&days) {
+        return Err(DesiredError::InvalidSpec(format!(
+            "{}: {field}: {days} is not a retention CloudWatch Logs accepts (one of {:?})",
+            object_name("StateMachine", &sm.metadata),
+            naming::LOG_RETENTION_DAYS
+        )));
+    }
+    let meta = &sm.metadata;
+    Ok(Some(crate::DesiredLogGroup {
+        name: naming::owned_log_group_name(
+            meta.namespace.as_deref().unwrap_or("default"),
+            meta.name.as_deref().unwrap_or_default(),
+        ),
+        retention_in_days: days as i32,
+        kms_key_id: logging.kms_key_id.clone(),
+    }))
 }
 
 /// The AWS name of a StateMachine.
@@ -342,11 +386,19 @@ pub fn build(
     let state_machine_arn = ctx.state_machine_arn();
     let policy = iam::derive(&definition, &ctx)
         .map_err(|e| DesiredError::InvalidDefinition(Invalid::message(format!("{object}: {e}"))))?;
-    let other_warnings = policy
+    let mut other_warnings: Vec<String> = policy
         .warnings
         .iter()
         .map(|w| format!("state {:?}: {}", w.state, w.message))
         .collect();
+    let log_group = owned_log_group(sm, settings)?;
+    if let Some(arn) = spec
+        .logging
+        .as_ref()
+        .and_then(|l| l.log_group_arn.as_deref())
+    {
+        other_warnings.extend(crate::vended_logs_warning(arn));
+    }
     let role = match &spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
@@ -406,8 +458,18 @@ pub fn build(
         logging: spec.logging.as_ref().map(|l| crate::LoggingSpec {
             level: l.level.as_str().to_owned(),
             include_execution_data: l.include_execution_data.unwrap_or(false),
-            log_group_arn: l.log_group_arn.clone(),
+            log_group_arn: l.log_group_arn.clone().or_else(|| {
+                log_group.as_ref().map(|g| {
+                    naming::log_group_arn(
+                        &settings.partition,
+                        &settings.region,
+                        &settings.account_id,
+                        &g.name,
+                    )
+                })
+            }),
         }),
+        log_group,
         tracing: spec.tracing.as_ref().is_some_and(|t| t.enabled),
         encryption: spec.encryption.as_ref().map(|e| crate::EncryptionSpec {
             kms_key_id: e.kms_key_id.clone(),
@@ -502,6 +564,8 @@ pub fn for_deletion(
         definition: Value::Object(Default::default()),
         role,
         logging: None,
+        // Still found and deleted by its name when the spec no longer builds.
+        log_group: owned_log_group(sm, settings).ok().flatten(),
         tracing: false,
         encryption: None,
         tags: BTreeMap::new(),
@@ -660,6 +724,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             default_deletion_policy: DeletionPolicy::Delete,
+            default_log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             guardrails: Default::default(),
         }
     }
@@ -690,6 +755,78 @@ mod tests {
     fn with_uid(mut sm: StateMachine) -> StateMachine {
         sm.metadata.uid = Some("uid-1".into());
         sm
+    }
+
+    #[test]
+    fn logging_without_a_log_group_gets_an_owned_vended_one() {
+        let bundle = example("job-poller.yaml");
+        let mut sm = with_uid(bundle.state_machines[0].clone());
+        sm.spec.logging = Some(sfn_api::state_machine::LoggingSpec {
+            level: sfn_api::LogLevel::Error,
+            ..Default::default()
+        });
+        let built = build(&sm, &resolver(&bundle), &settings()).expect("builds");
+        let group = built.desired.log_group.clone().expect("a log group");
+        assert_eq!(group.name, "/aws/vendedlogs/states/demo/job-poller");
+        assert_eq!(group.retention_in_days, 30);
+        assert_eq!(
+            built
+                .desired
+                .logging
+                .as_ref()
+                .unwrap()
+                .log_group_arn
+                .as_deref(),
+            Some(
+                "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/demo/job-poller:*"
+            )
+        );
+        assert!(built.warnings().iter().all(|w| !w.contains("vendedlogs")));
+        // Deleting finds the same group even when the spec no longer builds.
+        assert_eq!(
+            for_deletion(&sm, &MapResolver::default(), &settings()).log_group,
+            Some(group)
+        );
+
+        let mut seven = sm.clone();
+        seven.spec.logging.as_mut().unwrap().retention_in_days = Some(7);
+        let built = build(&seven, &resolver(&bundle), &settings()).expect("builds");
+        assert_eq!(built.desired.log_group.unwrap().retention_in_days, 7);
+
+        let mut bad = sm.clone();
+        bad.spec.logging.as_mut().unwrap().retention_in_days = Some(31);
+        let err = build(&bad, &resolver(&bundle), &settings())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("StateMachine demo/job-poller")
+                && err.contains("spec.logging.retentionInDays"),
+            "{err}"
+        );
+
+        let mut off = sm.clone();
+        off.spec.logging.as_mut().unwrap().level = sfn_api::LogLevel::Off;
+        assert_eq!(
+            build(&off, &resolver(&bundle), &settings())
+                .unwrap()
+                .desired
+                .log_group,
+            None
+        );
+
+        let mut given = sm.clone();
+        given.spec.logging.as_mut().unwrap().log_group_arn =
+            Some("arn:aws:logs:us-east-1:123456789012:log-group:team-logs:*".into());
+        let built = build(&given, &resolver(&bundle), &settings()).unwrap();
+        assert_eq!(built.desired.log_group, None);
+        assert!(
+            built
+                .warnings()
+                .iter()
+                .any(|w| w.contains("\"team-logs\"") && w.contains("resource policy")),
+            "{:?}",
+            built.warnings()
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod alarms;
 mod compare;
 mod echo;
 mod error;
+mod log_group;
 mod machine;
 mod model;
 mod operation;
@@ -39,12 +40,14 @@ pub use compare::{
 pub use echo::{DEFAULT_KMS_DATA_KEY_REUSE_PERIOD_SECONDS, same_encryption, same_logging};
 pub use error::PlanError;
 pub use guardrails::Guardrails;
+pub use log_group::vended_logs_warning;
 pub use machine::{plan_machine, plan_machine_deletion};
 pub use model::{
-    DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec,
-    MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole, ObservedActivity,
-    ObservedAlarm, ObservedMachine, ObservedManagedPolicy, ObservedRole, ObservedStateMachine,
-    Owner, PublishSpec, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER,
+    DeletionPolicy, DesiredActivity, DesiredLogGroup, DesiredMachine, DesiredRole, EncryptionSpec,
+    LoggingSpec, MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole,
+    ObservedActivity, ObservedAlarm, ObservedLogGroup, ObservedMachine, ObservedManagedPolicy,
+    ObservedRole, ObservedStateMachine, Owner, PublishSpec, SPEC_HASH_TAG,
+    STATE_MACHINE_ARN_PLACEHOLDER,
 };
 pub use operation::{Operation, RoleRef, StateMachineUpdate};
 

@@ -9,6 +9,7 @@ use crate::alarms::plan_alarms;
 use crate::compare::{diff_tags, same_definition};
 use crate::echo::{same_encryption, same_logging};
 use crate::error::PlanError;
+use crate::log_group::{plan_log_group, plan_log_group_deletion};
 use crate::model::{
     DeletionPolicy, DesiredMachine, DesiredRole, ObservedMachine, ObservedRole,
     ObservedStateMachine,
@@ -61,6 +62,9 @@ pub fn plan_machine(
             RoleRef::Managed(role.name.clone())
         }
     };
+
+    // The log group the machine's logging points at must exist before the machine is configured.
+    plan_log_group(desired, observed, &mut ops)?;
 
     // 2. The state machine.
     let tags = desired.full_tags();
@@ -236,6 +240,7 @@ pub fn plan_machine_deletion(
             });
         }
     }
+    plan_log_group_deletion(desired, observed, &mut ops);
     if let (DesiredRole::Managed(_), Some(role)) = (&desired.role, &observed.role)
         && owner.owns(&role.tags)
     {

@@ -84,6 +84,31 @@ pub struct LoggingSpec {
     pub log_group_arn: Option<String>,
 }
 
+/// The CloudWatch Logs log group the operator creates for a machine's execution logs (logging on, no
+/// log group given). Tagged like the role; deleted with the machine unless `Retain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredLogGroup {
+    /// See [`naming::owned_log_group_name`].
+    pub name: String,
+    pub retention_in_days: i32,
+    /// KMS key ARN; `None` is CloudWatch Logs' own encryption.
+    pub kms_key_id: Option<String>,
+}
+
+/// The live log group named by [`DesiredLogGroup::name`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedLogGroup {
+    /// Without the trailing `:*` (the form the tagging APIs take).
+    pub arn: String,
+    pub name: String,
+    /// `None`: events never expire.
+    pub retention_in_days: Option<i32>,
+    pub kms_key_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// Customer managed KMS key of a state machine. Absent means the AWS owned key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,6 +223,9 @@ pub struct DesiredMachine {
     pub definition: Value,
     pub role: DesiredRole,
     pub logging: Option<LoggingSpec>,
+    /// The log group to create and keep in line; `logging` then points at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<DesiredLogGroup>,
     pub tracing: bool,
     pub encryption: Option<EncryptionSpec>,
     /// User tags; the ownership tags are added by the planner.
@@ -317,6 +345,9 @@ pub struct ObservedMachine {
     pub alarms: Vec<ObservedAlarm>,
     /// The state machine at [`DesiredMachine::previous_arn`] when that names another machine (rename).
     pub previous_state_machine: Option<ObservedStateMachine>,
+    /// The log group of [`DesiredMachine::log_group`]; only read when one is desired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<ObservedLogGroup>,
 }
 
 /// An Activity object's wish.

@@ -156,6 +156,34 @@ pub enum Operation {
         name: String,
         tags: BTreeMap<String, String>,
     },
+    CreateLogGroup {
+        name: String,
+        kms_key_id: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    PutRetentionPolicy {
+        name: String,
+        retention_in_days: i32,
+    },
+    AssociateKmsKey {
+        name: String,
+        kms_key_id: String,
+    },
+    DisassociateKmsKey {
+        name: String,
+    },
+    /// CloudWatch Logs `TagResource` (the ARN without `:*`).
+    TagLogGroup {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagLogGroup {
+        arn: String,
+        keys: Vec<String>,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
     DeleteActivity {
         arn: String,
     },
@@ -252,6 +280,24 @@ impl Operation {
             Operation::DeleteAlarms { names } => format!("delete alarms {}", names.join(", ")),
             Operation::CreateActivity { name, .. } => format!("create activity {name}"),
             Operation::DeleteActivity { arn } => format!("delete activity {arn}"),
+            Operation::CreateLogGroup { name, .. } => format!("create log group {name}"),
+            Operation::PutRetentionPolicy {
+                name,
+                retention_in_days,
+            } => format!("set retention of log group {name} to {retention_in_days} days"),
+            Operation::AssociateKmsKey { name, kms_key_id } => {
+                format!("encrypt log group {name} with {kms_key_id}")
+            }
+            Operation::DisassociateKmsKey { name } => {
+                format!("remove the KMS key of log group {name}")
+            }
+            Operation::TagLogGroup { arn, tags } => {
+                format!("tag log group {arn} ({})", keys_of(tags))
+            }
+            Operation::UntagLogGroup { arn, keys } => {
+                format!("untag log group {arn} ({})", keys.join(", "))
+            }
+            Operation::DeleteLogGroup { name } => format!("delete log group {name}"),
         }
     }
 }

@@ -70,6 +70,7 @@ fn desired() -> DesiredMachine {
             tags: Default::default(),
         }),
         logging: None,
+        log_group: None,
         tracing: false,
         encryption: None,
         tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
@@ -140,6 +141,7 @@ fn converged(d: &DesiredMachine) -> ObservedMachine {
         }),
         alarms,
         previous_state_machine: None,
+        log_group: None,
     }
 }
 
@@ -979,4 +981,169 @@ fn another_revision_id_plans_nothing() {
         }
         assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
     }
+}
+
+const LOG_GROUP: &str = "/aws/vendedlogs/states/demo/poller";
+const LOG_GROUP_ARN: &str =
+    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/demo/poller";
+
+fn with_log_group(retention: i32, kms: Option<&str>) -> DesiredMachine {
+    let mut d = desired();
+    d.logging = Some(LoggingSpec {
+        level: "ERROR".into(),
+        include_execution_data: false,
+        log_group_arn: Some(format!("{LOG_GROUP_ARN}:*")),
+    });
+    d.log_group = Some(DesiredLogGroup {
+        name: LOG_GROUP.into(),
+        retention_in_days: retention,
+        kms_key_id: kms.map(str::to_owned),
+    });
+    d
+}
+
+fn converged_with_log_group(d: &DesiredMachine) -> ObservedMachine {
+    let mut o = converged(d);
+    if let Some(m) = o.state_machine.as_mut() {
+        m.logging = d.logging.clone();
+    }
+    let want = d.log_group.as_ref().unwrap();
+    o.log_group = Some(ObservedLogGroup {
+        arn: LOG_GROUP_ARN.into(),
+        name: want.name.clone(),
+        retention_in_days: Some(want.retention_in_days),
+        kms_key_id: want.kms_key_id.clone(),
+        tags: d.resource_tags(),
+    });
+    o
+}
+
+#[test]
+fn a_missing_log_group_is_created_before_the_state_machine() {
+    let d = with_log_group(30, Some("arn:aws:kms:us-east-1:123456789012:key/k"));
+    let mut o = converged_with_log_group(&d);
+    o.log_group = None;
+    o.state_machine = None;
+    let ops = plan_machine(&d, &o).unwrap();
+    let n = names(&ops);
+    let create = n.iter().position(|x| x == "createLogGroup").unwrap();
+    let retention = n.iter().position(|x| x == "putRetentionPolicy").unwrap();
+    let machine = n.iter().position(|x| x == "createStateMachine").unwrap();
+    assert!(create < retention && retention < machine, "{n:?}");
+    match &ops[create] {
+        Operation::CreateLogGroup {
+            name,
+            kms_key_id,
+            tags,
+        } => {
+            assert_eq!(name, LOG_GROUP);
+            assert_eq!(
+                kms_key_id.as_deref(),
+                Some("arn:aws:kms:us-east-1:123456789012:key/k")
+            );
+            assert!(d.owner.owns(tags), "{tags:?}");
+            assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_converged_log_group_plans_nothing_and_drift_is_put_back() {
+    let d = with_log_group(30, Some("arn:aws:kms:us-east-1:123456789012:key/k"));
+    assert_eq!(
+        plan_machine(&d, &converged_with_log_group(&d)).unwrap(),
+        vec![]
+    );
+
+    let mut o = converged_with_log_group(&d);
+    let live = o.log_group.as_mut().unwrap();
+    live.retention_in_days = None;
+    live.kms_key_id = Some("arn:aws:kms:us-east-1:123456789012:key/other".into());
+    live.tags.insert("team".into(), "other".into());
+    live.tags.insert("extra".into(), "x".into());
+    let ops = plan_machine(&d, &o).unwrap();
+    assert_eq!(
+        names(&ops),
+        vec![
+            "putRetentionPolicy",
+            "associateKmsKey",
+            "tagLogGroup",
+            "untagLogGroup"
+        ]
+    );
+    assert!(ops.contains(&Operation::PutRetentionPolicy {
+        name: LOG_GROUP.into(),
+        retention_in_days: 30
+    }));
+    assert!(ops.contains(&Operation::UntagLogGroup {
+        arn: LOG_GROUP_ARN.into(),
+        keys: vec!["extra".into()]
+    }));
+
+    // The key removed from the spec: back to CloudWatch Logs' own encryption.
+    let plain = with_log_group(30, None);
+    let ops = plan_machine(&plain, &converged_with_log_group(&d)).unwrap();
+    assert_eq!(
+        ops[0],
+        Operation::DisassociateKmsKey {
+            name: LOG_GROUP.into()
+        }
+    );
+    // Then only the new spec hash on the state machine.
+    assert_eq!(names(&ops), vec!["disassociateKmsKey", "tagResource"]);
+}
+
+#[test]
+fn a_log_group_of_someone_else_is_refused_unless_adopted() {
+    let d = with_log_group(14, None);
+    let mut o = converged_with_log_group(&d);
+    o.log_group.as_mut().unwrap().tags = BTreeMap::new();
+    let err = plan_machine(&d, &o).unwrap_err().to_string();
+    assert!(
+        err.contains("log group") && err.contains(LOG_GROUP),
+        "{err}"
+    );
+    let mut adopting = d.clone();
+    adopting.adopt = true;
+    let ops = plan_machine(&adopting, &o).unwrap();
+    assert_eq!(names(&ops)[0], "tagLogGroup", "{ops:?}");
+}
+
+#[test]
+fn the_log_group_goes_with_the_machine_unless_retained() {
+    let d = with_log_group(30, None);
+    let o = converged_with_log_group(&d);
+    let ops = plan_machine_deletion(&d, &o);
+    let n = names(&ops);
+    let machine = n.iter().position(|x| x == "deleteStateMachine").unwrap();
+    let group = n.iter().position(|x| x == "deleteLogGroup").unwrap();
+    assert!(machine < group, "{n:?}");
+    let mut retained = d.clone();
+    retained.deletion_policy = DeletionPolicy::Retain;
+    assert!(plan_machine_deletion(&retained, &o).is_empty());
+    // Not ours: left alone.
+    let mut foreign = o.clone();
+    foreign.log_group.as_mut().unwrap().tags = BTreeMap::new();
+    assert!(!names(&plan_machine_deletion(&d, &foreign)).contains(&"deleteLogGroup".to_string()));
+}
+
+#[test]
+fn log_groups_outside_vended_logs_get_a_warning() {
+    let w =
+        vended_logs_warning("arn:aws:logs:us-east-1:123456789012:log-group:my-group:*").unwrap();
+    assert!(
+        w.contains("\"my-group\"") && w.contains("/aws/vendedlogs/"),
+        "{w}"
+    );
+    assert!(w.contains("resource policy") && w.contains("5120"), "{w}");
+    assert_eq!(vended_logs_warning(&format!("{LOG_GROUP_ARN}:*")), None);
+}
+
+/// A machine desired before log groups existed hashes as it did: upgrading the operator is no drift.
+#[test]
+fn no_log_group_leaves_the_spec_hash_alone() {
+    let d = desired();
+    let v = serde_json::to_value(&d).unwrap();
+    assert!(v.get("logGroup").is_none(), "{v}");
 }

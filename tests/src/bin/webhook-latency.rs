@@ -27,6 +27,7 @@ fn settings() -> Settings {
         region: "us-east-1".into(),
         account_id: "123456789012".into(),
         default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
+        default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
         guardrails: Default::default(),
     }
 }

@@ -490,6 +490,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             default_deletion_policy: desired::DeletionPolicy::Delete,
+            default_log_retention_days: desired::DEFAULT_LOG_RETENTION_DAYS,
             guardrails: Default::default(),
         }
     }

@@ -255,7 +255,15 @@ pub async fn moto_clients_configured(
             .interceptor(before_send.clone())
             .build(),
     );
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::config::Builder::from(&config)
+            .interceptor(MotoAccount(account.clone()))
+            .interceptor(mocks())
+            .interceptor(before_send.clone())
+            .build(),
+    );
     AwsClients::from_clients(sfn, iam, cloudwatch, account, REGION.to_string(), settings)
+        .with_logs(logs)
 }
 
 pub fn definition(message: &str) -> Value {
@@ -329,6 +337,7 @@ pub fn desired_machine(clients: &AwsClients, namespace: &str, name: &str) -> Des
             tags: Default::default(),
         }),
         logging: None,
+        log_group: None,
         tracing: false,
         encryption: None,
         tags: BTreeMap::from([("team".to_string(), "payments".to_string())]),
