@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{AwsClients, AwsError};
 use sfn_alarms::AlarmSpec;
 use sfn_api::naming;
+use sfn_plan::rollout::AlarmState;
 use sfn_plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
     ObservedActivity, ObservedAlarm, ObservedMachine, ObservedManagedPolicy, ObservedRole,
@@ -538,6 +539,87 @@ pub async fn alarms(clients: &AwsClients, prefix: &str) -> Result<Vec<ObservedAl
         }
     }
     Ok(out)
+}
+
+/// DescribeAlarms takes at most this many names per request.
+const DESCRIBE_ALARMS_MAX_NAMES: usize = 100;
+
+/// The state of each named alarm, in the order asked, `None` for a name with no alarm in this account
+/// and region. Metric and composite alarms both count (DescribeAlarms returns only metric alarms unless
+/// asked for both; composite ones need the permission on `*`, which the operator's policy grants).
+/// Names repeated in `names` are answered each time.
+pub async fn alarm_states(
+    clients: &AwsClients,
+    names: &[String],
+) -> Result<Vec<(String, Option<AlarmState>)>, AwsError> {
+    let mut found: BTreeMap<String, AlarmState> = BTreeMap::new();
+    let mut wanted: Vec<&String> = names.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    for chunk in wanted.chunks(DESCRIBE_ALARMS_MAX_NAMES) {
+        let chunk: Vec<String> = chunk.iter().map(|n| n.to_string()).collect();
+        let mut token: Option<String> = None;
+        loop {
+            let page = clients
+                .call(
+                    "cloudwatch:DescribeAlarms",
+                    clients
+                        .cloudwatch
+                        .describe_alarms()
+                        .set_alarm_names(Some(chunk.clone()))
+                        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+                        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?;
+            let metric = page
+                .metric_alarms()
+                .iter()
+                .map(|a| (a.alarm_name(), a.state_value()));
+            let composite = page
+                .composite_alarms()
+                .iter()
+                .map(|a| (a.alarm_name(), a.state_value()));
+            for (name, state) in metric.chain(composite) {
+                let Some(name) = name else { continue };
+                // The server filters by name; an answer for a name not asked is ignored.
+                if !chunk.iter().any(|n| n == name) {
+                    continue;
+                }
+                found.insert(name.to_string(), alarm_state(name, state)?);
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+    }
+    Ok(names
+        .iter()
+        .map(|n| (n.clone(), found.get(n).copied()))
+        .collect())
+}
+
+/// CloudWatch's `StateValue`. A state this code does not know is an error rather than a guess: reading
+/// it as OK could let a rollout pass an alarm it should stop on.
+fn alarm_state(
+    name: &str,
+    state: Option<&aws_sdk_cloudwatch::types::StateValue>,
+) -> Result<AlarmState, AwsError> {
+    use aws_sdk_cloudwatch::types::StateValue;
+    match state {
+        Some(StateValue::Ok) => Ok(AlarmState::Ok),
+        Some(StateValue::Alarm) => Ok(AlarmState::Alarm),
+        Some(StateValue::InsufficientData) => Ok(AlarmState::InsufficientData),
+        other => Err(AwsError::Unexpected {
+            api: "cloudwatch:DescribeAlarms",
+            message: format!(
+                "alarm {name}: unknown state {}",
+                other.map(|s| s.as_str()).unwrap_or("(none)")
+            ),
+        }),
+    }
 }
 
 /// Tags of one alarm; an alarm that vanished has none.
