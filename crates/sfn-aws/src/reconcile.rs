@@ -18,8 +18,7 @@ pub struct Outcome {
     pub state_machine_arn: Option<String>,
     pub role_arn: Option<String>,
     pub alarm_names: Vec<String>,
-    /// The version published by this reconcile, else the newest one known (looked up only when
-    /// publishing is on and `known_version_arn` is unset).
+    /// The version published by this reconcile, else the newest one live (read when publishing is on).
     pub version_arn: Option<String>,
     /// The write operations performed, in order.
     pub operations: Vec<Operation>,
@@ -139,7 +138,7 @@ pub async fn reconcile_machine(
             observed
                 .state_machine
                 .as_ref()
-                .and_then(|m| m.latest_version_arn.clone())
+                .and_then(|m| m.latest_version().map(|v| v.arn.clone()))
         })
         .or_else(|| desired.known_version_arn.clone());
     Ok(Outcome {

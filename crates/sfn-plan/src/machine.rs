@@ -138,9 +138,11 @@ pub fn plan_machine(
                     publish: desired.publish.clone(),
                 });
             } else if let Some(publish) = &desired.publish
-                && live.latest_version_arn.is_none()
-                && desired.known_version_arn.is_none()
+                && !live.current_revision_published()
             {
+                // Publishing was turned on for a machine that has not changed since (or its revision was
+                // never published): publish what runs now. Read back from AWS on every reconcile, so a
+                // restarted operator never publishes the same revision twice.
                 ops.push(Operation::PublishStateMachineVersion {
                     arn: live.arn.clone(),
                     revision_id: live.revision_id.clone(),
