@@ -233,6 +233,13 @@ pub fn plan_machine_deletion(
         .flatten()
     {
         if !machine.is_deleting() && owner.owns(&machine.tags) {
+            // The machine's aliases are ours with it; they go first, so nothing routes to a machine
+            // that is half gone.
+            for alias in &machine.aliases {
+                ops.push(Operation::DeleteStateMachineAlias {
+                    alias_arn: alias.arn.clone(),
+                });
+            }
             ops.push(Operation::DeleteStateMachine {
                 arn: machine.arn.clone(),
             });

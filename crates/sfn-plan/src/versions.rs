@@ -7,12 +7,128 @@
 //! not declare is deleted.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use sfn_api::versions::{AliasSpec, LATEST, RouteStatus, VersionSelector};
+/// The clock type of [`RolloutContext::now`], so callers need no clock crate of their own.
+pub use jiff::Timestamp;
+use sfn_api::versions::{AliasSpec, LATEST, RolloutStatus, RouteStatus, VersionSelector};
 
 use crate::error::PlanError;
-use crate::model::{ObservedAlias, ObservedVersion};
+use crate::model::{DesiredMachine, ObservedAlias, ObservedVersion};
 use crate::operation::Operation;
+use crate::rollout::{self, AlarmState, RolloutEvent, RolloutInput, RolloutRequests};
+
+/// What the rollout step needs beyond the spec and AWS: the rollout status last reported, the
+/// promote/abort/retry requests, the gating alarms' states and the time.
+#[derive(Debug, Clone)]
+pub struct RolloutContext {
+    pub previous: Option<RolloutStatus>,
+    pub requests: RolloutRequests,
+    /// Alarm states by alarm name; an alarm absent here does not exist.
+    pub alarms: Vec<(String, AlarmState)>,
+    pub now: Timestamp,
+}
+
+impl RolloutContext {
+    /// No previous rollout, no request, no alarm read, at `now`.
+    pub fn at(now: Timestamp) -> Self {
+        RolloutContext {
+            previous: None,
+            requests: RolloutRequests::default(),
+            alarms: Vec::new(),
+            now,
+        }
+    }
+}
+
+/// The alias and version operations of one reconcile, and what the rollout step decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionsPlan {
+    pub operations: Vec<Operation>,
+    /// Every declared alias as it must be once `operations` are applied.
+    pub aliases: Vec<DesiredAlias>,
+    /// `status.rollout`: the one alias with a Canary or Linear strategy.
+    pub rollout: Option<RolloutStatus>,
+    /// The soonest any alias needs another look.
+    pub requeue_after: Option<Duration>,
+    pub events: Vec<RolloutEvent>,
+}
+
+/// Plans the aliases of `desired` (each routed by the rollout step towards its resolved version) and the
+/// collection of old versions, from the versions that exist after this reconcile's publishing.
+pub fn plan_versions(
+    desired: &DesiredMachine,
+    machine_arn: &str,
+    versions: &[ObservedVersion],
+    aliases: &[ObservedAlias],
+    ctx: &RolloutContext,
+) -> Result<VersionsPlan, PlanError> {
+    let object = format!("StateMachine {}", desired.owner.describe());
+    let mut wanted = Vec::new();
+    let mut status = None;
+    let mut requeue_after: Option<Duration> = None;
+    let mut events = Vec::new();
+    for (index, spec) in desired.aliases.iter().enumerate() {
+        let target_version = resolve_alias_version(&object, index, spec, versions)?;
+        let observed_routing = aliases
+            .iter()
+            .find(|a| a.name == spec.name)
+            .map(|a| a.routing.as_slice())
+            .unwrap_or(&[]);
+        let gating: Vec<String> = match spec.rollout.as_ref().and_then(|r| r.alarms.clone()) {
+            Some(names) => names,
+            None => desired.alarms.iter().map(|a| a.name.clone()).collect(),
+        };
+        let alarms: Vec<(String, Option<AlarmState>)> = gating
+            .into_iter()
+            .map(|name| {
+                let state = ctx.alarms.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+                (name, state)
+            })
+            .collect();
+        let decision = rollout::step(&RolloutInput {
+            alias: spec,
+            target_version,
+            observed_routing,
+            previous: ctx.previous.as_ref().filter(|p| p.alias == spec.name),
+            alarms: &alarms,
+            requests: &ctx.requests,
+            now: ctx.now,
+        });
+        if status.is_none() {
+            status = decision.status.clone();
+        }
+        requeue_after = match (requeue_after, decision.requeue_after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        events.extend(decision.events);
+        wanted.push(DesiredAlias {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            routing: decision.routing,
+        });
+    }
+    let mut operations = plan_aliases(machine_arn, &wanted, aliases);
+    let protected: BTreeSet<u32> = aliases
+        .iter()
+        .flat_map(|a| a.routing.iter())
+        .chain(wanted.iter().flat_map(|a| a.routing.iter()))
+        .map(|r| r.version)
+        .collect();
+    operations.extend(plan_version_gc(
+        versions,
+        desired.retain_versions,
+        &protected,
+    ));
+    Ok(VersionsPlan {
+        operations,
+        aliases: wanted,
+        rollout: status,
+        requeue_after,
+        events,
+    })
+}
 
 /// AWS keeps at most this many versions per state machine; publishing beyond fails.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
