@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::{AwsClients, AwsError};
 use sfn_alarms::AlarmSpec;
 use sfn_api::naming;
-use sfn_plan::rollout::AlarmState;
 use sfn_api::versions::RouteStatus;
+use sfn_plan::rollout::AlarmState;
 use sfn_plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
     ObservedActivity, ObservedAlarm, ObservedAlias, ObservedMachine, ObservedManagedPolicy,
@@ -193,7 +193,7 @@ async fn versions(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedVersion
         }
     }
     // Newest first whatever order the pages came in.
-    out.sort_by(|a, b| b.number.cmp(&a.number));
+    out.sort_by_key(|b| std::cmp::Reverse(b.number));
     if let Some(newest) = out.first_mut()
         && let Some(described) = not_found(
             clients

@@ -296,7 +296,7 @@ mod tests {
                 revision_id: None,
             })
             .collect();
-        v.sort_by(|a, b| b.number.cmp(&a.number));
+        v.sort_by_key(|b| std::cmp::Reverse(b.number));
         v
     }
 
