@@ -37,6 +37,29 @@ if message == nil or message == "" then
   message = ready.reason or ""
 end
 
+-- A progressive rollout of an alias (StateMachine only): a rollback or abort is Degraded until the spec
+-- changes or a retry is requested; steps in progress, or a rollout held for a missing alarm, are Progressing.
+local rollout = obj.status.rollout
+local rolloutMessage = ""
+if rollout ~= nil then
+  rolloutMessage = rollout.message
+  if rolloutMessage == nil or rolloutMessage == "" then
+    rolloutMessage = rollout.reason or ""
+  end
+  rolloutMessage = "rollout of alias " .. tostring(rollout.alias) .. ": " .. rolloutMessage
+  if rollout.phase == "Degraded" then
+    hs.status = "Degraded"
+    hs.message = rolloutMessage
+    return hs
+  end
+end
+
+if ready.status == "True" and rollout ~= nil and (rollout.phase == "Progressing" or rollout.phase == "Paused") then
+  hs.status = "Progressing"
+  hs.message = rolloutMessage
+  return hs
+end
+
 if ready.status == "True" then
   hs.status = "Healthy"
   hs.message = message

@@ -36,6 +36,29 @@ pub const OWNER_TAG: &str = "sfn.operator.dev/owner";
 pub const OWNER_UID_TAG: &str = "sfn.operator.dev/owner-uid";
 /// Annotation that allows taking over an existing AWS resource that carries no (or other) owner tags.
 pub const ADOPT_ANNOTATION: &str = "sfn.operator.dev/adopt";
+
+/// Annotation carrying the git revision the object was applied from. Neither Argo CD nor Flux writes a
+/// revision onto the objects they apply, so the GitOps pipeline sets this one (see docs/versions.md); it
+/// goes into each published version's description.
+pub const GIT_REVISION_ANNOTATION: &str = "sfn.operator.dev/git-revision";
+
+/// AWS's limit on a state machine version's description, in characters.
+pub const MAX_VERSION_DESCRIPTION: usize = 256;
+
+/// The description of a version published for `generation`: `generation N`, then `, revision R` when
+/// the object names its git revision, then `: TEXT` for the user's text; cut to AWS's 256 characters.
+pub fn version_description(generation: i64, revision: Option<&str>, text: Option<&str>) -> String {
+    let mut out = format!("generation {generation}");
+    if let Some(r) = revision.map(str::trim).filter(|r| !r.is_empty()) {
+        out.push_str(", revision ");
+        out.push_str(r);
+    }
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        out.push_str(": ");
+        out.push_str(t);
+    }
+    out.chars().take(MAX_VERSION_DESCRIPTION).collect()
+}
 /// Finalizer that keeps an object until its AWS resources are deleted (or released, with `Retain`).
 pub const FINALIZER: &str = "sfn.operator.dev/finalizer";
 /// IAM path of every role the operator creates, so the operator's own permissions can be scoped to it.
@@ -261,6 +284,23 @@ pub fn is_role_name_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_descriptions_carry_generation_revision_and_text() {
+        assert_eq!(version_description(3, None, None), "generation 3");
+        assert_eq!(
+            version_description(4, Some("9f1c2ab"), Some("faster retries")),
+            "generation 4, revision 9f1c2ab: faster retries"
+        );
+        assert_eq!(
+            version_description(5, Some(" "), Some("")),
+            "generation 5",
+            "blank revision and text add nothing"
+        );
+        let long = version_description(6, Some("r"), Some(&"é".repeat(400)));
+        assert_eq!(long.chars().count(), MAX_VERSION_DESCRIPTION);
+        assert!(long.starts_with("generation 6, revision r: é"));
+    }
 
     #[test]
     fn partitions() {

@@ -719,6 +719,71 @@ async fn apply_one(
                 .await?;
             ctx.activity_arn = Some(out.activity_arn().to_string());
         }
+        Operation::DeleteStateMachineVersion { version_arn } => {
+            ignore_not_found(
+                clients
+                    .call(
+                        "sfn:DeleteStateMachineVersion",
+                        sfn_client
+                            .delete_state_machine_version()
+                            .state_machine_version_arn(version_arn)
+                            .send(),
+                    )
+                    .await,
+            )?;
+        }
+        Operation::CreateStateMachineAlias {
+            machine_arn,
+            name,
+            description,
+            routing,
+        } => {
+            let routing = alias_routing(machine_arn, routing)?;
+            clients
+                .call(
+                    "sfn:CreateStateMachineAlias",
+                    sfn_client
+                        .create_state_machine_alias()
+                        .name(name)
+                        .set_description(description.clone())
+                        .set_routing_configuration(Some(routing))
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::UpdateStateMachineAlias {
+            alias_arn,
+            machine_arn,
+            description,
+            routing,
+        } => {
+            let routing = alias_routing(machine_arn, routing)?;
+            clients
+                .call(
+                    "sfn:UpdateStateMachineAlias",
+                    sfn_client
+                        .update_state_machine_alias()
+                        .state_machine_alias_arn(alias_arn)
+                        // An empty description clears the one AWS has.
+                        .description(description.clone().unwrap_or_default())
+                        .set_routing_configuration(Some(routing))
+                        .send(),
+                )
+                .await?;
+        }
+        Operation::DeleteStateMachineAlias { alias_arn } => {
+            ignore_not_found(
+                clients
+                    .call(
+                        "sfn:DeleteStateMachineAlias",
+                        sfn_client
+                            .delete_state_machine_alias()
+                            .state_machine_alias_arn(alias_arn)
+                            .send(),
+                    )
+                    .await,
+            )?;
+        }
         Operation::DeleteActivity { arn } => {
             ignore_not_found(
                 clients
@@ -819,6 +884,26 @@ async fn apply_one(
         }
     }
     Ok(())
+}
+
+/// An alias's routing as Step Functions takes it: version ARNs of the machine and integer weights.
+fn alias_routing(
+    machine_arn: &str,
+    routing: &[sfn_api::versions::RouteStatus],
+) -> Result<Vec<sfn::RoutingConfigurationListItem>, AwsError> {
+    routing
+        .iter()
+        .map(|r| {
+            sfn::RoutingConfigurationListItem::builder()
+                .state_machine_version_arn(format!("{machine_arn}:{}", r.version))
+                .weight(r.weight as i32)
+                .build()
+                .map_err(|e| AwsError::Unexpected {
+                    api: "sfn:RoutingConfigurationListItem",
+                    message: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// Deleting what is already gone has reached its goal.

@@ -37,7 +37,7 @@ pub use error::AwsError;
 pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{
     ActivityOutcome, DeleteOutcome, Outcome, delete_activity, delete_machine, plan_machine_live,
-    reconcile_activity, reconcile_machine,
+    reconcile_activity, reconcile_machine, reconcile_machine_with,
 };
 pub use validate::{Diagnostic, Severity, Validation, Verdict, validate_definition};
 

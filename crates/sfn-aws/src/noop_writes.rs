@@ -33,7 +33,9 @@ pub(crate) fn fingerprint(observed: &ObservedMachine) -> u64 {
     .flatten()
     {
         machine.revision_id = None;
-        machine.latest_version_arn = None;
+        // Publishing and alias writes change these, not the configuration compared here.
+        machine.versions.clear();
+        machine.aliases.clear();
     }
     for alarm in &mut subject.alarms {
         alarm.tags = None;
@@ -83,7 +85,8 @@ mod tests {
                 encryption: None,
                 revision_id: Some(revision.into()),
                 tags: BTreeMap::new(),
-                latest_version_arn: None,
+                versions: Vec::new(),
+                aliases: Vec::new(),
             }),
             ..Default::default()
         }

@@ -8,10 +8,12 @@ use serde_json::Value;
 use super::{AwsClients, AwsError};
 use sfn_alarms::AlarmSpec;
 use sfn_api::naming;
+use sfn_api::versions::RouteStatus;
+use sfn_plan::rollout::AlarmState;
 use sfn_plan::{
     DesiredActivity, DesiredMachine, DesiredRole, EncryptionSpec, LoggingSpec, MachineType,
-    ObservedActivity, ObservedAlarm, ObservedLogGroup, ObservedMachine, ObservedManagedPolicy,
-    ObservedRole, ObservedStateMachine, SPEC_HASH_TAG,
+    ObservedActivity, ObservedAlarm, ObservedAlias, ObservedLogGroup, ObservedMachine,
+    ObservedManagedPolicy, ObservedRole, ObservedStateMachine, ObservedVersion, SPEC_HASH_TAG,
 };
 
 /// How much to read.
@@ -56,7 +58,7 @@ pub fn decode_policy(api: &'static str, raw: &str) -> Result<Value, AwsError> {
 pub async fn state_machine(
     clients: &AwsClients,
     arn: &str,
-    with_latest_version: bool,
+    with_versions: bool,
 ) -> Result<Option<ObservedStateMachine>, AwsError> {
     let Some(out) = not_found(
         clients
@@ -111,27 +113,10 @@ pub async fn state_machine(
             None => return Ok(None),
         }
     };
-    let latest_version_arn = if with_latest_version && status != "DELETING" {
-        let versions = not_found(
-            clients
-                .call(
-                    "sfn:ListStateMachineVersions",
-                    clients
-                        .sfn
-                        .list_state_machine_versions()
-                        .state_machine_arn(arn)
-                        .max_results(1)
-                        .send(),
-                )
-                .await,
-        )?;
-        versions.and_then(|v| {
-            v.state_machine_versions()
-                .first()
-                .map(|v| v.state_machine_version_arn().to_string())
-        })
+    let (versions, aliases) = if with_versions && status != "DELETING" {
+        (versions(clients, arn).await?, aliases(clients, arn).await?)
     } else {
-        None
+        (Vec::new(), Vec::new())
     };
     Ok(Some(ObservedStateMachine {
         arn: out.state_machine_arn().to_string(),
@@ -145,8 +130,165 @@ pub async fn state_machine(
         encryption,
         revision_id: out.revision_id().map(str::to_string),
         tags,
-        latest_version_arn,
+        versions,
+        aliases,
     }))
+}
+
+/// The number in a version ARN (`…:stateMachine:NAME:N`).
+pub(crate) fn version_number(arn: &str) -> Option<u32> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    (parts.len() == 8 && parts[5] == "stateMachine")
+        .then(|| parts[7].parse().ok())
+        .flatten()
+}
+
+fn rfc3339(d: &aws_smithy_types::DateTime) -> Option<String> {
+    d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
+/// Every published version of the machine at `arn`, newest first (AWS keeps at most 1000). The newest
+/// one is described too, for its revision id and description: versions are immutable, and only the
+/// newest decides whether the current revision is published.
+async fn versions(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedVersion>, AwsError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "sfn:ListStateMachineVersions",
+                    clients
+                        .sfn
+                        .list_state_machine_versions()
+                        .state_machine_arn(arn)
+                        .max_results(1000)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(Vec::new());
+        };
+        for v in page.state_machine_versions() {
+            let version_arn = v.state_machine_version_arn();
+            let Some(number) = version_number(version_arn) else {
+                return Err(AwsError::Unexpected {
+                    api: "sfn:ListStateMachineVersions",
+                    message: format!("{version_arn} is not a version ARN"),
+                });
+            };
+            out.push(ObservedVersion {
+                arn: version_arn.to_string(),
+                number,
+                creation_time: rfc3339(v.creation_date()),
+                description: None,
+                revision_id: None,
+            });
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    // Newest first whatever order the pages came in.
+    out.sort_by_key(|b| std::cmp::Reverse(b.number));
+    if let Some(newest) = out.first_mut()
+        && let Some(described) = not_found(
+            clients
+                .call(
+                    "sfn:DescribeStateMachine",
+                    clients
+                        .sfn
+                        .describe_state_machine()
+                        .state_machine_arn(&newest.arn)
+                        .send(),
+                )
+                .await,
+        )?
+    {
+        newest.description = described.description().map(str::to_string);
+        newest.revision_id = described.revision_id().map(str::to_string);
+    }
+    Ok(out)
+}
+
+/// Every alias of the machine at `arn`, described for its routing.
+async fn aliases(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedAlias>, AwsError> {
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let Some(page) = not_found(
+            clients
+                .call(
+                    "sfn:ListStateMachineAliases",
+                    clients
+                        .sfn
+                        .list_state_machine_aliases()
+                        .state_machine_arn(arn)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            return Ok(Vec::new());
+        };
+        arns.extend(
+            page.state_machine_aliases()
+                .iter()
+                .map(|a| a.state_machine_alias_arn().to_string()),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for alias_arn in arns {
+        let Some(d) = not_found(
+            clients
+                .call(
+                    "sfn:DescribeStateMachineAlias",
+                    clients
+                        .sfn
+                        .describe_state_machine_alias()
+                        .state_machine_alias_arn(&alias_arn)
+                        .send(),
+                )
+                .await,
+        )?
+        else {
+            continue;
+        };
+        let mut routing = Vec::new();
+        for r in d.routing_configuration() {
+            let Some(version) = version_number(r.state_machine_version_arn()) else {
+                return Err(AwsError::Unexpected {
+                    api: "sfn:DescribeStateMachineAlias",
+                    message: format!("{} is not a version ARN", r.state_machine_version_arn()),
+                });
+            };
+            routing.push(RouteStatus {
+                version,
+                weight: r.weight().max(0) as u32,
+            });
+        }
+        let name = d
+            .name()
+            .map(str::to_string)
+            .or_else(|| alias_arn.rsplit(':').next().map(str::to_string))
+            .unwrap_or_default();
+        out.push(ObservedAlias {
+            name,
+            arn: alias_arn,
+            description: d.description().map(str::to_string),
+            routing,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 /// Tags of a Step Functions resource (state machine or activity); `None` if it vanished meanwhile.
@@ -540,6 +682,87 @@ pub async fn alarms(clients: &AwsClients, prefix: &str) -> Result<Vec<ObservedAl
     Ok(out)
 }
 
+/// DescribeAlarms takes at most this many names per request.
+const DESCRIBE_ALARMS_MAX_NAMES: usize = 100;
+
+/// The state of each named alarm, in the order asked, `None` for a name with no alarm in this account
+/// and region. Metric and composite alarms both count (DescribeAlarms returns only metric alarms unless
+/// asked for both; composite ones need the permission on `*`, which the operator's policy grants).
+/// Names repeated in `names` are answered each time.
+pub async fn alarm_states(
+    clients: &AwsClients,
+    names: &[String],
+) -> Result<Vec<(String, Option<AlarmState>)>, AwsError> {
+    let mut found: BTreeMap<String, AlarmState> = BTreeMap::new();
+    let mut wanted: Vec<&String> = names.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    for chunk in wanted.chunks(DESCRIBE_ALARMS_MAX_NAMES) {
+        let chunk: Vec<String> = chunk.iter().map(|n| n.to_string()).collect();
+        let mut token: Option<String> = None;
+        loop {
+            let page = clients
+                .call(
+                    "cloudwatch:DescribeAlarms",
+                    clients
+                        .cloudwatch
+                        .describe_alarms()
+                        .set_alarm_names(Some(chunk.clone()))
+                        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+                        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?;
+            let metric = page
+                .metric_alarms()
+                .iter()
+                .map(|a| (a.alarm_name(), a.state_value()));
+            let composite = page
+                .composite_alarms()
+                .iter()
+                .map(|a| (a.alarm_name(), a.state_value()));
+            for (name, state) in metric.chain(composite) {
+                let Some(name) = name else { continue };
+                // The server filters by name; an answer for a name not asked is ignored.
+                if !chunk.iter().any(|n| n == name) {
+                    continue;
+                }
+                found.insert(name.to_string(), alarm_state(name, state)?);
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+    }
+    Ok(names
+        .iter()
+        .map(|n| (n.clone(), found.get(n).copied()))
+        .collect())
+}
+
+/// CloudWatch's `StateValue`. A state this code does not know is an error rather than a guess: reading
+/// it as OK could let a rollout pass an alarm it should stop on.
+fn alarm_state(
+    name: &str,
+    state: Option<&aws_sdk_cloudwatch::types::StateValue>,
+) -> Result<AlarmState, AwsError> {
+    use aws_sdk_cloudwatch::types::StateValue;
+    match state {
+        Some(StateValue::Ok) => Ok(AlarmState::Ok),
+        Some(StateValue::Alarm) => Ok(AlarmState::Alarm),
+        Some(StateValue::InsufficientData) => Ok(AlarmState::InsufficientData),
+        other => Err(AwsError::Unexpected {
+            api: "cloudwatch:DescribeAlarms",
+            message: format!(
+                "alarm {name}: unknown state {}",
+                other.map(|s| s.as_str()).unwrap_or("(none)")
+            ),
+        }),
+    }
+}
+
 /// Tags of one alarm; an alarm that vanished has none.
 pub async fn alarm_tags(
     clients: &AwsClients,
@@ -585,8 +808,10 @@ pub(crate) async fn machine_reading(
     listed_role_ok: bool,
 ) -> Result<(ObservedMachine, bool), AwsError> {
     let arn = clients.state_machine_arn(&desired.name);
-    let look_up_version = desired.publish.is_some() && desired.known_version_arn.is_none();
-    let state_machine = state_machine(clients, &arn, look_up_version).await?;
+    // Versions and aliases are read whenever publishing is on (to publish once per change, resolve
+    // `latest`, collect old versions) and on deletion (aliases go before the machine).
+    let with_versions = desired.publish.is_some() || depth == Depth::Delete;
+    let state_machine = state_machine(clients, &arn, with_versions).await?;
     let previous_state_machine = match &desired.previous_arn {
         Some(prev) if *prev != arn => state_machine_at(clients, prev).await?,
         _ => None,

@@ -6,9 +6,12 @@
 use super::apply::{ApplyContext, apply};
 use super::observe::{self, Depth};
 use super::{AwsClients, AwsError, CallCounts, noop_writes};
+use sfn_api::versions::RolloutStatus;
+use sfn_plan::rollout::RolloutEvent;
+use sfn_plan::versions::{RolloutContext, alias_arn, plan_versions};
 use sfn_plan::{
-    self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedMachine,
-    Operation, SPEC_HASH_TAG,
+    self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedAlias,
+    ObservedMachine, ObservedVersion, Operation, SPEC_HASH_TAG,
 };
 
 /// The result of reconciling one StateMachine.
@@ -18,8 +21,7 @@ pub struct Outcome {
     pub state_machine_arn: Option<String>,
     pub role_arn: Option<String>,
     pub alarm_names: Vec<String>,
-    /// The version published by this reconcile, else the newest one known (looked up only when
-    /// publishing is on and `known_version_arn` is unset).
+    /// The version published by this reconcile, else the newest one live (read when publishing is on).
     pub version_arn: Option<String>,
     /// The write operations performed, in order.
     pub operations: Vec<Operation>,
@@ -33,6 +35,16 @@ pub struct Outcome {
     /// What this reconcile observed is exactly what the previous reconcile of this machine observed
     /// before its writes: those writes changed nothing (see [`crate::noop_writes`]).
     pub previous_writes_were_noops: bool,
+    /// The published versions after this reconcile, newest first (empty without publishing).
+    pub versions: Vec<ObservedVersion>,
+    /// The aliases after this reconcile, in spec order.
+    pub aliases: Vec<ObservedAlias>,
+    /// The rollout status the rollout step reported (the alias with a Canary or Linear strategy).
+    pub rollout: Option<RolloutStatus>,
+    /// When a rollout needs the next look.
+    pub requeue_after: Option<std::time::Duration>,
+    /// Rollout events to emit.
+    pub rollout_events: Vec<RolloutEvent>,
 }
 
 /// The result of deleting (or releasing) one object's AWS resources.
@@ -96,10 +108,24 @@ pub async fn plan_machine_live(
     Ok(plan::plan_machine(desired, &observed)?)
 }
 
-/// Makes AWS match `desired`: role and policies, state machine, alarms.
+/// Makes AWS match `desired`: role and policies, state machine, alarms, then aliases and old versions.
+/// No rollout history: each alias's rollout starts from what AWS routes now.
 pub async fn reconcile_machine(
     clients: &AwsClients,
     desired: &DesiredMachine,
+) -> Result<Outcome, AwsError> {
+    reconcile_machine_with(clients, desired, &RolloutContext::at(jiff_now())).await
+}
+
+fn jiff_now() -> sfn_plan::versions::Timestamp {
+    sfn_plan::versions::Timestamp::now()
+}
+
+/// [`reconcile_machine`] with the rollout's history, requests and alarm states.
+pub async fn reconcile_machine_with(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    rollout: &RolloutContext,
 ) -> Result<Outcome, AwsError> {
     let before = clients.calls();
     let (observed, ops) = observe_and_plan(clients, desired).await?;
@@ -128,6 +154,61 @@ pub async fn reconcile_machine(
     {
         clients.writes.wrote(&desired.name, fingerprint);
     }
+    let mut versions = Vec::new();
+    let mut aliases = Vec::new();
+    let mut rollout_status = None;
+    let mut requeue_after = None;
+    let mut rollout_events = Vec::new();
+    if desired.publish.is_some()
+        && !ctx.waiting_for_deletion
+        && let Some(machine_arn) = ctx.state_machine_arn.clone()
+    {
+        let live = observed.state_machine.as_ref();
+        versions = live.map(|m| m.versions.clone()).unwrap_or_default();
+        if let Some(published) = &ctx.version_arn
+            && !versions.iter().any(|v| v.arn == *published)
+            && let Some(number) = observe::version_number(published)
+        {
+            versions.push(ObservedVersion {
+                arn: published.clone(),
+                number,
+                creation_time: None,
+                description: desired.publish.as_ref().and_then(|p| p.description.clone()),
+                revision_id: None,
+            });
+            versions.sort_by_key(|b| std::cmp::Reverse(b.number));
+        }
+        let live_aliases = live.map(|m| m.aliases.clone()).unwrap_or_default();
+        let planned = plan_versions(desired, &machine_arn, &versions, &live_aliases, rollout)?;
+        let mut alias_ctx = ApplyContext {
+            state_machine_arn: Some(machine_arn.clone()),
+            ..ApplyContext::default()
+        };
+        apply(clients, &planned.operations, &mut alias_ctx).await?;
+        let deleted: Vec<&str> = alias_ctx
+            .applied
+            .iter()
+            .filter_map(|op| match op {
+                Operation::DeleteStateMachineVersion { version_arn } => Some(version_arn.as_str()),
+                _ => None,
+            })
+            .collect();
+        versions.retain(|v| !deleted.contains(&v.arn.as_str()));
+        aliases = planned
+            .aliases
+            .iter()
+            .map(|a| ObservedAlias {
+                name: a.name.clone(),
+                arn: alias_arn(&machine_arn, &a.name),
+                description: a.description.clone(),
+                routing: a.routing.clone(),
+            })
+            .collect();
+        rollout_status = planned.rollout;
+        requeue_after = planned.requeue_after;
+        rollout_events = planned.events;
+        ctx.applied.extend(alias_ctx.applied);
+    }
     let role_arn = match &desired.role {
         DesiredRole::External { arn } => Some(arn.clone()),
         DesiredRole::Managed(r) => ctx.role_arns.get(&r.name).cloned(),
@@ -139,7 +220,7 @@ pub async fn reconcile_machine(
             observed
                 .state_machine
                 .as_ref()
-                .and_then(|m| m.latest_version_arn.clone())
+                .and_then(|m| m.latest_version().map(|v| v.arn.clone()))
         })
         .or_else(|| desired.known_version_arn.clone());
     Ok(Outcome {
@@ -156,6 +237,11 @@ pub async fn reconcile_machine(
         requeue: ctx.waiting_for_deletion,
         calls: clients.calls().since(&before),
         previous_writes_were_noops,
+        versions,
+        aliases,
+        rollout: rollout_status,
+        requeue_after,
+        rollout_events,
     })
 }
 

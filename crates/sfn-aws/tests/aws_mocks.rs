@@ -171,6 +171,8 @@ fn desired(role: DesiredRole) -> DesiredMachine {
         allow_replace: false,
         previous_arn: None,
         known_version_arn: None,
+        retain_versions: 10,
+        aliases: Vec::new(),
     }
 }
 

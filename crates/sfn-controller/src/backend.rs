@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use sfn_api::versions::{AliasStatus, RolloutStatus, VersionStatus};
 use sfn_plan::{DesiredActivity, DesiredMachine, MachineType};
 
 /// What a successful machine reconcile left in AWS.
@@ -25,6 +26,12 @@ pub struct MachineApplied {
     pub drift_corrected: bool,
     /// The previous reconcile's writes to this machine changed nothing in what AWS shows.
     pub previous_writes_were_noops: bool,
+    /// Published versions, newest first (`status.versions`).
+    pub versions: Vec<VersionStatus>,
+    /// Aliases with their ARN and routing (`status.aliases`).
+    pub aliases: Vec<AliasStatus>,
+    /// The rollout of the alias with a Canary or Linear strategy (`status.rollout`).
+    pub rollout: Option<RolloutStatus>,
 }
 
 /// What a successful activity reconcile left in AWS.
@@ -172,6 +179,26 @@ impl AwsBackend for AwsSdkBackend {
             operations: outcome.operations.len(),
             drift_corrected: outcome.drift_corrected,
             previous_writes_were_noops: outcome.previous_writes_were_noops,
+            versions: outcome
+                .versions
+                .into_iter()
+                .map(|v| VersionStatus {
+                    version: v.number,
+                    arn: v.arn,
+                    creation_time: v.creation_time,
+                    description: v.description,
+                })
+                .collect(),
+            aliases: outcome
+                .aliases
+                .into_iter()
+                .map(|a| AliasStatus {
+                    name: a.name,
+                    arn: a.arn,
+                    routing: a.routing,
+                })
+                .collect(),
+            rollout: outcome.rollout,
         })
     }
 
@@ -413,6 +440,7 @@ pub mod memory {
                 operations,
                 drift_corrected: drift,
                 previous_writes_were_noops: false,
+                ..MachineApplied::default()
             })
         }
 

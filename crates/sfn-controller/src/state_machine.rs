@@ -153,6 +153,9 @@ impl Kind for StateMachine {
         } else {
             None
         };
+        st.versions = applied.versions.clone();
+        st.aliases = applied.aliases.clone();
+        st.rollout = applied.rollout.clone();
         st.alarm_names = applied.alarm_names.clone();
         st.definition_hash = Some(built.definition_hash.clone());
         let mut warnings = built.warnings();
@@ -401,6 +404,7 @@ mod tests {
                 operations,
                 drift_corrected,
                 previous_writes_were_noops: false,
+                ..MachineApplied::default()
             },
             role_audit: None,
         }

@@ -185,3 +185,66 @@ fn the_argocd_cm_patch_embeds_the_same_script_for_every_kind() {
         );
     }
 }
+
+fn with_rollout(phase: &str, reason: &str, message: &str) -> Value {
+    object(
+        2,
+        json!({"observedGeneration": 2,
+               "conditions": [ready("True", "Compiled", "state machine is live")],
+               "rollout": {"alias": "live", "phase": phase, "stableVersion": 3, "canaryVersion": 4,
+                           "weight": 10, "step": 1, "steps": 2, "reason": reason, "message": message}}),
+    )
+}
+
+#[test]
+fn a_rollout_in_progress_or_paused_is_progressing_with_its_message() {
+    let (status, message) = health(&with_rollout(
+        "Progressing",
+        "StepCompleted",
+        "step 1 of 2: 10 % to version 4",
+    ));
+    assert_eq!(status, "Progressing");
+    assert_eq!(
+        message,
+        "rollout of alias live: step 1 of 2: 10 % to version 4"
+    );
+    let (status, message) = health(&with_rollout(
+        "Paused",
+        "AlarmMissing",
+        "alarm gate does not exist",
+    ));
+    assert_eq!(status, "Progressing");
+    assert!(message.contains("alarm gate does not exist"), "{message}");
+}
+
+#[test]
+fn a_rolled_back_rollout_is_degraded_with_the_alarm_named() {
+    let (status, message) = health(&with_rollout(
+        "Degraded",
+        "AlarmFired",
+        "alarm sfn-operator/demo-poller/ExecutionsFailed in ALARM: 100 % back to version 3",
+    ));
+    assert_eq!(status, "Degraded");
+    assert!(message.contains("ExecutionsFailed in ALARM"), "{message}");
+    // Without a message, the reason is shown.
+    let (status, message) = health(&with_rollout("Degraded", "Aborted", ""));
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        ("Degraded", "rollout of alias live: Aborted")
+    );
+}
+
+#[test]
+fn a_finished_rollout_is_healthy_and_a_stale_generation_still_waits() {
+    assert_eq!(
+        health(&with_rollout(
+            "Healthy",
+            "RolloutCompleted",
+            "100 % to version 4"
+        )),
+        ("Healthy".into(), "state machine is live".into())
+    );
+    let mut obj = with_rollout("Degraded", "AlarmFired", "x");
+    obj["metadata"]["generation"] = json!(3);
+    assert_eq!(health(&obj).0, "Progressing");
+}

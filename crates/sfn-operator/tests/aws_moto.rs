@@ -1458,4 +1458,86 @@ async fn a_retained_machine_keeps_its_log_group_and_foreign_groups_are_refused()
             .retention_in_days(),
         None
     );
+async fn put_alarm(clients: &AwsClients, name: &str) {
+    clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/States")
+        .metric_name("ExecutionsFailed")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
+        .send()
+        .await
+        .expect("alarm created");
+}
+
+async fn set_alarm_state(clients: &AwsClients, name: &str, state: &str) {
+    clients
+        .cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::from(state))
+        .state_reason("set by the test")
+        .send()
+        .await
+        .expect("alarm state set");
+}
+
+#[tokio::test]
+async fn alarm_states_are_read_by_name_and_missing_ones_are_none() {
+    use sfn_plan::rollout::AlarmState;
+    let clients = moto_clients("alarm_states_by_name").await;
+    for name in ["gate-ok", "gate-alarm", "gate-insufficient"] {
+        put_alarm(&clients, name).await;
+    }
+    set_alarm_state(&clients, "gate-ok", "OK").await;
+    set_alarm_state(&clients, "gate-alarm", "ALARM").await;
+    set_alarm_state(&clients, "gate-insufficient", "INSUFFICIENT_DATA").await;
+
+    let names: Vec<String> = ["gate-alarm", "gate-absent", "gate-ok", "gate-insufficient"]
+        .map(String::from)
+        .to_vec();
+    let states = observe::alarm_states(&clients, &names).await.unwrap();
+    assert_eq!(
+        states,
+        vec![
+            ("gate-alarm".to_string(), Some(AlarmState::Alarm)),
+            ("gate-absent".to_string(), None),
+            ("gate-ok".to_string(), Some(AlarmState::Ok)),
+            (
+                "gate-insufficient".to_string(),
+                Some(AlarmState::InsufficientData)
+            ),
+        ]
+    );
+
+    // A state change is seen on the next read.
+    set_alarm_state(&clients, "gate-alarm", "OK").await;
+    let again = observe::alarm_states(&clients, &names[..1]).await.unwrap();
+    assert_eq!(
+        again,
+        vec![("gate-alarm".to_string(), Some(AlarmState::Ok))]
+    );
+
+    // More names than one request takes: split into requests of 100, every answer kept.
+    let mut many: Vec<String> = (0..150).map(|i| format!("gate-absent-{i}")).collect();
+    many.push("gate-ok".into());
+    let before = clients.calls();
+    let states = observe::alarm_states(&clients, &many).await.unwrap();
+    let calls = clients.calls().since(&before);
+    assert_eq!(calls.get("cloudwatch:DescribeAlarms"), 2, "{calls}");
+    assert_eq!(states.len(), 151);
+    assert_eq!(states[150], ("gate-ok".to_string(), Some(AlarmState::Ok)));
+    assert!(states[..150].iter().all(|(_, s)| s.is_none()));
+
+    // Nothing asked, nothing sent.
+    let before = clients.calls();
+    assert_eq!(observe::alarm_states(&clients, &[]).await.unwrap(), vec![]);
+    assert_eq!(clients.calls().since(&before).total(), 0);
 }

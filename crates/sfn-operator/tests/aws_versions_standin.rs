@@ -292,3 +292,154 @@ async fn deleting_the_machine_deletes_its_versions_and_aliases() {
         .unwrap_err();
     assert_eq!(error_code(&gone), "ResourceNotFound");
 }
+
+fn alias(
+    name: &str,
+    version: Option<sfn_api::versions::VersionSelector>,
+) -> sfn_api::versions::AliasSpec {
+    sfn_api::versions::AliasSpec {
+        name: name.into(),
+        version,
+        ..Default::default()
+    }
+}
+
+fn routes(out: &aws::reconcile::Outcome, name: &str) -> Vec<(u32, u32)> {
+    out.aliases
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.routing.iter().map(|r| (r.version, r.weight)).collect())
+        .unwrap_or_default()
+}
+
+async fn live_alias_routes(clients: &AwsClients, alias_arn: &str) -> Vec<(String, i32)> {
+    clients
+        .sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(alias_arn)
+        .send()
+        .await
+        .unwrap()
+        .routing_configuration()
+        .iter()
+        .map(|r| (r.state_machine_version_arn().to_string(), r.weight()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_operator_publishes_once_per_change_even_after_a_restart() {
+    let clients = moto_clients("standin_publish_once").await;
+    let mut d = desired_machine(&clients, "demo", "once");
+    d.publish = Some(sfn_plan::PublishSpec {
+        description: Some("generation 1".into()),
+    });
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let arn = first.state_machine_arn.clone().unwrap();
+    assert_eq!(first.versions.len(), 1, "{first:?}");
+    // A resync with nothing changed publishes nothing.
+    let resync = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert!(resync.operations.is_empty(), "{:?}", resync.operations);
+    assert_eq!(listed_versions(&clients, &arn).await, [format!("{arn}:1")]);
+    // A restarted operator knows nothing from status; AWS's versions still say this change is published.
+    d.known_version_arn = None;
+    let restarted = moto_clients("standin_publish_once").await;
+    let after_restart = aws::reconcile_machine(&restarted, &d).await.unwrap();
+    assert!(
+        after_restart.operations.is_empty(),
+        "{:?}",
+        after_restart.operations
+    );
+    assert_eq!(
+        after_restart.version_arn.as_deref(),
+        Some(format!("{arn}:1").as_str())
+    );
+    // A change publishes exactly one more.
+    d.definition = definition("changed");
+    let changed = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        changed.version_arn.as_deref(),
+        Some(format!("{arn}:2").as_str())
+    );
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(
+        listed_versions(&clients, &arn).await,
+        [format!("{arn}:2"), format!("{arn}:1")]
+    );
+    let numbers: Vec<u32> = changed.versions.iter().map(|v| v.number).collect();
+    assert_eq!(numbers, [2, 1], "status order is newest first");
+}
+
+#[tokio::test]
+async fn aliases_follow_the_spec_and_gc_keeps_what_they_route_to() {
+    use sfn_api::versions::VersionSelector;
+    let clients = moto_clients("standin_operator_aliases").await;
+    let mut d = desired_machine(&clients, "demo", "aliased");
+    d.publish = Some(sfn_plan::PublishSpec { description: None });
+    d.retain_versions = 2;
+    d.aliases = vec![alias("prod", None)];
+    let first = aws::reconcile_machine(&clients, &d).await.unwrap();
+    let arn = first.state_machine_arn.clone().unwrap();
+    assert_eq!(routes(&first, "prod"), [(1, 100)]);
+    assert_eq!(
+        first.aliases[0].arn,
+        format!("{arn}:prod"),
+        "alias ARN is the machine ARN and the name"
+    );
+    assert_eq!(
+        live_alias_routes(&clients, &format!("{arn}:prod")).await,
+        [(format!("{arn}:1"), 100)]
+    );
+    // Pin a second alias to version 1, then publish three more versions: latest moves, the pin holds
+    // version 1 against the retained count of 2.
+    d.aliases
+        .push(alias("pinned", Some(VersionSelector::Number(1))));
+    for message in ["two", "three", "four"] {
+        d.definition = definition(message);
+        aws::reconcile_machine(&clients, &d).await.unwrap();
+    }
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert_eq!(routes(&out, "prod"), [(4, 100)]);
+    assert_eq!(routes(&out, "pinned"), [(1, 100)]);
+    assert_eq!(
+        listed_versions(&clients, &arn).await,
+        [format!("{arn}:4"), format!("{arn}:1")],
+        "versions 2 and 3 collected, 1 kept because an alias routes to it"
+    );
+    let numbers: Vec<u32> = out.versions.iter().map(|v| v.number).collect();
+    assert_eq!(numbers, [4, 1]);
+    // A pinned version that does not exist names the field and changes nothing.
+    d.aliases[1].version = Some(VersionSelector::Number(9));
+    let err = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("spec.aliases[1].version"), "{err}");
+    assert_eq!(
+        live_alias_routes(&clients, &format!("{arn}:pinned")).await,
+        [(format!("{arn}:1"), 100)]
+    );
+    // An alias dropped from the spec is deleted; deleting the object deletes the rest.
+    d.aliases.truncate(1);
+    aws::reconcile_machine(&clients, &d).await.unwrap();
+    let gone = clients
+        .sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(format!("{arn}:pinned"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&gone), "ResourceNotFound");
+    let deleted = aws::delete_machine(&clients, &d).await.unwrap();
+    let alias_deleted_first = deleted.operations.iter().position(|op| {
+        matches!(op, sfn_plan::Operation::DeleteStateMachineAlias { alias_arn } if alias_arn.ends_with(":prod"))
+    });
+    let machine_deleted = deleted
+        .operations
+        .iter()
+        .position(|op| matches!(op, sfn_plan::Operation::DeleteStateMachine { .. }));
+    assert!(
+        alias_deleted_first.is_some() && alias_deleted_first < machine_deleted,
+        "{:?}",
+        deleted.operations
+    );
+}

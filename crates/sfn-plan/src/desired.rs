@@ -479,14 +479,24 @@ pub fn build(
         }),
         tags: spec.tags.clone(),
         alarms,
-        publish: spec.publish.unwrap_or(false).then(|| PublishSpec {
-            description: spec.version_description.clone(),
+        publish: spec.publishes_versions().then(|| PublishSpec {
+            description: Some(naming::version_description(
+                sm.metadata.generation.unwrap_or(0),
+                sm.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(naming::GIT_REVISION_ANNOTATION))
+                    .map(String::as_str),
+                spec.version_description.as_deref(),
+            )),
         }),
         deletion_policy: deletion_policy(sm, settings),
         adopt: adopt(&sm.metadata),
         allow_replace: allow_replacement(&sm.metadata),
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
+        retain_versions: spec.retained_versions(),
+        aliases: spec.aliases.clone(),
     };
     Ok(Built {
         desired,
@@ -576,6 +586,8 @@ pub fn for_deletion(
         allow_replace: allow_replacement(&sm.metadata),
         previous_arn: sm.status.as_ref().and_then(|s| s.state_machine_arn.clone()),
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
+        retain_versions: sfn_api::versions::DEFAULT_RETAINED_VERSIONS,
+        aliases: Vec::new(),
     }
 }
 

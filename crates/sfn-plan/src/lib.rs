@@ -31,6 +31,7 @@ mod ownership;
 mod role;
 pub mod role_audit;
 pub mod rollout;
+pub mod versions;
 
 pub use activity::{plan_activity, plan_activity_deletion};
 pub use alarms::{alarms_needing_tags, resolve_alarm};
@@ -45,8 +46,9 @@ pub use machine::{plan_machine, plan_machine_deletion};
 pub use model::{
     DeletionPolicy, DesiredActivity, DesiredLogGroup, DesiredMachine, DesiredRole, EncryptionSpec,
     LoggingSpec, MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole,
-    ObservedActivity, ObservedAlarm, ObservedLogGroup, ObservedMachine, ObservedManagedPolicy,
-    ObservedRole, ObservedStateMachine, Owner, PublishSpec, SPEC_HASH_TAG,
+    ObservedActivity, ObservedAlarm, ObservedAlias, ObservedLogGroup, ObservedMachine,
+    ObservedManagedPolicy, ObservedRole, ObservedStateMachine, ObservedVersion, Owner, PublishSpec,
+    SPEC_HASH_TAG,
     STATE_MACHINE_ARN_PLACEHOLDER,
 };
 pub use operation::{Operation, RoleRef, StateMachineUpdate};

@@ -142,9 +142,11 @@ pub fn plan_machine(
                     publish: desired.publish.clone(),
                 });
             } else if let Some(publish) = &desired.publish
-                && live.latest_version_arn.is_none()
-                && desired.known_version_arn.is_none()
+                && !live.current_revision_published()
             {
+                // Publishing was turned on for a machine that has not changed since (or its revision was
+                // never published): publish what runs now. Read back from AWS on every reconcile, so a
+                // restarted operator never publishes the same revision twice.
                 ops.push(Operation::PublishStateMachineVersion {
                     arn: live.arn.clone(),
                     revision_id: live.revision_id.clone(),
@@ -235,6 +237,13 @@ pub fn plan_machine_deletion(
         .flatten()
     {
         if !machine.is_deleting() && owner.owns(&machine.tags) {
+            // The machine's aliases are ours with it; they go first, so nothing routes to a machine
+            // that is half gone.
+            for alias in &machine.aliases {
+                ops.push(Operation::DeleteStateMachineAlias {
+                    alias_arn: alias.arn.clone(),
+                });
+            }
             ops.push(Operation::DeleteStateMachine {
                 arn: machine.arn.clone(),
             });

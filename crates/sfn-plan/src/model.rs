@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use sfn_alarms::AlarmSpec;
 use sfn_api::naming;
+use sfn_api::versions::{AliasSpec, RouteStatus};
 
 use crate::compare::canonical_json;
 
@@ -241,9 +242,20 @@ pub struct DesiredMachine {
     /// The state machine ARN this object was last reconciled to (`status.stateMachineArn`); when its name
     /// differs from `name`, the AWS name changed.
     pub previous_arn: Option<String>,
-    /// The version ARN last reported (`status.versionArn`). With publishing on and this unknown, the AWS
-    /// layer looks the newest version up, and one is published if there is none.
+    /// The version ARN last reported (`status.versionArn`); bookkeeping only, since the versions are
+    /// always read back from AWS when publishing is on.
     pub known_version_arn: Option<String>,
+    /// Published versions to keep (`spec.retainVersions`); older ones are deleted unless an alias routes
+    /// to them.
+    #[serde(default = "default_retained_versions")]
+    pub retain_versions: u32,
+    /// The aliases the machine must have, as declared (`spec.aliases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<AliasSpec>,
+}
+
+fn default_retained_versions() -> u32 {
+    sfn_api::versions::DEFAULT_RETAINED_VERSIONS
 }
 
 impl DesiredMachine {
@@ -257,6 +269,11 @@ impl DesiredMachine {
             obj.remove("adopt");
             obj.remove("allowReplace");
             obj.remove("deletionPolicy");
+            // The description names the generation, which moves with every edit of the object; a
+            // version is only published on a real change, so it says nothing about what is applied.
+            if let Some(publish) = obj.get_mut("publish").and_then(Value::as_object_mut) {
+                publish.remove("description");
+            }
         }
         let canonical = canonical_json(&hashed);
         let digest = Sha256::digest(canonical.to_string().as_bytes());
@@ -297,14 +314,63 @@ pub struct ObservedStateMachine {
     /// Absent on emulators that do not model revisions.
     pub revision_id: Option<String>,
     pub tags: BTreeMap<String, String>,
-    /// The newest published version; only read when publishing is desired.
-    pub latest_version_arn: Option<String>,
+    /// The published versions, newest first; only read when publishing is desired (or on deletion).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<ObservedVersion>,
+    /// The machine's aliases; only read when publishing is desired (or on deletion).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<ObservedAlias>,
 }
 
 impl ObservedStateMachine {
     pub fn is_deleting(&self) -> bool {
         self.status == "DELETING"
     }
+
+    /// The newest published version.
+    pub fn latest_version(&self) -> Option<&ObservedVersion> {
+        self.versions.first()
+    }
+
+    /// Whether the current revision already has a published version. Step Functions gives every
+    /// version the revision id it was published from; where the revision ids are unknown (emulators),
+    /// any version counts, since publishing always goes with the update that made the revision.
+    pub fn current_revision_published(&self) -> bool {
+        match self.latest_version() {
+            None => false,
+            Some(v) => match (&self.revision_id, &v.revision_id) {
+                (Some(live), Some(published)) => live == published,
+                _ => true,
+            },
+        }
+    }
+}
+
+/// One published version of a state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedVersion {
+    /// `<state machine ARN>:<number>`.
+    pub arn: String,
+    pub number: u32,
+    /// RFC 3339.
+    pub creation_time: Option<String>,
+    /// Only read for the newest version.
+    pub description: Option<String>,
+    /// The revision the version was published from; only read for the newest version.
+    pub revision_id: Option<String>,
+}
+
+/// One alias of a state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedAlias {
+    pub name: String,
+    /// `<state machine ARN>:<alias>`.
+    pub arn: String,
+    pub description: Option<String>,
+    /// Where it routes: one or two versions with weights summing to 100.
+    pub routing: Vec<RouteStatus>,
 }
 
 /// The live execution role, its documents URL-decoded and parsed.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use sfn_alarms::AlarmSpec;
+use sfn_api::versions::RouteStatus;
 
 use crate::model::{EncryptionSpec, LoggingSpec, MachineType, PublishSpec};
 
@@ -122,6 +123,26 @@ pub enum Operation {
         arn: String,
         revision_id: Option<String>,
         description: Option<String>,
+    },
+    /// Deletes one published version (nothing routes to it).
+    DeleteStateMachineVersion {
+        version_arn: String,
+    },
+    CreateStateMachineAlias {
+        machine_arn: String,
+        name: String,
+        description: Option<String>,
+        /// Version numbers of `machine_arn` and their weights.
+        routing: Vec<RouteStatus>,
+    },
+    UpdateStateMachineAlias {
+        alias_arn: String,
+        machine_arn: String,
+        description: Option<String>,
+        routing: Vec<RouteStatus>,
+    },
+    DeleteStateMachineAlias {
+        alias_arn: String,
     },
     /// Tags a state machine or an activity (Step Functions `TagResource`).
     TagResource {
@@ -269,6 +290,21 @@ impl Operation {
             Operation::PublishStateMachineVersion { arn, .. } => {
                 format!("publish a version of {arn}")
             }
+            Operation::DeleteStateMachineVersion { version_arn } => {
+                format!("delete version {version_arn}")
+            }
+            Operation::CreateStateMachineAlias {
+                machine_arn,
+                name,
+                routing,
+                ..
+            } => format!("create alias {machine_arn}:{name} ({})", routes_of(routing)),
+            Operation::UpdateStateMachineAlias {
+                alias_arn, routing, ..
+            } => format!("update alias {alias_arn} ({})", routes_of(routing)),
+            Operation::DeleteStateMachineAlias { alias_arn } => {
+                format!("delete alias {alias_arn}")
+            }
             Operation::TagResource { arn, tags } => format!("tag {arn} ({})", keys_of(tags)),
             Operation::UntagResource { arn, keys } => {
                 format!("untag {arn} ({})", keys.join(", "))
@@ -300,6 +336,14 @@ impl Operation {
             Operation::DeleteLogGroup { name } => format!("delete log group {name}"),
         }
     }
+}
+
+fn routes_of(routing: &[RouteStatus]) -> String {
+    routing
+        .iter()
+        .map(|r| format!("version {} {}%", r.version, r.weight))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn keys_of(tags: &BTreeMap<String, String>) -> String {

@@ -81,6 +81,8 @@ fn desired() -> DesiredMachine {
         allow_replace: false,
         previous_arn: None,
         known_version_arn: None,
+        retain_versions: 10,
+        aliases: Vec::new(),
     }
 }
 
@@ -117,7 +119,8 @@ fn converged(d: &DesiredMachine) -> ObservedMachine {
             encryption: None,
             revision_id: Some("rev-1".into()),
             tags: d.full_tags(),
-            latest_version_arn: None,
+            versions: Vec::new(),
+            aliases: Vec::new(),
         }),
         role: Some(ObservedRole {
             arn: ROLE_ARN.into(),
@@ -472,12 +475,30 @@ fn publish_with_an_update_or_once_when_no_version_exists() {
             description: Some("v2".into()),
         }]
     );
-    observed.state_machine.as_mut().unwrap().latest_version_arn = Some(format!("{SM_ARN}:1"));
+    // The current revision published already (read back from AWS, as after a restart): nothing to do.
+    let version = |revision: Option<&str>| ObservedVersion {
+        arn: format!("{SM_ARN}:1"),
+        number: 1,
+        creation_time: None,
+        description: None,
+        revision_id: revision.map(str::to_owned),
+    };
+    observed.state_machine.as_mut().unwrap().versions = vec![version(Some("rev-1"))];
     assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
-    // A version reported earlier (status) counts as well.
-    observed.state_machine.as_mut().unwrap().latest_version_arn = None;
+    // A version of an older revision (the machine changed while publishing was off): publish this one.
+    observed.state_machine.as_mut().unwrap().versions = vec![version(Some("rev-0"))];
+    assert!(matches!(
+        plan_machine(&d, &observed).unwrap().as_slice(),
+        [Operation::PublishStateMachineVersion { .. }]
+    ));
+    // Revision ids unknown (emulators): any version counts, publishing goes with each update.
+    observed.state_machine.as_mut().unwrap().versions = vec![version(None)];
+    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    // What status reported earlier does not count: only AWS does.
+    observed.state_machine.as_mut().unwrap().versions.clear();
     d.known_version_arn = Some(format!("{SM_ARN}:1"));
-    assert_eq!(plan_machine(&d, &observed).unwrap(), vec![]);
+    assert_eq!(plan_machine(&d, &observed).unwrap().len(), 1);
+    observed.state_machine.as_mut().unwrap().versions = vec![version(Some("rev-1"))];
     d.definition = json!({"StartAt": "B", "States": {"B": {"Type": "Succeed"}}});
     let ops = plan_machine(&d, &observed).unwrap();
     let Operation::UpdateStateMachine { publish, .. } = &ops[0] else {
