@@ -192,7 +192,7 @@ async fn versions(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedVersion
         }
     }
     // Newest first whatever order the pages came in.
-    out.sort_by(|a, b| b.number.cmp(&a.number));
+    out.sort_by_key(|v| std::cmp::Reverse(v.number));
     if let Some(newest) = out.first_mut()
         && let Some(described) = not_found(
             clients

@@ -298,7 +298,7 @@ mod tests {
                 revision_id: None,
             })
             .collect();
-        v.sort_by(|a, b| b.number.cmp(&a.number));
+        v.sort_by_key(|v| std::cmp::Reverse(v.number));
         v
     }
 
