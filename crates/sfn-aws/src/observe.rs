@@ -193,7 +193,7 @@ async fn versions(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedVersion
         }
     }
     // Newest first whatever order the pages came in.
-    out.sort_by_key(|b| std::cmp::Reverse(b.number));
+    out.sort_by_key(|v| std::cmp::Reverse(v.number));
     if let Some(newest) = out.first_mut()
         && let Some(described) = not_found(
             clients

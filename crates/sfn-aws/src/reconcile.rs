@@ -176,7 +176,7 @@ pub async fn reconcile_machine_with(
                 description: desired.publish.as_ref().and_then(|p| p.description.clone()),
                 revision_id: None,
             });
-            versions.sort_by_key(|b| std::cmp::Reverse(b.number));
+            versions.sort_by_key(|v| std::cmp::Reverse(v.number));
         }
         let live_aliases = live.map(|m| m.aliases.clone()).unwrap_or_default();
         let planned = plan_versions(desired, &machine_arn, &versions, &live_aliases, rollout)?;

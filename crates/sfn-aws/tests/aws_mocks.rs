@@ -21,6 +21,7 @@ use aws_sdk_sfn::operation::create_state_machine::{
 use aws_sdk_sfn::operation::describe_state_machine::{
     DescribeStateMachineError, DescribeStateMachineOutput,
 };
+use aws_sdk_sfn::operation::list_state_machine_aliases::ListStateMachineAliasesOutput;
 use aws_sdk_sfn::operation::list_state_machine_versions::ListStateMachineVersionsOutput;
 use aws_sdk_sfn::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_sfn::operation::publish_state_machine_version::{
@@ -598,8 +599,9 @@ async fn publishing_an_unchanged_machine_pins_the_observed_revision() {
                 .unwrap()
         });
     let alarms = no_alarms();
+    let aliases = no_aliases();
     let clients = mocked(
-        &[&describe, &list_tags, &versions, &publish],
+        &[&describe, &list_tags, &versions, &aliases, &publish],
         &[],
         &[&alarms],
     );
@@ -633,14 +635,25 @@ async fn publishing_an_unchanged_machine_pins_the_observed_revision() {
         )
     });
     let alarms = no_alarms();
+    let aliases = no_aliases();
     let clients = mocked(
-        &[&describe, &list_tags, &versions, &publish],
+        &[&describe, &list_tags, &versions, &aliases, &publish],
         &[],
         &[&alarms],
     );
     let err = aws::reconcile_machine(&clients, &d).await.unwrap_err();
     assert_eq!(err.metric_label(), "conflict", "{err}");
     assert!(err.is_transient());
+}
+
+/// A machine without aliases (publishing reads them along with the versions).
+fn no_aliases() -> Rule {
+    mock!(aws_sdk_sfn::Client::list_state_machine_aliases).then_output(|| {
+        ListStateMachineAliasesOutput::builder()
+            .set_state_machine_aliases(Some(vec![]))
+            .build()
+            .unwrap()
+    })
 }
 
 fn desired_clone(d: &DesiredMachine) -> DesiredMachine {

@@ -255,7 +255,9 @@ pub fn plan_version_gc(
     retain: u32,
     protected: &BTreeSet<u32>,
 ) -> Vec<Operation> {
-    let retain = (retain.max(1) as usize).min(MAX_VERSIONS);
+    // One below AWS's limit, so that the next change can still be published (collection runs after
+    // publishing).
+    let retain = (retain.max(1) as usize).min(MAX_VERSIONS - 1);
     if versions.len() <= retain {
         return Vec::new();
     }
@@ -296,7 +298,7 @@ mod tests {
                 revision_id: None,
             })
             .collect();
-        v.sort_by_key(|b| std::cmp::Reverse(b.number));
+        v.sort_by_key(|v| std::cmp::Reverse(v.number));
         v
     }
 
@@ -440,6 +442,10 @@ mod tests {
         assert_eq!(deleted(&ops), [format!("{SM}:1"), format!("{SM}:2")]);
         assert!(plan_version_gc(&live, 5, &BTreeSet::new()).is_empty());
         assert!(plan_version_gc(&live, 9, &BTreeSet::new()).is_empty());
+        // At AWS's limit of 1000 with 1000 asked for, one goes: the next change must be publishable.
+        let full: Vec<u32> = (1..=1000).collect();
+        let ops = plan_version_gc(&versions(&full), 1000, &BTreeSet::new());
+        assert_eq!(deleted(&ops), [format!("{SM}:1")]);
     }
 
     #[test]
