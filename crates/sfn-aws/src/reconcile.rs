@@ -109,12 +109,49 @@ pub async fn plan_machine_live(
 }
 
 /// Makes AWS match `desired`: role and policies, state machine, alarms, then aliases and old versions.
-/// No rollout history: each alias's rollout starts from what AWS routes now.
+/// The rollout step gets the object's memory (`desired.rollout_memory`: the last status and the
+/// annotations) and, when an alias rolls out progressively, the gating alarms' states read now.
 pub async fn reconcile_machine(
     clients: &AwsClients,
     desired: &DesiredMachine,
 ) -> Result<Outcome, AwsError> {
-    reconcile_machine_with(clients, desired, &RolloutContext::at(jiff_now())).await
+    let ctx = rollout_context(clients, desired).await?;
+    reconcile_machine_with(clients, desired, &ctx).await
+}
+
+/// The rollout step's context for `desired`. Alarm states cost one `DescribeAlarms` per 100 names, and only
+/// for a machine with a Canary or Linear alias: an idle machine without one reads nothing more.
+pub async fn rollout_context(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+) -> Result<RolloutContext, AwsError> {
+    let mut ctx = RolloutContext::at(jiff_now());
+    ctx.previous = desired.rollout_memory.previous.clone();
+    ctx.requests = desired.rollout_memory.requests.clone();
+    let mut names: Vec<String> = Vec::new();
+    for alias in &desired.aliases {
+        let Some(rollout) = alias
+            .rollout
+            .as_ref()
+            .filter(|r| r.rollout_type() != sfn_api::versions::RolloutType::AllAtOnce)
+        else {
+            continue;
+        };
+        match &rollout.alarms {
+            Some(gating) => names.extend(gating.iter().cloned()),
+            None => names.extend(desired.alarms.iter().map(|a| a.name.clone())),
+        }
+    }
+    names.sort();
+    names.dedup();
+    if !names.is_empty() {
+        ctx.alarms = observe::alarm_states(clients, &names)
+            .await?
+            .into_iter()
+            .filter_map(|(name, state)| Some((name, state?)))
+            .collect();
+    }
+    Ok(ctx)
 }
 
 fn jiff_now() -> sfn_plan::versions::Timestamp {

@@ -172,6 +172,7 @@ fn desired(role: DesiredRole) -> DesiredMachine {
         allow_replace: false,
         previous_arn: None,
         known_version_arn: None,
+        rollout_memory: Default::default(),
         retain_versions: 10,
         aliases: Vec::new(),
     }

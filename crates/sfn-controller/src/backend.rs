@@ -32,6 +32,10 @@ pub struct MachineApplied {
     pub aliases: Vec<AliasStatus>,
     /// The rollout of the alias with a Canary or Linear strategy (`status.rollout`).
     pub rollout: Option<RolloutStatus>,
+    /// When a rollout needs another look (its next step, or watching its alarms), sooner than a resync.
+    pub requeue_after: Option<std::time::Duration>,
+    /// One event per rollout transition of this reconcile.
+    pub rollout_events: Vec<sfn_plan::rollout::RolloutEvent>,
 }
 
 /// What a successful activity reconcile left in AWS.
@@ -199,6 +203,8 @@ impl AwsBackend for AwsSdkBackend {
                 })
                 .collect(),
             rollout: outcome.rollout,
+            requeue_after: outcome.requeue_after,
+            rollout_events: outcome.rollout_events,
         })
     }
 

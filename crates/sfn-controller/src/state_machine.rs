@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use kube::runtime::controller::Action;
 
 use sfn_api::status::set_condition;
 use sfn_api::{CONDITION_ROLE_COVERS_DEFINITION, IamAudit, StateMachine, StateMachineStatus};
@@ -145,6 +146,11 @@ impl Kind for StateMachine {
         // without changing this object's generation).
         let drift = applied.operations > 0 && existed && applied.drift_corrected;
         let (requeue, resync_warning) = resync_action(self, config);
+        // A rollout's next step (or its alarm watch) comes before the resync.
+        let requeue = match applied.requeue_after {
+            Some(after) if after < config.resync_period => Action::requeue(after),
+            _ => requeue,
+        };
 
         st.state_machine_arn = Some(applied.state_machine_arn.clone());
         st.role_arn = applied.role_arn.clone();
@@ -200,6 +206,22 @@ impl Kind for StateMachine {
                 ),
             })
         };
+        // Rollout transitions: rollbacks and aborts as Warnings, the rest as the Normal event when the
+        // apply itself has none to report.
+        let mut rollout_warnings = Vec::new();
+        let mut event = event;
+        for e in &applied.rollout_events {
+            let note = Note {
+                reason: rollout_reason(&e.reason),
+                action: "Rollout",
+                note: e.message.clone(),
+            };
+            if e.warning {
+                rollout_warnings.push(note);
+            } else if event.is_none() {
+                event = Some(note);
+            }
+        }
         Synced {
             outcome: Outcome::Synced {
                 drift_corrected: drift,
@@ -207,7 +229,11 @@ impl Kind for StateMachine {
             },
             wrote_aws: applied.operations > 0,
             event,
-            warnings: new_warnings.into_iter().chain(missing_note).collect(),
+            warnings: new_warnings
+                .into_iter()
+                .chain(missing_note)
+                .chain(rollout_warnings)
+                .collect(),
             requeue,
         }
     }
@@ -364,6 +390,27 @@ fn missing_permissions_note(
         action: "Audit",
         note,
     })
+}
+
+/// The event reason of a rollout transition: the step's reasons are a fixed set of CamelCase words.
+fn rollout_reason(reason: &str) -> &'static str {
+    use sfn_plan::rollout::reason::*;
+    [
+        STARTED,
+        STEP_COMPLETED,
+        COMPLETED,
+        PROMOTED,
+        ABORTED,
+        ALARM_FIRED,
+        ALARM_MISSING,
+        RESUMED,
+        RETRIED,
+        SUPERSEDED,
+        UP_TO_DATE,
+    ]
+    .into_iter()
+    .find(|known| *known == reason)
+    .unwrap_or("Rollout")
 }
 
 #[cfg(test)]

@@ -1458,6 +1458,8 @@ async fn a_retained_machine_keeps_its_log_group_and_foreign_groups_are_refused()
             .retention_in_days(),
         None
     );
+}
+
 async fn put_alarm(clients: &AwsClients, name: &str) {
     clients
         .cloudwatch

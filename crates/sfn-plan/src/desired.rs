@@ -497,6 +497,7 @@ pub fn build(
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
         retain_versions: spec.retained_versions(),
         aliases: spec.aliases.clone(),
+        rollout_memory: rollout_memory(sm),
     };
     Ok(Built {
         desired,
@@ -588,6 +589,28 @@ pub fn for_deletion(
         known_version_arn: sm.status.as_ref().and_then(|s| s.version_arn.clone()),
         retain_versions: sfn_api::versions::DEFAULT_RETAINED_VERSIONS,
         aliases: Vec::new(),
+        rollout_memory: Default::default(),
+    }
+}
+
+/// The rollout status last reported and the promote/abort/retry annotations of `sm`.
+fn rollout_memory(sm: &StateMachine) -> crate::model::RolloutMemory {
+    use sfn_api::versions::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION};
+    let annotation = |key: &str| {
+        sm.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    crate::model::RolloutMemory {
+        previous: sm.status.as_ref().and_then(|s| s.rollout.clone()),
+        requests: crate::rollout::RolloutRequests {
+            promote: annotation(PROMOTE_ANNOTATION),
+            abort: annotation(ABORT_ANNOTATION),
+            retry: annotation(RETRY_ANNOTATION),
+        },
     }
 }
 

@@ -48,8 +48,7 @@ pub use model::{
     LoggingSpec, MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole,
     ObservedActivity, ObservedAlarm, ObservedAlias, ObservedLogGroup, ObservedMachine,
     ObservedManagedPolicy, ObservedRole, ObservedStateMachine, ObservedVersion, Owner, PublishSpec,
-    SPEC_HASH_TAG,
-    STATE_MACHINE_ARN_PLACEHOLDER,
+    RolloutMemory, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER,
 };
 pub use operation::{Operation, RoleRef, StateMachineUpdate};
 

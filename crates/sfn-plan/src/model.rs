@@ -252,6 +252,20 @@ pub struct DesiredMachine {
     /// The aliases the machine must have, as declared (`spec.aliases`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<AliasSpec>,
+    /// What the rollout step remembers between reconciles: the rollout status last reported and the
+    /// promote/abort/retry annotations. Inputs of the step, not a description of AWS resources, so never
+    /// part of the spec hash.
+    #[serde(skip)]
+    pub rollout_memory: RolloutMemory,
+}
+
+/// The object's side of a rollout's state (the other side is the alias routing in AWS).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RolloutMemory {
+    /// `status.rollout` as last written.
+    pub previous: Option<sfn_api::versions::RolloutStatus>,
+    /// The promote, abort and retry annotations.
+    pub requests: crate::rollout::RolloutRequests,
 }
 
 fn default_retained_versions() -> u32 {

@@ -348,6 +348,7 @@ pub fn desired_machine(clients: &AwsClients, namespace: &str, name: &str) -> Des
         allow_replace: false,
         previous_arn: None,
         known_version_arn: None,
+        rollout_memory: Default::default(),
         retain_versions: 10,
         aliases: Vec::new(),
     }
