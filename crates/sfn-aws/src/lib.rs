@@ -78,7 +78,7 @@ impl PropagationRetry {
 pub struct AwsSettings {
     pub rate_limits: RateLimits,
     pub propagation_retry: PropagationRetry,
-    /// Attempts per call by the SDK's adaptive retry strategy (throttling, 5xx, timeouts).
+    /// Attempts per call by the SDK's standard retry strategy (throttling, 5xx, timeouts).
     pub sdk_max_attempts: u32,
     /// Longest wait for a client-side rate limit token; a call whose token comes later fails with
     /// [`AwsError::RateLimited`] instead of sleeping. `None` waits as long as it takes (the one-shot
@@ -126,9 +126,20 @@ pub struct AwsClients {
     writes: Arc<noop_writes::WriteMemory>,
 }
 
+/// The SDK's standard retry mode: exponential backoff with jitter per call, and a retry quota that stops
+/// retrying while most calls fail. Not the adaptive mode: its client-side rate limiter is shared by every
+/// call to a service and cuts the sending rate by CUBIC on each throttling answer, so a modest share of
+/// throttled calls among thousands of reconciles (the soak injects 10 %) drags the whole client down to
+/// its floor of half a request per second, and reconciles wait inside the SDK without a trace. Pacing is
+/// the job of the per-API buckets in [`limiter`], shaped like the account's quotas; a throttled call is
+/// retried with backoff, and past `sdk_max_attempts` the reconcile fails and is requeued.
+pub fn retry_config(settings: &AwsSettings) -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(settings.sdk_max_attempts)
+}
+
 impl AwsClients {
     /// Clients from the standard AWS environment (region, credentials chain, `AWS_ENDPOINT_URL`), with
-    /// adaptive retries; asks STS once for the account id.
+    /// [`retry_config`]; asks STS once for the account id.
     pub async fn from_env() -> Result<Self, AwsError> {
         Self::from_env_with(AwsSettings::default()).await
     }
@@ -136,7 +147,7 @@ impl AwsClients {
     /// [`AwsClients::from_env`] with explicit settings.
     pub async fn from_env_with(settings: AwsSettings) -> Result<Self, AwsError> {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(settings.sdk_max_attempts))
+            .retry_config(retry_config(&settings))
             .load()
             .await;
         Self::from_sdk_config(&config, settings).await
@@ -305,6 +316,19 @@ mod tests {
         assert_eq!(r.delay(2), Duration::from_millis(200));
         assert_eq!(r.delay(3), Duration::from_millis(350));
         assert_eq!(r.delay(30), Duration::from_millis(350));
+    }
+
+    /// Adaptive mode's shared CUBIC limiter stalled a thousand-object soak with 10 % throttling; the
+    /// clients retry in standard mode with the configured attempts.
+    #[test]
+    fn calls_retry_in_standard_mode_not_adaptive() {
+        let settings = AwsSettings {
+            sdk_max_attempts: 7,
+            ..AwsSettings::default()
+        };
+        let config = retry_config(&settings);
+        assert_eq!(config.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(config.max_attempts(), 7);
     }
 
     /// The controller runs reconciles on a multi-threaded runtime: the futures must be `Send`.

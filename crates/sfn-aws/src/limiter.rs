@@ -4,8 +4,9 @@
 //! (for example DescribeStateMachine and CreateStateMachine have different bucket sizes and refill rates;
 //! see "Quotas related to API action throttling" in the Step Functions developer guide). A thousand
 //! objects resyncing at once must not drain those buckets for every other user of the account, so every
-//! call first takes a token from a local bucket of the same shape. The SDK's adaptive retry mode handles
-//! the throttling that still happens.
+//! call first takes a token from a local bucket of the same shape. The SDK's standard retry mode (backoff
+//! with jitter) handles the throttling that still happens; see [`crate::retry_config`] for why not the
+//! adaptive one.
 //!
 //! Every call is also counted, so tests and the cost benchmark can assert how many reads and writes a
 //! reconcile makes.
