@@ -809,8 +809,10 @@ pub(crate) async fn machine_reading(
 ) -> Result<(ObservedMachine, bool), AwsError> {
     let arn = clients.state_machine_arn(&desired.name);
     // Versions and aliases are read whenever publishing is on (to publish once per change, resolve
-    // `latest`, collect old versions) and on deletion (aliases go before the machine).
-    let with_versions = desired.publish.is_some() || depth == Depth::Delete;
+    // `latest`, collect old versions), also on deletion (aliases go before the machine). A machine that
+    // never published has neither, and DeleteStateMachine removes any left anyway, so its deletion
+    // does not pay for the two listings.
+    let with_versions = desired.publish.is_some();
     let state_machine = state_machine(clients, &arn, with_versions).await?;
     let previous_state_machine = match &desired.previous_arn {
         Some(prev) if *prev != arn => state_machine_at(clients, prev).await?,

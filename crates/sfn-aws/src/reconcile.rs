@@ -87,7 +87,7 @@ async fn observe_and_plan(
     if ops.is_empty() || !listed {
         return Ok((observed, ops));
     }
-    let observed = observe_for_plan(clients, desired).await?;
+    let observed = Box::pin(observe_for_plan(clients, desired)).await?;
     let ops = plan::plan_machine(desired, &observed)?;
     Ok((observed, ops))
 }
@@ -104,7 +104,7 @@ pub async fn plan_machine_live(
     clients: &AwsClients,
     desired: &DesiredMachine,
 ) -> Result<Vec<Operation>, AwsError> {
-    let observed = observe_for_plan(clients, desired).await?;
+    let observed = Box::pin(observe_for_plan(clients, desired)).await?;
     Ok(plan::plan_machine(desired, &observed)?)
 }
 
@@ -116,7 +116,7 @@ pub async fn reconcile_machine(
     desired: &DesiredMachine,
 ) -> Result<Outcome, AwsError> {
     let ctx = rollout_context(clients, desired).await?;
-    reconcile_machine_with(clients, desired, &ctx).await
+    Box::pin(reconcile_machine_with(clients, desired, &ctx)).await
 }
 
 /// The rollout step's context for `desired`. Alarm states cost one `DescribeAlarms` per 100 names, and only
@@ -165,7 +165,9 @@ pub async fn reconcile_machine_with(
     rollout: &RolloutContext,
 ) -> Result<Outcome, AwsError> {
     let before = clients.calls();
-    let (observed, ops) = observe_and_plan(clients, desired).await?;
+    // Boxed: the observe and apply futures hold every call's state, and inline they make one frame
+    // big enough to overflow a 2 MiB thread stack in a debug build.
+    let (observed, ops) = Box::pin(observe_and_plan(clients, desired)).await?;
     let fingerprint = noop_writes::fingerprint(&observed);
     let previous_writes_were_noops = clients.writes.observed(&desired.name, fingerprint);
     let drift_corrected = !ops.is_empty()
@@ -178,7 +180,7 @@ pub async fn reconcile_machine_with(
     if !ops.is_empty() {
         note_role_write(clients, desired).await;
     }
-    let applied = apply(clients, &ops, &mut ctx).await;
+    let applied = Box::pin(apply(clients, &ops, &mut ctx)).await;
     if !ops.is_empty() {
         note_role_write(clients, desired).await;
     }
@@ -221,7 +223,7 @@ pub async fn reconcile_machine_with(
             state_machine_arn: Some(machine_arn.clone()),
             ..ApplyContext::default()
         };
-        apply(clients, &planned.operations, &mut alias_ctx).await?;
+        Box::pin(apply(clients, &planned.operations, &mut alias_ctx)).await?;
         let deleted: Vec<&str> = alias_ctx
             .applied
             .iter()
@@ -297,13 +299,13 @@ pub async fn delete_machine(
             calls: CallCounts::default(),
         });
     }
-    let observed = observe::machine(clients, desired, Depth::Delete).await?;
+    let observed = Box::pin(observe::machine(clients, desired, Depth::Delete)).await?;
     let ops = plan::plan_machine_deletion(desired, &observed);
     let mut ctx = ApplyContext::from_observed(&observed);
     if !ops.is_empty() {
         note_role_write(clients, desired).await;
     }
-    let applied = apply(clients, &ops, &mut ctx).await;
+    let applied = Box::pin(apply(clients, &ops, &mut ctx)).await;
     if !ops.is_empty() {
         note_role_write(clients, desired).await;
     }

@@ -93,6 +93,7 @@ impl Kind for Activity {
                 action: "Apply",
                 note: format!("{verb} activity {}", applied.activity_arn),
             }),
+            notes: Vec::new(),
             warnings: Vec::new(),
             // An unusable resync annotation has nowhere to show in an Activity's status.
             requeue: resync_action(self, config).0,

@@ -79,6 +79,8 @@ pub struct Synced {
     pub wrote_aws: bool,
     /// Published (as Normal) after the status write.
     pub event: Option<Note>,
+    /// More Normal events, published after `event` (a rollout's transitions).
+    pub notes: Vec<Note>,
     /// Published as Warnings after the status write, in order: what the status did not show before (new
     /// definition warnings, a role newly found short of permissions). One reconcile can have several.
     pub warnings: Vec<Note>,
@@ -298,6 +300,10 @@ async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Acti
                     ctx.metrics.drift_corrected(K::KIND);
                 }
                 ctx.event(obj.as_ref(), false, event.reason, event.action, event.note)
+                    .await;
+            }
+            for note in synced.notes {
+                ctx.event(obj.as_ref(), false, note.reason, note.action, note.note)
                     .await;
             }
             for note in synced.warnings {

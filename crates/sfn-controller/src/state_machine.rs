@@ -206,10 +206,9 @@ impl Kind for StateMachine {
                 ),
             })
         };
-        // Rollout transitions: rollbacks and aborts as Warnings, the rest as the Normal event when the
-        // apply itself has none to report.
+        // Rollout transitions, one event each: rollbacks, aborts and pauses as Warnings.
         let mut rollout_warnings = Vec::new();
-        let mut event = event;
+        let mut notes = Vec::new();
         for e in &applied.rollout_events {
             let note = Note {
                 reason: rollout_reason(&e.reason),
@@ -218,8 +217,8 @@ impl Kind for StateMachine {
             };
             if e.warning {
                 rollout_warnings.push(note);
-            } else if event.is_none() {
-                event = Some(note);
+            } else {
+                notes.push(note);
             }
         }
         Synced {
@@ -229,6 +228,7 @@ impl Kind for StateMachine {
             },
             wrote_aws: applied.operations > 0,
             event,
+            notes,
             warnings: new_warnings
                 .into_iter()
                 .chain(missing_note)
@@ -509,6 +509,49 @@ mod tests {
         assert_eq!((event.reason, event.action), ("DriftCorrected", "Update"));
         let (updated, _) = synced(&machine(existing()), &applied(1, false));
         assert_eq!(updated.event.map(|e| e.reason), Some("Updated"));
+    }
+
+    #[test]
+    fn rollout_transitions_become_events_and_the_next_step_comes_before_the_resync() {
+        use sfn_plan::rollout::{RolloutEvent, reason};
+        let mut a = applied(1, false);
+        a.machine.requeue_after = Some(std::time::Duration::from_secs(7));
+        a.machine.rollout_events = vec![
+            RolloutEvent {
+                warning: false,
+                reason: reason::STEP_COMPLETED.into(),
+                message: "live: version 2 at 20 %".into(),
+            },
+            RolloutEvent {
+                warning: true,
+                reason: reason::ALARM_FIRED.into(),
+                message: "live: alarm m-failed in ALARM".into(),
+            },
+        ];
+        let (stepped, _) = synced(&machine(existing()), &a);
+        assert_eq!(stepped.event.map(|e| e.reason), Some("Updated"));
+        assert_eq!(
+            stepped.notes.iter().map(|n| n.reason).collect::<Vec<_>>(),
+            [reason::STEP_COMPLETED]
+        );
+        assert!(
+            stepped
+                .warnings
+                .iter()
+                .any(|n| n.reason == reason::ALARM_FIRED && n.note.contains("m-failed"))
+        );
+        assert_eq!(
+            stepped.requeue,
+            Action::requeue(std::time::Duration::from_secs(7))
+        );
+        // No rollout: the resync alone.
+        let (plain, _) = synced(&machine(existing()), &applied(0, false));
+        assert!(plain.notes.is_empty());
+        assert_ne!(
+            plain.requeue,
+            Action::requeue(std::time::Duration::from_secs(7))
+        );
+        assert_eq!(rollout_reason("Unheard"), "Rollout");
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl Kind for TaskIntegration {
             },
             wrote_aws: false,
             event: None,
+            notes: Vec::new(),
             warnings: Vec::new(),
             // A TaskIntegration owns nothing in AWS, so there is no drift to look for: it is reconciled
             // again only when it, or what it points at, changes.

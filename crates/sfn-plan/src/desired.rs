@@ -445,6 +445,7 @@ pub fn build(
 
     let alarms = alarms_for(sm, &name, &definition, settings)
         .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
+    check_progressive_aliases(&object, &spec.aliases)?;
 
     let desired = DesiredMachine {
         owner: owner_of(&sm.metadata),
@@ -590,6 +591,32 @@ pub fn for_deletion(
         retain_versions: sfn_api::versions::DEFAULT_RETAINED_VERSIONS,
         aliases: Vec::new(),
         rollout_memory: Default::default(),
+    }
+}
+
+/// `status.rollout` reports one rollout, so at most one alias may move progressively (Canary or Linear);
+/// the others route all at once.
+fn check_progressive_aliases(
+    object: &str,
+    aliases: &[sfn_api::versions::AliasSpec],
+) -> Result<(), DesiredError> {
+    let progressive: Vec<usize> = aliases
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.rollout
+                .as_ref()
+                .is_some_and(|r| r.rollout_type() != sfn_api::versions::RolloutType::AllAtOnce)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match progressive.as_slice() {
+        [_, second, ..] => Err(DesiredError::InvalidSpec(format!(
+            "{object}: spec.aliases[{second}].rollout: only one alias may have a Canary or Linear rollout \
+             (spec.aliases[{}] has one already); route the others AllAtOnce",
+            progressive[0]
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -1159,5 +1186,28 @@ mod tests {
         };
         assert!(role.managed_policies.is_empty());
         assert_eq!(role.policies.len(), 1);
+    }
+
+    #[test]
+    fn two_progressive_aliases_are_refused_naming_the_second() {
+        use sfn_api::versions::{AliasSpec, RolloutSpec, RolloutType};
+        let canary = |name: &str| AliasSpec {
+            name: name.into(),
+            rollout: Some(RolloutSpec {
+                type_: Some(RolloutType::Canary),
+                ..RolloutSpec::default()
+            }),
+            ..AliasSpec::default()
+        };
+        let plain = AliasSpec {
+            name: "beta".into(),
+            ..AliasSpec::default()
+        };
+        assert!(check_progressive_aliases("demo/m", &[canary("live"), plain.clone()]).is_ok());
+        let err = check_progressive_aliases("demo/m", &[canary("live"), plain, canary("prod")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("spec.aliases[2].rollout"), "{err}");
+        assert!(err.contains("spec.aliases[0]"), "{err}");
     }
 }
