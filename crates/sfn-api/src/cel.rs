@@ -5,6 +5,10 @@
 /// CEL: exactly one service block in a TaskIntegration.
 pub const ONE_SERVICE_BLOCK_RULE: &str = "[has(self.lambda), has(self.sns), has(self.sqs), has(self.ecs), has(self.batch), has(self.glue), has(self.sagemakerTraining), has(self.sagemakerTransform), has(self.dynamodb), has(self.eventbridge), has(self.http), has(self.stepFunctions), has(self.activity), has(self.awsSdk)].exists_one(x, x)";
 
+/// CEL: a stepFunctions block names an alias only together with a StateMachine object; an ARN carries its
+/// own qualifier.
+pub const ALIAS_NEEDS_REF_RULE: &str = "!has(self.alias) || has(self.stateMachineRef)";
+
 /// CEL rules on every typed state (`definition.states[*]`, `fragments[*].states[*]`).
 pub const STATE_RULES: &[&str] = &[
     "!(has(self.integration) && has(self.resource))",
@@ -47,6 +51,11 @@ pub fn cel_rules() -> Vec<(&'static str, String, &'static str)> {
             "TaskIntegration",
             ".spec.stepFunctions".into(),
             "has(self.stateMachineRef) != has(self.stateMachineArn)",
+        ),
+        (
+            "TaskIntegration",
+            ".spec.stepFunctions".into(),
+            ALIAS_NEEDS_REF_RULE,
         ),
         (
             "TaskIntegration",

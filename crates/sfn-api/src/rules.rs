@@ -10,7 +10,9 @@
 //! We do not embed a CEL interpreter: the expressions are simple `has()` / `==` forms, and an
 //! interpreter would be a large dependency for six one-liners.
 
-pub use crate::cel::{CHOICE_RULES, ONE_SERVICE_BLOCK_RULE, STATE_RULES, cel_rules};
+pub use crate::cel::{
+    ALIAS_NEEDS_REF_RULE, CHOICE_RULES, ONE_SERVICE_BLOCK_RULE, STATE_RULES, cel_rules,
+};
 pub use crate::field_error::FieldError;
 
 use super::definition::{State, StateType};
@@ -162,6 +164,16 @@ pub fn validate_task_integration(spec: &TaskIntegrationSpec) -> Vec<FieldError> 
             "exactly one of stateMachineRef and stateMachineArn must be set",
         ));
     }
+    if let Some(sf) = &spec.step_functions
+        && sf.alias.is_some()
+        && sf.state_machine_ref.is_none()
+    {
+        errors.push(FieldError::new(
+            "spec.stepFunctions.alias",
+            "alias is used with stateMachineRef; with stateMachineArn, give the alias ARN \
+             (arn:...:stateMachine:NAME:ALIAS)",
+        ));
+    }
     if let Some(activity) = &spec.activity
         && activity.activity_ref.is_some() == activity.activity_arn.is_some()
     {
@@ -194,5 +206,26 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "spec.type");
         assert!(errors[0].message.contains("was STANDARD, now EXPRESS"));
+    }
+
+    #[test]
+    fn an_alias_goes_with_a_state_machine_ref_only() {
+        use crate::task_integration::{ObjectRef, StepFunctionsIntegration};
+        let spec = |by_ref: bool| TaskIntegrationSpec {
+            step_functions: Some(StepFunctionsIntegration {
+                state_machine_ref: by_ref.then(|| ObjectRef {
+                    name: "child".into(),
+                }),
+                state_machine_arn: (!by_ref)
+                    .then(|| "arn:aws:states:us-east-1:123456789012:stateMachine:child".into()),
+                alias: Some("live".into()),
+            }),
+            ..Default::default()
+        };
+        assert!(validate_task_integration(&spec(true)).is_empty());
+        let errors = validate_task_integration(&spec(false));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "spec.stepFunctions.alias");
+        assert!(errors[0].message.contains(":stateMachine:NAME:ALIAS"));
     }
 }

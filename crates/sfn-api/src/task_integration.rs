@@ -445,15 +445,25 @@ pub struct HttpIntegration {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "has(self.stateMachineRef) != has(self.stateMachineArn)", "message": "exactly one of stateMachineRef and stateMachineArn must be set"},
+    {"rule": super::cel::ALIAS_NEEDS_REF_RULE, "message": "alias is used with stateMachineRef; with stateMachineArn, give the alias ARN (arn:...:stateMachine:NAME:ALIAS)"},
 ]))]
 pub struct StepFunctionsIntegration {
     /// A StateMachine object in the same namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_machine_ref: Option<ObjectRef>,
-    /// ARN of a state machine not managed here.
+    /// ARN of a state machine not managed here. A version or alias ARN (`...:stateMachine:NAME:3`,
+    /// `...:stateMachine:NAME:prod`) starts that version or alias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 20, max = 2048))]
     pub state_machine_arn: Option<String>,
+    /// With `stateMachineRef`: start the referenced machine through this alias (one of its
+    /// `spec.aliases`) rather than its latest revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 80),
+        regex(pattern = super::versions::ALIAS_NAME_PATTERN)
+    )]
+    pub alias: Option<String>,
 }
 
 /// Hand work to an activity worker.

@@ -51,15 +51,16 @@ impl JsonSchema for VersionSelector {
     }
 }
 
+/// What an alias name may be (AWS: 1 to 80 letters, digits, `-` and `_`, not only digits). Shared by
+/// `spec.aliases[].name` and a TaskIntegration's `stepFunctions.alias`, which names one of them.
+pub const ALIAS_NAME_PATTERN: &str = r"^[0-9A-Za-z_-]*[A-Za-z_-][0-9A-Za-z_-]*$";
+
 /// A named alias of the state machine (`spec.aliases[]`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AliasSpec {
     /// Alias name (AWS: 1 to 80 letters, digits, `-` and `_`, not only digits).
-    #[schemars(
-        length(min = 1, max = 80),
-        regex(pattern = r"^[0-9A-Za-z_-]*[A-Za-z_-][0-9A-Za-z_-]*$")
-    )]
+    #[schemars(length(min = 1, max = 80), regex(pattern = ALIAS_NAME_PATTERN))]
     pub name: String,
     /// Alias description.
     #[serde(default, skip_serializing_if = "Option::is_none")]

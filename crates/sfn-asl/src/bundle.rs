@@ -15,9 +15,9 @@ pub fn namespace_of(meta: &ObjectMeta) -> String {
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
 }
 
-/// The resolver for objects of `namespace` in `bundle`: their TaskIntegrations, and ARNs for their
+/// The resolver for objects of `namespace` in `bundle`: their TaskIntegrations, ARNs for their
 /// Activities and StateMachines in `account`/`region`, under the AWS names the operator gives them
-/// ([`naming::activity_name`], [`naming::state_machine_name`]).
+/// ([`naming::activity_name`], [`naming::state_machine_name`]), and the aliases each StateMachine declares.
 pub fn offline_resolver(
     bundle: &Bundle,
     namespace: &str,
@@ -48,6 +48,10 @@ pub fn offline_resolver(
     for sm in &bundle.state_machines {
         if namespace_of(&sm.metadata) == namespace {
             let name = sm.metadata.name.clone().unwrap_or_default();
+            r.state_machine_aliases.insert(
+                name.clone(),
+                sm.spec.aliases.iter().map(|a| a.name.clone()).collect(),
+            );
             if let Ok(aws) = naming::state_machine_name(namespace, &name, sm.spec.name.as_deref()) {
                 r.state_machine_arns.insert(name, arn("stateMachine", &aws));
             }

@@ -56,18 +56,43 @@ pub struct MissingReference {
     pub state: String,
     /// JSON pointer of that state in the ASL.
     pub pointer: String,
+    /// The StateMachine exists, but not the alias a TaskIntegration's `stepFunctions.alias` names: it is
+    /// missing from the machine's `spec.aliases` (which may still be edited, so this heals like any
+    /// other missing reference).
+    pub alias: Option<MissingAlias>,
+}
+
+/// An alias a TaskIntegration starts that its StateMachine does not declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingAlias {
+    /// The TaskIntegration whose `stepFunctions.alias` names it.
+    pub integration: String,
+    pub alias: String,
 }
 
 impl fmt::Display for MissingReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "state {:?} ({}): {} {:?} not found (or it has no ARN yet)",
-            self.state,
-            self.pointer,
-            self.kind.as_str(),
-            self.name
-        )
+        match &self.alias {
+            None => write!(
+                f,
+                "state {:?} ({}): {} {:?} not found (or it has no ARN yet)",
+                self.state,
+                self.pointer,
+                self.kind.as_str(),
+                self.name
+            ),
+            Some(a) => write!(
+                f,
+                "state {:?} ({}): TaskIntegration {:?}, field spec.stepFunctions.alias: {} {:?} \
+                 declares no alias {:?} (add it to its spec.aliases)",
+                self.state,
+                self.pointer,
+                a.integration,
+                self.kind.as_str(),
+                self.name,
+                a.alias
+            ),
+        }
     }
 }
 
@@ -1128,6 +1153,7 @@ impl<'a> Compiler<'a> {
                         name: name.clone(),
                         state: s.name.clone(),
                         pointer: ptr.to_owned(),
+                        alias: None,
                     });
                     return (format!("{UNRESOLVED}:{name}"), None);
                 };
@@ -1149,6 +1175,20 @@ impl<'a> Compiler<'a> {
                             name: missing,
                             state: s.name.clone(),
                             pointer: ptr.to_owned(),
+                            alias: None,
+                        });
+                        (format!("{UNRESOLVED}:{name}"), None)
+                    }
+                    Err(IntegrationError::AliasNotDeclared { machine, alias }) => {
+                        self.missing.push(MissingReference {
+                            kind: RefKind::StateMachine,
+                            name: machine,
+                            state: s.name.clone(),
+                            pointer: ptr.to_owned(),
+                            alias: Some(MissingAlias {
+                                integration: name.clone(),
+                                alias,
+                            }),
                         });
                         (format!("{UNRESOLVED}:{name}"), None)
                     }

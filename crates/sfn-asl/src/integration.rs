@@ -37,6 +37,11 @@ pub enum IntegrationError {
     /// A referenced object does not exist (yet), or has no ARN yet.
     #[error("{} {name:?} not found (or it has no ARN yet)", kind.as_str())]
     ReferenceNotFound { kind: RefKind, name: String },
+    /// `stepFunctions.alias` names an alias the referenced StateMachine does not declare (yet).
+    #[error(
+        "field stepFunctions.alias: StateMachine {machine:?} declares no alias {alias:?} in its spec.aliases"
+    )]
+    AliasNotDeclared { machine: String, alias: String },
     /// The TaskIntegration itself is wrong.
     #[error("{0}")]
     Invalid(String),
@@ -52,6 +57,8 @@ pub trait Resolver {
     fn activity_arn(&self, name: &str) -> Option<String>;
     /// The ARN of the StateMachine object `name`, once it exists in AWS.
     fn state_machine_arn(&self, name: &str) -> Option<String>;
+    /// Whether the StateMachine object `name` declares the alias `alias` in its `spec.aliases`.
+    fn state_machine_declares_alias(&self, name: &str, alias: &str) -> bool;
 }
 
 /// A resolver that knows nothing: every reference is missing. For definitions without integrations.
@@ -68,6 +75,9 @@ impl Resolver for NoReferences {
     fn state_machine_arn(&self, _: &str) -> Option<String> {
         None
     }
+    fn state_machine_declares_alias(&self, _: &str, _: &str) -> bool {
+        false
+    }
 }
 
 /// A resolver over in-memory maps (CLI, tests).
@@ -76,6 +86,9 @@ pub struct MapResolver {
     pub task_integrations: std::collections::BTreeMap<String, TaskIntegrationSpec>,
     pub activity_arns: std::collections::BTreeMap<String, String>,
     pub state_machine_arns: std::collections::BTreeMap<String, String>,
+    /// The alias names each StateMachine object declares (`spec.aliases[].name`).
+    pub state_machine_aliases:
+        std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Resolver for MapResolver {
@@ -87,6 +100,11 @@ impl Resolver for MapResolver {
     }
     fn state_machine_arn(&self, name: &str) -> Option<String> {
         self.state_machine_arns.get(name).cloned()
+    }
+    fn state_machine_declares_alias(&self, name: &str, alias: &str) -> bool {
+        self.state_machine_aliases
+            .get(name)
+            .is_some_and(|aliases| aliases.contains(alias))
     }
 }
 
@@ -255,13 +273,35 @@ pub fn resolve_task(
         }
         Service::StepFunctions(s) => {
             let arn = match (&s.state_machine_arn, &s.state_machine_ref) {
+                (Some(_), _) if s.alias.is_some() => {
+                    return Err(IntegrationError::Invalid(
+                        "field stepFunctions.alias: alias is used with stateMachineRef; with \
+                         stateMachineArn, give the alias ARN (arn:...:stateMachine:NAME:ALIAS)"
+                            .into(),
+                    ));
+                }
                 (Some(arn), _) => arn.clone(),
-                (None, Some(r)) => resolver.state_machine_arn(&r.name).ok_or_else(|| {
-                    IntegrationError::ReferenceNotFound {
-                        kind: RefKind::StateMachine,
-                        name: r.name.clone(),
+                (None, Some(r)) => {
+                    let machine = resolver.state_machine_arn(&r.name).ok_or_else(|| {
+                        IntegrationError::ReferenceNotFound {
+                            kind: RefKind::StateMachine,
+                            name: r.name.clone(),
+                        }
+                    })?;
+                    match &s.alias {
+                        // An alias's ARN is its machine's ARN followed by `:<alias>`.
+                        Some(alias) if resolver.state_machine_declares_alias(&r.name, alias) => {
+                            format!("{machine}:{alias}")
+                        }
+                        Some(alias) => {
+                            return Err(IntegrationError::AliasNotDeclared {
+                                machine: r.name.clone(),
+                                alias: alias.clone(),
+                            });
+                        }
+                        None => machine,
                     }
-                })?,
+                }
                 (None, None) => {
                     return Err(IntegrationError::Invalid(
                         "stepFunctions needs stateMachineRef or stateMachineArn".into(),
@@ -400,6 +440,7 @@ mod tests {
                     name: "child".into(),
                 }),
                 state_machine_arn: None,
+                alias: None,
             }),
             pattern: Some(SYNC),
             ..Default::default()
@@ -435,6 +476,61 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_alias_target_is_the_alias_arn_once_the_machine_declares_it() {
+        let spec = |alias: Option<&str>, arn: Option<&str>| TaskIntegrationSpec {
+            step_functions: Some(StepFunctionsIntegration {
+                state_machine_ref: arn.is_none().then(|| ObjectRef {
+                    name: "child".into(),
+                }),
+                state_machine_arn: arn.map(String::from),
+                alias: alias.map(String::from),
+            }),
+            ..Default::default()
+        };
+        let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:demo-child";
+        let mut r = MapResolver::default();
+        r.state_machine_arns.insert("child".into(), machine.into());
+        r.state_machine_aliases
+            .insert("child".into(), ["live".to_string()].into());
+
+        let t = resolve_task(&spec(Some("live"), None), &r).unwrap();
+        assert_eq!(t.parameters["StateMachineArn"], format!("{machine}:live"));
+        assert_eq!(
+            resolve_task(&spec(None, None), &r).unwrap().parameters["StateMachineArn"],
+            machine
+        );
+
+        // Declared nowhere: reported as missing (the other machine may still gain it), naming both.
+        let e = resolve_task(&spec(Some("canary"), None), &r).unwrap_err();
+        assert_eq!(
+            e,
+            IntegrationError::AliasNotDeclared {
+                machine: "child".into(),
+                alias: "canary".into()
+            }
+        );
+        assert!(e.to_string().contains("stepFunctions.alias"), "{e}");
+        // The machine itself missing comes first: there is nothing to look the alias up on.
+        assert!(matches!(
+            resolve_task(&spec(Some("live"), None), &NoReferences).unwrap_err(),
+            IntegrationError::ReferenceNotFound {
+                kind: RefKind::StateMachine,
+                ..
+            }
+        ));
+
+        // An ARN carries its own qualifier and is passed on as written; `alias` next to it is refused.
+        let qualified = format!("{machine}:7");
+        let t = resolve_task(&spec(None, Some(&qualified)), &r).unwrap();
+        assert_eq!(t.parameters["StateMachineArn"], qualified);
+        let e = resolve_task(&spec(Some("live"), Some(machine)), &r).unwrap_err();
+        assert!(
+            matches!(&e, IntegrationError::Invalid(m) if m.contains("stepFunctions.alias")),
+            "{e:?}"
+        );
     }
 
     #[test]

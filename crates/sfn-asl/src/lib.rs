@@ -16,7 +16,7 @@ pub mod paths;
 mod size;
 pub mod validate;
 
-pub use compile::{CompileErrors, Compiled, MissingReference, compile_state_machine};
+pub use compile::{CompileErrors, Compiled, MissingAlias, MissingReference, compile_state_machine};
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use integration::{MapResolver, NoReferences, RefKind, Resolver};
 pub use parse::allowed_fields;

@@ -290,6 +290,61 @@ spec:
 }
 
 #[test]
+fn an_alias_target_compiles_to_the_alias_arn_or_names_the_missing_alias() {
+    let manifests = |aliases: &str| {
+        format!(
+            r#"apiVersion: sfn.operator.dev/v1alpha1
+kind: StateMachine
+metadata: {{name: child, namespace: demo}}
+spec:
+  aliases: {aliases}
+  definition:
+    states:
+      - {{name: Done, type: Succeed}}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {{name: run-live, namespace: demo}}
+spec:
+  stepFunctions: {{stateMachineRef: {{name: child}}, alias: live}}
+  pattern: sync
+---
+{}"#,
+            machine("- {name: Run, type: Task, integration: run-live}")
+        )
+    };
+    let compile_parent = |text: &str| {
+        let bundle = manifest::load_str(Path::new("test.yaml"), text).expect("manifest loads");
+        let parent = bundle
+            .state_machines
+            .iter()
+            .find(|m| m.metadata.name.as_deref() == Some("m"))
+            .expect("the parent");
+        compile_in_bundle(parent, &bundle, "123456789012", "us-east-1")
+    };
+    let asl = compile_parent(&manifests("[{name: live}]"))
+        .expect("compiles")
+        .json;
+    assert_eq!(
+        asl["States"]["Run"]["Parameters"]["StateMachineArn"],
+        "arn:aws:states:us-east-1:123456789012:stateMachine:demo-child:live"
+    );
+    assert_eq!(
+        asl["States"]["Run"]["Resource"],
+        "arn:aws:states:::states:startExecution.sync:2"
+    );
+    let e = compile_parent(&manifests("[{name: prod}]")).unwrap_err();
+    assert!(e.is_reference_not_found(), "{e}");
+    assert_eq!(e.missing[0].kind, RefKind::StateMachine);
+    assert_eq!(e.missing[0].name, "child");
+    assert_eq!(
+        e.to_string(),
+        "state \"Run\" (/States/Run): TaskIntegration \"run-live\", field spec.stepFunctions.alias: \
+         StateMachine \"child\" declares no alias \"live\" (add it to its spec.aliases)"
+    );
+}
+
+#[test]
 fn patterns_are_checked_against_the_service() {
     let sync_lambda = LAMBDA.replace("retry:", "pattern: sync\n  retry:");
     err(

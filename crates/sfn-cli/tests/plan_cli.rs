@@ -56,6 +56,22 @@ fn json_plans_of_examples() {
     }
 }
 
+/// The rollout example's caller: its Task starts the alias ARN, and its role may start that alias only.
+#[test]
+fn json_plan_of_a_machine_that_starts_another_through_its_alias() {
+    let docs = json_docs(&["plan", "-o", "json", "-f", "examples/rollout.yaml"]);
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    let checkout = docs
+        .iter()
+        .find(|d| d["name"] == "checkout")
+        .expect("the checkout machine");
+    assert_eq!(
+        checkout["asl"]["States"]["Place Order"]["Parameters"]["StateMachineArn"],
+        "arn:aws:states:us-east-1:123456789012:stateMachine:demo-orders:live"
+    );
+    insta::assert_json_snapshot!("plan_json_rollout_checkout", checkout);
+}
+
 #[test]
 fn every_example_plans_with_role_and_alarm_keys() {
     let docs = json_docs(&["plan", "-o", "json", "-f", "examples"]);

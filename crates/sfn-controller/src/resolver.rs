@@ -133,6 +133,17 @@ impl Resolver for StoreResolver {
             .and_then(|s| s.state_machine_arn.clone())
             .filter(|arn| !arn.is_empty())
     }
+
+    /// From the spec, not `status.aliases`: the machine's own reconcile creates a declared alias, and a
+    /// definition may name an alias before its first version exists (as it may name the machine before
+    /// it has an ARN). The lookup is recorded under the machine, so editing its aliases wakes this object.
+    fn state_machine_declares_alias(&self, name: &str, alias: &str) -> bool {
+        self.record(RefKind::StateMachine, name);
+        self.machines
+            .get(&ObjectRef::new(name).within(&self.namespace))
+            .filter(|obj| obj.metadata.deletion_timestamp.is_none())
+            .is_some_and(|obj| obj.spec.aliases.iter().any(|a| a.name == alias))
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +166,128 @@ mod tests {
         .unwrap();
         let names: Vec<String> = integration_names(&spec).into_iter().collect();
         assert_eq!(names, vec!["in-fragment", "nested", "top"]);
+    }
+
+    /// A StateMachine `child` with an ARN and the aliases `aliases`, a TaskIntegration starting its `live`
+    /// alias, and a StateMachine `parent` using that integration, in the stores the controller reads.
+    fn alias_target_stores(
+        aliases: &[&str],
+    ) -> (
+        Store<TaskIntegration>,
+        Store<Activity>,
+        Store<StateMachine>,
+        TaskIntegration,
+        StateMachine,
+    ) {
+        use kube::runtime::watcher::Event;
+        let aliases: Vec<Value> = aliases
+            .iter()
+            .map(|a| serde_json::json!({"name": a}))
+            .collect();
+        let child: StateMachine = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "StateMachine",
+            "metadata": {"name": "child", "namespace": "ns", "uid": "u-child"},
+            "spec": {"aliases": aliases, "definition": {"states": [{"name": "Done", "type": "Succeed"}]}},
+            "status": {"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:ns-child"},
+        }))
+        .unwrap();
+        let ti: TaskIntegration = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "TaskIntegration",
+            "metadata": {"name": "run-live", "namespace": "ns", "uid": "u-ti"},
+            "spec": {"stepFunctions": {"stateMachineRef": {"name": "child"}, "alias": "live"}, "pattern": "sync"},
+        }))
+        .unwrap();
+        let parent: StateMachine = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "StateMachine",
+            "metadata": {"name": "parent", "namespace": "ns", "uid": "u-parent"},
+            "spec": {"definition": {"states": [{"name": "Run", "type": "Task", "integration": "run-live"}]}},
+        }))
+        .unwrap();
+        let (ti_store, mut ti_writer) = kube::runtime::reflector::store::<TaskIntegration>();
+        let (act_store, _act_writer) = kube::runtime::reflector::store::<Activity>();
+        let (sm_store, mut sm_writer) = kube::runtime::reflector::store::<StateMachine>();
+        ti_writer.apply_watcher_event(&Event::Apply(ti.clone()));
+        sm_writer.apply_watcher_event(&Event::Apply(child));
+        sm_writer.apply_watcher_event(&Event::Apply(parent.clone()));
+        (ti_store, act_store, sm_store, ti, parent)
+    }
+
+    fn settings() -> sfn_plan::desired::Settings {
+        sfn_plan::desired::Settings {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
+            default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
+            guardrails: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_alias_target_resolves_to_the_alias_arn_when_the_machine_declares_it() {
+        let (tis, acts, sms, ti, parent) = alias_target_stores(&["live"]);
+        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        assert!(r.state_machine_declares_alias("child", "live"));
+        assert!(!r.state_machine_declares_alias("child", "canary"));
+        assert!(!r.state_machine_declares_alias("nowhere", "live"));
+        let built = sfn_plan::desired::build(&parent, &r, &settings()).expect("builds");
+        assert_eq!(
+            built.desired.definition["States"]["Run"]["Parameters"]["StateMachineArn"],
+            "arn:aws:states:us-east-1:123456789012:stateMachine:ns-child:live"
+        );
+        let resolved = sfn_plan::desired::integration(&ti, &r, &settings()).expect("resolves");
+        assert!(
+            resolved
+                .iam_statements
+                .iter()
+                .any(|s| s.contains("states:StateMachineQualifier") && s.contains("live")),
+            "{:?}",
+            resolved.iam_statements
+        );
+    }
+
+    /// The alias missing from the other machine's spec is a missing reference: `ReferenceNotFound`, retried,
+    /// and recorded under that machine so that declaring the alias there wakes the dependent.
+    #[test]
+    fn an_undeclared_alias_is_a_missing_reference_naming_object_field_and_alias() {
+        use crate::error::BuildError;
+        use crate::status::Reason;
+        let (tis, acts, sms, ti, parent) = alias_target_stores(&["prod"]);
+
+        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        let err = BuildError::from_desired(
+            sfn_plan::desired::build(&parent, &r, &settings()).unwrap_err(),
+            "definition",
+        );
+        assert_eq!(err.reason(), Reason::ReferenceNotFound);
+        let message = err.message();
+        for needle in [
+            "StateMachine ns/parent",
+            "TaskIntegration \"run-live\"",
+            "spec.stepFunctions.alias",
+            "StateMachine \"child\" declares no alias \"live\"",
+        ] {
+            assert!(message.contains(needle), "{needle:?} in {message}");
+        }
+        assert!(
+            r.recorded()
+                .contains(&RefKey::new(RefKind::StateMachine, "ns", "child")),
+            "{:?}",
+            r.recorded()
+        );
+
+        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        let err = BuildError::from_desired(
+            sfn_plan::desired::integration(&ti, &r, &settings()).unwrap_err(),
+            "spec",
+        );
+        assert_eq!(err.reason(), Reason::ReferenceNotFound);
+        assert!(
+            err.message().starts_with("TaskIntegration ns/run-live: ")
+                && err.message().contains("declares no alias \"live\""),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

@@ -171,6 +171,106 @@ fn activities_and_direct_lambda_arns() {
     );
 }
 
+/// A version or alias ARN is started through the unqualified machine ARN, narrowed to that qualifier by
+/// `states:StateMachineQualifier`; `.sync` watches the executions, which are named under the machine.
+#[test]
+fn step_functions_versions_and_aliases() {
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:child";
+    let start = |arn: &str, resource: &str| {
+        derive_one(resource, json!({"StateMachineArn": arn, "Input.$": "$"}))
+    };
+    let alias_sync = start(
+        &format!("{machine}:live"),
+        "arn:aws:states:::states:startExecution.sync:2",
+    );
+    let statements = alias_sync["statements"].as_array().unwrap();
+    let starts: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Action"] == "states:StartExecution")
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            &json!({"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine,
+               "Condition": {"ForAnyValue:StringEquals": {"states:StateMachineQualifier": "live"}}})
+        ]
+    );
+    assert!(
+        statements.iter().any(|s| s["Resource"]
+            == "arn:aws:states:us-east-1:123456789012:execution:child:*"
+            && s.get("Condition").is_none()),
+        "{alias_sync}"
+    );
+    // No statement names the alias ARN itself: StartExecution is authorized on the machine.
+    assert!(
+        !alias_sync
+            .to_string()
+            .contains(&format!("{machine}:live\"")),
+        "{alias_sync}"
+    );
+    insta::assert_json_snapshot!(
+        "step_functions_versions_and_aliases",
+        json!({
+            "alias_sync": alias_sync,
+            "alias_token": start(&format!("{machine}:live"), "arn:aws:states:::states:startExecution.waitForTaskToken"),
+            "version": start(&format!("{machine}:12"), "arn:aws:states:::states:startExecution"),
+            "unqualified": start(machine, "arn:aws:states:::states:startExecution"),
+        })
+    );
+    for bad in [
+        format!("{machine}:live:extra"),
+        format!("{machine}:"),
+        "arn:aws:states:us-east-1:123456789012:stateMachine:".to_string(),
+    ] {
+        let task = json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                          "Parameters": {"StateMachineArn": bad}, "End": true});
+        let e = iam::derive_task("Start", &task, &ctx())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Parameters.StateMachineArn") && e.contains("not a state machine ARN"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+/// Starts of two aliases and of the bare machine in one definition stay three statements: a condition is
+/// part of what a statement grants, so statements with different conditions never merge.
+#[test]
+fn qualified_starts_of_one_machine_keep_their_conditions_apart() {
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:child";
+    let task = |arn: String, next: Option<&str>| {
+        let mut t = json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                           "Parameters": {"StateMachineArn": arn}});
+        match next {
+            Some(n) => t["Next"] = json!(n),
+            None => t["End"] = json!(true),
+        }
+        t
+    };
+    let asl = json!({"StartAt": "Live", "States": {
+        "Live": task(format!("{machine}:live"), Some("Canary")),
+        "Canary": task(format!("{machine}:canary"), Some("Bare")),
+        "Bare": task(machine.to_string(), None),
+    }});
+    let doc = iam::derive(&asl, &ctx()).unwrap().document();
+    let starts: Vec<&Value> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"] == "states:StartExecution")
+        .collect();
+    assert_eq!(starts.len(), 3, "{doc}");
+    let qualifiers: Vec<Value> = starts
+        .iter()
+        .map(|s| s["Condition"]["ForAnyValue:StringEquals"]["states:StateMachineQualifier"].clone())
+        .collect();
+    assert!(qualifiers.contains(&json!("live")), "{doc}");
+    assert!(qualifiers.contains(&json!("canary")), "{doc}");
+    assert!(qualifiers.contains(&Value::Null), "{doc}");
+    assert!(starts.iter().all(|s| s["Resource"] == machine), "{doc}");
+}
+
 #[test]
 fn aws_sdk_integrations() {
     let cases = [
@@ -679,6 +779,14 @@ fn the_catalogue_emits_only_what_aws_has() {
         (
             "aws-sdk:s3:copyObject",
             json!({"Bucket": "b", "Key": "k", "CopySource": "c/d"}),
+        ),
+        (
+            "states:startExecution.sync:2",
+            json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x:live"}),
+        ),
+        (
+            "states:startExecution",
+            json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x:3"}),
         ),
         (
             "aws-sdk:sfn:startExecution",

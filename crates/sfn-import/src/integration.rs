@@ -297,10 +297,15 @@ fn service(
                 return Err("states:startExecution.sync returns the child's output as a string; the stepFunctions block's sync pattern is .sync:2".into());
             }
             let arn = literal(map, "StateMachineArn", jsonata)?;
-            let name = last_part(&arn).to_owned();
+            // A version or alias ARN keeps its qualifier in the name: `orders:live` becomes `orders-live`.
+            let name = match arn.split_once(":stateMachine:") {
+                Some((_, qualified)) => qualified.replace(':', "-"),
+                None => last_part(&arn).to_owned(),
+            };
             spec.step_functions = Some(StepFunctionsIntegration {
                 state_machine_ref: None,
                 state_machine_arn: Some(arn),
+                alias: None,
             });
             name
         }
@@ -473,6 +478,17 @@ mod tests {
         );
         assert_eq!(r.spec.pattern, Some(IntegrationPattern::Sync));
         assert_eq!(object_name(&r.name_hint), "child");
+        // A qualified ARN is kept as written, and named after machine and alias.
+        let r = ok(
+            "arn:aws:states:::states:startExecution",
+            json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:orders:live", "Input": {}}),
+        );
+        let sf = r.spec.step_functions.as_ref().unwrap();
+        assert_eq!(
+            sf.state_machine_arn.as_deref(),
+            Some("arn:aws:states:us-east-1:123456789012:stateMachine:orders:live")
+        );
+        assert_eq!(object_name(&r.name_hint), "orders-live");
         let e = recognise(
             "arn:aws:states:::states:startExecution.sync",
             Some(&json!({"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child"})),

@@ -303,6 +303,31 @@ fn bad_manifests() -> Vec<Bad> {
             rule: true,
         },
         Bad {
+            what: "alias with stateMachineArn",
+            base: ("nested-task-token", "TaskIntegration"),
+            edit: |d| {
+                remove(d, "/spec/stepFunctions/stateMachineRef");
+                set(
+                    d,
+                    "/spec/stepFunctions/stateMachineArn",
+                    json!("arn:aws:states:us-east-1:123456789012:stateMachine:child"),
+                );
+                set(d, "/spec/stepFunctions/alias", json!("live"));
+            },
+            expect: &[
+                "spec.stepFunctions: Invalid value",
+                "alias is used with stateMachineRef",
+            ],
+            rule: true,
+        },
+        Bad {
+            what: "alias name of digits only",
+            base: ("nested-task-token", "TaskIntegration"),
+            edit: |d| set(d, "/spec/stepFunctions/alias", json!("123")),
+            expect: &["spec.stepFunctions.alias", "should match"],
+            rule: false,
+        },
+        Bad {
             what: "activity without ref or ARN",
             base: ("activity", "TaskIntegration"),
             edit: |d| remove(d, "/spec/activity/activityRef"),

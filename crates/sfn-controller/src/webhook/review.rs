@@ -319,12 +319,15 @@ fn label(kind: &str, meta: &sfn_api::ObjectMeta) -> String {
 
 /// A resolver over the known objects that answers for a missing Activity or StateMachine with the ARN it
 /// would have (so the rest of the definition is still checked) and records every reference it could not
-/// find, for the warnings.
+/// find, for the warnings. An alias of a missing StateMachine counts as declared: there is nothing to check
+/// it against yet.
 struct Lenient<'a> {
     known: MapResolver,
     namespace: String,
     settings: &'a Settings,
     missing: RefCell<BTreeSet<(&'static str, String)>>,
+    /// (StateMachine, alias) pairs a known machine does not declare.
+    missing_aliases: RefCell<BTreeSet<(String, String)>>,
 }
 
 impl<'a> Lenient<'a> {
@@ -334,6 +337,7 @@ impl<'a> Lenient<'a> {
             namespace: namespace.to_owned(),
             settings,
             missing: RefCell::new(BTreeSet::new()),
+            missing_aliases: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -363,6 +367,13 @@ impl<'a> Lenient<'a> {
                     self.namespace
                 )
             })
+            .chain(self.missing_aliases.borrow().iter().map(|(machine, alias)| {
+                format!(
+                    "{object}: StateMachine {machine:?} in namespace {:?} declares no alias {alias:?} \
+                     (spec.aliases) yet; the operator reports ReferenceNotFound and retries until it does",
+                    self.namespace
+                )
+            }))
             .collect()
     }
 }
@@ -392,6 +403,19 @@ impl Resolver for Lenient<'_> {
                 .ok()
                 .map(|aws| self.placeholder("stateMachine", aws))
         })
+    }
+
+    fn state_machine_declares_alias(&self, name: &str, alias: &str) -> bool {
+        if !self.known.state_machine_aliases.contains_key(name) {
+            return true;
+        }
+        let declared = self.known.state_machine_declares_alias(name, alias);
+        if !declared {
+            self.missing_aliases
+                .borrow_mut()
+                .insert((name.to_owned(), alias.to_owned()));
+        }
+        declared
     }
 }
 
@@ -709,6 +733,53 @@ spec: {}
 "#]);
         let d = decide_on("CREATE", &approval, None, &known);
         assert_eq!(d, Decision::allow(Vec::new()));
+    }
+
+    /// An alias the target machine does not declare (yet) is a warning, as any missing reference: GitOps
+    /// tools may apply the machine's new alias after the integration that starts it.
+    #[test]
+    fn an_alias_the_target_does_not_declare_is_a_warning() {
+        let live = yaml(
+            r#"
+apiVersion: sfn.operator.dev/v1alpha1
+kind: TaskIntegration
+metadata: {name: run-live, namespace: demo}
+spec:
+  stepFunctions: {stateMachineRef: {name: orders}, alias: live}
+  pattern: sync
+"#,
+        );
+        let orders = |aliases: &str| {
+            format!(
+                "apiVersion: sfn.operator.dev/v1alpha1\nkind: StateMachine\nmetadata: {{name: orders, namespace: demo}}\nspec:\n  aliases: {aliases}\n  definition:\n    states: [{{name: Done, type: Succeed}}]\n"
+            )
+        };
+        let d = decide_on(
+            "CREATE",
+            &live,
+            None,
+            &bundle_of(&[&orders("[{name: prod}]")]),
+        );
+        assert!(d.allowed, "{d:?}");
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].starts_with(
+                "TaskIntegration demo/run-live: StateMachine \"orders\" in namespace \"demo\" declares no alias \"live\""
+            ),
+            "{:?}",
+            d.warnings
+        );
+        let d = decide_on(
+            "CREATE",
+            &live,
+            None,
+            &bundle_of(&[&orders("[{name: live}]")]),
+        );
+        assert_eq!(d, Decision::allow(Vec::new()));
+        // The machine itself unknown: one warning about it, none about an alias there is nothing to check on.
+        let d = decide_on("CREATE", &live, None, &Bundle::default());
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("does not exist"), "{:?}", d.warnings);
     }
 
     #[test]
