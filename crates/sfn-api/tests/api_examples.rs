@@ -74,11 +74,15 @@ fn every_example_parses_is_self_contained_and_follows_the_rules() {
             match ti.spec.service().expect("one service block") {
                 Service::StepFunctions(sf) => {
                     if let Some(r) = &sf.state_machine_ref {
-                        assert!(
-                            bundle.state_machine("demo", &r.name).is_some(),
-                            "{shown}: {}",
-                            r.name
-                        );
+                        let target = bundle.state_machine("demo", &r.name);
+                        assert!(target.is_some(), "{shown}: {}", r.name);
+                        if let (Some(alias), Some(target)) = (&sf.alias, target) {
+                            assert!(
+                                target.spec.aliases.iter().any(|a| &a.name == alias),
+                                "{shown}: {} declares no alias {alias}",
+                                r.name
+                            );
+                        }
                     }
                 }
                 Service::Activity(a) => {
@@ -222,4 +226,18 @@ fn nullable_paths_survive_a_round_trip() {
     assert!(json.as_object().unwrap().contains_key("resultPath"));
     assert_eq!(json["resultPath"], Value::Null);
     assert!(!json.as_object().unwrap().contains_key("inputPath"));
+}
+
+/// The README shows the complete rollout example as it is in `examples/` (which the other tests check), so the
+/// manifest a reader copies is one that works.
+#[test]
+fn the_readme_rollout_manifest_is_the_example() {
+    let root = support::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root.join("examples/rollout.yaml")).unwrap();
+    let manifest = &example[example.find("apiVersion").expect("a manifest")..];
+    assert!(
+        readme.contains(&format!("```yaml\n{manifest}```")),
+        "README.md's progressive delivery manifest differs from examples/rollout.yaml"
+    );
 }

@@ -3,8 +3,8 @@
 //! particular to state machines is here; the reconcile itself is the shared [`pipeline`](super::pipeline).
 //!
 //! The build step tells a missing reference (`ReferenceNotFound`: a TaskIntegration, Activity or
-//! StateMachine is missing or has no ARN yet; retried, and woken by the reference index as soon as it
-//! appears) from an invalid definition (`InvalidDefinition`: waits for the next spec change, as retrying
+//! StateMachine is missing or has no ARN yet, or does not declare the alias a TaskIntegration starts;
+//! retried, and woken by the reference index as soon as it appears) from an invalid definition (`InvalidDefinition`: waits for the next spec change, as retrying
 //! cannot fix it). With `--aws-validate`, AWS's verdict on the compiled definition comes between the build
 //! and the apply ([`aws_validation`]); its FAIL is an `InvalidDefinition` too. After the apply, a
 //! bring-your-own role is audited against what the definition needs ([`role_audit`]): `status.iam` and the

@@ -1,7 +1,8 @@
 //! The TaskIntegration kind: a TaskIntegration owns nothing in AWS; its reconcile resolves what it stands
 //! for (the ASL `Resource`, the IAM statements it grants) into its status, so users see what a Task using it
-//! will do, and reports `ReferenceNotFound` while its `activityRef` / `stateMachineRef` has no ARN. Only
-//! what is particular to it is here; the reconcile itself is the shared [`pipeline`](super::pipeline).
+//! will do, and reports `ReferenceNotFound` while its `activityRef` / `stateMachineRef` has no ARN, or the
+//! referenced StateMachine does not declare its `stepFunctions.alias`. Only what is particular to it is
+//! here; the reconcile itself is the shared [`pipeline`](super::pipeline).
 
 use async_trait::async_trait;
 use kube::ResourceExt;

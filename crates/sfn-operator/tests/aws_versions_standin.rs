@@ -443,3 +443,107 @@ async fn aliases_follow_the_spec_and_gc_keeps_what_they_route_to() {
         deleted.operations
     );
 }
+
+/// `examples/rollout.yaml` end to end: the orders machine gets its `live` alias, and the checkout machine,
+/// whose Task starts orders through that alias, is created with the alias ARN in its definition and a role
+/// that may start that alias only (the unqualified machine ARN, narrowed by `states:StateMachineQualifier`).
+#[tokio::test]
+async fn a_task_that_starts_an_alias_gets_the_alias_arn_and_a_qualified_grant() {
+    let clients = moto_clients("standin_alias_target").await;
+    let bundle = sfn_api::manifest::load_paths(&[
+        sfn_test_support::workspace_root().join("examples/rollout.yaml")
+    ])
+    .unwrap();
+    let settings = sfn_plan::desired::Settings {
+        partition: "aws".into(),
+        region: clients.region().to_string(),
+        account_id: clients.account_id().to_string(),
+        default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
+        default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
+        guardrails: Default::default(),
+    };
+    let resolver =
+        sfn_asl::bundle::offline_resolver(&bundle, "demo", clients.account_id(), clients.region());
+    let desired = |name: &str| {
+        let mut sm = bundle.state_machine("demo", name).unwrap().clone();
+        sm.metadata.uid = Some(format!("uid-{name}"));
+        sfn_plan::desired::build(&sm, &resolver, &settings)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .desired
+    };
+
+    let orders = aws::reconcile_machine(&clients, &desired("orders"))
+        .await
+        .unwrap();
+    let orders_arn = orders.state_machine_arn.clone().unwrap();
+    let alias_arn = orders
+        .aliases
+        .iter()
+        .find(|a| a.name == "live")
+        .map(|a| a.arn.clone())
+        .expect("the live alias is created");
+    assert_eq!(alias_arn, format!("{orders_arn}:live"));
+    assert_eq!(routes(&orders, "live"), [(1, 100)]);
+
+    let checkout_desired = desired("checkout");
+    let checkout = aws::reconcile_machine(&clients, &checkout_desired)
+        .await
+        .unwrap();
+    let checkout_arn = checkout.state_machine_arn.clone().unwrap();
+    let live: serde_json::Value = serde_json::from_str(
+        clients
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(&checkout_arn)
+            .send()
+            .await
+            .unwrap()
+            .definition(),
+    )
+    .unwrap();
+    assert_eq!(
+        live["States"]["Place Order"]["Parameters"]["StateMachineArn"],
+        serde_json::Value::String(alias_arn.clone()),
+        "the Task starts the alias AWS created"
+    );
+
+    let sfn_plan::DesiredRole::Managed(role) = &checkout_desired.role else {
+        panic!("a managed role")
+    };
+    let policies = aws::observe::role_permission_policies(&clients, &role.name)
+        .await
+        .unwrap()
+        .expect("the role exists");
+    let statements: Vec<serde_json::Value> = policies
+        .iter()
+        .flat_map(|(_, doc)| doc["Statement"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let starts: Vec<&serde_json::Value> = statements
+        .iter()
+        .filter(|s| s["Action"] == "states:StartExecution")
+        .collect();
+    assert_eq!(
+        starts,
+        [&serde_json::json!({
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": orders_arn,
+            "Condition": {"ForAnyValue:StringEquals": {"states:StateMachineQualifier": "live"}}
+        })],
+        "{statements:?}"
+    );
+    let account = clients.account_id();
+    assert!(
+        statements.iter().any(|s| s["Resource"]
+            == format!("arn:aws:states:us-east-1:{account}:execution:demo-orders:*")),
+        "{statements:?}"
+    );
+    // A second reconcile of both finds nothing to change.
+    for (name, d) in [
+        ("orders", desired("orders")),
+        ("checkout", checkout_desired),
+    ] {
+        let again = aws::reconcile_machine(&clients, &d).await.unwrap();
+        assert_eq!(again.calls.writes(), 0, "{name}: {:?}", again.operations);
+    }
+}
