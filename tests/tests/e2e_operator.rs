@@ -364,6 +364,86 @@ async fn a_parent_machine_follows_its_child_arn() {
     world.cleanup().await;
 }
 
+/// `examples/rollout.yaml` with the alias checkout starts missing from orders: checkout waits with
+/// `ReferenceNotFound` naming the alias, and declaring the alias on orders is enough for checkout to be
+/// created starting it, with a role limited to that alias. The version and alias calls moto does not serve
+/// are answered by the stand-in in front of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_of_an_alias_waits_for_it_and_then_starts_it() {
+    let world = World::new().await;
+    let upstream = e2e_support::aws_endpoint()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the emulator listens on an IP address");
+    let versions = sfn_test_support::sfn_versions_standin::VersionsStandIn::start(upstream)
+        .await
+        .expect("starting the version and alias stand-in");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(e2e_support::REGION))
+        .endpoint_url(versions.url())
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "testing", "testing", None, None, "e2e",
+        ))
+        .load()
+        .await;
+    let backend: std::sync::Arc<dyn sfn_controller::backend::AwsBackend> = std::sync::Arc::new(
+        sfn_controller::backend::AwsSdkBackend::from_sdk_config(&sdk)
+            .await
+            .expect("AWS clients for the stand-in"),
+    );
+    let manifest = example("rollout.yaml");
+    assert!(manifest.contains("    - name: live\n"), "{manifest}");
+    world
+        .apply_yaml(&manifest.replace("    - name: live\n", "    - name: prod\n"))
+        .await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend);
+
+    let orders = world
+        .wait_for::<StateMachine>("orders", TIMEOUT, ready)
+        .await;
+    let orders_arn = orders.status.unwrap().state_machine_arn.unwrap();
+    let waiting = world
+        .wait_for::<StateMachine>("checkout", TIMEOUT, |sm| {
+            ready_reason(sm).is_some_and(|(status, reason, _)| {
+                status == "False" && reason == "ReferenceNotFound"
+            })
+        })
+        .await;
+    let (_, _, message) = ready_reason(&waiting).unwrap();
+    assert!(
+        message.contains("spec.stepFunctions.alias")
+            && message.contains("StateMachine \"orders\" declares no alias \"live\""),
+        "{message}"
+    );
+    assert!(waiting.status.unwrap().state_machine_arn.is_none());
+
+    patch_spec::<StateMachine>(
+        &world,
+        "orders",
+        json!({"spec": {"aliases": [{"name": "live", "version": "latest"}]}}),
+    )
+    .await;
+    let checkout = world
+        .wait_for::<StateMachine>("checkout", TIMEOUT, ready)
+        .await;
+    let status = checkout.status.unwrap();
+    let definition = live_definition(&world, status.state_machine_arn.as_deref().unwrap())
+        .await
+        .expect("live checkout");
+    assert_eq!(
+        definition["States"]["Place Order"]["Parameters"]["StateMachineArn"],
+        json!(format!("{orders_arn}:live"))
+    );
+    let policy = role_policy_text(&world, &role_name_of(&status.role_arn.unwrap())).await;
+    assert!(
+        policy.contains("states:StateMachineQualifier") && policy.contains("\"live\""),
+        "{policy}"
+    );
+    operator.stop().await;
+    drop(versions);
+    world.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_band_changes_are_put_back() {
     let world = World::new().await;
