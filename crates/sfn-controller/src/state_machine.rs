@@ -322,8 +322,22 @@ async fn retire_renamed(
     retired.alarms.clear();
     retired.previous_arn = None;
     retired.publish = None;
+    retired.legacy_role_name = None;
     if let DesiredRole::Managed(role) = &mut retired.role {
-        role.name = sfn_api::naming::role_name(old);
+        // The role the status points at is the previous name's; without one, the name it would have had.
+        role.name = sm
+            .status
+            .as_ref()
+            .and_then(|s| s.role_arn.as_deref())
+            .and_then(sfn_api::naming::role_name_from_arn)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                sfn_api::naming::regional_role_name(
+                    &scope.settings.guardrails.role_name_prefix,
+                    old,
+                    &scope.settings.region,
+                )
+            });
         role.policies.clear();
     }
     scope.backend.delete_machine(&retired).await?;

@@ -1696,3 +1696,74 @@ async fn identities_put_each_namespace_in_its_own_account() {
         );
     }
 }
+
+/// A machine whose role was created before role names carried the region keeps that role: the desired
+/// state names the regional role, the live machine runs with the old one, and the reconcile adopts it
+/// instead of creating a second role (so `sfn-operator apply` and objects restored without status change
+/// nothing). Deletion removes the old role.
+#[tokio::test]
+async fn a_role_named_before_regions_is_kept() {
+    let clients = moto_clients("legacy_role_name").await;
+    let before = desired_machine(&clients, "demo", "legacy");
+    let legacy = role_name(&before);
+    assert_eq!(legacy, "demo-legacy", "the fixture uses the old naming");
+    let created = aws::reconcile_machine(&clients, &before).await.unwrap();
+    assert!(
+        created
+            .role_arn
+            .as_deref()
+            .unwrap()
+            .ends_with("/demo-legacy")
+    );
+
+    let mut now = before.clone();
+    let regional = naming::regional_role_name("", &now.name, REGION);
+    if let DesiredRole::Managed(role) = &now.role {
+        now.role = DesiredRole::Managed(role.renamed(&regional));
+    }
+    now.legacy_role_name = Some(legacy.clone());
+    let again = aws::reconcile_machine(&clients, &now).await.unwrap();
+    assert_eq!(again.operations, vec![], "nothing to change");
+    assert_eq!(again.role_arn, created.role_arn, "the old role is kept");
+    assert!(
+        observe::role(&clients, &regional, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none(),
+        "no second role"
+    );
+    assert_eq!(
+        aws::plan_machine_live(&clients, &now).await.unwrap(),
+        vec![]
+    );
+
+    let out = aws::delete_machine(&clients, &now).await.unwrap();
+    assert!(op_names(&out.operations).contains(&"deleteRole".to_string()));
+    assert!(
+        observe::role(&clients, &legacy, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A new machine (no live one) gets the regional role name.
+#[tokio::test]
+async fn a_new_machine_gets_the_regional_role() {
+    let clients = moto_clients("regional_role_name").await;
+    let mut d = desired_machine(&clients, "demo", "fresh");
+    let regional = naming::regional_role_name("", &d.name, REGION);
+    if let DesiredRole::Managed(role) = &d.role {
+        d.role = DesiredRole::Managed(role.renamed(&regional));
+    }
+    d.legacy_role_name = Some(role_name(&desired_machine(&clients, "demo", "fresh")));
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert!(
+        out.role_arn
+            .as_deref()
+            .unwrap()
+            .ends_with("/demo-fresh-use1"),
+        "{:?}",
+        out.role_arn
+    );
+}

@@ -50,7 +50,7 @@ pub use model::{
     LoggingSpec, MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole,
     ObservedActivity, ObservedAlarm, ObservedAlias, ObservedLogGroup, ObservedMachine,
     ObservedManagedPolicy, ObservedRole, ObservedStateMachine, ObservedVersion, Owner, PublishSpec,
-    RolloutMemory, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER,
+    RolloutMemory, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER, adopt_legacy_role,
 };
 pub use operation::{Operation, RoleRef, StateMachineUpdate};
 
