@@ -524,8 +524,41 @@ fn operator_rbac<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
             !is_webhook_role(d)
                 && !name_of(d).ends_with("-webhook-tls")
                 && !name_of(d).ends_with("-webhook-ca")
+                && !name_of(d).ends_with("-identities")
         })
         .collect()
+}
+
+/// Reading AwsIdentities (cluster-scoped) is the one cluster-wide right of every install, watched
+/// namespaces or not, and it is read-only.
+#[test]
+fn every_install_may_read_aws_identities_and_nothing_more_cluster_wide() {
+    for values in [None, Some("ci/namespaced-values.yaml")] {
+        let docs = render(values);
+        let sa = name_of(one_of_kind(&docs, "ServiceAccount")).to_string();
+        let roles: Vec<&Value> = of_kind(&docs, "ClusterRole")
+            .into_iter()
+            .filter(|d| name_of(d).ends_with("-identities"))
+            .collect();
+        assert_eq!(roles.len(), 1, "{values:?}: {roles:#?}");
+        assert_eq!(
+            grants(&roles[0]["rules"]),
+            BTreeSet::from([(
+                "sfn.operator.dev".to_string(),
+                "awsidentities".to_string(),
+                vec!["get".to_string(), "list".to_string(), "watch".to_string()]
+            )]),
+            "{values:?}"
+        );
+        let binding = of_kind(&docs, "ClusterRoleBinding")
+            .into_iter()
+            .find(|b| b["roleRef"]["name"] == roles[0]["metadata"]["name"])
+            .expect("a binding of the identities role");
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": sa, "namespace": RELEASE_NS}])
+        );
+    }
 }
 
 #[test]

@@ -418,3 +418,156 @@ async fn only_the_watched_namespaces_and_labels_are_reconciled() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+/// An AwsIdentity (cluster-scoped) named after the world's namespace, so that parallel tests on one cluster
+/// never share one; it never sets `clusterDefault`, which would reach every other test's namespace.
+async fn apply_identity(world: &World, suffix: &str, spec: Value) -> String {
+    let name = format!("{}-{suffix}", world.namespace);
+    let api: kube::Api<sfn_api::AwsIdentity> = kube::Api::all(world.client.clone());
+    let doc = json!({
+        "apiVersion": "sfn.operator.dev/v1alpha1",
+        "kind": "AwsIdentity",
+        "metadata": {"name": name},
+        "spec": spec,
+    });
+    api.patch(
+        &name,
+        &PatchParams::apply("sfn-e2e").force(),
+        &Patch::Apply(&doc),
+    )
+    .await
+    .expect("applying an AwsIdentity");
+    name
+}
+
+async fn delete_identity(world: &World, name: &str) {
+    let api: kube::Api<sfn_api::AwsIdentity> = kube::Api::all(world.client.clone());
+    let _ = api.delete(name, &Default::default()).await;
+}
+
+/// Per-namespace identities: the namespace's default identity puts its machines in that account and region
+/// (shown in `status.identity`); an identity that does not allow the namespace is refused before anything
+/// reaches AWS; an identity that cannot be assumed gives `IdentityUnavailable` naming the role and leaves the
+/// other machines alone; deletion cleans up in the identity's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_object_is_reconciled_with_its_namespace_identity() {
+    let world = World::new().await;
+    let backend = memory(&world);
+    let ns = world.namespace.clone();
+    let team = apply_identity(
+        &world,
+        "team",
+        json!({
+            "region": "eu-west-1",
+            "roleChain": [{"roleArn": "arn:aws:iam::222222222222:role/sfn-operator", "externalId": "ext-1"}],
+            "namespaces": {"defaultFor": [ns]}
+        }),
+    )
+    .await;
+    let other = apply_identity(
+        &world,
+        "other",
+        json!({"roleChain": [{"roleArn": "arn:aws:iam::333333333333:role/sfn-operator"}]}),
+    )
+    .await;
+    let revoked = apply_identity(
+        &world,
+        "revoked",
+        json!({
+            "roleChain": [{"roleArn": "arn:aws:iam::444444444444:role/gone"}],
+            "namespaces": {"allowed": [ns]}
+        }),
+    )
+    .await;
+    backend.grant_identity(&team, "eu-west-1", "222222222222");
+    backend.grant_identity(&other, REGION_OTHER, "333333333333");
+
+    world.apply_value(pass_machine("home")).await;
+    let mut refused = pass_machine("refused");
+    refused["spec"]["identityRef"] = json!({"name": other});
+    world.apply_value(refused).await;
+    let mut locked = pass_machine("locked");
+    locked["spec"]["identityRef"] = json!({"name": revoked});
+    world.apply_value(locked).await;
+    let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
+
+    let home = world
+        .wait_for::<StateMachine>("home", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    let status = home.status.clone().unwrap_or_default();
+    let identity = status.identity.expect("status.identity");
+    assert_eq!(identity.name.as_deref(), Some(team.as_str()));
+    assert_eq!(identity.account_id, "222222222222");
+    assert_eq!(identity.region, "eu-west-1");
+    let aws_name = format!("{}home", world.aws_prefix());
+    assert_eq!(
+        status.state_machine_arn.as_deref(),
+        Some(format!("arn:aws:states:eu-west-1:222222222222:stateMachine:{aws_name}").as_str())
+    );
+    let team_account = backend.identity(&team).expect("granted");
+    let live = team_account
+        .machine(&aws_name)
+        .expect("in the team's account");
+    let role = serde_json::to_string(&live.role).unwrap_or_default();
+    assert!(
+        role.contains("222222222222") && !role.contains(&world.account),
+        "the role's ARNs and trust conditions name the identity's account: {role}"
+    );
+
+    let sm = world
+        .wait_for::<StateMachine>("refused", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "IdentityNotAllowed")
+        })
+        .await;
+    let (_, _, message) = condition(&sm, "Ready").unwrap();
+    assert!(
+        message.contains(&other) && message.contains(&ns),
+        "{message}"
+    );
+    let sm = world
+        .wait_for::<StateMachine>("locked", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "IdentityUnavailable")
+        })
+        .await;
+    let (_, _, message) = condition(&sm, "Ready").unwrap();
+    assert!(
+        message.contains("arn:aws:iam::444444444444:role/gone"),
+        "{message}"
+    );
+    assert!(
+        backend.machine_names().is_empty(),
+        "nothing lands in the operator's own account: {:?}",
+        backend.machine_names()
+    );
+    assert_eq!(
+        backend.identity(&other).map(|b| b.machine_names()),
+        Some(vec![])
+    );
+
+    // The identity comes back: the machine heals on the backoff retry.
+    backend.grant_identity(&revoked, e2e_support::REGION, "444444444444");
+    world
+        .wait_for::<StateMachine>("locked", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    assert!(
+        world
+            .wait_for::<StateMachine>("home", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+            .await
+            .status
+            .is_some()
+    );
+
+    world.delete::<StateMachine>("home").await;
+    world.wait_gone::<StateMachine>("home", TIMEOUT).await;
+    assert!(
+        team_account.machine(&aws_name).is_none(),
+        "deleted in the team's account"
+    );
+    operator.stop().await;
+    for name in [&team, &other, &revoked] {
+        delete_identity(&world, name).await;
+    }
+    world.cleanup().await;
+}
+
+const REGION_OTHER: &str = "us-west-2";

@@ -841,7 +841,11 @@ async fn renaming_a_state_machine_replaces_it_without_orphans() {
         .collect();
     assert_eq!(
         roles,
-        vec![new_name],
+        vec![sfn_api::naming::regional_role_name(
+            "",
+            &new_name,
+            e2e_support::REGION
+        )],
         "the old role must not be left behind"
     );
     operator.stop().await;

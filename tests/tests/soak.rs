@@ -493,9 +493,9 @@ async fn audit_aws(sdk: &aws_config::SdkConfig, prefix: &str, declared: &[Declar
         }
     }
     for role in &roles {
-        let owner_of = declared
-            .iter()
-            .find(|d| naming::role_name(&d.machine_name()) == *role);
+        let owner_of = declared.iter().find(|d| {
+            naming::regional_role_name("", &d.machine_name(), e2e_support::REGION) == *role
+        });
         match owner_of {
             Some(d) if d.alive => {
                 let inline = iam
@@ -522,7 +522,11 @@ async fn audit_aws(sdk: &aws_config::SdkConfig, prefix: &str, declared: &[Declar
         }
     }
     for d in declared.iter().filter(|d| d.alive) {
-        if !roles.contains(&naming::role_name(&d.machine_name())) {
+        if !roles.contains(&naming::regional_role_name(
+            "",
+            &d.machine_name(),
+            e2e_support::REGION,
+        )) {
             audit
                 .missing
                 .push(format!("role of {}/{}", d.namespace, d.name));

@@ -6,6 +6,7 @@ use kube_derive::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::identity::{IdentityRef, IdentityStatus};
 use super::state_machine::DeletionPolicy;
 use super::status::Condition;
 
@@ -42,6 +43,10 @@ pub struct ActivitySpec {
     /// Delete (default) or Retain the activity in AWS when the object is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// The AwsIdentity (account, region, credentials) to reconcile with; it must allow this namespace.
+    /// Default: the namespace's default identity, else the cluster default, else the operator's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_ref: Option<IdentityRef>,
 }
 
 impl ActivitySpec {
@@ -58,6 +63,9 @@ pub struct ActivityStatus {
     /// ARN of the activity in AWS.
     #[serde(default)]
     pub activity_arn: Option<String>,
+    /// The identity, account and region the object was last reconciled with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityStatus>,
     /// The `metadata.generation` last reconciled.
     #[serde(default)]
     pub observed_generation: Option<i64>,

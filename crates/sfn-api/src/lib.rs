@@ -24,6 +24,7 @@
 //! - [`definition`]: the typed definition (State, Retrier, Catcher, ChoiceRule, Branch, ItemProcessor, Fragment).
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
 //! - [`versions`]: published versions, aliases and rollouts.
+//! - [`identity`]: the cluster-scoped AwsIdentity kind (account, region, role chain) and its grants.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
 //! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
 //! - [`field_error`]: field-path errors shared by the checks, state parsing and the manifest loader.
@@ -36,6 +37,7 @@ pub mod alarm;
 pub mod cel;
 pub mod definition;
 pub mod field_error;
+pub mod identity;
 pub mod manifest;
 pub mod naming;
 pub mod render;
@@ -54,6 +56,9 @@ pub use definition::{
     parse_states,
 };
 pub use field_error::FieldError;
+pub use identity::{
+    AssumeRoleHop, AwsIdentity, AwsIdentitySpec, IdentityNamespaces, IdentityRef, IdentityStatus,
+};
 pub use rules::{validate_state_machine, validate_state_machine_update, validate_task_integration};
 pub use state_machine::{
     DeletionPolicy, Effect, EncryptionSpec, IamAudit, LogLevel, LoggingSpec,
@@ -96,12 +101,17 @@ pub const OWNER_UID_TAG: &str = "sfn.operator.dev/owner-uid";
 /// IAM path of the roles the operator creates.
 pub const ROLE_PATH: &str = "/sfn-operator/";
 
-/// The three CRDs (StateMachine, TaskIntegration, Activity), structural and ready to install.
+/// The CRDs (StateMachine, TaskIntegration, Activity, AwsIdentity), structural and ready to install.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    [StateMachine::crd(), TaskIntegration::crd(), Activity::crd()]
-        .into_iter()
-        .map(finish_crd)
-        .collect()
+    [
+        StateMachine::crd(),
+        TaskIntegration::crd(),
+        Activity::crd(),
+        AwsIdentity::crd(),
+    ]
+    .into_iter()
+    .map(finish_crd)
+    .collect()
 }
 
 /// Applies [`schema::make_structural`] to every version's schema.

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    API_VERSION, Activity, FieldError, State, StateMachine, StateMachineSpec, TaskIntegration,
-    parse_states, validate_state_machine, validate_task_integration,
+    API_VERSION, Activity, AwsIdentity, FieldError, State, StateMachine, StateMachineSpec,
+    TaskIntegration, parse_states, validate_state_machine, validate_task_integration,
 };
 
 /// Namespace given to objects that name none (what `kubectl apply` does without `-n`).
@@ -57,7 +57,7 @@ pub enum ManifestError {
     #[error("{at}: {message}")]
     Document { at: Source, message: String },
     #[error(
-        "{at}: unknown kind {kind:?} (apiVersion {api_version:?}); expected StateMachine, TaskIntegration or Activity of {API_VERSION}"
+        "{at}: unknown kind {kind:?} (apiVersion {api_version:?}); expected StateMachine, TaskIntegration, Activity or AwsIdentity of {API_VERSION}"
     )]
     UnknownKind {
         at: Source,
@@ -101,6 +101,8 @@ pub struct Bundle {
     pub state_machines: Vec<StateMachine>,
     pub task_integrations: Vec<TaskIntegration>,
     pub activities: Vec<Activity>,
+    /// AwsIdentities (cluster-scoped: their namespace, if any, is ignored).
+    pub identities: Vec<AwsIdentity>,
 }
 
 fn matches(meta: &crate::ObjectMeta, namespace: &str, name: &str) -> bool {
@@ -361,7 +363,7 @@ impl Loader {
         if api_version != API_VERSION
             || !matches!(
                 kind.as_str(),
-                "StateMachine" | "TaskIntegration" | "Activity"
+                "StateMachine" | "TaskIntegration" | "Activity" | "AwsIdentity"
             )
         {
             return Err(ManifestError::UnknownKind {
@@ -431,6 +433,12 @@ impl Loader {
                 object.metadata.namespace = Some(namespace.clone());
                 self.remember(&kind, &object.metadata, source.clone())?;
                 self.bundle.state_machines.push(object);
+            }
+            "AwsIdentity" => {
+                let mut object: AwsIdentity = typed(document, &field_error)?;
+                object.metadata.namespace = None;
+                self.remember(&kind, &object.metadata, source.clone())?;
+                self.bundle.identities.push(object);
             }
             "TaskIntegration" => {
                 let mut object: TaskIntegration = typed(document, &field_error)?;

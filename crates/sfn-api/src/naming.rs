@@ -173,6 +173,38 @@ pub fn prefixed_role_name(prefix: &str, state_machine_name: &str) -> String {
     role_name(&format!("{prefix}{state_machine_name}"))
 }
 
+/// The role created for a state machine in `region`: [`prefixed_role_name`] with the region's
+/// [`region_code`] at the end, so that the same object deployed to two regions of one account (IAM names
+/// are account-wide) gets two roles. The account needs no place in the name: another account is another
+/// IAM namespace.
+pub fn regional_role_name(prefix: &str, state_machine_name: &str, region: &str) -> String {
+    role_name(&format!(
+        "{prefix}{state_machine_name}-{}",
+        region_code(region)
+    ))
+}
+
+/// A short form of a region for names: the compass words shortened, the rest kept, the dashes dropped
+/// (`us-east-1` → `use1`, `ap-southeast-2` → `apse2`, `us-gov-west-1` → `usgovw1`). Distinct regions
+/// give distinct codes, because only the compass words are shortened and each to its own letters.
+pub fn region_code(region: &str) -> String {
+    region
+        .split('-')
+        .map(|part| match part {
+            "north" => "n",
+            "south" => "s",
+            "east" => "e",
+            "west" => "w",
+            "central" => "c",
+            "northeast" => "ne",
+            "northwest" => "nw",
+            "southeast" => "se",
+            "southwest" => "sw",
+            other => other,
+        })
+        .collect()
+}
+
 /// Name of the `index`th customer managed policy of a role (role names are at most 64 characters, policy
 /// names 128, so this never needs shortening). The role name in it is how the AWS layer recognises the
 /// policies of a role among those attached to it.
@@ -284,6 +316,43 @@ pub fn is_role_name_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_get_short_distinct_codes() {
+        let cases = [
+            ("us-east-1", "use1"),
+            ("us-west-2", "usw2"),
+            ("eu-central-1", "euc1"),
+            ("ap-southeast-2", "apse2"),
+            ("ap-south-1", "aps1"),
+            ("ap-northeast-3", "apne3"),
+            ("us-gov-west-1", "usgovw1"),
+            ("us-iso-east-1", "usisoe1"),
+            ("us-isob-east-1", "usisobe1"),
+            ("cn-northwest-1", "cnnw1"),
+            ("il-central-1", "ilc1"),
+        ];
+        for (region, code) in cases {
+            assert_eq!(region_code(region), code, "{region}");
+        }
+        let codes: std::collections::BTreeSet<String> =
+            cases.iter().map(|(r, _)| region_code(r)).collect();
+        assert_eq!(codes.len(), cases.len());
+    }
+
+    #[test]
+    fn regional_role_names_differ_per_region_and_fit_iam() {
+        let east = regional_role_name("", "team-a-orders", "us-east-1");
+        let west = regional_role_name("", "team-a-orders", "eu-west-1");
+        assert_eq!(east, "team-a-orders-use1");
+        assert_eq!(west, "team-a-orders-euw1");
+        let long = "x".repeat(80);
+        let a = regional_role_name("tenant-", &long, "us-east-1");
+        let b = regional_role_name("tenant-", &long, "us-east-2");
+        assert!(a.len() <= 64 && b.len() <= 64);
+        assert_ne!(a, b, "the hash covers the region");
+        assert!(a.starts_with("tenant-"));
+    }
 
     #[test]
     fn version_descriptions_carry_generation_revision_and_text() {

@@ -24,7 +24,7 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, RenderError> {
     Ok(serde_saphyr::to_string(&value)?)
 }
 
-/// All three CRDs as one multi-document YAML stream.
+/// All CRDs as one multi-document YAML stream.
 pub fn all_yaml() -> Result<String, RenderError> {
     let mut out = String::new();
     for crd in crate::crds() {

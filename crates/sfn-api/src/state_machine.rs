@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alarm::Alarm;
 use super::definition::{Definition, Fragment, JsonObject, WorkflowType};
+use super::identity::{IdentityRef, IdentityStatus};
 use super::schema;
 use super::status::Condition;
 use super::versions::{AliasSpec, AliasStatus, RolloutStatus, VersionStatus};
@@ -125,6 +126,10 @@ pub struct StateMachineSpec {
     /// Delete (default) or Retain the AWS resources when the object is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// The AwsIdentity (account, region, credentials) to reconcile with; it must allow this namespace.
+    /// Default: the namespace's default identity, else the cluster default, else the operator's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_ref: Option<IdentityRef>,
 }
 
 impl StateMachineSpec {
@@ -313,6 +318,9 @@ pub struct StateMachineStatus {
     // old value.
     #[serde(default)]
     pub iam: Option<IamAudit>,
+    /// The identity, account and region the object was last reconciled with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityStatus>,
     /// When AWS was last brought in line with the spec (RFC 3339).
     #[serde(default)]
     pub last_sync_time: Option<String>,

@@ -48,6 +48,14 @@ pub enum AwsError {
         code: String,
         message: String,
     },
+    /// The credentials of an AwsIdentity could not be had: a hop of its role chain cannot be assumed (trust
+    /// policy, external id, revoked permission) or the assumed credentials do not work.
+    #[error("AwsIdentity {identity}: cannot assume role {role_arn}: {message}")]
+    IdentityUnavailable {
+        identity: String,
+        role_arn: String,
+        message: String,
+    },
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// AWS answered with something the operator cannot interpret.
@@ -68,6 +76,7 @@ impl AwsError {
             AwsError::Transport { .. } => "transport",
             AwsError::Service { .. } | AwsError::Unexpected { .. } => "other",
             AwsError::Plan(_) => "plan",
+            AwsError::IdentityUnavailable { .. } => "identity",
         }
     }
 
@@ -79,6 +88,8 @@ impl AwsError {
                 | AwsError::RateLimited { .. }
                 | AwsError::Conflict { .. }
                 | AwsError::RoleNotAssumable { .. }
+                // A trust policy being fixed, or STS briefly unreachable: retried with backoff.
+                | AwsError::IdentityUnavailable { .. }
                 | AwsError::Transport { .. }
                 | AwsError::Service { .. }
                 // A resource that vanished between observing and acting: the next observation sees it.

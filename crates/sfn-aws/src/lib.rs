@@ -16,6 +16,7 @@ pub mod apply;
 pub mod audit;
 pub mod error;
 pub mod executions;
+pub mod identity;
 pub mod limiter;
 mod noop_writes;
 pub mod observe;
@@ -34,6 +35,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use audit::{RolePolicies, read_role_policies};
 pub use error::AwsError;
+pub use identity::ClientPool;
 pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{
     ActivityOutcome, DeleteOutcome, Outcome, delete_activity, delete_machine, plan_machine_live,
@@ -137,6 +139,15 @@ pub fn retry_config(settings: &AwsSettings) -> RetryConfig {
     RetryConfig::standard().with_max_attempts(settings.sdk_max_attempts)
 }
 
+/// The SDK configuration of the standard AWS environment (region, credentials chain, `AWS_ENDPOINT_URL`)
+/// with [`retry_config`].
+pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config(settings))
+        .load()
+        .await
+}
+
 impl AwsClients {
     /// Clients from the standard AWS environment (region, credentials chain, `AWS_ENDPOINT_URL`), with
     /// [`retry_config`]; asks STS once for the account id.
@@ -146,10 +157,7 @@ impl AwsClients {
 
     /// [`AwsClients::from_env`] with explicit settings.
     pub async fn from_env_with(settings: AwsSettings) -> Result<Self, AwsError> {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry_config(&settings))
-            .load()
-            .await;
+        let config = load_config(&settings).await;
         Self::from_sdk_config(&config, settings).await
     }
 

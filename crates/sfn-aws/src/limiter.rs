@@ -255,13 +255,15 @@ impl CallCounter {
     }
 }
 
-/// Whether an API name is a read (Describe/Get/List, or Validate, which looks at a definition and changes
-/// nothing) rather than a write.
+/// Whether an API name is a read (Describe/Get/List, Validate, which looks at a definition, and
+/// `sts:AssumeRole`: none of them changes anything) rather than a write.
 pub fn is_read_api(api: &str) -> bool {
     let action = api.rsplit(':').next().unwrap_or(api);
-    ["Describe", "Get", "List", "Validate"]
-        .iter()
-        .any(|p| action.starts_with(p))
+    // Assuming an identity's role creates a session, not a resource: nothing in the account changes.
+    api == "sts:AssumeRole"
+        || ["Describe", "Get", "List", "Validate"]
+            .iter()
+            .any(|p| action.starts_with(p))
 }
 
 impl CallCounts {

@@ -13,6 +13,7 @@ use sfn_plan::{
     self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedAlias,
     ObservedMachine, ObservedVersion, Operation, SPEC_HASH_TAG,
 };
+use std::borrow::Cow;
 
 /// The result of reconciling one StateMachine.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,20 +77,53 @@ async fn observe_for_plan(
 /// The observation and plan of a reconcile. The shared role listing may answer for the role, but only a
 /// plan with nothing to do is taken from it: any operation is planned again from direct reads, so no write
 /// rests on a listing that may be older than the role.
-async fn observe_and_plan(
+async fn observe_and_plan<'d>(
     clients: &AwsClients,
-    desired: &DesiredMachine,
-) -> Result<(ObservedMachine, Vec<Operation>), AwsError> {
+    desired: &'d DesiredMachine,
+) -> Result<(Cow<'d, DesiredMachine>, ObservedMachine, Vec<Operation>), AwsError> {
     let (mut observed, listed) =
         observe::machine_reading(clients, desired, Depth::Reconcile, true).await?;
+    if let Some(adopted) = plan::adopt_legacy_role(desired, live_role_arn(&observed)) {
+        let observed = Box::pin(observe_for_plan(clients, &adopted)).await?;
+        let ops = plan::plan_machine(&adopted, &observed)?;
+        return Ok((Cow::Owned(adopted), observed, ops));
+    }
     observe::fill_alarm_tags(clients, desired, &mut observed).await?;
     let ops = plan::plan_machine(desired, &observed)?;
     if ops.is_empty() || !listed {
-        return Ok((observed, ops));
+        return Ok((Cow::Borrowed(desired), observed, ops));
     }
     let observed = Box::pin(observe_for_plan(clients, desired)).await?;
     let ops = plan::plan_machine(desired, &observed)?;
-    Ok((observed, ops))
+    Ok((Cow::Borrowed(desired), observed, ops))
+}
+
+/// The role the live state machine runs with.
+fn live_role_arn(observed: &ObservedMachine) -> Option<&str> {
+    observed.state_machine.as_ref().map(|m| m.role_arn.as_str())
+}
+
+/// Reads `desired`'s resources, or those of [`plan::adopt_legacy_role`]'s version of it when the live
+/// machine still runs with its role of before role names carried the region.
+async fn observe_adopting<'d>(
+    clients: &AwsClients,
+    desired: &'d DesiredMachine,
+    depth: Depth,
+) -> Result<(Cow<'d, DesiredMachine>, ObservedMachine), AwsError> {
+    let observed = match depth {
+        Depth::Reconcile => Box::pin(observe_for_plan(clients, desired)).await?,
+        _ => Box::pin(observe::machine(clients, desired, depth)).await?,
+    };
+    match plan::adopt_legacy_role(desired, live_role_arn(&observed)) {
+        Some(adopted) => {
+            let observed = match depth {
+                Depth::Reconcile => Box::pin(observe_for_plan(clients, &adopted)).await?,
+                _ => Box::pin(observe::machine(clients, &adopted, depth)).await?,
+            };
+            Ok((Cow::Owned(adopted), observed))
+        }
+        None => Ok((Cow::Borrowed(desired), observed)),
+    }
 }
 
 /// Tells the shared role listing that the managed role of `desired` is being written.
@@ -104,8 +138,8 @@ pub async fn plan_machine_live(
     clients: &AwsClients,
     desired: &DesiredMachine,
 ) -> Result<Vec<Operation>, AwsError> {
-    let observed = Box::pin(observe_for_plan(clients, desired)).await?;
-    Ok(plan::plan_machine(desired, &observed)?)
+    let (desired, observed) = observe_adopting(clients, desired, Depth::Reconcile).await?;
+    Ok(plan::plan_machine(&desired, &observed)?)
 }
 
 /// Makes AWS match `desired`: role and policies, state machine, alarms, then aliases and old versions.
@@ -167,7 +201,8 @@ pub async fn reconcile_machine_with(
     let before = clients.calls();
     // Boxed: the observe and apply futures hold every call's state, and inline they make one frame
     // big enough to overflow a 2 MiB thread stack in a debug build.
-    let (observed, ops) = Box::pin(observe_and_plan(clients, desired)).await?;
+    let (desired, observed, ops) = Box::pin(observe_and_plan(clients, desired)).await?;
+    let desired = desired.as_ref();
     let fingerprint = noop_writes::fingerprint(&observed);
     let previous_writes_were_noops = clients.writes.observed(&desired.name, fingerprint);
     let drift_corrected = !ops.is_empty()
@@ -299,7 +334,8 @@ pub async fn delete_machine(
             calls: CallCounts::default(),
         });
     }
-    let observed = Box::pin(observe::machine(clients, desired, Depth::Delete)).await?;
+    let (desired, observed) = observe_adopting(clients, desired, Depth::Delete).await?;
+    let desired = desired.as_ref();
     let ops = plan::plan_machine_deletion(desired, &observed);
     let mut ctx = ApplyContext::from_observed(&observed);
     if !ops.is_empty() {

@@ -173,6 +173,7 @@ fn desired(role: DesiredRole) -> DesiredMachine {
         previous_arn: None,
         known_version_arn: None,
         rollout_memory: Default::default(),
+        legacy_role_name: None,
         retain_versions: 10,
         aliases: Vec::new(),
     }

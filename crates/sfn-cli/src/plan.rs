@@ -558,11 +558,11 @@ mod tests {
         let p = plan_machine(&sm, &Bundle::default(), "123456789012", "us-east-1").unwrap();
         let text = render_text("big", "chain", &p);
         assert!(
-            text.contains("# Managed policy big-chain-policy-0 ("),
+            text.contains("# Managed policy big-chain-use1-policy-0 ("),
             "{text}"
         );
         assert!(
-            text.contains("# Managed policy big-chain-policy-1 ("),
+            text.contains("# Managed policy big-chain-use1-policy-1 ("),
             "{text}"
         );
         assert!(!text.contains("# Permissions policy "), "{text}");
@@ -570,7 +570,10 @@ mod tests {
         render_json(&p, &mut doc);
         assert_eq!(doc["policies"], json!({}));
         let managed = doc["managedPolicies"].as_object().unwrap();
-        assert!(managed.contains_key("big-chain-policy-0"), "{managed:?}");
+        assert!(
+            managed.contains_key("big-chain-use1-policy-0"),
+            "{managed:?}"
+        );
         assert!(
             managed
                 .values()

@@ -206,7 +206,7 @@ fn widening_warnings_name_the_state_in_text_and_json() {
         docs[0]["alarms"][0]["name"],
         "sfn-operator/team-a-dynamic/slow"
     );
-    assert_eq!(docs[0]["roleName"], "team-a-dynamic");
+    assert_eq!(docs[0]["roleName"], "team-a-dynamic-euw1");
 }
 
 #[test]

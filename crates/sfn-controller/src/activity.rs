@@ -4,12 +4,13 @@
 
 use async_trait::async_trait;
 
-use sfn_api::{Activity, ActivityStatus};
+use sfn_api::{Activity, ActivityStatus, IdentityStatus};
 use sfn_plan::DesiredActivity;
 use sfn_plan::desired;
 
 use super::backend::{ActivityApplied, BackendError};
 use super::error::BuildError;
+use super::identity::Scope;
 use super::pipeline::{
     Deletion, Kind, KindStatus, Note, Synced, Teardown, conditions_and_generation,
 };
@@ -22,6 +23,10 @@ pub const KIND: &str = "Activity";
 
 impl KindStatus for ActivityStatus {
     conditions_and_generation!();
+
+    fn set_identity(&mut self, identity: IdentityStatus) {
+        self.identity = Some(identity);
+    }
 }
 
 fn previous_arn(act: &Activity) -> Option<&str> {
@@ -48,10 +53,23 @@ impl Kind for Activity {
         self.status.as_ref()
     }
 
-    fn build(&self, ctx: &Context) -> (Result<DesiredActivity, BuildError>, Vec<RefKey>) {
-        let settings = desired::Settings::from(ctx.config.as_ref());
+    const USES_IDENTITY: bool = true;
+
+    fn identity_ref(&self) -> Option<&str> {
+        self.spec.identity_ref.as_ref().map(|r| r.name.as_str())
+    }
+
+    fn recorded_identity(&self) -> Option<&IdentityStatus> {
+        self.status.as_ref().and_then(|s| s.identity.as_ref())
+    }
+
+    fn build(
+        &self,
+        _ctx: &Context,
+        scope: &Scope,
+    ) -> (Result<DesiredActivity, BuildError>, Vec<RefKey>) {
         // An activity references nothing, so whatever the builder says is about its own spec.
-        let built = desired::activity(self, &settings).map_err(|e| BuildError::Invalid {
+        let built = desired::activity(self, &scope.settings).map_err(|e| BuildError::Invalid {
             subject: "spec",
             message: e.to_string(),
         });
@@ -62,9 +80,10 @@ impl Kind for Activity {
         &self,
         target: &DesiredActivity,
         ctx: &Context,
+        scope: &Scope,
     ) -> Result<ActivityApplied, BackendError> {
-        let applied = ctx.backend.reconcile_activity(target).await?;
-        retire_renamed(self, target, ctx).await?;
+        let applied = scope.backend.reconcile_activity(target).await?;
+        retire_renamed(self, target, ctx, scope).await?;
         Ok(applied)
     }
 
@@ -100,13 +119,13 @@ impl Kind for Activity {
         }
     }
 
-    fn deletion(&self, ctx: &Context) -> Deletion<DesiredActivity> {
-        let settings = desired::Settings::from(ctx.config.as_ref());
+    fn deletion(&self, _ctx: &Context, scope: &Scope) -> Deletion<DesiredActivity> {
+        let settings = &scope.settings;
         // A spec that never produced an activity has nothing to clean up.
-        let Ok(target) = desired::activity(self, &settings) else {
+        let Ok(target) = desired::activity(self, settings) else {
             return Deletion::Nothing;
         };
-        if desired::activity_deletion_policy(self, &settings) == desired::DeletionPolicy::Retain {
+        if desired::activity_deletion_policy(self, settings) == desired::DeletionPolicy::Retain {
             return Deletion::Retain {
                 note: "deletionPolicy Retain: the activity stays in AWS",
             };
@@ -117,9 +136,10 @@ impl Kind for Activity {
     async fn delete(
         &self,
         target: &DesiredActivity,
-        ctx: &Context,
+        _ctx: &Context,
+        scope: &Scope,
     ) -> Result<String, BackendError> {
-        ctx.backend.delete_activity(target).await?;
+        scope.backend.delete_activity(target).await?;
         Ok("deleted the activity".to_owned())
     }
 }
@@ -131,13 +151,14 @@ async fn retire_renamed(
     act: &Activity,
     target: &DesiredActivity,
     ctx: &Context,
+    scope: &Scope,
 ) -> Result<(), BackendError> {
     let previous = previous_arn(act).and_then(sfn_api::naming::name_from_sfn_arn);
     match previous {
         Some(old) if old != target.name => {
             let mut retired = target.clone();
             retired.name = old.to_owned();
-            ctx.backend.delete_activity(&retired).await?;
+            scope.backend.delete_activity(&retired).await?;
             ctx.event(
                 act,
                 false,

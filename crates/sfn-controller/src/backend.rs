@@ -7,11 +7,14 @@
 //! below translates them into the few facts the controllers act on.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use sfn_api::versions::{AliasStatus, RolloutStatus, VersionStatus};
-use sfn_plan::{DesiredActivity, DesiredMachine, MachineType};
+use sfn_plan::{DesiredActivity, DesiredMachine, Identity, MachineType};
+
+use super::AwsEnvironment;
 
 /// What a successful machine reconcile left in AWS.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,9 +86,18 @@ pub enum RolePolicyDocuments {
     Unavailable { reason: String },
 }
 
+/// A backend working as one identity, and the account and region it lands in.
+pub struct Scoped {
+    pub backend: Arc<dyn AwsBackend>,
+    pub environment: AwsEnvironment,
+}
+
 /// The AWS operations the controllers need.
 #[async_trait]
 pub trait AwsBackend: Send + Sync + 'static {
+    /// This backend as `identity` (`None`: the operator's own credentials), with the account and region
+    /// it lands in. An error means the identity's credentials could not be had; its message names the role.
+    async fn scoped(self: Arc<Self>, identity: Option<&Identity>) -> Result<Scoped, BackendError>;
     async fn reconcile_machine(
         &self,
         desired: &DesiredMachine,
@@ -114,31 +126,81 @@ pub trait AwsBackend: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct AwsSdkBackend {
     clients: sfn_aws::AwsClients,
+    /// The clients of every identity, shared by all scoped backends; `None` for a backend built from
+    /// bare clients, which knows no identity but its own.
+    pool: Option<Arc<sfn_aws::ClientPool>>,
+    /// The identity these clients act as (`None`: the operator's own).
+    identity: Option<Identity>,
 }
 
 impl AwsSdkBackend {
     /// Clients from the standard AWS environment (region, credentials, endpoint).
     pub async fn from_env(settings: sfn_aws::AwsSettings) -> Result<Self, sfn_aws::AwsError> {
-        Ok(Self {
-            clients: sfn_aws::AwsClients::from_env_with(settings).await?,
-        })
+        let config = sfn_aws::load_config(&settings).await;
+        Self::from_sdk_config_with(&config, settings).await
     }
 
     /// Clients from an already loaded SDK configuration (tests point it at the emulator).
     pub async fn from_sdk_config(
         config: &aws_config::SdkConfig,
     ) -> Result<Self, sfn_aws::AwsError> {
+        Self::from_sdk_config_with(config, Default::default()).await
+    }
+
+    /// [`AwsSdkBackend::from_sdk_config`] with explicit settings.
+    pub async fn from_sdk_config_with(
+        config: &aws_config::SdkConfig,
+        settings: sfn_aws::AwsSettings,
+    ) -> Result<Self, sfn_aws::AwsError> {
+        let clients = sfn_aws::AwsClients::from_sdk_config(config, settings).await?;
         Ok(Self {
-            clients: sfn_aws::AwsClients::from_sdk_config(config, Default::default()).await?,
+            pool: Some(Arc::new(sfn_aws::ClientPool::new(
+                config.clone(),
+                clients.clone(),
+            ))),
+            clients,
+            identity: None,
         })
     }
 
+    /// A backend over clients built elsewhere; it cannot act as any other identity.
     pub fn from_clients(clients: sfn_aws::AwsClients) -> Self {
-        Self { clients }
+        Self {
+            clients,
+            pool: None,
+            identity: None,
+        }
     }
 
     pub fn clients(&self) -> &sfn_aws::AwsClients {
         &self.clients
+    }
+
+    /// Classifies a failed call; a failure of an identity's clients that is not about pacing or the plan
+    /// drops them, so that the next reconcile checks the role chain again (it may have been revoked) and
+    /// reports which role fails.
+    async fn failed(&self, err: sfn_aws::AwsError) -> BackendError {
+        if let (Some(pool), Some(identity)) = (&self.pool, &self.identity)
+            && !matches!(
+                err,
+                sfn_aws::AwsError::Throttled { .. }
+                    | sfn_aws::AwsError::RateLimited { .. }
+                    | sfn_aws::AwsError::Conflict { .. }
+                    | sfn_aws::AwsError::Plan(_)
+                    | sfn_aws::AwsError::RoleNotAssumable { .. }
+            )
+        {
+            pool.forget(identity).await;
+        }
+        classify(err)
+    }
+
+    fn environment(&self) -> AwsEnvironment {
+        AwsEnvironment {
+            partition: sfn_aws::partition_of(self.clients.region()).to_owned(),
+            region: self.clients.region().to_owned(),
+            account_id: self.clients.account_id().to_owned(),
+        }
     }
 }
 
@@ -156,13 +218,41 @@ fn classify(err: sfn_aws::AwsError) -> BackendError {
 
 #[async_trait]
 impl AwsBackend for AwsSdkBackend {
+    async fn scoped(self: Arc<Self>, identity: Option<&Identity>) -> Result<Scoped, BackendError> {
+        let backend = match (identity, &self.pool) {
+            (None, _) => self.clone(),
+            (Some(identity), Some(pool)) => Arc::new(AwsSdkBackend {
+                clients: pool.clients(Some(identity)).await.map_err(classify)?,
+                pool: Some(pool.clone()),
+                identity: Some(identity.clone()),
+            }),
+            (Some(identity), None) => {
+                return Err(BackendError {
+                    message: format!(
+                        "AwsIdentity {}: this operator was started with fixed clients and cannot assume roles",
+                        identity.name
+                    ),
+                    transient: false,
+                    throttled: false,
+                    retry_after: None,
+                });
+            }
+        };
+        let environment = backend.environment();
+        Ok(Scoped {
+            backend,
+            environment,
+        })
+    }
+
     async fn reconcile_machine(
         &self,
         desired: &DesiredMachine,
     ) -> Result<MachineApplied, BackendError> {
-        let outcome = sfn_aws::reconcile::reconcile_machine(&self.clients, desired)
-            .await
-            .map_err(classify)?;
+        let outcome = match sfn_aws::reconcile::reconcile_machine(&self.clients, desired).await {
+            Ok(outcome) => outcome,
+            Err(err) => return Err(self.failed(err).await),
+        };
         let Some(state_machine_arn) = outcome.state_machine_arn.filter(|_| !outcome.requeue) else {
             // A replaced machine is still DELETING: not an error, but not done either.
             return Err(BackendError {
@@ -209,19 +299,20 @@ impl AwsBackend for AwsSdkBackend {
     }
 
     async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError> {
-        sfn_aws::reconcile::delete_machine(&self.clients, desired)
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        match sfn_aws::reconcile::delete_machine(&self.clients, desired).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.failed(err).await),
+        }
     }
 
     async fn reconcile_activity(
         &self,
         desired: &DesiredActivity,
     ) -> Result<ActivityApplied, BackendError> {
-        let outcome = sfn_aws::reconcile::reconcile_activity(&self.clients, desired)
-            .await
-            .map_err(classify)?;
+        let outcome = match sfn_aws::reconcile::reconcile_activity(&self.clients, desired).await {
+            Ok(outcome) => outcome,
+            Err(err) => return Err(self.failed(err).await),
+        };
         Ok(ActivityApplied {
             activity_arn: outcome.activity_arn,
             operations: outcome.operations.len(),
@@ -229,10 +320,10 @@ impl AwsBackend for AwsSdkBackend {
     }
 
     async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError> {
-        sfn_aws::reconcile::delete_activity(&self.clients, desired)
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        match sfn_aws::reconcile::delete_activity(&self.clients, desired).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.failed(err).await),
+        }
     }
 
     async fn validate_definition(
@@ -274,8 +365,12 @@ impl AwsBackend for AwsSdkBackend {
     }
 
     fn call_counts(&self) -> BTreeMap<String, u64> {
-        self.clients
-            .calls()
+        // The pool's counter is shared by the clients of every identity.
+        let calls = match &self.pool {
+            Some(pool) => pool.calls(),
+            None => self.clients.calls(),
+        };
+        calls
             .0
             .into_iter()
             .map(|(api, n)| (api.to_owned(), n))
@@ -291,11 +386,13 @@ pub mod memory {
 
     use async_trait::async_trait;
 
+    use std::sync::Arc;
+
     use super::{
-        ActivityApplied, AwsBackend, BackendError, DefinitionReview, MachineApplied,
-        RolePolicyDocuments,
+        ActivityApplied, AwsBackend, AwsEnvironment, BackendError, DefinitionReview,
+        MachineApplied, RolePolicyDocuments, Scoped,
     };
-    use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole, MachineType};
+    use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole, Identity, MachineType};
 
     /// The in-memory backend.
     #[derive(Debug, Default)]
@@ -311,6 +408,8 @@ pub mod memory {
         /// Policy documents of bring-your-own roles by ARN; an unknown role is "not found".
         role_policies: Mutex<BTreeMap<String, Vec<serde_json::Value>>>,
         calls: Mutex<BTreeMap<String, u64>>,
+        /// The backends of the identities that can be assumed, by identity name: each is its own account.
+        identities: Mutex<BTreeMap<String, Arc<InMemoryBackend>>>,
     }
 
     impl InMemoryBackend {
@@ -320,6 +419,34 @@ pub mod memory {
                 region: region.to_owned(),
                 ..Default::default()
             }
+        }
+
+        /// The identity `name` can be assumed from now on, and lands in `account_id` and `region`.
+        pub fn grant_identity(&self, name: &str, region: &str, account_id: &str) {
+            self.identities
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    name.to_owned(),
+                    Arc::new(InMemoryBackend::new(region, account_id)),
+                );
+        }
+
+        /// The identity `name` can no longer be assumed (what it created stays, as in AWS).
+        pub fn revoke_identity(&self, name: &str) -> Option<Arc<InMemoryBackend>> {
+            self.identities
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(name)
+        }
+
+        /// The account of identity `name`, while it can be assumed.
+        pub fn identity(&self, name: &str) -> Option<Arc<InMemoryBackend>> {
+            self.identities
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(name)
+                .cloned()
         }
 
         /// The next call (of any kind) fails with `err`.
@@ -419,6 +546,34 @@ pub mod memory {
 
     #[async_trait]
     impl AwsBackend for InMemoryBackend {
+        async fn scoped(
+            self: Arc<Self>,
+            identity: Option<&Identity>,
+        ) -> Result<Scoped, BackendError> {
+            let backend = match identity {
+                None => self,
+                Some(identity) => self.identity(&identity.name).ok_or_else(|| BackendError {
+                    message: format!(
+                        "AwsIdentity {}: cannot assume role {}: AccessDenied",
+                        identity.name,
+                        identity.final_role().unwrap_or("(none)")
+                    ),
+                    transient: true,
+                    throttled: false,
+                    retry_after: None,
+                })?,
+            };
+            let environment = AwsEnvironment {
+                partition: "aws".into(),
+                region: backend.region.clone(),
+                account_id: backend.account_id.clone(),
+            };
+            Ok(Scoped {
+                backend,
+                environment,
+            })
+        }
+
         async fn reconcile_machine(
             &self,
             desired: &DesiredMachine,

@@ -12,6 +12,7 @@ use kube::runtime::finalizer;
 use sfn_plan::desired::DesiredError;
 
 use super::backend::BackendError;
+use super::identity::IdentityFailure;
 use super::status::Reason;
 
 /// Reason label of a failed Kubernetes write (a status patch, the finalizer's own patches).
@@ -68,6 +69,8 @@ pub enum Error {
     Build(#[from] BuildError),
     #[error("AWS: {0}")]
     Aws(#[from] BackendError),
+    #[error("identity: {0}")]
+    Identity(#[from] IdentityFailure),
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("{0}")]
@@ -105,6 +108,10 @@ impl Error {
             Error::Build(e) => e.reason().as_str(),
             Error::Aws(e) if e.throttled => Reason::Throttled.as_str(),
             Error::Aws(_) => Reason::AwsError.as_str(),
+            Error::Identity(IdentityFailure::Refused(_)) => Reason::IdentityNotAllowed.as_str(),
+            Error::Identity(IdentityFailure::Unavailable(_)) => {
+                Reason::IdentityUnavailable.as_str()
+            }
             Error::Kube(_) | Error::Finalizer(_) => KUBERNETES_ERROR,
         }
     }
@@ -118,6 +125,8 @@ impl Error {
             }) => Retry::RateLimited(*after),
             Error::Build(BuildError::Invalid { .. }) => Retry::OnChange,
             Error::Build(BuildError::ReferenceNotFound(_)) => Retry::Reference,
+            // AwsIdentity objects do not wake their users: a capped retry notices a new grant.
+            Error::Identity(IdentityFailure::Refused(_)) => Retry::Reference,
             _ => Retry::Backoff,
         }
     }

@@ -26,6 +26,7 @@ pub mod aws_validation;
 pub mod backend;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod leader;
 pub mod metrics;
 pub mod pipeline;
@@ -54,7 +55,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as tokio_watch;
 
-use sfn_api::{Activity, StateMachine, TaskIntegration};
+use sfn_api::{Activity, AwsIdentity, StateMachine, TaskIntegration};
 use sfn_plan::desired;
 
 use self::aws_validation::ValidationCache;
@@ -156,6 +157,8 @@ pub struct Context {
     pub machines: Store<StateMachine>,
     pub integrations: Store<TaskIntegration>,
     pub activities: Store<Activity>,
+    /// Every AwsIdentity of the cluster (one watch shared by all scopes).
+    pub identities: Store<AwsIdentity>,
     /// What each StateMachine references (TaskIntegrations, and through them Activities and StateMachines).
     pub machine_refs: ReferenceIndex,
     /// What each TaskIntegration references (an Activity or a StateMachine).
@@ -304,16 +307,26 @@ where
         .predicate_filter(trigger_fingerprint::<K>, Default::default())
 }
 
+/// What every scope shares to reach AWS: the backend, and the AwsIdentities that pick its credentials.
+struct Aws {
+    backend: Arc<dyn AwsBackend>,
+    identities: Store<AwsIdentity>,
+}
+
 /// Runs the controllers of one scope until `shutdown` resolves, then lets running reconciles finish.
 async fn run_scope(
     client: Client,
     namespace: Option<String>,
     config: Arc<Config>,
-    backend: Arc<dyn AwsBackend>,
+    aws: Aws,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     shutdown: futures::future::Shared<BoxFuture<'static, ()>>,
 ) {
+    let Aws {
+        backend,
+        identities,
+    } = aws;
     let ns = namespace.as_deref();
     let wc = watcher_config(&config);
     let (machines, machines_writer) = reflector::store::<StateMachine>();
@@ -336,6 +349,7 @@ async fn run_scope(
         machines: machines.clone(),
         integrations: integrations.clone(),
         activities: activities.clone(),
+        identities: identities.clone(),
         machine_refs: ReferenceIndex::new(),
         integration_refs: ReferenceIndex::new(),
         failures: FailureCounter::new(),
@@ -453,10 +467,12 @@ async fn run_scope(
     let synced = {
         let health = health.clone();
         let (m, i, a) = (machines.clone(), integrations.clone(), activities.clone());
+        let ids = identities.clone();
         async move {
             if m.wait_until_ready().await.is_ok()
                 && i.wait_until_ready().await.is_ok()
                 && a.wait_until_ready().await.is_ok()
+                && ids.wait_until_ready().await.is_ok()
             {
                 health.set_synced(true);
                 tracing::info!(namespace = ?namespace, "watch caches synced");
@@ -481,18 +497,34 @@ async fn run_controllers(
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
+    // AwsIdentities are cluster-scoped and read by every scope: one watch, a cache and no controller (the
+    // operator never writes them; a reconcile refused for want of a grant retries on its own).
+    let (identities, identities_writer) = reflector::store::<AwsIdentity>();
+    let identity_watch = watcher(Api::<AwsIdentity>::all(client.clone()), Default::default())
+        .default_backoff()
+        .modify(|obj| obj.managed_fields_mut().clear())
+        .reflect(identities_writer)
+        .take_until(shutdown.clone())
+        .for_each(|event| async move {
+            if let Err(err) = event {
+                tracing::warn!(error = %err, "AwsIdentity watch");
+            }
+        });
     let runs = scopes.into_iter().map(|ns| {
         run_scope(
             client.clone(),
             ns,
             config.clone(),
-            backend.clone(),
+            Aws {
+                backend: backend.clone(),
+                identities: identities.clone(),
+            },
             metrics.clone(),
             health.clone(),
             shutdown.clone(),
         )
     });
-    futures::future::join_all(runs).await;
+    tokio::join!(identity_watch, futures::future::join_all(runs));
 }
 
 /// Runs the operator until `shutdown` resolves: with leader election, the controllers run only while this

@@ -21,10 +21,12 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sfn_api::IdentityStatus;
 use sfn_api::status::Condition;
 
 use super::backend::BackendError;
 use super::error::{BuildError, Error, Retry};
+use super::identity::{self, IdentityFailure, Scope};
 use super::refindex::{RefKey, ReferenceIndex};
 use super::status::{self, Outcome, Reason};
 use super::{Config, Context, FINALIZER, object_key, patch_status, policy};
@@ -40,6 +42,8 @@ pub trait KindStatus: Clone + Default + PartialEq + Serialize + Send + Sync {
     fn last_sync_time(&self) -> Option<String> {
         None
     }
+    /// Records the identity the reconcile ran with, for a kind whose status shows it.
+    fn set_identity(&mut self, _identity: IdentityStatus) {}
 }
 
 /// The [`KindStatus`] accessors of `conditions` and `observedGeneration`, fields every status has under
@@ -144,13 +148,31 @@ pub trait Kind:
 
     fn status(&self) -> Option<&Self::Status>;
 
+    /// Whether the kind owns AWS resources, and so is reconciled with an AwsIdentity; the others run
+    /// with the operator's own credentials.
+    const USES_IDENTITY: bool = false;
+
+    /// `spec.identityRef`, for a kind that has one.
+    fn identity_ref(&self) -> Option<&str> {
+        None
+    }
+
+    /// `status.identity`: where the object's AWS resources are, once it has any.
+    fn recorded_identity(&self) -> Option<&IdentityStatus> {
+        None
+    }
+
     /// The index recording what objects of this kind reference (`None`: they reference nothing).
     fn reference_index(_ctx: &Context) -> Option<&ReferenceIndex> {
         None
     }
 
     /// Builds the desired state from the spec and the watch caches, with the references looked up on the way.
-    fn build(&self, ctx: &Context) -> (Result<Self::Desired, BuildError>, Vec<RefKey>);
+    fn build(
+        &self,
+        ctx: &Context,
+        scope: &Scope,
+    ) -> (Result<Self::Desired, BuildError>, Vec<RefKey>);
 
     /// A further check of the built desired state before it is applied, which may add to it (warnings) or
     /// refuse it; a refusal is handled like a failed build. Nothing by default.
@@ -168,6 +190,7 @@ pub trait Kind:
         &self,
         desired: &Self::Desired,
         ctx: &Context,
+        scope: &Scope,
     ) -> Result<Self::Applied, BackendError>;
 
     /// Records a successful apply in `status` (the conditions excepted) and says what else follows.
@@ -180,12 +203,17 @@ pub trait Kind:
     ) -> Synced;
 
     /// What the cleanup has to do (only for [`Teardown::Finalize`] kinds).
-    fn deletion(&self, _ctx: &Context) -> Deletion<Self::Target> {
+    fn deletion(&self, _ctx: &Context, _scope: &Scope) -> Deletion<Self::Target> {
         Deletion::Nothing
     }
 
     /// Deletes `target` in AWS; returns the note of the `Deleted` event.
-    async fn delete(&self, _target: &Self::Target, _ctx: &Context) -> Result<String, BackendError> {
+    async fn delete(
+        &self,
+        _target: &Self::Target,
+        _ctx: &Context,
+        _scope: &Scope,
+    ) -> Result<String, BackendError> {
         Ok(String::new())
     }
 }
@@ -247,9 +275,56 @@ pub fn rate_limit_delay(err: &Error) -> Option<Duration> {
     }
 }
 
+/// The scope a reconcile of `obj` runs in: its identity for a kind that has one (the one recorded in its
+/// status when `deleting`), the operator's own otherwise.
+async fn scope_of<K: Kind>(
+    obj: &K,
+    ctx: &Context,
+    deleting: bool,
+) -> Result<Scope, IdentityFailure> {
+    let ns = obj.namespace().unwrap_or_default();
+    match (K::USES_IDENTITY, deleting) {
+        (false, _) => identity::scope(ctx, &ns, None, None, false).await,
+        (true, false) => {
+            identity::scope(ctx, &ns, obj.identity_ref(), obj.recorded_identity(), true).await
+        }
+        (true, true) => {
+            identity::deletion_scope(ctx, &ns, obj.identity_ref(), obj.recorded_identity()).await
+        }
+    }
+}
+
+/// The outcome and event of a reconcile that could not get its scope.
+fn identity_failure(failure: &IdentityFailure, action: &'static str) -> (Outcome, Note) {
+    let reason = match failure {
+        IdentityFailure::Refused(_) => Reason::IdentityNotAllowed,
+        IdentityFailure::Unavailable(_) => Reason::IdentityUnavailable,
+    };
+    let outcome = Outcome::Failed {
+        reason,
+        message: failure.to_string(),
+        // Not transient for the conditions: the declared state cannot be kept while the identity is out.
+        transient: false,
+    };
+    let note = Note {
+        reason: reason.as_str(),
+        action,
+        note: failure.to_string(),
+    };
+    (outcome, note)
+}
+
 async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Action, Error> {
     let key = object_key(obj.as_ref());
-    let (built, refs) = obj.build(ctx);
+    let scope = match scope_of(obj.as_ref(), ctx, false).await {
+        Ok(scope) => scope,
+        Err(failure) => {
+            let (outcome, note) = identity_failure(&failure, "Authenticate");
+            fail(obj.as_ref(), ctx, api, &outcome, note).await?;
+            return Err(Error::Identity(failure));
+        }
+    };
+    let (built, refs) = obj.build(ctx, &scope);
     if let Some(index) = K::reference_index(ctx) {
         index.set(dependent(obj.as_ref()), refs);
     }
@@ -275,11 +350,12 @@ async fn apply<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Acti
         }
     };
 
-    match obj.apply(&desired, ctx).await {
+    match obj.apply(&desired, ctx, &scope).await {
         Ok(applied) => {
             let generation = obj.meta().generation;
             let mut st = obj.status().cloned().unwrap_or_default();
             let synced = obj.synced(&desired, &applied, &ctx.config, &mut st);
+            st.set_identity(scope.status.clone());
             let st = next_status(st, &synced.outcome, generation, &status::now_rfc3339());
             ctx.metrics
                 .set_ready(K::KIND, &key, Some(status::ready_status(st.conditions())));
@@ -373,7 +449,18 @@ async fn cleanup<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Ac
             forget(obj, ctx);
         }
     };
-    let target = match obj.deletion(ctx) {
+    let scope = match scope_of(obj.as_ref(), ctx, true).await {
+        Ok(scope) => scope,
+        Err(failure) => {
+            let (_, note) = identity_failure(&failure, "Delete");
+            if warn_on_failure {
+                ctx.event(obj.as_ref(), true, note.reason, note.action, note.note)
+                    .await;
+            }
+            return Err(Error::Identity(failure));
+        }
+    };
+    let target = match obj.deletion(ctx, &scope) {
         Deletion::Nothing => {
             gone(obj.as_ref());
             return Ok(Action::await_change());
@@ -399,7 +486,7 @@ async fn cleanup<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Ac
         )
         .await;
     }
-    match obj.delete(&target, ctx).await {
+    match obj.delete(&target, ctx, &scope).await {
         Ok(note) => {
             gone(obj.as_ref());
             ctx.event(obj.as_ref(), false, "Deleted", "Delete", note)

@@ -20,7 +20,7 @@ use sfn_plan::desired::Built;
 use sfn_plan::role_audit;
 
 use super::Context;
-use super::backend::RolePolicyDocuments;
+use super::backend::{AwsBackend, RolePolicyDocuments};
 use super::policy::RECONCILE_REQUESTED_AT_ANNOTATION;
 
 /// How long an audit is believed before the role is read again.
@@ -83,7 +83,12 @@ fn cache_key(role_arn: &str, built: &Built, sm: &StateMachine) -> String {
 
 /// The audit of `sm`'s bring-your-own role, from the cache or read now; `None` for a role the operator
 /// creates (it derives that role's policy, nothing to audit).
-pub async fn audit(sm: &StateMachine, built: &Built, ctx: &Context) -> Option<IamAudit> {
+pub async fn audit(
+    sm: &StateMachine,
+    built: &Built,
+    ctx: &Context,
+    backend: &dyn AwsBackend,
+) -> Option<IamAudit> {
     let DesiredRole::External { arn } = &built.desired.role else {
         return None;
     };
@@ -92,7 +97,7 @@ pub async fn audit(sm: &StateMachine, built: &Built, ctx: &Context) -> Option<Ia
     if let Some(audit) = ctx.role_audits.get(&key, Instant::now(), interval) {
         return Some(audit);
     }
-    let audit = match ctx.backend.role_policies(arn).await {
+    let audit = match backend.role_policies(arn).await {
         RolePolicyDocuments::Read(documents) => {
             role_audit::audited(&role_audit::missing(&built.policy, &documents))
         }

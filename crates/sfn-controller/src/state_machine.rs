@@ -16,12 +16,15 @@ use async_trait::async_trait;
 use kube::runtime::controller::Action;
 
 use sfn_api::status::set_condition;
-use sfn_api::{CONDITION_ROLE_COVERS_DEFINITION, IamAudit, StateMachine, StateMachineStatus};
+use sfn_api::{
+    CONDITION_ROLE_COVERS_DEFINITION, IamAudit, IdentityStatus, StateMachine, StateMachineStatus,
+};
 use sfn_plan::desired::{self, Built};
 use sfn_plan::{DesiredMachine, DesiredRole};
 
 use super::backend::{BackendError, MachineApplied};
 use super::error::BuildError;
+use super::identity::Scope;
 use super::pipeline::{
     Deletion, Kind, KindStatus, Note, Synced, Teardown, conditions_and_generation,
 };
@@ -50,6 +53,10 @@ impl KindStatus for StateMachineStatus {
 
     fn last_sync_time(&self) -> Option<String> {
         self.last_sync_time.clone()
+    }
+
+    fn set_identity(&mut self, identity: IdentityStatus) {
+        self.identity = Some(identity);
     }
 }
 
@@ -90,19 +97,25 @@ impl Kind for StateMachine {
         self.status.as_ref()
     }
 
+    const USES_IDENTITY: bool = true;
+
+    fn identity_ref(&self) -> Option<&str> {
+        self.spec.identity_ref.as_ref().map(|r| r.name.as_str())
+    }
+
+    fn recorded_identity(&self) -> Option<&IdentityStatus> {
+        self.status.as_ref().and_then(|s| s.identity.as_ref())
+    }
+
     /// What each StateMachine references (TaskIntegrations, and through them Activities and StateMachines).
     fn reference_index(ctx: &Context) -> Option<&ReferenceIndex> {
         Some(&ctx.machine_refs)
     }
 
-    fn build(&self, ctx: &Context) -> (Result<Built, BuildError>, Vec<RefKey>) {
+    fn build(&self, ctx: &Context, scope: &Scope) -> (Result<Built, BuildError>, Vec<RefKey>) {
         let resolver = resolver(self, ctx);
-        let built = desired::build(
-            self,
-            &resolver,
-            &desired::Settings::from(ctx.config.as_ref()),
-        )
-        .map_err(|e| BuildError::from_desired(e, "definition"));
+        let built = desired::build(self, &resolver, &scope.settings)
+            .map_err(|e| BuildError::from_desired(e, "definition"));
         (built, resolver.recorded())
     }
 
@@ -114,14 +127,19 @@ impl Kind for StateMachine {
         aws_validation::review(built, ctx).await
     }
 
-    async fn apply(&self, built: &Built, ctx: &Context) -> Result<Applied, BackendError> {
-        let machine = ctx.backend.reconcile_machine(&built.desired).await?;
+    async fn apply(
+        &self,
+        built: &Built,
+        ctx: &Context,
+        scope: &Scope,
+    ) -> Result<Applied, BackendError> {
+        let machine = scope.backend.reconcile_machine(&built.desired).await?;
         if machine.previous_writes_were_noops {
             ctx.metrics.noop_writes(<Self as Kind>::KIND);
         }
-        retire_renamed(self, &built.desired, ctx).await?;
+        retire_renamed(self, &built.desired, ctx, scope).await?;
         // After the apply: the audit never stands in the way of it, and cannot fail.
-        let role_audit = role_audit::audit(self, built, ctx).await;
+        let role_audit = role_audit::audit(self, built, ctx, scope.backend.as_ref()).await;
         Ok(Applied {
             machine,
             role_audit,
@@ -238,18 +256,23 @@ impl Kind for StateMachine {
         }
     }
 
-    fn deletion(&self, ctx: &Context) -> Deletion<DesiredMachine> {
-        let settings = desired::Settings::from(ctx.config.as_ref());
-        if desired::deletion_policy(self, &settings) == desired::DeletionPolicy::Retain {
+    fn deletion(&self, ctx: &Context, scope: &Scope) -> Deletion<DesiredMachine> {
+        let settings = &scope.settings;
+        if desired::deletion_policy(self, settings) == desired::DeletionPolicy::Retain {
             return Deletion::Retain {
                 note: "deletionPolicy Retain: the state machine, its role and alarms stay in AWS",
             };
         }
-        Deletion::Delete(desired::for_deletion(self, &resolver(self, ctx), &settings))
+        Deletion::Delete(desired::for_deletion(self, &resolver(self, ctx), settings))
     }
 
-    async fn delete(&self, target: &DesiredMachine, ctx: &Context) -> Result<String, BackendError> {
-        ctx.backend.delete_machine(target).await?;
+    async fn delete(
+        &self,
+        target: &DesiredMachine,
+        _ctx: &Context,
+        scope: &Scope,
+    ) -> Result<String, BackendError> {
+        scope.backend.delete_machine(target).await?;
         Ok(format!(
             "deleted state machine {} and what it owned",
             target.name
@@ -288,6 +311,7 @@ async fn retire_renamed(
     sm: &StateMachine,
     desired: &DesiredMachine,
     ctx: &Context,
+    scope: &Scope,
 ) -> Result<(), BackendError> {
     let previous = previous_arn(sm).and_then(sfn_api::naming::name_from_sfn_arn);
     let Some(old) = previous.filter(|old| *old != desired.name) else {
@@ -298,11 +322,25 @@ async fn retire_renamed(
     retired.alarms.clear();
     retired.previous_arn = None;
     retired.publish = None;
+    retired.legacy_role_name = None;
     if let DesiredRole::Managed(role) = &mut retired.role {
-        role.name = sfn_api::naming::role_name(old);
+        // The role the status points at is the previous name's; without one, the name it would have had.
+        role.name = sm
+            .status
+            .as_ref()
+            .and_then(|s| s.role_arn.as_deref())
+            .and_then(sfn_api::naming::role_name_from_arn)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                sfn_api::naming::regional_role_name(
+                    &scope.settings.guardrails.role_name_prefix,
+                    old,
+                    &scope.settings.region,
+                )
+            });
         role.policies.clear();
     }
-    ctx.backend.delete_machine(&retired).await?;
+    scope.backend.delete_machine(&retired).await?;
     ctx.event(
         sm,
         false,

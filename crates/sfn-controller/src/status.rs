@@ -24,6 +24,10 @@ pub enum Reason {
     Throttled,
     DriftCorrected,
     Deleting,
+    /// The object's AwsIdentity cannot be used: not found, not allowed for the namespace, ambiguous.
+    IdentityNotAllowed,
+    /// The object's AwsIdentity's credentials cannot be had (a role in its chain cannot be assumed).
+    IdentityUnavailable,
 }
 
 impl Reason {
@@ -36,6 +40,8 @@ impl Reason {
             Reason::Throttled => "Throttled",
             Reason::DriftCorrected => "DriftCorrected",
             Reason::Deleting => "Deleting",
+            Reason::IdentityNotAllowed => "IdentityNotAllowed",
+            Reason::IdentityUnavailable => "IdentityUnavailable",
         }
     }
 }

@@ -13,6 +13,7 @@ use sfn_plan::desired::{self, ResolvedIntegration};
 
 use super::backend::BackendError;
 use super::error::BuildError;
+use super::identity::Scope;
 use super::pipeline::{Kind, KindStatus, Synced, Teardown, conditions_and_generation};
 use super::refindex::{RefKey, RefKind, ReferenceIndex};
 use super::resolver::StoreResolver;
@@ -46,7 +47,11 @@ impl Kind for TaskIntegration {
         Some(&ctx.integration_refs)
     }
 
-    fn build(&self, ctx: &Context) -> (Result<ResolvedIntegration, BuildError>, Vec<RefKey>) {
+    fn build(
+        &self,
+        ctx: &Context,
+        scope: &Scope,
+    ) -> (Result<ResolvedIntegration, BuildError>, Vec<RefKey>) {
         let ns = self.namespace().unwrap_or_default();
         let name = self.name_any();
         let resolver = StoreResolver::new(
@@ -56,12 +61,8 @@ impl Kind for TaskIntegration {
             &ctx.activities,
             &ctx.machines,
         );
-        let resolved = desired::integration(
-            self,
-            &resolver,
-            &desired::Settings::from(ctx.config.as_ref()),
-        )
-        .map_err(|e| BuildError::from_desired(e, "spec"));
+        let resolved = desired::integration(self, &resolver, &scope.settings)
+            .map_err(|e| BuildError::from_desired(e, "spec"));
         // The integration resolves itself through the resolver too; only what it points at is a dependency.
         let refs = resolver
             .recorded()
@@ -80,6 +81,7 @@ impl Kind for TaskIntegration {
         &self,
         _resolved: &ResolvedIntegration,
         _ctx: &Context,
+        _scope: &Scope,
     ) -> Result<(), BackendError> {
         Ok(())
     }

@@ -3,19 +3,25 @@
 //! `--dry-run` (and `sfn-operator plan --live`, through [`plan_live`]) shows the operations against the
 //! live account without changing anything. Both reach AWS through the standard environment, so
 //! `AWS_ENDPOINT_URL`, `AWS_REGION` and the credentials chain apply.
+//!
+//! AwsIdentity objects in the files are honoured as the controller honours them: each StateMachine and
+//! Activity is reconciled with the identity it resolves to among them (account, region and the role chain,
+//! assumed from the caller's credentials), and objects without one use the caller's own.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sfn_aws::{self as aws, AwsClients, AwsError};
 use sfn_plan::desired;
-use sfn_plan::{self as plan, DesiredActivity, DesiredMachine};
+use sfn_plan::{self as plan, DesiredActivity, DesiredMachine, Identity};
 
 /// Observe, plan and apply the objects in the given files against AWS, without a cluster.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Manifest files (multi-document YAML) holding StateMachine, TaskIntegration and Activity objects.
+    /// Manifest files (multi-document YAML) holding StateMachine, TaskIntegration, Activity and AwsIdentity
+    /// objects.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// Show what would change in AWS, change nothing.
@@ -78,6 +84,50 @@ pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<
     from_bundle(&bundle, account)
 }
 
+/// An object of a bundle: `(kind, namespace, name)`.
+pub type ObjectKey = (&'static str, String, String);
+
+/// The identity of each StateMachine and Activity of `bundle` among its AwsIdentities. Every refusal is
+/// reported, and then nothing is applied.
+pub fn identities_of(
+    bundle: &sfn_api::manifest::Bundle,
+) -> anyhow::Result<BTreeMap<ObjectKey, Option<Identity>>> {
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    let objects = bundle
+        .state_machines
+        .iter()
+        .map(|sm| ("StateMachine", &sm.metadata, sm.spec.identity_ref.as_ref()))
+        .chain(
+            bundle
+                .activities
+                .iter()
+                .map(|a| ("Activity", &a.metadata, a.spec.identity_ref.as_ref())),
+        );
+    for (kind, meta, requested) in objects {
+        let namespace = sfn_asl::bundle::namespace_of(meta);
+        let name = meta.name.clone().unwrap_or_default();
+        match plan::identity::resolve(
+            &namespace,
+            requested.map(|r| r.name.as_str()),
+            &bundle.identities,
+        ) {
+            Ok(identity) => {
+                out.insert((kind, namespace, name), identity);
+            }
+            Err(e) => errors.push(format!("{kind} {namespace}/{name}: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "{} object(s) without a usable identity, nothing applied:\n{}",
+            errors.len(),
+            errors.join("\n")
+        );
+    }
+    Ok(out)
+}
+
 /// The desired AWS state of every StateMachine and Activity of a bundle, built exactly as the controller builds
 /// it ([`desired::build`], [`desired::activity`]), with references resolved among the objects of the same
 /// namespace in the bundle. Every invalid object is reported, and none is applied then: invalid ASL never reaches
@@ -85,6 +135,16 @@ pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<
 pub fn from_bundle(
     bundle: &sfn_api::manifest::Bundle,
     account: &Account,
+) -> anyhow::Result<Vec<Target>> {
+    from_bundle_where(bundle, account, &|_, _| true)
+}
+
+/// [`from_bundle`] for the objects `wanted` picks by kind and metadata; references still resolve among
+/// every object of the bundle.
+fn from_bundle_where(
+    bundle: &sfn_api::manifest::Bundle,
+    account: &Account,
+    wanted: &dyn Fn(&'static str, &sfn_api::ObjectMeta) -> bool,
 ) -> anyhow::Result<Vec<Target>> {
     let settings = desired::Settings {
         partition: account.partition.clone(),
@@ -97,13 +157,21 @@ pub fn from_bundle(
     };
     let mut targets = Vec::new();
     let mut errors = Vec::new();
-    for act in &bundle.activities {
+    for act in bundle
+        .activities
+        .iter()
+        .filter(|a| wanted("Activity", &a.metadata))
+    {
         match desired::activity(act, &settings) {
             Ok(d) => targets.push(Target::Activity(d)),
             Err(e) => errors.push(e.to_string()),
         }
     }
-    for sm in &bundle.state_machines {
+    for sm in bundle
+        .state_machines
+        .iter()
+        .filter(|sm| wanted("StateMachine", &sm.metadata))
+    {
         let resolver = sfn_asl::bundle::offline_resolver(
             bundle,
             &sfn_asl::bundle::namespace_of(&sm.metadata),
@@ -230,29 +298,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(spec) = &args.rate_limits {
             settings.rate_limits = settings.rate_limits.with_overrides(spec)?;
         }
-        let clients = AwsClients::from_env_with(settings).await?;
-        let account = Account {
-            partition: aws::partition_of(clients.region()).to_string(),
-            region: clients.region().to_string(),
-            account_id: clients.account_id().to_string(),
-            guardrails: args.guardrails.guardrails()?,
-        };
-        let mut targets = load_targets(&args.files, &account)?;
-        if args.allow_replace {
-            for t in &mut targets {
-                if let Target::Machine(m) = t {
-                    m.allow_replace = true;
-                }
+        let config = aws::load_config(&settings).await;
+        let own = AwsClients::from_sdk_config(&config, settings).await?;
+        let pool = aws::ClientPool::new(config, own);
+        let guardrails = args.guardrails.guardrails()?;
+        let bundle = sfn_api::manifest::load_paths(&args.files)?;
+        let identities = identities_of(&bundle)?;
+        // Every identity is assumed, and every object built, before anything is applied.
+        let mut groups = Vec::new();
+        let mut distinct: Vec<&Option<Identity>> = Vec::new();
+        for identity in identities.values() {
+            if !distinct.contains(&identity) {
+                distinct.push(identity);
             }
         }
+        for identity in distinct {
+            let clients = pool.clients(identity.as_ref()).await?;
+            let account = Account {
+                partition: aws::partition_of(clients.region()).to_string(),
+                region: clients.region().to_string(),
+                account_id: clients.account_id().to_string(),
+                guardrails: guardrails.clone(),
+            };
+            let uses = |kind: &'static str, meta: &sfn_api::ObjectMeta| {
+                let key = (
+                    kind,
+                    sfn_asl::bundle::namespace_of(meta),
+                    meta.name.clone().unwrap_or_default(),
+                );
+                identities.get(&key) == Some(identity)
+            };
+            let mut targets = from_bundle_where(&bundle, &account, &uses)?;
+            if args.allow_replace {
+                for t in &mut targets {
+                    if let Target::Machine(m) = t {
+                        m.allow_replace = true;
+                    }
+                }
+            }
+            groups.push((clients, targets));
+        }
         let mut stdout = std::io::stdout().lock();
-        let reports = if args.dry_run {
-            plan_live(&clients, &targets, &mut stdout).await?
-        } else {
-            apply_targets(&clients, &targets, &mut stdout).await?
-        };
+        let mut reports = Vec::new();
+        for (clients, targets) in &groups {
+            reports.extend(if args.dry_run {
+                plan_live(clients, targets, &mut stdout).await?
+            } else {
+                apply_targets(clients, targets, &mut stdout).await?
+            });
+        }
         let failed = reports.iter().filter(|r| r.error.is_some()).count();
-        let calls = clients.calls();
+        let calls = pool.calls();
         writeln!(
             stdout,
             "{} object(s), {} failed, {} AWS call(s), {} write(s)",

@@ -184,3 +184,82 @@ fn validate_aws_is_a_second_opinion_that_never_fails_on_its_own() {
     let refused = sfn_operator(&["validate", "--aws", "-f", bad.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
 }
+
+/// AwsIdentities in the files are honoured as in the cluster: the namespace's default identity puts its
+/// machine in the identity's account and region; an object without one uses the caller's account; an
+/// identity that does not allow the namespace stops the whole apply before any AWS write.
+#[test]
+fn apply_honours_the_identities_in_the_files() {
+    let team = aws_support::account_for("apply-identities-team");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let manifests = format!(
+        r#"
+apiVersion: sfn.operator.dev/v1alpha1
+kind: AwsIdentity
+metadata: {{name: team}}
+spec:
+  region: eu-west-1
+  roleChain:
+    - roleArn: arn:aws:iam::{team}:role/sfn-operator-team
+      externalId: team-ext
+  namespaces: {{defaultFor: [team]}}
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: StateMachine
+metadata: {{name: orders, namespace: team}}
+spec:
+  definition:
+    states: [{{name: Hello, type: Pass, end: true}}]
+---
+apiVersion: sfn.operator.dev/v1alpha1
+kind: StateMachine
+metadata: {{name: identity-free, namespace: platform}}
+spec:
+  definition:
+    states: [{{name: Hello, type: Pass, end: true}}]
+"#
+    );
+    let file = dir.path().join("identities.yaml");
+    std::fs::write(&file, &manifests).unwrap();
+    let file = file.to_str().unwrap();
+
+    let out = sfn_operator(&["apply", "-f", file]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "arn: arn:aws:states:eu-west-1:{team}:stateMachine:team-orders"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "arn: arn:aws:states:us-east-1:123456789012:stateMachine:platform-identity-free"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(summary(&stdout).0, 0, "{stdout}");
+    let again = sfn_operator(&["apply", "-f", file]);
+    let stdout = text(&again.stdout);
+    assert_eq!(summary(&stdout), (0, 0), "{stdout}");
+
+    let refused = manifests.replace(
+        "metadata: {name: orders, namespace: team}\nspec:\n",
+        "metadata: {name: orders, namespace: team}\nspec:\n  identityRef: {name: nobody}\n",
+    );
+    assert_ne!(refused, manifests);
+    let file = dir.path().join("refused.yaml");
+    std::fs::write(&file, refused).unwrap();
+    let out = sfn_operator(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("StateMachine team/orders") && stderr.contains("\"nobody\""),
+        "{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains(" object(s), "),
+        "nothing ran: {}",
+        text(&out.stdout)
+    );
+}

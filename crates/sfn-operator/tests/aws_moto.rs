@@ -1543,3 +1543,227 @@ async fn alarm_states_are_read_by_name_and_missing_ones_are_none() {
     assert_eq!(observe::alarm_states(&clients, &[]).await.unwrap(), vec![]);
     assert_eq!(clients.calls().since(&before).total(), 0);
 }
+
+/// An identity of the tests: `hops` roles assumed in order, in `region`.
+fn identity(name: &str, region: Option<&str>, hops: &[(&str, Option<&str>)]) -> sfn_plan::Identity {
+    sfn_plan::Identity {
+        name: name.to_owned(),
+        region: region.map(str::to_owned),
+        role_chain: hops
+            .iter()
+            .map(|(arn, external_id)| sfn_api::AssumeRoleHop {
+                role_arn: (*arn).to_owned(),
+                external_id: external_id.map(str::to_owned),
+                session_name: None,
+            })
+            .collect(),
+    }
+}
+
+async fn machines_in(clients: &AwsClients) -> Vec<String> {
+    clients
+        .sfn
+        .list_state_machines()
+        .send()
+        .await
+        .unwrap()
+        .state_machines()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
+/// Two identities in two accounts (one through a two-hop chain with an external id, one in another
+/// region): each machine lands in its own account and region with its own credentials, a refused hop is
+/// reported by its role and leaves the others working, and cleanup removes each account's resources.
+/// moto assumes any role (it keeps no trust policies), so the refusal comes from a request STS rejects: a
+/// session name over 64 characters.
+#[tokio::test]
+async fn identities_put_each_namespace_in_its_own_account() {
+    let config = sdk_config().await;
+    let own = AwsClients::from_sdk_config(&config, test_settings())
+        .await
+        .unwrap();
+    let pool = aws::ClientPool::new(config, own);
+    let (hub, team_a, team_b) = (
+        account_for("identities-hub"),
+        account_for("identities-team-a"),
+        account_for("identities-team-b"),
+    );
+    let a = identity(
+        "team-a",
+        None,
+        &[
+            (&format!("arn:aws:iam::{hub}:role/hub"), None),
+            (
+                &format!("arn:aws:iam::{team_a}:role/sfn-operator"),
+                Some("team-a-ext"),
+            ),
+        ],
+    );
+    let b = identity(
+        "team-b",
+        Some("eu-west-1"),
+        &[(&format!("arn:aws:iam::{team_b}:role/sfn-operator"), None)],
+    );
+    let clients_a = pool.clients(Some(&a)).await.unwrap();
+    let clients_b = pool.clients(Some(&b)).await.unwrap();
+    assert_eq!(clients_a.account_id(), team_a, "the last hop's account");
+    assert_eq!(clients_a.region(), REGION, "no region: the operator's own");
+    assert_eq!(clients_b.account_id(), team_b);
+    assert_eq!(clients_b.region(), "eu-west-1");
+    assert_eq!(pool.own().account_id(), "123456789012");
+    // Cached: a second use assumes nothing.
+    let assumed = pool.calls().get("sts:AssumeRole");
+    assert_eq!(assumed, 3, "{}", pool.calls());
+    let again = pool.clients(Some(&a)).await.unwrap();
+    assert_eq!(again.account_id(), team_a);
+    assert_eq!(pool.calls().get("sts:AssumeRole"), assumed);
+
+    let da = desired_machine(&clients_a, "team-a", "orders");
+    let db = desired_machine(&clients_b, "team-b", "orders");
+    let arn_a = aws::reconcile_machine(&clients_a, &da)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let arn_b = aws::reconcile_machine(&clients_b, &db)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    assert_eq!(
+        arn_a,
+        format!("arn:aws:states:{REGION}:{team_a}:stateMachine:team-a-orders")
+    );
+    assert_eq!(
+        arn_b,
+        format!("arn:aws:states:eu-west-1:{team_b}:stateMachine:team-b-orders")
+    );
+    assert_eq!(machines_in(&clients_a).await, ["team-a-orders"]);
+    assert_eq!(machines_in(&clients_b).await, ["team-b-orders"]);
+    assert!(
+        machines_in(pool.own()).await.is_empty(),
+        "nothing lands in the operator's own account"
+    );
+    assert!(
+        observe::role(&clients_a, &role_name(&da), Depth::Delete)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        observe::role(pool.own(), &role_name(&da), Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A hop STS refuses: reported with the identity and the role, the other identities unaffected.
+    let mut refused = identity(
+        "revoked",
+        None,
+        &[(&format!("arn:aws:iam::{team_a}:role/revoked"), None)],
+    );
+    refused.role_chain[0].session_name = Some("s".repeat(65));
+    match pool.clients(Some(&refused)).await {
+        Err(AwsError::IdentityUnavailable {
+            identity, role_arn, ..
+        }) => {
+            assert_eq!(identity, "revoked");
+            assert_eq!(role_arn, format!("arn:aws:iam::{team_a}:role/revoked"));
+        }
+        other => panic!("expected IdentityUnavailable, got {other:?}"),
+    }
+    let still = aws::reconcile_machine(&clients_b, &db).await.unwrap();
+    assert!(still.operations.is_empty(), "{:?}", still.operations);
+
+    // Cleanup with each identity removes what is in its account.
+    aws::delete_machine(&clients_a, &da).await.unwrap();
+    aws::delete_machine(&clients_b, &db).await.unwrap();
+    for (clients, d) in [(&clients_a, &da), (&clients_b, &db)] {
+        let live = machines_in(clients).await;
+        for name in &live {
+            let arn = clients.state_machine_arn(name);
+            let m = observe::state_machine(clients, &arn, false).await.unwrap();
+            assert!(m.is_none_or(|m| m.is_deleting()), "{name} is still live");
+        }
+        assert!(
+            observe::role(clients, &role_name(d), Depth::Delete)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// A machine whose role was created before role names carried the region keeps that role: the desired
+/// state names the regional role, the live machine runs with the old one, and the reconcile adopts it
+/// instead of creating a second role (so `sfn-operator apply` and objects restored without status change
+/// nothing). Deletion removes the old role.
+#[tokio::test]
+async fn a_role_named_before_regions_is_kept() {
+    let clients = moto_clients("legacy_role_name").await;
+    let before = desired_machine(&clients, "demo", "legacy");
+    let legacy = role_name(&before);
+    assert_eq!(legacy, "demo-legacy", "the fixture uses the old naming");
+    let created = aws::reconcile_machine(&clients, &before).await.unwrap();
+    assert!(
+        created
+            .role_arn
+            .as_deref()
+            .unwrap()
+            .ends_with("/demo-legacy")
+    );
+
+    let mut now = before.clone();
+    let regional = naming::regional_role_name("", &now.name, REGION);
+    if let DesiredRole::Managed(role) = &now.role {
+        now.role = DesiredRole::Managed(role.renamed(&regional));
+    }
+    now.legacy_role_name = Some(legacy.clone());
+    let again = aws::reconcile_machine(&clients, &now).await.unwrap();
+    assert_eq!(again.operations, vec![], "nothing to change");
+    assert_eq!(again.role_arn, created.role_arn, "the old role is kept");
+    assert!(
+        observe::role(&clients, &regional, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none(),
+        "no second role"
+    );
+    assert_eq!(
+        aws::plan_machine_live(&clients, &now).await.unwrap(),
+        vec![]
+    );
+
+    let out = aws::delete_machine(&clients, &now).await.unwrap();
+    assert!(op_names(&out.operations).contains(&"deleteRole".to_string()));
+    assert!(
+        observe::role(&clients, &legacy, Depth::Delete)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A new machine (no live one) gets the regional role name.
+#[tokio::test]
+async fn a_new_machine_gets_the_regional_role() {
+    let clients = moto_clients("regional_role_name").await;
+    let mut d = desired_machine(&clients, "demo", "fresh");
+    let regional = naming::regional_role_name("", &d.name, REGION);
+    if let DesiredRole::Managed(role) = &d.role {
+        d.role = DesiredRole::Managed(role.renamed(&regional));
+    }
+    d.legacy_role_name = Some(role_name(&desired_machine(&clients, "demo", "fresh")));
+    let out = aws::reconcile_machine(&clients, &d).await.unwrap();
+    assert!(
+        out.role_arn
+            .as_deref()
+            .unwrap()
+            .ends_with("/demo-fresh-use1"),
+        "{:?}",
+        out.role_arn
+    );
+}

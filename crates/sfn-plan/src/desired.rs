@@ -201,6 +201,32 @@ pub fn owned_log_group(
 }
 
 /// The AWS name of a StateMachine.
+/// The name of the role the operator creates for `sm` (AWS name `name`), and the name it had before role
+/// names carried the region, when that is another (`None` once the status shows the object uses it).
+///
+/// New roles are named [`naming::regional_role_name`]. A role created before that keeps its name: the
+/// status's `roleArn` says so in the cluster, and [`crate::adopt_legacy_role`] finds it on the live machine
+/// otherwise (`sfn-operator apply`, or an object restored without its status).
+pub fn managed_role_name(
+    sm: &StateMachine,
+    name: &str,
+    settings: &Settings,
+) -> (String, Option<String>) {
+    let prefix = &settings.guardrails.role_name_prefix;
+    let legacy = naming::prefixed_role_name(prefix, name);
+    let regional = naming::regional_role_name(prefix, name, &settings.region);
+    let recorded = sm
+        .status
+        .as_ref()
+        .and_then(|s| s.role_arn.as_deref())
+        .and_then(naming::role_name_from_arn);
+    if recorded == Some(legacy.as_str()) {
+        (legacy, None)
+    } else {
+        (regional, Some(legacy))
+    }
+}
+
 pub fn machine_name(sm: &StateMachine) -> Result<String, DesiredError> {
     let meta = &sm.metadata;
     naming::state_machine_name(
@@ -403,7 +429,7 @@ pub fn build(
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => {
             let guardrails = &settings.guardrails;
-            let role_name = naming::prefixed_role_name(&guardrails.role_name_prefix, &name);
+            let role_name = managed_role_name(sm, &name, settings).0;
             // IAM caps the sum of a role's inline policies; past it the documents become customer
             // managed policies (each under its own, smaller, limit).
             let (policies, managed_policies) = if policy.fits_inline() {
@@ -447,6 +473,7 @@ pub fn build(
         .map_err(|e| DesiredError::InvalidSpec(format!("{object}: {e}")))?;
     check_progressive_aliases(&object, &spec.aliases)?;
 
+    let legacy_role_name = legacy_role_name(sm, &name, settings);
     let desired = DesiredMachine {
         owner: owner_of(&sm.metadata),
         name,
@@ -499,6 +526,7 @@ pub fn build(
         retain_versions: spec.retained_versions(),
         aliases: spec.aliases.clone(),
         rollout_memory: rollout_memory(sm),
+        legacy_role_name,
     };
     Ok(Built {
         desired,
@@ -560,7 +588,7 @@ pub fn for_deletion(
     let role = match &sm.spec.role_arn {
         Some(arn) => DesiredRole::External { arn: arn.clone() },
         None => DesiredRole::Managed(ManagedRole {
-            name: naming::prefixed_role_name(&settings.guardrails.role_name_prefix, &name),
+            name: managed_role_name(sm, &name, settings).0,
             path: settings.guardrails.role_path().to_owned(),
             trust_policy: iam::trust_policy(&settings.account_id),
             policies: Vec::new(),
@@ -569,6 +597,7 @@ pub fn for_deletion(
             tags: BTreeMap::new(),
         }),
     };
+    let legacy_role_name = legacy_role_name(sm, &name, settings);
     DesiredMachine {
         owner: owner_of(&sm.metadata),
         name,
@@ -591,6 +620,7 @@ pub fn for_deletion(
         retain_versions: sfn_api::versions::DEFAULT_RETAINED_VERSIONS,
         aliases: Vec::new(),
         rollout_memory: Default::default(),
+        legacy_role_name,
     }
 }
 
@@ -621,6 +651,14 @@ fn check_progressive_aliases(
 }
 
 /// The rollout status last reported and the promote/abort/retry annotations of `sm`.
+/// [`managed_role_name`]'s legacy name, for a machine whose role the operator creates.
+fn legacy_role_name(sm: &StateMachine, name: &str, settings: &Settings) -> Option<String> {
+    match &sm.spec.role_arn {
+        Some(_) => None,
+        None => managed_role_name(sm, name, settings).1,
+    }
+}
+
 fn rollout_memory(sm: &StateMachine) -> crate::model::RolloutMemory {
     use sfn_api::versions::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION};
     let annotation = |key: &str| {
@@ -754,6 +792,83 @@ mod tests {
     use super::*;
     use sfn_api::manifest::{Bundle, load_paths};
     use sfn_asl::MapResolver;
+
+    fn managed_role(d: &DesiredMachine) -> &crate::ManagedRole {
+        match &d.role {
+            DesiredRole::Managed(r) => r,
+            DesiredRole::External { .. } => panic!("a managed role"),
+        }
+    }
+
+    /// New roles carry the region; a role the status shows under the old name keeps it; a live machine
+    /// running with the old role is adopted when the status does not know it.
+    #[test]
+    fn role_names_carry_the_region_and_old_roles_are_kept() {
+        let bundle = example("job-poller.yaml");
+        let sm = with_uid(bundle.state_machines[0].clone());
+        let fresh = build(&sm, &resolver(&bundle), &settings()).unwrap().desired;
+        let role = managed_role(&fresh);
+        let region = naming::region_code(&settings().region);
+        assert!(role.name.ends_with(&format!("-{region}")), "{}", role.name);
+        let legacy = naming::role_name(&fresh.name);
+        assert_eq!(fresh.legacy_role_name.as_deref(), Some(legacy.as_str()));
+
+        let live_arn = format!("arn:aws:iam::123456789012:role/sfn-operator/{legacy}");
+        let adopted = crate::adopt_legacy_role(&fresh, Some(&live_arn)).expect("adopted");
+        assert_eq!(managed_role(&adopted).name, legacy);
+        assert_eq!(adopted.legacy_role_name, None);
+        assert!(
+            crate::adopt_legacy_role(&fresh, Some("arn:aws:iam::123456789012:role/other"))
+                .is_none()
+        );
+        assert!(crate::adopt_legacy_role(&fresh, None).is_none());
+
+        let mut recorded = sm.clone();
+        recorded.status = Some(sfn_api::StateMachineStatus {
+            role_arn: Some(live_arn.clone()),
+            ..Default::default()
+        });
+        let kept = build(&recorded, &resolver(&bundle), &settings())
+            .unwrap()
+            .desired;
+        assert_eq!(managed_role(&kept).name, legacy);
+        assert_eq!(kept.legacy_role_name, None, "nothing left to adopt");
+        let deleted = for_deletion(&recorded, &resolver(&bundle), &settings());
+        assert_eq!(managed_role(&deleted).name, legacy);
+    }
+
+    #[test]
+    fn a_renamed_role_renames_its_managed_policies() {
+        let role = crate::ManagedRole {
+            name: "m-use1".into(),
+            path: "/sfn-operator/".into(),
+            trust_policy: Value::Null,
+            policies: Vec::new(),
+            managed_policies: vec![crate::ManagedPolicySpec {
+                name: naming::managed_policy_name("m-use1", 0),
+                path: "/sfn-operator/".into(),
+                arn: naming::managed_policy_arn(
+                    "aws",
+                    "123456789012",
+                    "/sfn-operator/",
+                    &naming::managed_policy_name("m-use1", 0),
+                ),
+                document: Value::Null,
+            }],
+            permissions_boundary: None,
+            tags: BTreeMap::new(),
+        };
+        let renamed = role.renamed("m");
+        assert_eq!(renamed.name, "m");
+        assert_eq!(
+            renamed.managed_policies[0].name,
+            naming::managed_policy_name("m", 0)
+        );
+        assert_eq!(
+            renamed.managed_policies[0].arn,
+            naming::managed_policy_arn("aws", "123456789012", "/sfn-operator/", "m-policy-0")
+        );
+    }
 
     #[test]
     fn definition_hash_is_the_hash_of_the_canonical_text() {
@@ -943,7 +1058,7 @@ mod tests {
             panic!("a role is created when roleArn is absent")
         };
         assert_eq!(role.path, "/sfn-operator/");
-        assert_eq!(role.name, "demo-job-poller");
+        assert_eq!(role.name, "demo-job-poller-use1");
         assert_eq!(
             role.trust_policy["Statement"][0]["Principal"]["Service"],
             "states.amazonaws.com"
@@ -1072,7 +1187,7 @@ mod tests {
         let DesiredRole::Managed(role) = &target.role else {
             panic!("the created role must be deleted too")
         };
-        assert_eq!(role.name, "demo-job-poller");
+        assert_eq!(role.name, "demo-job-poller-use1");
     }
 
     #[test]
@@ -1163,11 +1278,11 @@ mod tests {
             role.managed_policies
         );
         for (i, policy) in role.managed_policies.iter().enumerate() {
-            assert_eq!(policy.name, format!("big-chain-policy-{i}"));
+            assert_eq!(policy.name, format!("big-chain-use1-policy-{i}"));
             assert_eq!(policy.path, "/sfn-operator/");
             assert_eq!(
                 policy.arn,
-                format!("arn:aws:iam::123456789012:policy/sfn-operator/big-chain-policy-{i}")
+                format!("arn:aws:iam::123456789012:policy/sfn-operator/big-chain-use1-policy-{i}")
             );
             assert!(iam::policy_size(&policy.document) <= iam::MANAGED_POLICY_LIMIT);
         }

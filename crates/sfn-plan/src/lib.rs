@@ -17,6 +17,7 @@
 
 pub mod desired;
 pub mod guardrails;
+pub mod identity;
 
 mod activity;
 mod alarms;
@@ -41,6 +42,7 @@ pub use compare::{
 pub use echo::{DEFAULT_KMS_DATA_KEY_REUSE_PERIOD_SECONDS, same_encryption, same_logging};
 pub use error::PlanError;
 pub use guardrails::Guardrails;
+pub use identity::{Identity, IdentityError};
 pub use log_group::vended_logs_warning;
 pub use machine::{plan_machine, plan_machine_deletion};
 pub use model::{
@@ -48,7 +50,7 @@ pub use model::{
     LoggingSpec, MAX_POLICY_VERSIONS, MachineType, ManagedPolicySpec, ManagedRole,
     ObservedActivity, ObservedAlarm, ObservedAlias, ObservedLogGroup, ObservedMachine,
     ObservedManagedPolicy, ObservedRole, ObservedStateMachine, ObservedVersion, Owner, PublishSpec,
-    RolloutMemory, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER,
+    RolloutMemory, SPEC_HASH_TAG, STATE_MACHINE_ARN_PLACEHOLDER, adopt_legacy_role,
 };
 pub use operation::{Operation, RoleRef, StateMachineUpdate};
 

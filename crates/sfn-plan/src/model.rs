@@ -257,6 +257,48 @@ pub struct DesiredMachine {
     /// part of the spec hash.
     #[serde(skip)]
     pub rollout_memory: RolloutMemory,
+    /// The name the managed role had before role names carried the region, when it differs from the
+    /// role's name: a live machine still running with that role keeps it (see [`adopt_legacy_role`]).
+    #[serde(skip)]
+    pub legacy_role_name: Option<String>,
+}
+
+/// `desired` with the managed role named `legacy_role_name`, when the live machine (`live_role_arn`) runs
+/// with that role: roles created before names carried the region keep working, whether or not the
+/// object's status remembers them (an object restored from git has no status). `None`: nothing to adopt.
+pub fn adopt_legacy_role(
+    desired: &DesiredMachine,
+    live_role_arn: Option<&str>,
+) -> Option<DesiredMachine> {
+    let legacy = desired.legacy_role_name.as_deref()?;
+    let live = live_role_arn.and_then(naming::role_name_from_arn)?;
+    if live != legacy {
+        return None;
+    }
+    let DesiredRole::Managed(role) = &desired.role else {
+        return None;
+    };
+    let mut adopted = desired.clone();
+    adopted.legacy_role_name = None;
+    adopted.role = DesiredRole::Managed(role.renamed(legacy));
+    Some(adopted)
+}
+
+impl ManagedRole {
+    /// This role under another name; its managed policies, named after the role, follow.
+    pub fn renamed(&self, name: &str) -> ManagedRole {
+        let mut role = self.clone();
+        for (i, policy) in role.managed_policies.iter_mut().enumerate() {
+            let new_name = naming::managed_policy_name(name, i);
+            // The ARN ends with the name (`...:policy<path><name>`).
+            if let Some(head) = policy.arn.strip_suffix(policy.name.as_str()) {
+                policy.arn = format!("{head}{new_name}");
+            }
+            policy.name = new_name;
+        }
+        role.name = name.to_owned();
+        role
+    }
 }
 
 /// The object's side of a rollout's state (the other side is the alias routing in AWS).

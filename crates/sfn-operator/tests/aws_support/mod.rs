@@ -349,6 +349,7 @@ pub fn desired_machine(clients: &AwsClients, namespace: &str, name: &str) -> Des
         previous_arn: None,
         known_version_arn: None,
         rollout_memory: Default::default(),
+        legacy_role_name: None,
         retain_versions: 10,
         aliases: Vec::new(),
     }
