@@ -23,7 +23,7 @@
 //! # Layout
 //! - [`definition`]: the typed definition (State, Retrier, Catcher, ChoiceRule, Branch, ItemProcessor, Fragment).
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
-//! - [`versions`]: published versions, aliases and rollouts.
+//! - [`versions`]: published versions, aliases and rollouts. [`executions`]: the summary of recent executions.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
 //! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
 //! - [`field_error`]: field-path errors shared by the checks, state parsing and the manifest loader.
@@ -35,6 +35,7 @@ pub mod activity;
 pub mod alarm;
 pub mod cel;
 pub mod definition;
+pub mod executions;
 pub mod field_error;
 pub mod manifest;
 pub mod naming;
@@ -53,6 +54,7 @@ pub use definition::{
     JsonObject, Nullable, ProcessorMode, QueryLanguage, Retrier, State, StateType, WorkflowType,
     parse_states,
 };
+pub use executions::{ExecutionSummaryMode, ExecutionsStatus, FailedExecution, StartedExecution};
 pub use field_error::FieldError;
 pub use rules::{validate_state_machine, validate_state_machine_update, validate_task_integration};
 pub use state_machine::{
