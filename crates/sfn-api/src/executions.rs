@@ -115,6 +115,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_standard_machines_that_do_not_opt_out_are_summarised() {
+        use crate::{StateMachineSpec, WorkflowType};
+        let spec = |type_, mode| StateMachineSpec {
+            type_,
+            execution_summary: mode,
+            ..Default::default()
+        };
+        assert!(spec(None, None).wants_execution_summary());
+        assert!(
+            spec(
+                Some(WorkflowType::Standard),
+                Some(ExecutionSummaryMode::Enabled)
+            )
+            .wants_execution_summary()
+        );
+        assert!(!spec(None, Some(ExecutionSummaryMode::Disabled)).wants_execution_summary());
+        assert!(!spec(Some(WorkflowType::Express), None).wants_execution_summary());
+        let parsed: StateMachineSpec =
+            serde_json::from_value(serde_json::json!({"executionSummary": "Disabled"})).unwrap();
+        assert_eq!(
+            parsed.execution_summary,
+            Some(ExecutionSummaryMode::Disabled)
+        );
+    }
+
+    #[test]
     fn long_causes_are_cut_on_a_character_boundary() {
         assert_eq!(shorten_cause("short"), "short");
         let exact = "é".repeat(MAX_CAUSE_CHARS);
