@@ -571,3 +571,127 @@ async fn each_object_is_reconciled_with_its_namespace_identity() {
 }
 
 const REGION_OTHER: &str = "us-west-2";
+
+/// `status.executions`: filled at the first reconcile, refreshed at resyncs, described once per failure, not
+/// written again while the executions stay the same, and removed (with no more reads) when the object opts out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_are_summarised_in_status_and_an_unchanged_summary_is_not_written() {
+    use sfn_plan::executions::Listed;
+    let world = World::new().await;
+    let backend = memory(&world);
+    let mut config = world.config();
+    // Resyncs every ~2 s, so that a few of them fit in the test.
+    config.resync_period = Duration::from_secs(2);
+    world.apply_value(pass_machine("sampled")).await;
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+    let sm = world
+        .wait_for::<StateMachine>("sampled", TIMEOUT, |sm| {
+            sm.status.as_ref().is_some_and(|s| s.executions.is_some())
+        })
+        .await;
+    let status = sm.status.clone().unwrap_or_default();
+    let empty = status.executions.clone().unwrap_or_default();
+    assert_eq!(
+        (empty.running, empty.failures_last_hour, empty.read),
+        (0, 0, 0)
+    );
+    assert_eq!(empty.last_started, None);
+    let machine_arn = status.state_machine_arn.clone().unwrap_or_default();
+
+    // One execution failed a minute ago, a newer one runs.
+    let now = jiff::Timestamp::now();
+    let execution = |name: &str, status: &str, start_min: i64, stop_min: Option<i64>| Listed {
+        arn: format!(
+            "{}:{name}",
+            machine_arn.replace(":stateMachine:", ":execution:")
+        ),
+        name: name.into(),
+        status: status.into(),
+        start: now - jiff::SignedDuration::from_mins(start_min),
+        stop: stop_min.map(|m| now - jiff::SignedDuration::from_mins(m)),
+    };
+    let failed = execution("nightly-41", "FAILED", 5, Some(1));
+    backend.set_execution_detail(&failed.arn, "States.TaskFailed", "the job returned FAILED");
+    backend.set_executions(
+        &machine_arn,
+        vec![execution("nightly-42", "RUNNING", 0, None), failed.clone()],
+        false,
+    );
+    let sm = world
+        .wait_for::<StateMachine>("sampled", TIMEOUT, |sm| {
+            sm.status
+                .as_ref()
+                .and_then(|s| s.executions.as_ref())
+                .is_some_and(|e| e.last_failed.is_some())
+        })
+        .await;
+    let summary = sm.status.and_then(|s| s.executions).unwrap_or_default();
+    assert_eq!(summary.running, 1);
+    assert_eq!(summary.failures_last_hour, 1);
+    assert!(!summary.truncated);
+    assert_eq!(
+        summary.last_started.map(|e| (e.name, e.status)),
+        Some(("nightly-42".to_owned(), "RUNNING".to_owned()))
+    );
+    let last_failed = summary.last_failed.unwrap_or_default();
+    assert_eq!(last_failed.name, "nightly-41");
+    assert_eq!(last_failed.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(
+        last_failed.cause.as_deref(),
+        Some("the job returned FAILED")
+    );
+
+    // Several resyncs with the same executions: each lists them, none describes again or writes the status.
+    let calls = |api: &str| backend.call_counts().get(api).copied().unwrap_or_default();
+    let version_before = world
+        .api::<StateMachine>()
+        .get("sampled")
+        .await
+        .expect("reading the machine")
+        .metadata
+        .resource_version;
+    let (listed_before, described_before) = (calls("ListExecutions"), calls("DescribeExecution"));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        calls("ListExecutions") >= listed_before + 2,
+        "resyncs sample: {:?}",
+        backend.call_counts()
+    );
+    assert_eq!(
+        calls("DescribeExecution"),
+        described_before,
+        "described once"
+    );
+    let version_after = world
+        .api::<StateMachine>()
+        .get("sampled")
+        .await
+        .expect("reading the machine")
+        .metadata
+        .resource_version;
+    assert_eq!(
+        version_before, version_after,
+        "an unchanged summary writes nothing"
+    );
+
+    // Opting out removes the summary and stops the reads.
+    let mut off = pass_machine("sampled");
+    off["spec"]["executionSummary"] = json!("Disabled");
+    world.apply_value(off).await;
+    world
+        .wait_for::<StateMachine>("sampled", TIMEOUT, |sm| {
+            sm.status.as_ref().is_some_and(|s| {
+                s.executions.is_none() && s.observed_generation == sm.metadata.generation
+            })
+        })
+        .await;
+    let listed_off = calls("ListExecutions");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        calls("ListExecutions"),
+        listed_off,
+        "no reads once disabled"
+    );
+    operator.stop().await;
+    world.cleanup().await;
+}

@@ -23,7 +23,7 @@
 //! # Layout
 //! - [`definition`]: the typed definition (State, Retrier, Catcher, ChoiceRule, Branch, ItemProcessor, Fragment).
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
-//! - [`versions`]: published versions, aliases and rollouts.
+//! - [`versions`]: published versions, aliases and rollouts. [`executions`]: the summary of recent executions.
 //! - [`identity`]: the cluster-scoped AwsIdentity kind (account, region, role chain) and its grants.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
 //! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
@@ -36,6 +36,7 @@ pub mod activity;
 pub mod alarm;
 pub mod cel;
 pub mod definition;
+pub mod executions;
 pub mod field_error;
 pub mod identity;
 pub mod manifest;
@@ -55,6 +56,7 @@ pub use definition::{
     JsonObject, Nullable, ProcessorMode, QueryLanguage, Retrier, State, StateType, WorkflowType,
     parse_states,
 };
+pub use executions::{ExecutionSummaryMode, ExecutionsStatus, FailedExecution, StartedExecution};
 pub use field_error::FieldError;
 pub use identity::{
     AssumeRoleHop, AwsIdentity, AwsIdentitySpec, IdentityNamespaces, IdentityRef, IdentityStatus,

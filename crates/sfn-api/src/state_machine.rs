@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alarm::Alarm;
 use super::definition::{Definition, Fragment, JsonObject, WorkflowType};
+use super::executions::{ExecutionSummaryMode, ExecutionsStatus};
 use super::identity::{IdentityRef, IdentityStatus};
 use super::schema;
 use super::status::Condition;
@@ -46,6 +47,8 @@ pub enum DeletionPolicy {
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason","priority":1}"#,
     printcolumn = r#"{"name":"Rollout","type":"string","jsonPath":".status.rollout.phase"}"#,
     printcolumn = r#"{"name":"Weight","type":"integer","jsonPath":".status.rollout.weight","priority":1}"#,
+    printcolumn = r#"{"name":"Running","type":"integer","jsonPath":".status.executions.running","priority":1}"#,
+    printcolumn = r#"{"name":"Failed-1h","type":"integer","jsonPath":".status.executions.failuresLastHour"}"#,
     printcolumn = r#"{"name":"ARN","type":"string","jsonPath":".status.stateMachineArn"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -130,6 +133,12 @@ pub struct StateMachineSpec {
     /// Default: the namespace's default identity, else the cluster default, else the operator's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_ref: Option<IdentityRef>,
+    /// Enabled (default): keep a summary of the newest executions in `status.executions`, read once per
+    /// resync. Disabled: make no execution reads for this machine. Express machines never have one (Step
+    /// Functions does not list their executions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub execution_summary: Option<ExecutionSummaryMode>,
 }
 
 impl StateMachineSpec {
@@ -146,6 +155,12 @@ impl StateMachineSpec {
     /// Whether versions are published: `publish: true`, or any alias (an alias routes to versions).
     pub fn publishes_versions(&self) -> bool {
         self.publish.unwrap_or(false) || !self.aliases.is_empty()
+    }
+
+    /// Whether `status.executions` is wanted: not Disabled, and a Standard machine.
+    pub fn wants_execution_summary(&self) -> bool {
+        self.execution_summary.unwrap_or_default() == ExecutionSummaryMode::Enabled
+            && self.workflow_type() == WorkflowType::Standard
     }
 
     /// How many published versions to keep.
@@ -321,6 +336,11 @@ pub struct StateMachineStatus {
     /// The identity, account and region the object was last reconciled with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityStatus>,
+    /// A summary of the newest executions (Standard machines with `executionSummary` not Disabled): running
+    /// and recent failure counts, the last started and the last failed execution. Written as null when
+    /// there is none.
+    #[serde(default)]
+    pub executions: Option<ExecutionsStatus>,
     /// When AWS was last brought in line with the spec (RFC 3339).
     #[serde(default)]
     pub last_sync_time: Option<String>,

@@ -5,7 +5,8 @@
 //! points the controller and `sfn-operator apply` use: [`reconcile_machine`], [`delete_machine`],
 //! [`reconcile_activity`] and [`delete_activity`]. [`validate`] asks AWS for its opinion of a definition,
 //! an optional check that reports "unavailable" rather than failing; [`audit`] reads the policies of a
-//! bring-your-own role for the audit of what its definition needs, never failing either.
+//! bring-your-own role for the audit of what its definition needs, never failing either;
+//! [`execution_sample`] reads the newest executions of a machine for its `status.executions`.
 //!
 //! Every call goes through [`AwsClients::call`], which waits for the per-API client-side rate limit
 //! (or, past [`AwsSettings::max_rate_wait`], returns [`AwsError::RateLimited`] without sending it),
@@ -15,6 +16,7 @@
 pub mod apply;
 pub mod audit;
 pub mod error;
+pub mod execution_sample;
 pub mod executions;
 pub mod identity;
 pub mod limiter;
@@ -35,6 +37,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use audit::{RolePolicies, read_role_policies};
 pub use error::AwsError;
+pub use execution_sample::sample_executions;
 pub use identity::ClientPool;
 pub use limiter::{Bucket, CallCounts, RateLimitParseError, RateLimits};
 pub use reconcile::{
@@ -353,5 +356,11 @@ mod tests {
         send(reconcile_activity(clients, a));
         send(delete_activity(clients, a));
         send(validate_definition(clients, &m.definition, m.machine_type));
+        send(sample_executions(
+            clients,
+            "arn",
+            None,
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
     }
 }

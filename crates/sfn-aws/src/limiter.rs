@@ -48,6 +48,10 @@ impl Default for RateLimits {
                 ("sfn:DeleteActivity".to_string(), b(50.0, 0.5)),
                 ("sfn:DescribeStateMachine".to_string(), b(100.0, 10.0)),
                 ("sfn:ListTagsForResource".to_string(), b(100.0, 10.0)),
+                // The execution summary's one listing per machine and resync needs no more than this, and
+                // it leaves most of the account's ListExecutions quota to the people and tools listing
+                // executions themselves.
+                ("sfn:ListExecutions".to_string(), b(50.0, 1.0)),
                 // AWS: bucket 100, refill 1/s (the same as the control-plane writes).
                 (
                     "sfn:ValidateStateMachineDefinition".to_string(),

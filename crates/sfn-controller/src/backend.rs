@@ -1,6 +1,7 @@
 //! The controllers' view of AWS: four calls (reconcile/delete a machine, reconcile/delete an activity), AWS's
 //! own validation of a definition (optional, see [`DefinitionReview`]), the policies of a bring-your-own role
-//! (for its audit, see [`RolePolicyDocuments`]) and the per-API call counters for `/metrics`.
+//! (for its audit, see [`RolePolicyDocuments`]), the sample of a machine's newest executions (for
+//! `status.executions`) and the per-API call counters for `/metrics`.
 //!
 //! A trait rather than the AWS clients directly, so the reconcile logic (status, events, error policy) is
 //! tested with an in-memory fake, and the AWS layer's own result types stay its own business: the adapter
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use sfn_api::ExecutionsStatus;
 use sfn_api::versions::{AliasStatus, RolloutStatus, VersionStatus};
 use sfn_plan::{DesiredActivity, DesiredMachine, Identity, MachineType};
 
@@ -118,6 +120,14 @@ pub trait AwsBackend: Send + Sync + 'static {
     /// The permission policies of the role `role_arn`. Never an error: a failed read is
     /// [`RolePolicyDocuments::Unavailable`].
     async fn role_policies(&self, role_arn: &str) -> RolePolicyDocuments;
+    /// The summary of the newest executions of the Standard machine `state_machine_arn`, reusing what
+    /// `previous` (its summary so far) already describes. A failed read is `Err` with the reason; the caller
+    /// keeps the previous summary.
+    async fn sample_executions(
+        &self,
+        state_machine_arn: &str,
+        previous: Option<&ExecutionsStatus>,
+    ) -> Result<ExecutionsStatus, String>;
     /// Cumulative AWS calls per API operation since start.
     fn call_counts(&self) -> BTreeMap<String, u64>;
 }
@@ -364,6 +374,21 @@ impl AwsBackend for AwsSdkBackend {
         }
     }
 
+    async fn sample_executions(
+        &self,
+        state_machine_arn: &str,
+        previous: Option<&ExecutionsStatus>,
+    ) -> Result<ExecutionsStatus, String> {
+        sfn_aws::sample_executions(
+            &self.clients,
+            state_machine_arn,
+            previous,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
     fn call_counts(&self) -> BTreeMap<String, u64> {
         // The pool's counter is shared by the clients of every identity.
         let calls = match &self.pool {
@@ -392,7 +417,12 @@ pub mod memory {
         ActivityApplied, AwsBackend, AwsEnvironment, BackendError, DefinitionReview,
         MachineApplied, RolePolicyDocuments, Scoped,
     };
+    use sfn_api::ExecutionsStatus;
+    use sfn_plan::executions::{self, Listed, Page};
     use sfn_plan::{DesiredActivity, DesiredMachine, DesiredRole, Identity, MachineType};
+
+    /// What DescribeExecution says of a failure.
+    type ErrorAndCause = (Option<String>, Option<String>);
 
     /// The in-memory backend.
     #[derive(Debug, Default)]
@@ -407,6 +437,12 @@ pub mod memory {
         review: Mutex<Option<DefinitionReview>>,
         /// Policy documents of bring-your-own roles by ARN; an unknown role is "not found".
         role_policies: Mutex<BTreeMap<String, Vec<serde_json::Value>>>,
+        /// The executions each machine ARN lists (newest first) and whether more exist beyond them.
+        executions: Mutex<BTreeMap<String, Page>>,
+        /// Error and cause of executions by ARN, as DescribeExecution gives them.
+        execution_details: Mutex<BTreeMap<String, ErrorAndCause>>,
+        /// The next execution sample fails with this reason.
+        sample_failure: Mutex<Option<String>>,
         calls: Mutex<BTreeMap<String, u64>>,
         /// The backends of the identities that can be assumed, by identity name: each is its own account.
         identities: Mutex<BTreeMap<String, Arc<InMemoryBackend>>>,
@@ -468,6 +504,43 @@ pub mod memory {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(role_arn.to_owned(), documents);
+        }
+
+        /// The machine `state_machine_arn` lists these executions from now on (newest first; `more`: a
+        /// listing would have a next page).
+        pub fn set_executions(&self, state_machine_arn: &str, executions: Vec<Listed>, more: bool) {
+            self.executions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(state_machine_arn.to_owned(), Page { executions, more });
+        }
+
+        /// DescribeExecution of `execution_arn` gives this error and cause.
+        pub fn set_execution_detail(&self, execution_arn: &str, error: &str, cause: &str) {
+            self.execution_details
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    execution_arn.to_owned(),
+                    (Some(error.to_owned()), Some(cause.to_owned())),
+                );
+        }
+
+        /// The next execution sample fails (its reads go unanswered).
+        pub fn fail_next_sample(&self, reason: &str) {
+            *self
+                .sample_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(reason.to_owned());
+        }
+
+        fn count(&self, api: &str) {
+            *self
+                .calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(api.to_owned())
+                .or_default() += 1;
         }
 
         /// The state machine as last applied.
@@ -677,6 +750,47 @@ pub mod memory {
                     reason: format!("role {role_arn} not found"),
                 },
             }
+        }
+
+        /// The reads the AWS layer makes, counted the same way, summarised by the same pure function.
+        async fn sample_executions(
+            &self,
+            state_machine_arn: &str,
+            previous: Option<&ExecutionsStatus>,
+        ) -> Result<ExecutionsStatus, String> {
+            self.count("ListExecutions");
+            if let Some(reason) = self
+                .sample_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                return Err(reason);
+            }
+            let page = self
+                .executions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(state_machine_arn)
+                .cloned()
+                .unwrap_or_default();
+            if page.needs_older_failure() {
+                // The FAILED listing beyond the page finds nothing here: the page is all the fake holds.
+                self.count("ListExecutions");
+            }
+            let summary = executions::summarize(&page, None, previous, jiff::Timestamp::now());
+            let Some(arn) = summary.describe.clone() else {
+                return Ok(summary.status);
+            };
+            self.count("DescribeExecution");
+            let (error, cause) = self
+                .execution_details
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&arn)
+                .cloned()
+                .unwrap_or_default();
+            Ok(summary.with_detail(error.as_deref(), cause.as_deref()))
         }
 
         fn call_counts(&self) -> BTreeMap<String, u64> {

@@ -25,6 +25,7 @@ pub mod activity;
 pub mod aws_validation;
 pub mod backend;
 pub mod error;
+pub mod execution_summary;
 pub mod http;
 pub mod identity;
 pub mod leader;
@@ -60,6 +61,7 @@ use sfn_plan::desired;
 
 use self::aws_validation::ValidationCache;
 use self::backend::AwsBackend;
+use self::execution_summary::SampleClock;
 use self::http::Health;
 use self::leader::{Election, LeaderConfig};
 use self::metrics::Metrics;
@@ -115,6 +117,9 @@ pub struct Config {
     pub role_audit_interval: Duration,
     /// Cluster-wide rules for the roles the operator generates.
     pub guardrails: sfn_plan::Guardrails,
+    /// Keep `status.executions` for the machines that do not disable it (see [`execution_summary`]);
+    /// `false` makes no execution reads at all.
+    pub sample_executions: bool,
 }
 
 impl Config {
@@ -133,6 +138,7 @@ impl Config {
             aws_validate: false,
             role_audit_interval: role_audit::DEFAULT_INTERVAL,
             guardrails: sfn_plan::Guardrails::default(),
+            sample_executions: true,
         }
     }
 }
@@ -168,6 +174,8 @@ pub struct Context {
     pub validations: ValidationCache,
     /// Audits of bring-your-own roles.
     pub role_audits: RoleAuditCache,
+    /// When each StateMachine's executions were last sampled.
+    pub execution_samples: SampleClock,
 }
 
 impl Context {
@@ -355,6 +363,7 @@ async fn run_scope(
         failures: FailureCounter::new(),
         validations: ValidationCache::new(),
         role_audits: RoleAuditCache::new(),
+        execution_samples: SampleClock::new(),
     });
 
     let controller_config =

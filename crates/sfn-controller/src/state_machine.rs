@@ -8,7 +8,8 @@
 //! cannot fix it). With `--aws-validate`, AWS's verdict on the compiled definition comes between the build
 //! and the apply ([`aws_validation`]); its FAIL is an `InvalidDefinition` too. After the apply, a
 //! bring-your-own role is audited against what the definition needs ([`role_audit`]): `status.iam` and the
-//! `RoleCoversDefinition` condition, informational only.
+//! `RoleCoversDefinition` condition, informational only. Then, at most once per resync, the newest
+//! executions are sampled for `status.executions` ([`execution_summary`]), informational too.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +25,7 @@ use sfn_plan::{DesiredMachine, DesiredRole};
 
 use super::backend::{BackendError, MachineApplied};
 use super::error::BuildError;
+use super::execution_summary::{self, Sampled};
 use super::identity::Scope;
 use super::pipeline::{
     Deletion, Kind, KindStatus, Note, Synced, Teardown, conditions_and_generation,
@@ -42,6 +44,8 @@ pub struct Applied {
     pub machine: MachineApplied,
     /// `None` for a role the operator creates.
     pub role_audit: Option<IamAudit>,
+    /// What becomes of `status.executions`.
+    pub executions: Sampled,
 }
 
 impl KindStatus for StateMachineStatus {
@@ -140,9 +144,17 @@ impl Kind for StateMachine {
         retire_renamed(self, &built.desired, ctx, scope).await?;
         // After the apply: the audit never stands in the way of it, and cannot fail.
         let role_audit = role_audit::audit(self, built, ctx, scope.backend.as_ref()).await;
+        let executions = execution_summary::sample(
+            self,
+            &machine.state_machine_arn,
+            ctx,
+            scope.backend.as_ref(),
+        )
+        .await;
         Ok(Applied {
             machine,
             role_audit,
+            executions,
         })
     }
 
@@ -157,6 +169,9 @@ impl Kind for StateMachine {
         // result stays quiet.
         let missing_note = missing_permissions_note(st.iam.as_ref(), applied.role_audit.as_ref());
         record_role_audit(applied.role_audit.as_ref(), self.metadata.generation, st);
+        if let Sampled::Set(executions) = &applied.executions {
+            st.executions = executions.as_deref().cloned();
+        }
         let applied = &applied.machine;
         let existed = previous_arn(self).is_some_and(|a| !a.is_empty());
         // Only the AWS layer can tell drift from a spec change: it compares the live resources with the
@@ -492,6 +507,7 @@ mod tests {
                 ..MachineApplied::default()
             },
             role_audit: None,
+            executions: Sampled::Keep,
         }
     }
 
@@ -668,6 +684,33 @@ mod tests {
         assert!(
             sfn_api::find_condition(&st.conditions, CONDITION_ROLE_COVERS_DEFINITION).is_none()
         );
+    }
+
+    #[test]
+    fn a_sample_sets_status_executions_and_no_sample_keeps_it() {
+        let summary = sfn_api::ExecutionsStatus {
+            running: 1,
+            failures_last_hour: 2,
+            read: 3,
+            ..Default::default()
+        };
+        let mut sampled = applied(0, false);
+        sampled.executions = Sampled::Set(Some(Box::new(summary.clone())));
+        let (quiet, st) = synced(&machine(existing()), &sampled);
+        assert_eq!(st.executions.as_ref(), Some(&summary));
+        assert_eq!(quiet.event, None, "a summary is not an event");
+
+        // A reconcile that does not sample (a rollout's requeue, a failed read) leaves it alone.
+        let (_, kept) = synced(&machine(Some(st.clone())), &applied(0, false));
+        assert_eq!(kept.executions.as_ref(), Some(&summary));
+
+        // Turned off: removed, and written as null so that the merge patch removes it.
+        let mut off = applied(0, false);
+        off.executions = Sampled::Set(None);
+        let (_, cleared) = synced(&machine(Some(st)), &off);
+        assert_eq!(cleared.executions, None);
+        let written = serde_json::to_value(&cleared).expect("a status serializes");
+        assert_eq!(written.get("executions"), Some(&serde_json::Value::Null));
     }
 
     #[test]

@@ -84,6 +84,18 @@ pub struct Args {
         value_parser = parse_retention
     )]
     pub default_log_retention_days: u32,
+    /// Keep status.executions (running and recent failure counts, the last started and the last failed
+    /// execution) for the Standard machines that do not set spec.executionSummary: Disabled, with at most
+    /// three Step Functions reads per machine and resync; false makes no execution reads at all.
+    #[arg(
+        long,
+        env = "SFN_OPERATOR_SAMPLE_EXECUTIONS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub sample_executions: bool,
     /// Address of the /metrics, /healthz and /readyz endpoints.
     #[arg(
         long,
@@ -268,6 +280,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
         DeletionPolicyArg::Retain => DefaultDeletionPolicy::Retain,
     };
     config.default_log_retention_days = args.default_log_retention_days;
+    config.sample_executions = args.sample_executions;
     config.concurrency = args.concurrency;
     config.aws_validate = args.aws_validate;
     config.instance = identity.clone();
@@ -406,6 +419,25 @@ mod tests {
             .to_string();
             assert!(err.contains("--default-log-retention-days"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn execution_sampling_is_on_unless_turned_off() {
+        let default = Wrapper::try_parse_from(["x"]).unwrap();
+        assert!(default.args.sample_executions);
+        for (args, expected) in [
+            (vec!["x", "--sample-executions=false"], false),
+            (vec!["x", "--sample-executions", "false"], false),
+            (vec!["x", "--sample-executions=true"], true),
+            (vec!["x", "--sample-executions"], true),
+        ] {
+            let w = Wrapper::try_parse_from(&args).unwrap();
+            assert_eq!(w.args.sample_executions, expected, "{args:?}");
+        }
+        let err = Wrapper::try_parse_from(["x", "--sample-executions=no"])
+            .expect_err("no")
+            .to_string();
+        assert!(err.contains("--sample-executions"), "{err}");
     }
 
     #[test]

@@ -1767,3 +1767,96 @@ async fn a_new_machine_gets_the_regional_role() {
         out.role_arn
     );
 }
+
+/// The execution sample against moto's executions (in its default mode they stay RUNNING until stopped, and a
+/// stop makes them ABORTED): the summary, its bound on what is read, and the reads each case costs.
+#[tokio::test]
+async fn execution_samples_are_bounded_and_describe_a_failure_once() {
+    use sfn_plan::executions::PAGE_SIZE;
+    let clients = moto_clients("execution_samples").await;
+    let d = desired_machine(&clients, "demo", "sampled");
+    let arn = aws::reconcile_machine(&clients, &d)
+        .await
+        .unwrap()
+        .state_machine_arn
+        .unwrap();
+    let sample = |previous: Option<sfn_api::ExecutionsStatus>| {
+        let clients = clients.clone();
+        let arn = arn.clone();
+        async move {
+            let before = clients.calls();
+            let summary =
+                aws::sample_executions(&clients, &arn, previous.as_ref(), jiff::Timestamp::now())
+                    .await
+                    .expect("a sample");
+            (summary, clients.calls().since(&before))
+        }
+    };
+
+    // No executions: one read, an exact empty summary.
+    let (empty, calls) = sample(None).await;
+    assert_eq!(empty, sfn_api::ExecutionsStatus::default());
+    assert_eq!(calls.total(), 1, "{calls}");
+
+    // More executions than a page: the counts are lower bounds, and with no failure in the page the
+    // newest FAILED one is looked for beyond it.
+    let count = PAGE_SIZE as usize + 1;
+    for n in 0..count {
+        clients
+            .sfn
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(format!("run-{n:03}"))
+            .input("{}")
+            .send()
+            .await
+            .expect("StartExecution");
+    }
+    let (busy, calls) = sample(Some(empty)).await;
+    assert!(busy.truncated, "{busy:?}");
+    assert_eq!(
+        (busy.read, busy.running),
+        (PAGE_SIZE as u32, PAGE_SIZE as u32)
+    );
+    assert_eq!(busy.failures_last_hour, 0);
+    assert_eq!(busy.last_failed, None);
+    assert_eq!(
+        (calls.get("sfn:ListExecutions"), calls.total()),
+        (2, 2),
+        "{calls}"
+    );
+
+    // The newest is stopped: ABORTED counts as a failure, found in the page, described once.
+    let newest = busy.last_started.clone().expect("a last started execution");
+    clients
+        .sfn
+        .stop_execution()
+        .execution_arn(
+            sfn_aws::executions::execution_arn(&arn, &newest.name).expect("an execution ARN"),
+        )
+        .send()
+        .await
+        .expect("StopExecution");
+    let (stopped, calls) = sample(Some(busy)).await;
+    let failed = stopped.last_failed.clone().expect("the aborted execution");
+    assert_eq!(
+        (failed.name.as_str(), failed.status.as_str()),
+        (newest.name.as_str(), "ABORTED")
+    );
+    assert!(failed.stop_time.is_some());
+    assert_eq!(stopped.failures_last_hour, 1);
+    assert_eq!(stopped.running, PAGE_SIZE as u32 - 1);
+    assert_eq!(
+        (
+            calls.get("sfn:ListExecutions"),
+            calls.get("sfn:DescribeExecution")
+        ),
+        (1, 1),
+        "{calls}"
+    );
+
+    // Nothing new: the same summary, from the listing alone.
+    let (again, calls) = sample(Some(stopped.clone())).await;
+    assert_eq!(again, stopped);
+    assert_eq!(calls.total(), 1, "{calls}");
+}

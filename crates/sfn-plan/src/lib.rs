@@ -16,6 +16,7 @@
 //! object asked to adopt it, in which case it is tagged first and then managed.
 
 pub mod desired;
+pub mod executions;
 pub mod guardrails;
 pub mod identity;
 
