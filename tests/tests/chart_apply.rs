@@ -432,6 +432,11 @@ fn operator_resources() -> BTreeSet<(String, String)> {
             out.insert(("sfn.operator.dev".to_string(), format!("{kind}{sub}")));
         }
     }
+    // Read only: the operator never writes ReferenceGrants.
+    out.insert((
+        "sfn.operator.dev".to_string(),
+        "referencegrants".to_string(),
+    ));
     out.insert((String::new(), "events".to_string()));
     out.insert(("events.k8s.io".to_string(), "events".to_string()));
     out
@@ -445,7 +450,9 @@ fn check_operator_rules(rules: &Value, where_: &str) {
     let g = grants(rules);
     assert_eq!(resources_of(&g), operator_resources(), "{where_}");
     for (group, res, verbs) in &g {
-        let allowed: &[&str] = if group == "sfn.operator.dev" && !res.contains('/') {
+        let allowed: &[&str] = if res == "referencegrants" {
+            &["get", "list", "watch"]
+        } else if group == "sfn.operator.dev" && !res.contains('/') {
             // The operator reads, watches and patches its objects (finalizers); users create and delete them.
             &["get", "list", "watch", "patch", "update"]
         } else if res.ends_with("/status") {

@@ -259,8 +259,9 @@ pub struct State {
     pub assign: Option<JsonObject>,
 
     // Task.
-    /// Task: name of a TaskIntegration in the same namespace; it supplies the resource, default parameters,
-    /// retriers and IAM permissions. Alternative to `resource`.
+    /// Task: name of a TaskIntegration in the same namespace (or `<namespace>/<name>` of one in a namespace
+    /// whose ReferenceGrant allows it); it supplies the resource, default parameters, retriers and IAM
+    /// permissions. Alternative to `resource`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 253))]
     pub integration: Option<String>,

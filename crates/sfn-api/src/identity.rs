@@ -15,8 +15,6 @@ use kube_derive::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::task_integration::ObjectRef;
-
 /// An AWS identity the operator may use for some namespaces: a region and a chain of roles to assume.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
@@ -120,5 +118,11 @@ pub struct IdentityStatus {
     pub region: String,
 }
 
-/// A reference to an AwsIdentity by name (`spec.identityRef`).
-pub type IdentityRef = ObjectRef;
+/// A reference to an AwsIdentity (cluster-scoped, so by name alone) in `spec.identityRef`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityRef {
+    /// `metadata.name` of the AwsIdentity.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}

@@ -25,6 +25,7 @@
 //! - [`state_machine`], [`task_integration`], [`activity`]: the three kinds, their specs and statuses.
 //! - [`versions`]: published versions, aliases and rollouts. [`executions`]: the summary of recent executions.
 //! - [`identity`]: the cluster-scoped AwsIdentity kind (account, region, role chain) and its grants.
+//! - [`reference_grant`]: the ReferenceGrant kind, which opens a namespace's objects to references from others.
 //! - [`alarm`]: alarm declarations. [`status`]: conditions and helpers.
 //! - [`rules`]: the CEL rules the CRDs carry and the equivalent Rust checks; [`cel`]: the rule texts alone.
 //! - [`field_error`]: field-path errors shared by the checks, state parsing and the manifest loader.
@@ -41,6 +42,7 @@ pub mod field_error;
 pub mod identity;
 pub mod manifest;
 pub mod naming;
+pub mod reference_grant;
 pub mod render;
 pub mod rules;
 pub mod schema;
@@ -61,6 +63,7 @@ pub use field_error::FieldError;
 pub use identity::{
     AssumeRoleHop, AwsIdentity, AwsIdentitySpec, IdentityNamespaces, IdentityRef, IdentityStatus,
 };
+pub use reference_grant::{GrantFrom, GrantKind, GrantTo, ReferenceGrant, ReferenceGrantSpec};
 pub use rules::{validate_state_machine, validate_state_machine_update, validate_task_integration};
 pub use state_machine::{
     DeletionPolicy, Effect, EncryptionSpec, IamAudit, LogLevel, LoggingSpec,
@@ -103,13 +106,15 @@ pub const OWNER_UID_TAG: &str = "sfn.operator.dev/owner-uid";
 /// IAM path of the roles the operator creates.
 pub const ROLE_PATH: &str = "/sfn-operator/";
 
-/// The CRDs (StateMachine, TaskIntegration, Activity, AwsIdentity), structural and ready to install.
+/// The CRDs (StateMachine, TaskIntegration, Activity, AwsIdentity, ReferenceGrant), structural and ready
+/// to install.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     [
         StateMachine::crd(),
         TaskIntegration::crd(),
         Activity::crd(),
         AwsIdentity::crd(),
+        ReferenceGrant::crd(),
     ]
     .into_iter()
     .map(finish_crd)

@@ -18,8 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    API_VERSION, Activity, AwsIdentity, FieldError, State, StateMachine, StateMachineSpec,
-    TaskIntegration, parse_states, validate_state_machine, validate_task_integration,
+    API_VERSION, Activity, AwsIdentity, FieldError, ReferenceGrant, State, StateMachine,
+    StateMachineSpec, TaskIntegration, parse_states, validate_state_machine,
+    validate_task_integration,
 };
 
 /// Namespace given to objects that name none (what `kubectl apply` does without `-n`).
@@ -57,7 +58,7 @@ pub enum ManifestError {
     #[error("{at}: {message}")]
     Document { at: Source, message: String },
     #[error(
-        "{at}: unknown kind {kind:?} (apiVersion {api_version:?}); expected StateMachine, TaskIntegration, Activity or AwsIdentity of {API_VERSION}"
+        "{at}: unknown kind {kind:?} (apiVersion {api_version:?}); expected StateMachine, TaskIntegration, Activity, AwsIdentity or ReferenceGrant of {API_VERSION}"
     )]
     UnknownKind {
         at: Source,
@@ -103,6 +104,8 @@ pub struct Bundle {
     pub activities: Vec<Activity>,
     /// AwsIdentities (cluster-scoped: their namespace, if any, is ignored).
     pub identities: Vec<AwsIdentity>,
+    /// ReferenceGrants, which open a namespace's objects to references from other namespaces.
+    pub reference_grants: Vec<ReferenceGrant>,
 }
 
 fn matches(meta: &crate::ObjectMeta, namespace: &str, name: &str) -> bool {
@@ -363,7 +366,7 @@ impl Loader {
         if api_version != API_VERSION
             || !matches!(
                 kind.as_str(),
-                "StateMachine" | "TaskIntegration" | "Activity" | "AwsIdentity"
+                "StateMachine" | "TaskIntegration" | "Activity" | "AwsIdentity" | "ReferenceGrant"
             )
         {
             return Err(ManifestError::UnknownKind {
@@ -433,6 +436,12 @@ impl Loader {
                 object.metadata.namespace = Some(namespace.clone());
                 self.remember(&kind, &object.metadata, source.clone())?;
                 self.bundle.state_machines.push(object);
+            }
+            "ReferenceGrant" => {
+                let mut object: ReferenceGrant = typed(document, &field_error)?;
+                object.metadata.namespace = Some(namespace.clone());
+                self.remember(&kind, &object.metadata, source.clone())?;
+                self.bundle.reference_grants.push(object);
             }
             "AwsIdentity" => {
                 let mut object: AwsIdentity = typed(document, &field_error)?;

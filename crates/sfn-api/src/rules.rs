@@ -215,6 +215,7 @@ mod tests {
             step_functions: Some(StepFunctionsIntegration {
                 state_machine_ref: by_ref.then(|| ObjectRef {
                     name: "child".into(),
+                    namespace: None,
                 }),
                 state_machine_arn: (!by_ref)
                     .then(|| "arn:aws:states:us-east-1:123456789012:stateMachine:child".into()),

@@ -202,13 +202,28 @@ impl IntegrationPattern {
     }
 }
 
-/// A reference to another object of the operator in the same namespace.
+/// A reference to another object of the operator, in the same namespace unless `namespace` says otherwise.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectRef {
     /// `metadata.name` of the object.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
+    /// The object's namespace, when it is not this one; that namespace must allow it with a
+    /// ReferenceGrant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+}
+
+impl ObjectRef {
+    /// The reference as resolvers take it: `name`, or `namespace/name` for another namespace.
+    pub fn reference(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// Lambda function invocation.

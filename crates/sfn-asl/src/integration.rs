@@ -282,20 +282,21 @@ pub fn resolve_task(
                 }
                 (Some(arn), _) => arn.clone(),
                 (None, Some(r)) => {
-                    let machine = resolver.state_machine_arn(&r.name).ok_or_else(|| {
+                    let reference = r.reference();
+                    let machine = resolver.state_machine_arn(&reference).ok_or_else(|| {
                         IntegrationError::ReferenceNotFound {
                             kind: RefKind::StateMachine,
-                            name: r.name.clone(),
+                            name: reference.clone(),
                         }
                     })?;
                     match &s.alias {
                         // An alias's ARN is its machine's ARN followed by `:<alias>`.
-                        Some(alias) if resolver.state_machine_declares_alias(&r.name, alias) => {
+                        Some(alias) if resolver.state_machine_declares_alias(&reference, alias) => {
                             format!("{machine}:{alias}")
                         }
                         Some(alias) => {
                             return Err(IntegrationError::AliasNotDeclared {
-                                machine: r.name.clone(),
+                                machine: reference.clone(),
                                 alias: alias.clone(),
                             });
                         }
@@ -314,10 +315,10 @@ pub fn resolve_task(
         }
         Service::Activity(a) => match (&a.activity_arn, &a.activity_ref) {
             (Some(arn), _) => arn.clone(),
-            (None, Some(r)) => resolver.activity_arn(&r.name).ok_or_else(|| {
+            (None, Some(r)) => resolver.activity_arn(&r.reference()).ok_or_else(|| {
                 IntegrationError::ReferenceNotFound {
                     kind: RefKind::Activity,
-                    name: r.name.clone(),
+                    name: r.reference(),
                 }
             })?,
             (None, None) => {
@@ -438,6 +439,7 @@ mod tests {
             step_functions: Some(StepFunctionsIntegration {
                 state_machine_ref: Some(ObjectRef {
                     name: "child".into(),
+                    namespace: None,
                 }),
                 state_machine_arn: None,
                 alias: None,
@@ -464,6 +466,7 @@ mod tests {
             activity: Some(ActivityIntegration {
                 activity_ref: Some(ObjectRef {
                     name: "approve".into(),
+                    namespace: None,
                 }),
                 activity_arn: None,
             }),
@@ -484,6 +487,7 @@ mod tests {
             step_functions: Some(StepFunctionsIntegration {
                 state_machine_ref: arn.is_none().then(|| ObjectRef {
                     name: "child".into(),
+                    namespace: None,
                 }),
                 state_machine_arn: arn.map(String::from),
                 alias: alias.map(String::from),

@@ -56,7 +56,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as tokio_watch;
 
-use sfn_api::{Activity, AwsIdentity, StateMachine, TaskIntegration};
+use sfn_api::{Activity, AwsIdentity, ReferenceGrant, StateMachine, TaskIntegration};
 use sfn_plan::desired;
 
 use self::aws_validation::ValidationCache;
@@ -163,6 +163,8 @@ pub struct Context {
     pub machines: Store<StateMachine>,
     pub integrations: Store<TaskIntegration>,
     pub activities: Store<Activity>,
+    /// The ReferenceGrants of the scope, which open namespaces to references from others.
+    pub grants: Store<ReferenceGrant>,
     /// Every AwsIdentity of the cluster (one watch shared by all scopes).
     pub identities: Store<AwsIdentity>,
     /// What each StateMachine references (TaskIntegrations, and through them Activities and StateMachines).
@@ -197,6 +199,16 @@ impl Context {
         };
         if let Err(err) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
             tracing::warn!(error = %err, object = %obj.meta().name.clone().unwrap_or_default(), "publishing an event failed");
+        }
+    }
+
+    /// The caches references resolve from.
+    pub fn stores(&self) -> resolver::Stores {
+        resolver::Stores {
+            integrations: self.integrations.clone(),
+            activities: self.activities.clone(),
+            machines: self.machines.clone(),
+            grants: self.grants.clone(),
         }
     }
 
@@ -340,6 +352,7 @@ async fn run_scope(
     let (machines, machines_writer) = reflector::store::<StateMachine>();
     let (integrations, integrations_writer) = reflector::store::<TaskIntegration>();
     let (activities, activities_writer) = reflector::store::<Activity>();
+    let (grants, grants_writer) = reflector::store::<ReferenceGrant>();
 
     let recorder = Recorder::new(
         client.clone(),
@@ -357,6 +370,7 @@ async fn run_scope(
         machines: machines.clone(),
         integrations: integrations.clone(),
         activities: activities.clone(),
+        grants: grants.clone(),
         identities: identities.clone(),
         machine_refs: ReferenceIndex::new(),
         integration_refs: ReferenceIndex::new(),
@@ -473,15 +487,32 @@ async fn run_scope(
         }
     });
 
+    // ReferenceGrants only feed the cache: a new grant is noticed by the capped retry of the references it
+    // opens.
+    let grant_watch = watcher(
+        scoped_api::<ReferenceGrant>(&client, ns),
+        Default::default(),
+    )
+    .default_backoff()
+    .modify(|obj| obj.managed_fields_mut().clear())
+    .reflect(grants_writer)
+    .take_until(shutdown.clone())
+    .for_each(|event| async move {
+        if let Err(err) = event {
+            tracing::warn!(error = %err, "ReferenceGrant watch");
+        }
+    });
+
     let synced = {
         let health = health.clone();
         let (m, i, a) = (machines.clone(), integrations.clone(), activities.clone());
-        let ids = identities.clone();
+        let (ids, g) = (identities.clone(), grants.clone());
         async move {
             if m.wait_until_ready().await.is_ok()
                 && i.wait_until_ready().await.is_ok()
                 && a.wait_until_ready().await.is_ok()
                 && ids.wait_until_ready().await.is_ok()
+                && g.wait_until_ready().await.is_ok()
             {
                 health.set_synced(true);
                 tracing::info!(namespace = ?namespace, "watch caches synced");
@@ -489,7 +520,13 @@ async fn run_scope(
         }
     };
 
-    tokio::join!(sm_controller, ti_controller, act_controller, synced);
+    tokio::join!(
+        sm_controller,
+        ti_controller,
+        act_controller,
+        grant_watch,
+        synced
+    );
 }
 
 /// Runs the controllers of every scope until `shutdown` resolves.

@@ -3,6 +3,12 @@
 //! The compiler asks for TaskIntegrations by name and for Activity / StateMachine ARNs; this answers from
 //! the reflector stores of the scope (no API call per reconcile) and remembers each name asked for, found or
 //! not, so the reference index can wake this object when any of them changes or appears.
+//!
+//! A reference into another namespace (`<namespace>/<name>`) resolves only when a ReferenceGrant of that
+//! namespace allows this one; otherwise it is missing, exactly as if the object did not exist, so nothing of
+//! another namespace leaks into the message. A TaskIntegration taken from another namespace brings its own
+//! references along, qualified with its namespace and allowed without a grant of their own. A new grant
+//! wakes nobody: the capped retry of missing references picks it up.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -11,7 +17,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use serde_json::Value;
 
-use sfn_api::{Activity, StateMachine, StateMachineSpec, TaskIntegration, TaskIntegrationSpec};
+use sfn_api::reference_grant::{GrantKind, may_reference, split_reference};
+use sfn_api::{
+    Activity, ReferenceGrant, StateMachine, StateMachineSpec, TaskIntegration, TaskIntegrationSpec,
+};
 use sfn_asl::Resolver;
 
 use super::refindex::{RefKey, RefKind};
@@ -19,9 +28,13 @@ use super::refindex::{RefKey, RefKind};
 /// A snapshot of one namespace's referenceable objects, recording lookups.
 pub struct StoreResolver {
     namespace: String,
-    integrations: HashMap<String, Arc<TaskIntegration>>,
+    /// By the reference as written; a TaskIntegration of another namespace with its references qualified.
+    integrations: HashMap<String, TaskIntegrationSpec>,
     activities: Store<Activity>,
     machines: Store<StateMachine>,
+    grants: Store<ReferenceGrant>,
+    /// Objects of other namespaces a granted TaskIntegration references in its own namespace.
+    implied: BTreeSet<RefKey>,
     seen: Mutex<BTreeSet<RefKey>>,
 }
 
@@ -31,33 +44,82 @@ impl StoreResolver {
     pub fn new<'a>(
         namespace: &str,
         names: impl IntoIterator<Item = &'a str>,
-        integrations: &Store<TaskIntegration>,
-        activities: &Store<Activity>,
-        machines: &Store<StateMachine>,
+        stores: &Stores,
     ) -> Self {
-        let integrations = names
-            .into_iter()
-            .filter_map(|name| {
-                integrations
-                    .get(&ObjectRef::new(name).within(namespace))
-                    .filter(|ti| ti.metadata.deletion_timestamp.is_none())
-                    .map(|ti| (name.to_owned(), ti))
-            })
-            .collect();
-        Self {
+        let mut resolver = Self {
             namespace: namespace.to_owned(),
-            integrations,
-            activities: activities.clone(),
-            machines: machines.clone(),
+            integrations: HashMap::new(),
+            activities: stores.activities.clone(),
+            machines: stores.machines.clone(),
+            grants: stores.grants.clone(),
+            implied: BTreeSet::new(),
             seen: Mutex::new(BTreeSet::new()),
+        };
+        for reference in names {
+            let Some(key) = resolver.allowed(RefKind::TaskIntegration, reference) else {
+                continue;
+            };
+            let Some(ti) = stores
+                .integrations
+                .get(&ObjectRef::new(&key.name).within(&key.namespace))
+                .filter(|ti| ti.metadata.deletion_timestamp.is_none())
+            else {
+                continue;
+            };
+            let mut spec = ti.spec.clone();
+            if key.namespace != namespace {
+                resolver.bring_along(&key.namespace, &mut spec);
+            }
+            resolver.integrations.insert(reference.to_owned(), spec);
+        }
+        resolver
+    }
+
+    /// Qualifies the references of a TaskIntegration of `namespace` with it, and allows them.
+    fn bring_along(&mut self, namespace: &str, spec: &mut TaskIntegrationSpec) {
+        let refs = [
+            spec.activity
+                .as_mut()
+                .and_then(|a| a.activity_ref.as_mut())
+                .map(|r| (RefKind::Activity, r)),
+            spec.step_functions
+                .as_mut()
+                .and_then(|s| s.state_machine_ref.as_mut())
+                .map(|r| (RefKind::StateMachine, r)),
+        ];
+        for (kind, r) in refs.into_iter().flatten() {
+            let target = r
+                .namespace
+                .get_or_insert_with(|| namespace.to_owned())
+                .clone();
+            if target == namespace {
+                self.implied.insert(RefKey::new(kind, &target, &r.name));
+            }
         }
     }
 
-    fn record(&self, kind: RefKind, name: &str) {
+    /// Where `reference` points, if this namespace may reference it; `None` when another namespace does
+    /// not grant it. Recorded either way.
+    fn allowed(&self, kind: RefKind, reference: &str) -> Option<RefKey> {
+        let (namespace, name) = split_reference(reference);
+        let key = RefKey::new(kind, namespace.unwrap_or(&self.namespace), name);
         self.seen
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(RefKey::new(kind, &self.namespace, name));
+            .insert(key.clone());
+        let grants = self.grants.state();
+        let ok = self.implied.contains(&key)
+            || may_reference(
+                &self.namespace,
+                &key.namespace,
+                grant_kind(kind),
+                name,
+                grants
+                    .iter()
+                    .filter(|g| g.metadata.namespace.as_deref() == Some(key.namespace.as_str()))
+                    .map(Arc::as_ref),
+            );
+        ok.then_some(key)
     }
 
     /// Every reference looked up so far.
@@ -100,17 +162,34 @@ pub fn integration_names(spec: &StateMachineSpec) -> BTreeSet<String> {
     out
 }
 
+/// The caches a resolver reads, of one watch scope.
+#[derive(Clone)]
+pub struct Stores {
+    pub integrations: Store<TaskIntegration>,
+    pub activities: Store<Activity>,
+    pub machines: Store<StateMachine>,
+    pub grants: Store<ReferenceGrant>,
+}
+
+fn grant_kind(kind: RefKind) -> GrantKind {
+    match kind {
+        RefKind::TaskIntegration => GrantKind::TaskIntegration,
+        RefKind::Activity => GrantKind::Activity,
+        RefKind::StateMachine => GrantKind::StateMachine,
+    }
+}
+
 impl Resolver for StoreResolver {
     fn task_integration(&self, name: &str) -> Option<&TaskIntegrationSpec> {
-        self.record(RefKind::TaskIntegration, name);
-        self.integrations.get(name).map(|ti| &ti.spec)
+        self.allowed(RefKind::TaskIntegration, name)?;
+        self.integrations.get(name)
     }
 
     fn activity_arn(&self, name: &str) -> Option<String> {
-        self.record(RefKind::Activity, name);
+        let key = self.allowed(RefKind::Activity, name)?;
         let obj = self
             .activities
-            .get(&ObjectRef::new(name).within(&self.namespace))?;
+            .get(&ObjectRef::new(&key.name).within(&key.namespace))?;
         if obj.metadata.deletion_timestamp.is_some() {
             return None;
         }
@@ -121,10 +200,10 @@ impl Resolver for StoreResolver {
     }
 
     fn state_machine_arn(&self, name: &str) -> Option<String> {
-        self.record(RefKind::StateMachine, name);
+        let key = self.allowed(RefKind::StateMachine, name)?;
         let obj = self
             .machines
-            .get(&ObjectRef::new(name).within(&self.namespace))?;
+            .get(&ObjectRef::new(&key.name).within(&key.namespace))?;
         if obj.metadata.deletion_timestamp.is_some() {
             return None;
         }
@@ -138,11 +217,28 @@ impl Resolver for StoreResolver {
     /// definition may name an alias before its first version exists (as it may name the machine before
     /// it has an ARN). The lookup is recorded under the machine, so editing its aliases wakes this object.
     fn state_machine_declares_alias(&self, name: &str, alias: &str) -> bool {
-        self.record(RefKind::StateMachine, name);
+        let Some(key) = self.allowed(RefKind::StateMachine, name) else {
+            return false;
+        };
         self.machines
-            .get(&ObjectRef::new(name).within(&self.namespace))
+            .get(&ObjectRef::new(&key.name).within(&key.namespace))
             .filter(|obj| obj.metadata.deletion_timestamp.is_none())
             .is_some_and(|obj| obj.spec.aliases.iter().any(|a| a.name == alias))
+    }
+}
+
+/// Stores for tests, with no ReferenceGrant.
+#[cfg(test)]
+pub(crate) fn test_stores(
+    integrations: &Store<TaskIntegration>,
+    activities: &Store<Activity>,
+    machines: &Store<StateMachine>,
+) -> Stores {
+    Stores {
+        integrations: integrations.clone(),
+        activities: activities.clone(),
+        machines: machines.clone(),
+        grants: kube::runtime::reflector::store::<ReferenceGrant>().0,
     }
 }
 
@@ -226,7 +322,7 @@ mod tests {
     #[test]
     fn an_alias_target_resolves_to_the_alias_arn_when_the_machine_declares_it() {
         let (tis, acts, sms, ti, parent) = alias_target_stores(&["live"]);
-        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        let r = StoreResolver::new("ns", ["run-live"], &test_stores(&tis, &acts, &sms));
         assert!(r.state_machine_declares_alias("child", "live"));
         assert!(!r.state_machine_declares_alias("child", "canary"));
         assert!(!r.state_machine_declares_alias("nowhere", "live"));
@@ -254,7 +350,7 @@ mod tests {
         use crate::status::Reason;
         let (tis, acts, sms, ti, parent) = alias_target_stores(&["prod"]);
 
-        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        let r = StoreResolver::new("ns", ["run-live"], &test_stores(&tis, &acts, &sms));
         let err = BuildError::from_desired(
             sfn_plan::desired::build(&parent, &r, &settings()).unwrap_err(),
             "definition",
@@ -276,7 +372,7 @@ mod tests {
             r.recorded()
         );
 
-        let r = StoreResolver::new("ns", ["run-live"], &tis, &acts, &sms);
+        let r = StoreResolver::new("ns", ["run-live"], &test_stores(&tis, &acts, &sms));
         let err = BuildError::from_desired(
             sfn_plan::desired::integration(&ti, &r, &settings()).unwrap_err(),
             "spec",
@@ -290,12 +386,123 @@ mod tests {
         );
     }
 
+    /// `shared` holds a TaskIntegration `submit` handing work to its Activity `approve`, and an Activity
+    /// `other`; `team-a` references them. `grant` adds a ReferenceGrant of `shared` for the integration.
+    fn cross_namespace_stores(grant: bool) -> Stores {
+        use kube::runtime::watcher::Event;
+        let object = |v: serde_json::Value| v;
+        let ti: TaskIntegration = serde_json::from_value(object(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "TaskIntegration",
+            "metadata": {"name": "submit", "namespace": "shared", "uid": "u-ti"},
+            "spec": {"activity": {"activityRef": {"name": "approve"}}},
+        })))
+        .unwrap();
+        let activity = |name: &str| -> Activity {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "Activity",
+                "metadata": {"name": name, "namespace": "shared", "uid": format!("u-{name}")},
+                "spec": {},
+                "status": {"activityArn": format!("arn:aws:states:us-east-1:123456789012:activity:shared-{name}")},
+            }))
+            .unwrap()
+        };
+        let (integrations, mut ti_writer) = kube::runtime::reflector::store::<TaskIntegration>();
+        let (activities, mut act_writer) = kube::runtime::reflector::store::<Activity>();
+        let (machines, _sm_writer) = kube::runtime::reflector::store::<StateMachine>();
+        let (grants, mut grant_writer) = kube::runtime::reflector::store::<ReferenceGrant>();
+        ti_writer.apply_watcher_event(&Event::Apply(ti));
+        act_writer.apply_watcher_event(&Event::Apply(activity("approve")));
+        act_writer.apply_watcher_event(&Event::Apply(activity("other")));
+        if grant {
+            let g: ReferenceGrant = serde_json::from_value(serde_json::json!({
+                "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "ReferenceGrant",
+                "metadata": {"name": "team-a", "namespace": "shared", "uid": "u-g"},
+                "spec": {"from": [{"namespace": "team-a"}], "to": [{"kind": "TaskIntegration", "name": "submit"}]},
+            }))
+            .unwrap();
+            grant_writer.apply_watcher_event(&Event::Apply(g));
+        }
+        Stores {
+            integrations,
+            activities,
+            machines,
+            grants,
+        }
+    }
+
+    #[test]
+    fn another_namespace_is_reachable_only_through_its_grant() {
+        let closed =
+            StoreResolver::new("team-a", ["shared/submit"], &cross_namespace_stores(false));
+        assert!(closed.task_integration("shared/submit").is_none());
+        assert!(closed.activity_arn("shared/approve").is_none());
+        assert!(
+            closed
+                .recorded()
+                .contains(&RefKey::new(RefKind::TaskIntegration, "shared", "submit")),
+            "recorded under the other namespace, so its changes wake the object"
+        );
+
+        let open = StoreResolver::new("team-a", ["shared/submit"], &cross_namespace_stores(true));
+        let spec = open.task_integration("shared/submit").expect("granted");
+        let activity = spec.activity.as_ref().and_then(|a| a.activity_ref.as_ref());
+        assert_eq!(
+            activity.map(|r| r.reference()).as_deref(),
+            Some("shared/approve"),
+            "the integration's own reference stays in its namespace"
+        );
+        assert_eq!(
+            open.activity_arn("shared/approve").as_deref(),
+            Some("arn:aws:states:us-east-1:123456789012:activity:shared-approve"),
+            "brought along with the granted integration"
+        );
+        assert!(
+            open.activity_arn("shared/other").is_none(),
+            "what the grant does not list stays closed"
+        );
+        // The same namespace needs no grant.
+        let own = StoreResolver::new("shared", ["submit"], &cross_namespace_stores(false));
+        assert!(own.task_integration("submit").is_some());
+        assert!(own.activity_arn("other").is_some());
+    }
+
+    #[test]
+    fn a_state_machine_compiles_against_a_granted_integration_of_another_namespace() {
+        let sm: StateMachine = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "StateMachine",
+            "metadata": {"name": "flow", "namespace": "team-a", "uid": "u-flow"},
+            "spec": {"definition": {"states": [{"name": "Approve", "type": "Task", "integration": "shared/submit", "end": true}]}},
+        }))
+        .unwrap();
+        let names = integration_names(&sm.spec);
+        let open = StoreResolver::new(
+            "team-a",
+            names.iter().map(String::as_str),
+            &cross_namespace_stores(true),
+        );
+        let built = sfn_plan::desired::build(&sm, &open, &settings()).expect("it builds");
+        assert_eq!(
+            built.desired.definition["States"]["Approve"]["Resource"],
+            "arn:aws:states:us-east-1:123456789012:activity:shared-approve"
+        );
+        let closed = StoreResolver::new(
+            "team-a",
+            names.iter().map(String::as_str),
+            &cross_namespace_stores(false),
+        );
+        let err = sfn_plan::desired::build(&sm, &closed, &settings()).unwrap_err();
+        assert!(
+            matches!(err, sfn_plan::desired::DesiredError::ReferenceNotFound(_)),
+            "{err}"
+        );
+    }
+
     #[test]
     fn lookups_are_recorded_found_or_not() {
         let (ti_store, _w1) = kube::runtime::reflector::store::<TaskIntegration>();
         let (act_store, _w2) = kube::runtime::reflector::store::<Activity>();
         let (sm_store, _w3) = kube::runtime::reflector::store::<StateMachine>();
-        let r = StoreResolver::new("ns", ["x"], &ti_store, &act_store, &sm_store);
+        let r = StoreResolver::new("ns", ["x"], &test_stores(&ti_store, &act_store, &sm_store));
         assert!(r.task_integration("x").is_none());
         assert!(r.activity_arn("approve").is_none());
         assert!(r.state_machine_arn("child").is_none());

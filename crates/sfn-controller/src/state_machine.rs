@@ -70,9 +70,7 @@ fn resolver(sm: &StateMachine, ctx: &Context) -> StoreResolver {
     StoreResolver::new(
         sm.metadata.namespace.as_deref().unwrap_or_default(),
         names.iter().map(String::as_str),
-        &ctx.integrations,
-        &ctx.activities,
-        &ctx.machines,
+        &ctx.stores(),
     )
 }
 
@@ -489,7 +487,11 @@ mod tests {
         let (ti, _w1) = reflector::store();
         let (act, _w2) = reflector::store();
         let (machines, _w3) = reflector::store();
-        let resolver = StoreResolver::new("ns", [], &ti, &act, &machines);
+        let resolver = StoreResolver::new(
+            "ns",
+            [],
+            &crate::resolver::test_stores(&ti, &act, &machines),
+        );
         desired::build(sm, &resolver, &desired::Settings::from(&config()))
             .expect("a Pass machine builds")
     }

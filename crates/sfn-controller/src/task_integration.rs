@@ -54,13 +54,7 @@ impl Kind for TaskIntegration {
     ) -> (Result<ResolvedIntegration, BuildError>, Vec<RefKey>) {
         let ns = self.namespace().unwrap_or_default();
         let name = self.name_any();
-        let resolver = StoreResolver::new(
-            &ns,
-            [name.as_str()],
-            &ctx.integrations,
-            &ctx.activities,
-            &ctx.machines,
-        );
+        let resolver = StoreResolver::new(&ns, [name.as_str()], &ctx.stores());
         let resolved = desired::integration(self, &resolver, &scope.settings)
             .map_err(|e| BuildError::from_desired(e, "spec"));
         // The integration resolves itself through the resolver too; only what it points at is a dependency.

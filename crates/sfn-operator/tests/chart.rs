@@ -23,7 +23,7 @@ fn the_chart_ships_exactly_the_generated_crds() {
     let root = support::workspace_root();
     let generated = yaml_files(&root.join("crds"));
     let shipped = yaml_files(&root.join("charts/sfn-operator/crds"));
-    assert_eq!(generated.len(), 4, "crds/ holds the four CRDs");
+    assert_eq!(generated.len(), 5, "crds/ holds the five CRDs");
     assert_eq!(
         generated.keys().collect::<Vec<_>>(),
         shipped.keys().collect::<Vec<_>>(),

@@ -826,7 +826,7 @@ fn crds_command_output_reads_back_as_the_crds() {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let text = sfn_api::render::all_yaml().unwrap();
     assert_eq!(text.matches("---\n").count(), api::crds().len());
-    assert_eq!(api::crds().len(), 4);
+    assert_eq!(api::crds().len(), 5);
     let read: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text).unwrap();
     assert_eq!(read, api::crds());
 }
