@@ -695,3 +695,144 @@ async fn executions_are_summarised_in_status_and_an_unchanged_summary_is_not_wri
     operator.stop().await;
     world.cleanup().await;
 }
+
+/// A StateMachine uses another namespace's TaskIntegration (and, through it, that namespace's Activity)
+/// only once that namespace grants it: before, the reference is missing and nothing reaches AWS; after
+/// the ReferenceGrant appears the machine is built against the other namespace's activity. The operator
+/// watches all namespaces here, narrowed by a label to this test's objects (a real cluster is shared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_into_another_namespace_needs_its_grant() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams, PostParams};
+    let world = World::new().await;
+    let backend = memory(&world);
+    let ns = world.namespace.clone();
+    let shared = format!("{ns}-shared");
+    let namespaces: Api<Namespace> = Api::all(world.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": shared}})).unwrap(),
+        )
+        .await
+        .expect("creating the second namespace");
+    let label = json!({"sfn-e2e": ns});
+    let apply = |kind: &'static str, namespace: &str, doc: Value| {
+        let client = world.client.clone();
+        let namespace = namespace.to_owned();
+        async move {
+            let name = doc["metadata"]["name"].as_str().unwrap().to_owned();
+            let pp = PatchParams::apply("sfn-e2e").force();
+            let patch = Patch::Apply(&doc);
+            let result = match kind {
+                "Activity" => Api::<sfn_api::Activity>::namespaced(client, &namespace)
+                    .patch(&name, &pp, &patch)
+                    .await
+                    .map(|_| ()),
+                "TaskIntegration" => {
+                    Api::<sfn_api::TaskIntegration>::namespaced(client, &namespace)
+                        .patch(&name, &pp, &patch)
+                        .await
+                        .map(|_| ())
+                }
+                "ReferenceGrant" => Api::<sfn_api::ReferenceGrant>::namespaced(client, &namespace)
+                    .patch(&name, &pp, &patch)
+                    .await
+                    .map(|_| ()),
+                _ => Api::<StateMachine>::namespaced(client, &namespace)
+                    .patch(&name, &pp, &patch)
+                    .await
+                    .map(|_| ()),
+            };
+            result.unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+        }
+    };
+    let doc = |kind: &str, name: &str, spec: Value| {
+        json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": kind,
+            "metadata": {"name": name, "labels": label.clone()}, "spec": spec,
+        })
+    };
+    apply("Activity", &shared, doc("Activity", "approve", json!({}))).await;
+    apply(
+        "TaskIntegration",
+        &shared,
+        doc(
+            "TaskIntegration",
+            "submit",
+            json!({"activity": {"activityRef": {"name": "approve"}}}),
+        ),
+    )
+    .await;
+    apply(
+        "StateMachine",
+        &ns,
+        doc(
+            "StateMachine",
+            "flow",
+            json!({"definition": {"states": [
+                {"name": "Approve", "type": "Task", "integration": format!("{shared}/submit"), "end": true}
+            ]}}),
+        ),
+    )
+    .await;
+    let mut config = world.config();
+    config.namespaces = Vec::new();
+    config.label_selector = Some(format!("sfn-e2e={ns}"));
+    let operator = RunningOperator::start(world.client.clone(), config, backend.clone());
+
+    let sm = world
+        .wait_for::<StateMachine>("flow", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "ReferenceNotFound")
+        })
+        .await;
+    let (_, _, message) = condition(&sm, "Ready").unwrap();
+    assert!(message.contains(&format!("{shared}/submit")), "{message}");
+    let flow = format!("{}flow", world.aws_prefix());
+    assert!(backend.machine(&flow).is_none(), "nothing reaches AWS");
+
+    apply(
+        "ReferenceGrant",
+        &shared,
+        doc(
+            "ReferenceGrant",
+            "flow-may-submit",
+            json!({"from": [{"namespace": ns}], "to": [{"kind": "TaskIntegration", "name": "submit"}]}),
+        ),
+    )
+    .await;
+    world
+        .wait_for::<StateMachine>("flow", TIMEOUT, |sm| is(sm, "Ready", "True", "Compiled"))
+        .await;
+    let live = backend.machine(&flow).expect("created once granted");
+    let resource = live.definition["States"]["Approve"]["Resource"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        resource.ends_with(&format!(":activity:{shared}-approve")),
+        "the other namespace's activity: {resource}"
+    );
+
+    world.delete::<StateMachine>("flow").await;
+    world.wait_gone::<StateMachine>("flow", TIMEOUT).await;
+    // The activity's finalizer must be released while the operator runs, or the namespace could not go.
+    let activities = Api::<sfn_api::Activity>::namespaced(world.client.clone(), &shared);
+    let _ = activities.delete("approve", &DeleteParams::default()).await;
+    let released = eventually(TIMEOUT, || {
+        let activities = activities.clone();
+        async move {
+            activities
+                .get_opt("approve")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(released.is_some(), "the activity is cleaned up");
+    operator.stop().await;
+    let _ = namespaces.delete(&shared, &DeleteParams::default()).await;
+    world.cleanup().await;
+}
