@@ -11,6 +11,8 @@
 //! the owner's, who granted the integration as it is.
 
 use kube_derive::CustomResource;
+
+use crate::task_integration::TaskIntegrationSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +84,29 @@ impl ReferenceGrant {
                 .iter()
                 .any(|t| t.kind == kind && t.name.as_deref().is_none_or(|n| n == name))
     }
+}
+
+/// Prepares a TaskIntegration of `namespace` for use from another namespace: its references that name no
+/// namespace are its owners' own, so they get `namespace`, and those that stay in `namespace` are returned,
+/// as `(kind, name)`. A grant of the integration covers them.
+pub fn bring_along(spec: &mut TaskIntegrationSpec, namespace: &str) -> Vec<(GrantKind, String)> {
+    let refs = [
+        spec.activity
+            .as_mut()
+            .and_then(|a| a.activity_ref.as_mut())
+            .map(|r| (GrantKind::Activity, r)),
+        spec.step_functions
+            .as_mut()
+            .and_then(|s| s.state_machine_ref.as_mut())
+            .map(|r| (GrantKind::StateMachine, r)),
+    ];
+    refs.into_iter()
+        .flatten()
+        .filter_map(|(kind, r)| {
+            (r.namespace.get_or_insert_with(|| namespace.to_owned()) == namespace)
+                .then(|| (kind, r.name.clone()))
+        })
+        .collect()
 }
 
 /// Splits a reference into its namespace (for `<namespace>/<name>`) and its name.

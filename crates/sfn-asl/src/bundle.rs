@@ -4,7 +4,7 @@
 //! `apply -f` all compile through here, so they agree on what a reference means.
 
 use sfn_api::manifest::{Bundle, DEFAULT_NAMESPACE};
-use sfn_api::reference_grant::{GrantKind, may_reference};
+use sfn_api::reference_grant::{GrantKind, bring_along, may_reference};
 use sfn_api::{ObjectMeta, StateMachine, naming};
 
 use crate::MapResolver;
@@ -54,20 +54,8 @@ pub fn offline_resolver(
             let ns = namespace_of(&ti.metadata);
             if ns != namespace {
                 // Its own references resolve in its namespace, brought along with it.
-                let refs = [
-                    spec.activity
-                        .as_mut()
-                        .and_then(|a| a.activity_ref.as_mut())
-                        .map(|r| (GrantKind::Activity, r)),
-                    spec.step_functions
-                        .as_mut()
-                        .and_then(|s| s.state_machine_ref.as_mut())
-                        .map(|r| (GrantKind::StateMachine, r)),
-                ];
-                for (kind, r) in refs.into_iter().flatten() {
-                    if r.namespace.get_or_insert_with(|| ns.clone()) == &ns {
-                        implied.push((kind, ns.clone(), r.name.clone()));
-                    }
+                for (kind, name) in bring_along(&mut spec, &ns) {
+                    implied.push((kind, ns.clone(), name));
                 }
             }
             r.task_integrations.insert(k, spec);

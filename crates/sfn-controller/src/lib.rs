@@ -303,6 +303,34 @@ where
     }
 }
 
+/// A watch that only fills a cache (no controller, no label selector) until `shutdown`, for kinds the
+/// operator reads and never writes.
+async fn cache_only<K>(
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+    shutdown: futures::future::Shared<BoxFuture<'static, ()>>,
+) where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|obj| obj.managed_fields_mut().clear())
+        .reflect(writer)
+        .take_until(shutdown)
+        .for_each(|event| async move {
+            if let Err(err) = event {
+                tracing::warn!(error = %err, kind = %K::kind(&()), "watch of a cached kind");
+            }
+        })
+        .await
+}
+
 /// A primary watch stream feeding a reflector store and filtered by [`trigger_fingerprint`].
 fn primary_stream<K>(
     api: Api<K>,
@@ -489,19 +517,11 @@ async fn run_scope(
 
     // ReferenceGrants only feed the cache: a new grant is noticed by the capped retry of the references it
     // opens.
-    let grant_watch = watcher(
+    let grant_watch = cache_only(
         scoped_api::<ReferenceGrant>(&client, ns),
-        Default::default(),
-    )
-    .default_backoff()
-    .modify(|obj| obj.managed_fields_mut().clear())
-    .reflect(grants_writer)
-    .take_until(shutdown.clone())
-    .for_each(|event| async move {
-        if let Err(err) = event {
-            tracing::warn!(error = %err, "ReferenceGrant watch");
-        }
-    });
+        grants_writer,
+        shutdown.clone(),
+    );
 
     let synced = {
         let health = health.clone();
@@ -546,16 +566,11 @@ async fn run_controllers(
     // AwsIdentities are cluster-scoped and read by every scope: one watch, a cache and no controller (the
     // operator never writes them; a reconcile refused for want of a grant retries on its own).
     let (identities, identities_writer) = reflector::store::<AwsIdentity>();
-    let identity_watch = watcher(Api::<AwsIdentity>::all(client.clone()), Default::default())
-        .default_backoff()
-        .modify(|obj| obj.managed_fields_mut().clear())
-        .reflect(identities_writer)
-        .take_until(shutdown.clone())
-        .for_each(|event| async move {
-            if let Err(err) = event {
-                tracing::warn!(error = %err, "AwsIdentity watch");
-            }
-        });
+    let identity_watch = cache_only(
+        Api::<AwsIdentity>::all(client.clone()),
+        identities_writer,
+        shutdown.clone(),
+    );
     let runs = scopes.into_iter().map(|ns| {
         run_scope(
             client.clone(),

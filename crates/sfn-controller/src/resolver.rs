@@ -17,7 +17,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use serde_json::Value;
 
-use sfn_api::reference_grant::{GrantKind, may_reference, split_reference};
+use sfn_api::reference_grant::{GrantKind, bring_along, may_reference, split_reference};
 use sfn_api::{
     Activity, ReferenceGrant, StateMachine, StateMachineSpec, TaskIntegration, TaskIntegrationSpec,
 };
@@ -77,24 +77,9 @@ impl StoreResolver {
 
     /// Qualifies the references of a TaskIntegration of `namespace` with it, and allows them.
     fn bring_along(&mut self, namespace: &str, spec: &mut TaskIntegrationSpec) {
-        let refs = [
-            spec.activity
-                .as_mut()
-                .and_then(|a| a.activity_ref.as_mut())
-                .map(|r| (RefKind::Activity, r)),
-            spec.step_functions
-                .as_mut()
-                .and_then(|s| s.state_machine_ref.as_mut())
-                .map(|r| (RefKind::StateMachine, r)),
-        ];
-        for (kind, r) in refs.into_iter().flatten() {
-            let target = r
-                .namespace
-                .get_or_insert_with(|| namespace.to_owned())
-                .clone();
-            if target == namespace {
-                self.implied.insert(RefKey::new(kind, &target, &r.name));
-            }
+        for (kind, name) in bring_along(spec, namespace) {
+            self.implied
+                .insert(RefKey::new(ref_kind(kind), namespace, &name));
         }
     }
 
@@ -176,6 +161,14 @@ fn grant_kind(kind: RefKind) -> GrantKind {
         RefKind::TaskIntegration => GrantKind::TaskIntegration,
         RefKind::Activity => GrantKind::Activity,
         RefKind::StateMachine => GrantKind::StateMachine,
+    }
+}
+
+fn ref_kind(kind: GrantKind) -> RefKind {
+    match kind {
+        GrantKind::TaskIntegration => RefKind::TaskIntegration,
+        GrantKind::Activity => RefKind::Activity,
+        GrantKind::StateMachine => RefKind::StateMachine,
     }
 }
 
