@@ -1076,3 +1076,128 @@ async fn a_bring_your_own_role_is_audited_against_the_definition() {
     operator.stop().await;
     world.cleanup().await;
 }
+
+/// Clients for the account of `role_arn`, assumed from the test's own credentials (moto assumes any role
+/// and answers in the role's account).
+async fn sfn_as(world: &World, role_arn: &str) -> aws_sdk_sfn::Client {
+    let sts = aws_sdk_sts::Client::new(&world.sdk);
+    let assumed = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("e2e")
+        .send()
+        .await
+        .expect("AssumeRole");
+    let c = assumed.credentials().expect("credentials");
+    let credentials = aws_sdk_sfn::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "e2e",
+    );
+    aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::config::Builder::from(&world.sdk)
+            .credentials_provider(credentials)
+            .build(),
+    )
+}
+
+async fn machine_names(sfn: &aws_sdk_sfn::Client) -> Vec<String> {
+    sfn.list_state_machines()
+        .send()
+        .await
+        .expect("ListStateMachines")
+        .state_machines()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
+/// The namespace's AwsIdentity through the real AWS layer: the operator assumes the identity's role, the
+/// machine and its role land in that account (status.identity says so), not in the operator's, and the
+/// deletion cleans up there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_identity_puts_its_machines_in_its_account() {
+    let world = World::new().await;
+    let ns = world.namespace.clone();
+    // An account of this test's own, from its namespace.
+    let digits: String = ns
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .rev()
+        .take(11)
+        .collect();
+    let team = format!("9{digits:0>11}");
+    assert_ne!(team, world.account);
+    let role = format!("arn:aws:iam::{team}:role/sfn-operator-team");
+    let identities: kube::Api<sfn_api::AwsIdentity> = kube::Api::all(world.client.clone());
+    let identity = format!("{ns}-team");
+    identities
+        .patch(
+            &identity,
+            &PatchParams::apply("sfn-e2e").force(),
+            &Patch::Apply(&json!({
+                "apiVersion": "sfn.operator.dev/v1alpha1",
+                "kind": "AwsIdentity",
+                "metadata": {"name": identity},
+                "spec": {
+                    "roleChain": [{"roleArn": role, "externalId": "e2e-ext"}],
+                    "namespaces": {"defaultFor": [ns]}
+                }
+            })),
+        )
+        .await
+        .expect("applying the AwsIdentity");
+    world.apply_value(small_machine("tenant", "Delete")).await;
+    let operator =
+        RunningOperator::start(world.client.clone(), world.config(), world.backend().await);
+    let sm = world
+        .wait_for::<StateMachine>("tenant", TIMEOUT, ready)
+        .await;
+    let status = sm.status.unwrap();
+    let recorded = status.identity.expect("status.identity");
+    assert_eq!(recorded.name.as_deref(), Some(identity.as_str()));
+    assert_eq!(recorded.account_id, team);
+    let arn = status.state_machine_arn.unwrap();
+    assert!(arn.contains(&format!(":{team}:stateMachine:")), "{arn}");
+    assert!(
+        status
+            .role_arn
+            .as_deref()
+            .is_some_and(|r| r.starts_with(&format!("arn:aws:iam::{team}:role/"))),
+        "{:?}",
+        status.role_arn
+    );
+    let name = format!("{}tenant", world.aws_prefix());
+    let in_team = sfn_as(&world, &role).await;
+    assert!(machine_names(&in_team).await.contains(&name));
+    let own = aws_sdk_sfn::Client::new(&world.sdk);
+    assert!(
+        !machine_names(&own).await.contains(&name),
+        "nothing in the operator's own account"
+    );
+
+    world.delete::<StateMachine>("tenant").await;
+    world.wait_gone::<StateMachine>("tenant", TIMEOUT).await;
+    let gone = eventually(TIMEOUT, || {
+        let in_team = in_team.clone();
+        let arn = arn.clone();
+        async move {
+            match in_team
+                .describe_state_machine()
+                .state_machine_arn(&arn)
+                .send()
+                .await
+            {
+                Err(_) => Some(()),
+                Ok(out) => (out.status().map(|s| s.as_str()) == Some("DELETING")).then_some(()),
+            }
+        }
+    })
+    .await;
+    assert!(gone.is_some(), "deleted in the team's account");
+    operator.stop().await;
+    let _ = identities.delete(&identity, &Default::default()).await;
+    world.cleanup().await;
+}
