@@ -402,10 +402,14 @@ async fn a_caller_of_an_alias_waits_for_it_and_then_starts_it() {
         .wait_for::<StateMachine>("orders", TIMEOUT, ready)
         .await;
     let orders_arn = orders.status.unwrap().state_machine_arn.unwrap();
+    // Before `orders` has its ARN the caller may first wait for the machine itself; the alias is what it
+    // waits for once the machine exists.
     let waiting = world
         .wait_for::<StateMachine>("checkout", TIMEOUT, |sm| {
-            ready_reason(sm).is_some_and(|(status, reason, _)| {
-                status == "False" && reason == "ReferenceNotFound"
+            ready_reason(sm).is_some_and(|(status, reason, message)| {
+                status == "False"
+                    && reason == "ReferenceNotFound"
+                    && message.contains("spec.stepFunctions.alias")
             })
         })
         .await;
