@@ -162,22 +162,7 @@ pub async fn rollout_context(
     let mut ctx = RolloutContext::at(jiff_now());
     ctx.previous = desired.rollout_memory.previous.clone();
     ctx.requests = desired.rollout_memory.requests.clone();
-    let mut names: Vec<String> = Vec::new();
-    for alias in &desired.aliases {
-        let Some(rollout) = alias
-            .rollout
-            .as_ref()
-            .filter(|r| r.rollout_type() != sfn_api::versions::RolloutType::AllAtOnce)
-        else {
-            continue;
-        };
-        match &rollout.alarms {
-            Some(gating) => names.extend(gating.iter().cloned()),
-            None => names.extend(desired.alarms.iter().map(|a| a.name.clone())),
-        }
-    }
-    names.sort();
-    names.dedup();
+    let names = sfn_plan::versions::alarms_to_watch(desired);
     if !names.is_empty() {
         ctx.alarms = observe::alarm_states(clients, &names)
             .await?

@@ -1170,3 +1170,30 @@ fn no_log_group_leaves_the_spec_hash_alone() {
     let v = serde_json::to_value(&d).unwrap();
     assert!(v.get("logGroup").is_none(), "{v}");
 }
+
+/// A progressive rollout watches the alarms it names, or else the machine's own; all-at-once routing
+/// watches none; each alarm is read once however many aliases it gates.
+#[test]
+fn a_reconcile_watches_the_alarms_of_progressive_rollouts_only() {
+    let mut d = desired();
+    let own = d.alarms[0].name.clone();
+    d.aliases = serde_json::from_value(json!([
+        {"name": "instant", "rollout": {"type": "AllAtOnce", "alarms": ["never-read"]}},
+        {"name": "canary", "rollout": {"type": "Canary", "weight": 10}},
+        {"name": "linear", "rollout": {"type": "Linear", "alarms": ["latency", own.clone()]}},
+        {"name": "pinned", "version": 3}
+    ]))
+    .expect("aliases");
+    let mut expected = vec!["latency".to_string(), own.clone()];
+    expected.sort();
+    assert_eq!(crate::versions::alarms_to_watch(&d), expected);
+    assert_eq!(
+        crate::versions::gating_alarms(&d, &d.aliases[1]),
+        vec![own.clone()],
+        "the machine's own alarms by default"
+    );
+    assert_eq!(
+        crate::versions::gating_alarms(&d, &d.aliases[2]),
+        vec!["latency".to_string(), own]
+    );
+}

@@ -75,11 +75,7 @@ pub fn plan_versions(
             .find(|a| a.name == spec.name)
             .map(|a| a.routing.as_slice())
             .unwrap_or(&[]);
-        let gating: Vec<String> = match spec.rollout.as_ref().and_then(|r| r.alarms.clone()) {
-            Some(names) => names,
-            None => desired.alarms.iter().map(|a| a.name.clone()).collect(),
-        };
-        let alarms: Vec<(String, Option<AlarmState>)> = gating
+        let alarms: Vec<(String, Option<AlarmState>)> = gating_alarms(desired, spec)
             .into_iter()
             .map(|name| {
                 let state = ctx.alarms.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
@@ -141,6 +137,30 @@ pub struct DesiredAlias {
     pub description: Option<String>,
     /// One or two versions, weights summing to 100.
     pub routing: Vec<RouteStatus>,
+}
+
+/// The alarms that gate the rollout of `alias`: those its rollout names, else the machine's own.
+pub fn gating_alarms(desired: &DesiredMachine, alias: &AliasSpec) -> Vec<String> {
+    match alias.rollout.as_ref().and_then(|r| r.alarms.clone()) {
+        Some(names) => names,
+        None => desired.alarms.iter().map(|a| a.name.clone()).collect(),
+    }
+}
+
+/// The alarms whose states a reconcile must read for the rollout step: those gating an alias that rolls
+/// out progressively (Canary or Linear), each once. All-at-once routing watches none.
+pub fn alarms_to_watch(desired: &DesiredMachine) -> Vec<String> {
+    let names: BTreeSet<String> = desired
+        .aliases
+        .iter()
+        .filter(|a| {
+            a.rollout
+                .as_ref()
+                .is_some_and(|r| r.rollout_type() != sfn_api::versions::RolloutType::AllAtOnce)
+        })
+        .flat_map(|a| gating_alarms(desired, a))
+        .collect();
+    names.into_iter().collect()
 }
 
 /// `<state machine ARN>:<alias>`, as Step Functions names an alias.
