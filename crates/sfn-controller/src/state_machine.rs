@@ -242,7 +242,7 @@ impl Kind for StateMachine {
         let mut notes = Vec::new();
         for e in &applied.rollout_events {
             let note = Note {
-                reason: rollout_reason(&e.reason),
+                reason: e.reason,
                 action: "Rollout",
                 note: e.message.clone(),
             };
@@ -443,27 +443,6 @@ fn missing_permissions_note(
     })
 }
 
-/// The event reason of a rollout transition: the step's reasons are a fixed set of CamelCase words.
-fn rollout_reason(reason: &str) -> &'static str {
-    use sfn_plan::rollout::reason::*;
-    [
-        STARTED,
-        STEP_COMPLETED,
-        COMPLETED,
-        PROMOTED,
-        ABORTED,
-        ALARM_FIRED,
-        ALARM_MISSING,
-        RESUMED,
-        RETRIED,
-        SUPERSEDED,
-        UP_TO_DATE,
-    ]
-    .into_iter()
-    .find(|known| *known == reason)
-    .unwrap_or("Rollout")
-}
-
 #[cfg(test)]
 mod tests {
     use kube::runtime::reflector;
@@ -575,12 +554,12 @@ mod tests {
         a.machine.rollout_events = vec![
             RolloutEvent {
                 warning: false,
-                reason: reason::STEP_COMPLETED.into(),
+                reason: reason::STEP_COMPLETED,
                 message: "live: version 2 at 20 %".into(),
             },
             RolloutEvent {
                 warning: true,
-                reason: reason::ALARM_FIRED.into(),
+                reason: reason::ALARM_FIRED,
                 message: "live: alarm m-failed in ALARM".into(),
             },
         ];
@@ -607,7 +586,6 @@ mod tests {
             plain.requeue,
             Action::requeue(std::time::Duration::from_secs(7))
         );
-        assert_eq!(rollout_reason("Unheard"), "Rollout");
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub struct RolloutInput<'a> {
 pub struct RolloutEvent {
     /// `Warning` for a rollback or abort, else `Normal`.
     pub warning: bool,
-    pub reason: String,
+    /// One of [`reason`]'s constants.
+    pub reason: &'static str,
     pub message: String,
 }
 
@@ -90,6 +91,20 @@ pub mod reason {
     pub const RETRIED: &str = "Retried";
     pub const SUPERSEDED: &str = "Superseded";
     pub const UP_TO_DATE: &str = "UpToDate";
+    /// Every reason above.
+    pub const ALL: [&str; 11] = [
+        STARTED,
+        STEP_COMPLETED,
+        COMPLETED,
+        PROMOTED,
+        ABORTED,
+        ALARM_FIRED,
+        ALARM_MISSING,
+        RESUMED,
+        RETRIED,
+        SUPERSEDED,
+        UP_TO_DATE,
+    ];
 }
 
 /// One rollout step for one alias.
@@ -724,7 +739,7 @@ impl<'a> Ctx<'a> {
         let events = if transition {
             vec![RolloutEvent {
                 warning: out.warning,
-                reason: out.reason.to_string(),
+                reason: out.reason,
                 message: format!(
                     "alias {}: {}",
                     input.alias.name,
@@ -748,19 +763,10 @@ impl<'a> Ctx<'a> {
 }
 
 fn reason_of(p: &RolloutStatus) -> &'static str {
-    match p.reason.as_deref() {
-        Some(reason::STARTED) => reason::STARTED,
-        Some(reason::STEP_COMPLETED) => reason::STEP_COMPLETED,
-        Some(reason::COMPLETED) => reason::COMPLETED,
-        Some(reason::PROMOTED) => reason::PROMOTED,
-        Some(reason::ABORTED) => reason::ABORTED,
-        Some(reason::ALARM_FIRED) => reason::ALARM_FIRED,
-        Some(reason::ALARM_MISSING) => reason::ALARM_MISSING,
-        Some(reason::RETRIED) => reason::RETRIED,
-        Some(reason::SUPERSEDED) => reason::SUPERSEDED,
-        Some(reason::UP_TO_DATE) => reason::UP_TO_DATE,
-        _ => reason::RESUMED,
-    }
+    p.reason
+        .as_deref()
+        .and_then(|r| reason::ALL.into_iter().find(|known| *known == r))
+        .unwrap_or(reason::RESUMED)
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ impl World {
     }
 
     fn reasons(&self) -> Vec<&str> {
-        self.events.iter().map(|e| e.reason.as_str()).collect()
+        self.events.iter().map(|e| e.reason).collect()
     }
 }
 
