@@ -35,7 +35,9 @@ pub const DEFAULT_SESSION_NAME: &str = "sfn-operator";
 pub struct ClientPool {
     base: aws_config::SdkConfig,
     own: AwsClients,
-    entries: tokio::sync::Mutex<HashMap<Identity, AwsClients>>,
+    /// One slot per identity, each with its own lock: the build of one identity (STS calls, maybe slow
+    /// or failing) never holds up the reconciles of another.
+    entries: Mutex<HashMap<Identity, Arc<tokio::sync::Mutex<Option<AwsClients>>>>>,
     limiters: Mutex<HashMap<(String, String), Arc<RateLimiter>>>,
     counter: Arc<CallCounter>,
 }
@@ -67,20 +69,30 @@ impl ClientPool {
         let Some(identity) = identity else {
             return Ok(self.own.clone());
         };
-        // One build at a time: a burst of reconciles of one namespace assumes its chain once.
-        let mut entries = self.entries.lock().await;
-        if let Some(clients) = entries.get(identity) {
+        let slot = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(identity.clone())
+            .or_default()
+            .clone();
+        // One build per identity at a time: a burst of reconciles of one namespace assumes its chain once.
+        let mut slot = slot.lock().await;
+        if let Some(clients) = slot.as_ref() {
             return Ok(clients.clone());
         }
         let clients = self.build(identity).await?;
-        entries.insert(identity.clone(), clients.clone());
+        *slot = Some(clients.clone());
         Ok(clients)
     }
 
     /// Drops the cached clients of `identity`, so that the next use checks its chain again (after a call
     /// failed for want of credentials: the role may have been revoked).
-    pub async fn forget(&self, identity: &Identity) {
-        self.entries.lock().await.remove(identity);
+    pub fn forget(&self, identity: &Identity) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(identity);
     }
 
     /// Every call made through the pool's clients, by API.

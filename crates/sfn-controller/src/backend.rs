@@ -189,7 +189,7 @@ impl AwsSdkBackend {
     /// Classifies a failed call; a failure of an identity's clients that is not about pacing or the plan
     /// drops them, so that the next reconcile checks the role chain again (it may have been revoked) and
     /// reports which role fails.
-    async fn failed(&self, err: sfn_aws::AwsError) -> BackendError {
+    fn failed(&self, err: sfn_aws::AwsError) -> BackendError {
         if let (Some(pool), Some(identity)) = (&self.pool, &self.identity)
             && !matches!(
                 err,
@@ -200,7 +200,7 @@ impl AwsSdkBackend {
                     | sfn_aws::AwsError::RoleNotAssumable { .. }
             )
         {
-            pool.forget(identity).await;
+            pool.forget(identity);
         }
         classify(err)
     }
@@ -261,7 +261,7 @@ impl AwsBackend for AwsSdkBackend {
     ) -> Result<MachineApplied, BackendError> {
         let outcome = match sfn_aws::reconcile::reconcile_machine(&self.clients, desired).await {
             Ok(outcome) => outcome,
-            Err(err) => return Err(self.failed(err).await),
+            Err(err) => return Err(self.failed(err)),
         };
         let Some(state_machine_arn) = outcome.state_machine_arn.filter(|_| !outcome.requeue) else {
             // A replaced machine is still DELETING: not an error, but not done either.
@@ -311,7 +311,7 @@ impl AwsBackend for AwsSdkBackend {
     async fn delete_machine(&self, desired: &DesiredMachine) -> Result<(), BackendError> {
         match sfn_aws::reconcile::delete_machine(&self.clients, desired).await {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.failed(err).await),
+            Err(err) => Err(self.failed(err)),
         }
     }
 
@@ -321,7 +321,7 @@ impl AwsBackend for AwsSdkBackend {
     ) -> Result<ActivityApplied, BackendError> {
         let outcome = match sfn_aws::reconcile::reconcile_activity(&self.clients, desired).await {
             Ok(outcome) => outcome,
-            Err(err) => return Err(self.failed(err).await),
+            Err(err) => return Err(self.failed(err)),
         };
         Ok(ActivityApplied {
             activity_arn: outcome.activity_arn,
@@ -332,7 +332,7 @@ impl AwsBackend for AwsSdkBackend {
     async fn delete_activity(&self, desired: &DesiredActivity) -> Result<(), BackendError> {
         match sfn_aws::reconcile::delete_activity(&self.clients, desired).await {
             Ok(_) => Ok(()),
-            Err(err) => Err(self.failed(err).await),
+            Err(err) => Err(self.failed(err)),
         }
     }
 
