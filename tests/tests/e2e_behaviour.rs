@@ -488,7 +488,11 @@ async fn each_object_is_reconciled_with_its_namespace_identity() {
     world.apply_value(refused).await;
     let mut locked = pass_machine("locked");
     locked["spec"]["identityRef"] = json!({"name": revoked});
-    world.apply_value(locked).await;
+    world.apply_value(locked.clone()).await;
+    let mut kept = locked;
+    kept["metadata"]["name"] = json!("kept");
+    kept["spec"]["deletionPolicy"] = json!("Retain");
+    world.apply_value(kept).await;
     let operator = RunningOperator::start(world.client.clone(), world.config(), backend.clone());
 
     let home = world
@@ -543,6 +547,15 @@ async fn each_object_is_reconciled_with_its_namespace_identity() {
         backend.identity(&other).map(|b| b.machine_names()),
         Some(vec![])
     );
+
+    // Deleting an object whose deletion leaves AWS alone needs no credentials.
+    world
+        .wait_for::<StateMachine>("kept", TIMEOUT, |sm| {
+            is(sm, "Ready", "False", "IdentityUnavailable")
+        })
+        .await;
+    world.delete::<StateMachine>("kept").await;
+    world.wait_gone::<StateMachine>("kept", TIMEOUT).await;
 
     // The identity comes back: the machine heals on the backoff retry.
     backend.grant_identity(&revoked, e2e_support::REGION, "444444444444");

@@ -452,12 +452,20 @@ async fn cleanup<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Ac
     let scope = match scope_of(obj.as_ref(), ctx, true).await {
         Ok(scope) => scope,
         Err(failure) => {
-            let (_, note) = identity_failure(&failure, "Delete");
-            if warn_on_failure {
-                ctx.event(obj.as_ref(), true, note.reason, note.action, note.note)
-                    .await;
+            // A deletion that leaves AWS alone (Retain, or nothing was ever built) needs no credentials:
+            // an identity that is gone must not hold such an object back.
+            let own = identity::scope(ctx, "", None, None, false).await;
+            match own {
+                Ok(own) if !matches!(obj.deletion(ctx, &own), Deletion::Delete(_)) => own,
+                _ => {
+                    let (_, note) = identity_failure(&failure, "Delete");
+                    if warn_on_failure {
+                        ctx.event(obj.as_ref(), true, note.reason, note.action, note.note)
+                            .await;
+                    }
+                    return Err(Error::Identity(failure));
+                }
             }
-            return Err(Error::Identity(failure));
         }
     };
     let target = match obj.deletion(ctx, &scope) {
