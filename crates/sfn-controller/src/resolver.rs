@@ -301,15 +301,9 @@ mod tests {
         (ti_store, act_store, sm_store, ti, parent)
     }
 
+    /// The desired-state settings of the controller's test configuration.
     fn settings() -> sfn_plan::desired::Settings {
-        sfn_plan::desired::Settings {
-            partition: "aws".into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            default_deletion_policy: sfn_plan::DeletionPolicy::Delete,
-            default_log_retention_days: sfn_plan::desired::DEFAULT_LOG_RETENTION_DAYS,
-            guardrails: Default::default(),
-        }
+        sfn_plan::desired::Settings::from(&crate::test_config())
     }
 
     #[test]
