@@ -318,10 +318,7 @@ async fn cache_only<K>(
         + Sync
         + 'static,
 {
-    watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|obj| obj.managed_fields_mut().clear())
-        .reflect(writer)
+    cached_watch(api, watcher::Config::default(), writer)
         .take_until(shutdown)
         .for_each(|event| async move {
             if let Err(err) = event {
@@ -329,6 +326,28 @@ async fn cache_only<K>(
             }
         })
         .await
+}
+
+/// A watch feeding a reflector store, retried with backoff, without the managedFields the operator never
+/// reads (often the largest part of a cached object).
+fn cached_watch<K>(
+    api: Api<K>,
+    wc: watcher::Config,
+    writer: reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api, wc)
+        .default_backoff()
+        .modify(|obj| obj.managed_fields_mut().clear())
+        .reflect(writer)
 }
 
 /// A primary watch stream feeding a reflector store and filtered by [`trigger_fingerprint`].
@@ -346,11 +365,7 @@ where
         + Sync
         + 'static,
 {
-    watcher(api, wc)
-        .default_backoff()
-        // managedFields are never read by the operator and are often the largest part of a cached object.
-        .modify(|obj| obj.managed_fields_mut().clear())
-        .reflect(writer)
+    cached_watch(api, wc, writer)
         .applied_objects()
         .predicate_filter(trigger_fingerprint::<K>, Default::default())
 }
