@@ -54,11 +54,7 @@ pub async fn scope(
     namespace: &str,
     requested: Option<&str>,
     recorded: Option<&IdentityStatus>,
-    uses_identity: bool,
 ) -> Result<Scope, IdentityFailure> {
-    if !uses_identity {
-        return scoped(ctx, None).await;
-    }
     let identities = cached_identities(ctx).await?;
     let chosen = identity::resolve(namespace, requested, identities.iter().map(Arc::as_ref))
         .map_err(|e| IdentityFailure::Refused(e.to_string()))?;
@@ -85,7 +81,7 @@ pub async fn deletion_scope(
     recorded: Option<&IdentityStatus>,
 ) -> Result<Scope, IdentityFailure> {
     let Some(recorded) = recorded else {
-        return scope(ctx, namespace, requested, None, true).await;
+        return scope(ctx, namespace, requested, None).await;
     };
     let chosen = match &recorded.name {
         None => None,
@@ -101,6 +97,11 @@ pub async fn deletion_scope(
         }
     };
     scoped(ctx, chosen.as_ref()).await
+}
+
+/// The scope of the operator's own credentials and region, for what is reconciled with no identity.
+pub async fn own_scope(ctx: &Context) -> Result<Scope, IdentityFailure> {
+    scoped(ctx, None).await
 }
 
 async fn cached_identities(ctx: &Context) -> Result<Vec<Arc<AwsIdentity>>, IdentityFailure> {

@@ -284,9 +284,9 @@ async fn scope_of<K: Kind>(
 ) -> Result<Scope, IdentityFailure> {
     let ns = obj.namespace().unwrap_or_default();
     match (K::USES_IDENTITY, deleting) {
-        (false, _) => identity::scope(ctx, &ns, None, None, false).await,
+        (false, _) => identity::own_scope(ctx).await,
         (true, false) => {
-            identity::scope(ctx, &ns, obj.identity_ref(), obj.recorded_identity(), true).await
+            identity::scope(ctx, &ns, obj.identity_ref(), obj.recorded_identity()).await
         }
         (true, true) => {
             identity::deletion_scope(ctx, &ns, obj.identity_ref(), obj.recorded_identity()).await
@@ -454,7 +454,7 @@ async fn cleanup<K: Kind>(obj: Arc<K>, ctx: &Context, api: &Api<K>) -> Result<Ac
         Err(failure) => {
             // A deletion that leaves AWS alone (Retain, or nothing was ever built) needs no credentials:
             // an identity that is gone must not hold such an object back.
-            let own = identity::scope(ctx, "", None, None, false).await;
+            let own = identity::own_scope(ctx).await;
             match own {
                 Ok(own) if !matches!(obj.deletion(ctx, &own), Deletion::Delete(_)) => own,
                 _ => {
