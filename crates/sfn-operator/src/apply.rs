@@ -87,6 +87,14 @@ pub fn load_targets(files: &[PathBuf], account: &Account) -> anyhow::Result<Vec<
 /// An object of a bundle: `(kind, namespace, name)`.
 pub type ObjectKey = (&'static str, String, String);
 
+fn object_key(kind: &'static str, meta: &sfn_api::ObjectMeta) -> ObjectKey {
+    (
+        kind,
+        sfn_asl::bundle::namespace_of(meta),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
 /// The identity of each StateMachine and Activity of `bundle` among its AwsIdentities. Every refusal is
 /// reported, and then nothing is applied.
 pub fn identities_of(
@@ -105,17 +113,16 @@ pub fn identities_of(
                 .map(|a| ("Activity", &a.metadata, a.spec.identity_ref.as_ref())),
         );
     for (kind, meta, requested) in objects {
-        let namespace = sfn_asl::bundle::namespace_of(meta);
-        let name = meta.name.clone().unwrap_or_default();
+        let key = object_key(kind, meta);
         match plan::identity::resolve(
-            &namespace,
+            &key.1,
             requested.map(|r| r.name.as_str()),
             &bundle.identities,
         ) {
             Ok(identity) => {
-                out.insert((kind, namespace, name), identity);
+                out.insert(key, identity);
             }
-            Err(e) => errors.push(format!("{kind} {namespace}/{name}: {e}")),
+            Err(e) => errors.push(format!("{kind} {}/{}: {e}", key.1, key.2)),
         }
     }
     if !errors.is_empty() {
@@ -321,12 +328,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 guardrails: guardrails.clone(),
             };
             let uses = |kind: &'static str, meta: &sfn_api::ObjectMeta| {
-                let key = (
-                    kind,
-                    sfn_asl::bundle::namespace_of(meta),
-                    meta.name.clone().unwrap_or_default(),
-                );
-                identities.get(&key) == Some(identity)
+                identities.get(&object_key(kind, meta)) == Some(identity)
             };
             let mut targets = from_bundle_where(&bundle, &account, &uses)?;
             if args.allow_replace {
