@@ -40,6 +40,14 @@ async fn sfn_tags(clients: &AwsClients, arn: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether the role `name` exists in the clients' account.
+async fn role_exists(clients: &AwsClients, name: &str) -> bool {
+    observe::role(clients, name, Depth::Delete)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 fn role_name(d: &DesiredMachine) -> String {
     match &d.role {
         DesiredRole::Managed(r) => r.name.clone(),
@@ -267,12 +275,7 @@ async fn delete_removes_everything_ours() {
     );
     let gone = observe::state_machine(&clients, &arn, false).await.unwrap();
     assert!(gone.as_ref().is_none_or(|m| m.is_deleting()), "{gone:?}");
-    assert!(
-        observe::role(&clients, &role_name(&d), Depth::Delete)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!role_exists(&clients, &role_name(&d)).await);
     assert!(
         observe::alarms(&clients, &naming::alarm_name_prefix("demo-doomed"))
             .await
@@ -304,12 +307,7 @@ async fn delete_with_retain_leaves_aws_alone() {
             .unwrap()
             .is_some()
     );
-    assert!(
-        observe::role(&clients, &role_name(&d), Depth::Delete)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(role_exists(&clients, &role_name(&d)).await);
     assert_eq!(
         observe::alarms(&clients, &naming::alarm_name_prefix("demo-kept"))
             .await
@@ -426,12 +424,7 @@ async fn foreign_resources_are_left_alone() {
     let out = aws::delete_machine(&clients, &d).await.unwrap();
     assert_eq!(out.operations, vec![]);
     assert_eq!(live_definition(&clients, &arn).await, definition("theirs"));
-    assert!(
-        observe::role(&clients, &role_name(&d), Depth::Delete)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(role_exists(&clients, &role_name(&d)).await);
 }
 
 #[tokio::test]
@@ -681,12 +674,7 @@ async fn a_fault_mid_deletion_is_completed_by_the_next_delete() {
     );
     let gone = observe::state_machine(&clean, &arn, false).await.unwrap();
     assert!(gone.as_ref().is_none_or(|m| m.is_deleting()));
-    assert!(
-        observe::role(&clean, &role_name(&d), Depth::Delete)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!role_exists(&clean, &role_name(&d)).await);
 }
 
 /// The "AWS calls per reconcile" figures of BENCHMARKS.md. Rerun with
@@ -1144,12 +1132,7 @@ async fn a_policy_too_large_for_inline_goes_into_managed_policies() {
         let gone = clients.iam.get_policy().policy_arn(arn).send().await;
         assert!(gone.is_err(), "{arn} still exists");
     }
-    assert!(
-        observe::role(&clients, &role.name, Depth::Delete)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!role_exists(&clients, &role.name).await);
 }
 
 /// moto 5.2.5 does not implement ValidateStateMachineDefinition: it answers HTTP 500 with an HTML page
@@ -1646,18 +1629,8 @@ async fn identities_put_each_namespace_in_its_own_account() {
         machines_in(pool.own()).await.is_empty(),
         "nothing lands in the operator's own account"
     );
-    assert!(
-        observe::role(&clients_a, &role_name(&da), Depth::Delete)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        observe::role(pool.own(), &role_name(&da), Depth::Delete)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(role_exists(&clients_a, &role_name(&da)).await);
+    assert!(!role_exists(pool.own(), &role_name(&da)).await);
 
     // A hop STS refuses: reported with the identity and the role, the other identities unaffected.
     let mut refused = identity(
@@ -1688,12 +1661,7 @@ async fn identities_put_each_namespace_in_its_own_account() {
             let m = observe::state_machine(clients, &arn, false).await.unwrap();
             assert!(m.is_none_or(|m| m.is_deleting()), "{name} is still live");
         }
-        assert!(
-            observe::role(clients, &role_name(d), Depth::Delete)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!role_exists(clients, &role_name(d)).await);
     }
 }
 
@@ -1725,13 +1693,7 @@ async fn a_role_named_before_regions_is_kept() {
     let again = aws::reconcile_machine(&clients, &now).await.unwrap();
     assert_eq!(again.operations, vec![], "nothing to change");
     assert_eq!(again.role_arn, created.role_arn, "the old role is kept");
-    assert!(
-        observe::role(&clients, &regional, Depth::Delete)
-            .await
-            .unwrap()
-            .is_none(),
-        "no second role"
-    );
+    assert!(!role_exists(&clients, &regional).await, "no second role");
     assert_eq!(
         aws::plan_machine_live(&clients, &now).await.unwrap(),
         vec![]
@@ -1739,12 +1701,7 @@ async fn a_role_named_before_regions_is_kept() {
 
     let out = aws::delete_machine(&clients, &now).await.unwrap();
     assert!(op_names(&out.operations).contains(&"deleteRole".to_string()));
-    assert!(
-        observe::role(&clients, &legacy, Depth::Delete)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!role_exists(&clients, &legacy).await);
 }
 
 /// A new machine (no live one) gets the regional role name.
