@@ -12,8 +12,8 @@ use aws_sdk_sfn::types as sfn;
 
 use super::{AwsClients, AwsError};
 use sfn_plan::{
-    EncryptionSpec, LoggingSpec, ObservedMachine, Operation, RoleRef,
-    STATE_MACHINE_ARN_PLACEHOLDER, resolve_alarm,
+    EncryptionSpec, LoggingSpec, ObservedMachine, Operation, PublishSpec, RoleRef,
+    STATE_MACHINE_ARN_PLACEHOLDER, StateMachineUpdate, resolve_alarm,
 };
 
 /// What applying has learnt and done so far.
@@ -83,6 +83,86 @@ fn cw_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_cloudwatch::types::Ta
                 .build()
         })
         .collect()
+}
+
+/// `UpdateStateMachine`, then (for `publish`) the version of the revision it made.
+async fn update_state_machine(
+    clients: &AwsClients,
+    ctx: &mut ApplyContext,
+    arn: &str,
+    update: &StateMachineUpdate,
+    publish: Option<&PublishSpec>,
+) -> Result<(), AwsError> {
+    let role_arn = match &update.role {
+        Some(r) => Some(role_arn(clients, ctx, r).await?),
+        None => None,
+    };
+    let definition = update
+        .definition
+        .as_ref()
+        .map(|d| to_json("sfn:UpdateStateMachine", d))
+        .transpose()?;
+    let encryption = update
+        .encryption
+        .as_ref()
+        .map(|e| encryption_config(e.as_ref()))
+        .transpose()?;
+    let out = retry_role_propagation(clients, || {
+        clients.call(
+            "sfn:UpdateStateMachine",
+            clients
+                .sfn
+                .update_state_machine()
+                .state_machine_arn(arn)
+                .set_definition(definition.clone())
+                .set_role_arn(role_arn.clone())
+                .set_logging_configuration(
+                    update.logging.as_ref().map(|l| logging_config(l.as_ref())),
+                )
+                .set_tracing_configuration(
+                    update
+                        .tracing
+                        .map(|t| sfn::TracingConfiguration::builder().enabled(t).build()),
+                )
+                .set_encryption_configuration(encryption.clone())
+                .send(),
+        )
+    })
+    .await?;
+    // The version is published by its own call, pinned to the revision this update made:
+    // PublishStateMachineVersion is idempotent for a revision, so a retry after a lost answer
+    // (by the SDK, or by the next reconcile) finds the version instead of publishing a second
+    // one; what `publish: true` on the update does when retried is not documented.
+    if let Some(publish) = publish {
+        let revision = out.revision_id().map(str::to_owned);
+        let description = publish.description.clone();
+        let version = publish_revision(clients, arn, revision, description).await?;
+        ctx.version_arn = Some(version);
+    }
+    Ok(())
+}
+
+/// Publishes the revision `revision` of the machine at `arn` (the current one when `None`); returns the
+/// version's ARN, a new one or the one that revision already has.
+async fn publish_revision(
+    clients: &AwsClients,
+    arn: &str,
+    revision: Option<String>,
+    description: Option<String>,
+) -> Result<String, AwsError> {
+    let out = clients
+        .call(
+            "sfn:PublishStateMachineVersion",
+            clients
+                .sfn
+                .publish_state_machine_version()
+                .state_machine_arn(arn)
+                .set_revision_id(revision)
+                .set_description(description)
+                .send(),
+        )
+        .await?;
+    Ok(out.state_machine_version_arn().to_string())
 }
 
 fn logging_config(logging: Option<&LoggingSpec>) -> sfn::LoggingConfiguration {
@@ -521,66 +601,29 @@ async fn apply_one(
             update,
             publish,
         } => {
-            let role_arn = match &update.role {
-                Some(r) => Some(role_arn(clients, ctx, r).await?),
-                None => None,
-            };
-            let definition = update
-                .definition
-                .as_ref()
-                .map(|d| to_json("sfn:UpdateStateMachine", d))
-                .transpose()?;
-            let encryption = update
-                .encryption
-                .as_ref()
-                .map(|e| encryption_config(e.as_ref()))
-                .transpose()?;
-            let out = retry_role_propagation(clients, || {
-                clients.call(
-                    "sfn:UpdateStateMachine",
-                    sfn_client
-                        .update_state_machine()
-                        .state_machine_arn(arn)
-                        .set_definition(definition.clone())
-                        .set_role_arn(role_arn.clone())
-                        .set_logging_configuration(
-                            update.logging.as_ref().map(|l| logging_config(l.as_ref())),
-                        )
-                        .set_tracing_configuration(
-                            update
-                                .tracing
-                                .map(|t| sfn::TracingConfiguration::builder().enabled(t).build()),
-                        )
-                        .set_encryption_configuration(encryption.clone())
-                        .publish(publish.is_some())
-                        .set_version_description(
-                            publish.as_ref().and_then(|p| p.description.clone()),
-                        )
-                        .send(),
-                )
-            })
+            // Boxed: inline, this arm's builders push the poll frame of `apply` past a debug build's stack.
+            Box::pin(update_state_machine(
+                clients,
+                ctx,
+                arn,
+                update,
+                publish.as_ref(),
+            ))
             .await?;
-            if let Some(v) = out.state_machine_version_arn() {
-                ctx.version_arn = Some(v.to_string());
-            }
         }
         Operation::PublishStateMachineVersion {
             arn,
             revision_id,
             description,
         } => {
-            let out = clients
-                .call(
-                    "sfn:PublishStateMachineVersion",
-                    sfn_client
-                        .publish_state_machine_version()
-                        .state_machine_arn(arn)
-                        .set_revision_id(revision_id.clone())
-                        .set_description(description.clone())
-                        .send(),
-                )
-                .await?;
-            ctx.version_arn = Some(out.state_machine_version_arn().to_string());
+            let version = Box::pin(publish_revision(
+                clients,
+                arn,
+                revision_id.clone(),
+                description.clone(),
+            ))
+            .await?;
+            ctx.version_arn = Some(version);
         }
         Operation::TagResource { arn, tags } => {
             clients

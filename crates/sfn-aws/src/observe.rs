@@ -150,7 +150,10 @@ fn rfc3339(d: &aws_smithy_types::DateTime) -> Option<String> {
 /// Every published version of the machine at `arn`, newest first (AWS keeps at most 1000). The newest
 /// one is described too, for its revision id and description: versions are immutable, and only the
 /// newest decides whether the current revision is published.
-async fn versions(clients: &AwsClients, arn: &str) -> Result<Vec<ObservedVersion>, AwsError> {
+pub(crate) async fn versions(
+    clients: &AwsClients,
+    arn: &str,
+) -> Result<Vec<ObservedVersion>, AwsError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {

@@ -11,7 +11,7 @@ use sfn_plan::rollout::RolloutEvent;
 use sfn_plan::versions::{RolloutContext, alias_arn, plan_versions};
 use sfn_plan::{
     self as plan, DeletionPolicy, DesiredActivity, DesiredMachine, DesiredRole, ObservedAlias,
-    ObservedMachine, ObservedVersion, Operation, SPEC_HASH_TAG,
+    ObservedMachine, ObservedStateMachine, ObservedVersion, Operation, SPEC_HASH_TAG,
 };
 use std::borrow::Cow;
 
@@ -213,61 +213,24 @@ pub async fn reconcile_machine_with(
     {
         clients.writes.wrote(&desired.name, fingerprint);
     }
-    let mut versions = Vec::new();
-    let mut aliases = Vec::new();
-    let mut rollout_status = None;
-    let mut requeue_after = None;
-    let mut rollout_events = Vec::new();
-    if desired.publish.is_some()
+    let routed = if desired.publish.is_some()
         && !ctx.waiting_for_deletion
         && let Some(machine_arn) = ctx.state_machine_arn.clone()
     {
         let live = observed.state_machine.as_ref();
-        versions = live.map(|m| m.versions.clone()).unwrap_or_default();
-        if let Some(published) = &ctx.version_arn
-            && !versions.iter().any(|v| v.arn == *published)
-            && let Some(number) = observe::version_number(published)
-        {
-            versions.push(ObservedVersion {
-                arn: published.clone(),
-                number,
-                creation_time: None,
-                description: desired.publish.as_ref().and_then(|p| p.description.clone()),
-                revision_id: None,
-            });
-            versions.sort_by_key(|v| std::cmp::Reverse(v.number));
-        }
-        let live_aliases = live.map(|m| m.aliases.clone()).unwrap_or_default();
-        let planned = plan_versions(desired, &machine_arn, &versions, &live_aliases, rollout)?;
-        let mut alias_ctx = ApplyContext {
-            state_machine_arn: Some(machine_arn.clone()),
-            ..ApplyContext::default()
-        };
-        Box::pin(apply(clients, &planned.operations, &mut alias_ctx)).await?;
-        let deleted: Vec<&str> = alias_ctx
-            .applied
-            .iter()
-            .filter_map(|op| match op {
-                Operation::DeleteStateMachineVersion { version_arn } => Some(version_arn.as_str()),
-                _ => None,
-            })
-            .collect();
-        versions.retain(|v| !deleted.contains(&v.arn.as_str()));
-        aliases = planned
-            .aliases
-            .iter()
-            .map(|a| ObservedAlias {
-                name: a.name.clone(),
-                arn: alias_arn(&machine_arn, &a.name),
-                description: a.description.clone(),
-                routing: a.routing.clone(),
-            })
-            .collect();
-        rollout_status = planned.rollout;
-        requeue_after = planned.requeue_after;
-        rollout_events = planned.events;
-        ctx.applied.extend(alias_ctx.applied);
-    }
+        Box::pin(route_versions(
+            clients,
+            desired,
+            rollout,
+            &machine_arn,
+            live,
+            ctx.version_arn.as_deref(),
+        ))
+        .await?
+    } else {
+        Routed::default()
+    };
+    ctx.applied.extend(routed.applied);
     let role_arn = match &desired.role {
         DesiredRole::External { arn } => Some(arn.clone()),
         DesiredRole::Managed(r) => ctx.role_arns.get(&r.name).cloned(),
@@ -296,12 +259,120 @@ pub async fn reconcile_machine_with(
         requeue: ctx.waiting_for_deletion,
         calls: clients.calls().since(&before),
         previous_writes_were_noops,
+        versions: routed.versions,
+        aliases: routed.aliases,
+        rollout: routed.rollout,
+        requeue_after: routed.requeue_after,
+        rollout_events: routed.events,
+    })
+}
+
+/// What the versions-and-aliases step of a publishing machine did.
+#[derive(Default)]
+struct Routed {
+    versions: Vec<ObservedVersion>,
+    aliases: Vec<ObservedAlias>,
+    rollout: Option<RolloutStatus>,
+    requeue_after: Option<std::time::Duration>,
+    events: Vec<RolloutEvent>,
+    applied: Vec<Operation>,
+}
+
+/// The step after the machine's own apply, for a machine that publishes: its aliases routed (a rollout's
+/// step), and versions beyond the retained count deleted. `live` is the machine as observed before the
+/// apply, `published` the version the apply published.
+async fn route_versions(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    rollout: &RolloutContext,
+    machine_arn: &str,
+    live: Option<&ObservedStateMachine>,
+    published: Option<&str>,
+) -> Result<Routed, AwsError> {
+    let mut versions = versions_after_publish(
+        clients,
+        desired,
+        machine_arn,
+        live.map(|m| m.versions.clone()).unwrap_or_default(),
+        published,
+    )
+    .await?;
+    let live_aliases = live.map(|m| m.aliases.clone()).unwrap_or_default();
+    let planned = plan_versions(desired, machine_arn, &versions, &live_aliases, rollout)?;
+    let mut alias_ctx = ApplyContext {
+        state_machine_arn: Some(machine_arn.to_owned()),
+        ..ApplyContext::default()
+    };
+    Box::pin(apply(clients, &planned.operations, &mut alias_ctx)).await?;
+    let deleted: Vec<&str> = alias_ctx
+        .applied
+        .iter()
+        .filter_map(|op| match op {
+            Operation::DeleteStateMachineVersion { version_arn } => Some(version_arn.as_str()),
+            _ => None,
+        })
+        .collect();
+    versions.retain(|v| !deleted.contains(&v.arn.as_str()));
+    let aliases = planned
+        .aliases
+        .iter()
+        .map(|a| ObservedAlias {
+            name: a.name.clone(),
+            arn: alias_arn(machine_arn, &a.name),
+            description: a.description.clone(),
+            routing: a.routing.clone(),
+        })
+        .collect();
+    Ok(Routed {
         versions,
         aliases,
-        rollout: rollout_status,
-        requeue_after,
-        rollout_events,
+        rollout: planned.rollout,
+        requeue_after: planned.requeue_after,
+        events: planned.events,
+        applied: alias_ctx.applied,
     })
+}
+
+/// The machine's versions after this reconcile's apply, from `observed` (listed before it) and
+/// `published` (the version the apply published, if any). A version published now is read back (one more
+/// listing), so that the status written now is the one the next idle reconcile observes: its creation
+/// time, and the description of the newest. One the listing does not show yet (it lags the publish, or
+/// the read failed) is added with what this reconcile knows of it.
+async fn versions_after_publish(
+    clients: &AwsClients,
+    desired: &DesiredMachine,
+    machine_arn: &str,
+    observed: Vec<ObservedVersion>,
+    published: Option<&str>,
+) -> Result<Vec<ObservedVersion>, AwsError> {
+    let Some(published) = published else {
+        return Ok(observed);
+    };
+    if observed.iter().any(|v| v.arn == published) {
+        return Ok(observed);
+    }
+    // Only for the status: the version is published whatever this read says, so a failed read is not a
+    // failed reconcile (the next one lists the versions anyway).
+    let mut versions = match observe::versions(clients, machine_arn).await {
+        Ok(listed) => listed,
+        Err(err) => {
+            tracing::debug!(error = %err, machine = machine_arn, "reading back the published version");
+            observed
+        }
+    };
+    if !versions.iter().any(|v| v.arn == published)
+        && let Some(number) = observe::version_number(published)
+    {
+        versions.push(ObservedVersion {
+            arn: published.to_owned(),
+            number,
+            creation_time: None,
+            description: desired.publish.as_ref().and_then(|p| p.description.clone()),
+            revision_id: None,
+        });
+        versions.sort_by_key(|v| std::cmp::Reverse(v.number));
+    }
+    Ok(versions)
 }
 
 /// Removes what `desired` owns (alarms, state machine, role), or with `Retain` leaves AWS alone without

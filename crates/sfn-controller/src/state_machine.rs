@@ -190,7 +190,8 @@ impl Kind for StateMachine {
         } else {
             None
         };
-        st.versions = applied.versions.clone();
+        st.versions =
+            sfn_plan::versions::keep_known_versions(&st.versions, applied.versions.clone());
         st.aliases = applied.aliases.clone();
         st.rollout = applied.rollout.clone();
         st.alarm_names = applied.alarm_names.clone();

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 /// The clock type of [`RolloutContext::now`], so callers need no clock crate of their own.
 pub use jiff::Timestamp;
-use sfn_api::versions::{AliasSpec, LATEST, RolloutStatus, RouteStatus, VersionSelector};
+use sfn_api::versions::{
+    AliasSpec, LATEST, RolloutStatus, RouteStatus, VersionSelector, VersionStatus,
+};
 
 use crate::error::PlanError;
 use crate::model::{DesiredMachine, ObservedAlias, ObservedVersion};
@@ -161,6 +163,27 @@ pub fn alarms_to_watch(desired: &DesiredMachine) -> Vec<String> {
         .flat_map(|a| gating_alarms(desired, a))
         .collect();
     names.into_iter().collect()
+}
+
+/// `status.versions` from what this reconcile observed (`current`, newest first) and the status before
+/// (`previous`). A version is immutable, so what the status once knew of it stays true: AWS describes only
+/// the newest version on each reconcile, and an older one keeps the description the status read when it
+/// was the newest, rather than losing it (and rewriting the status) when the next one is published.
+pub fn keep_known_versions(
+    previous: &[VersionStatus],
+    mut current: Vec<VersionStatus>,
+) -> Vec<VersionStatus> {
+    for version in &mut current {
+        if let Some(before) = previous.iter().find(|p| p.arn == version.arn) {
+            if version.description.is_none() {
+                version.description.clone_from(&before.description);
+            }
+            if version.creation_time.is_none() {
+                version.creation_time.clone_from(&before.creation_time);
+            }
+        }
+    }
+    current
 }
 
 /// `<state machine ARN>:<alias>`, as Step Functions names an alias.
@@ -478,5 +501,33 @@ mod tests {
         // Everything protected but the newest: retention cannot be met, nothing routed goes.
         let protected = BTreeSet::from([1, 2, 3, 4]);
         assert!(plan_version_gc(&live, 1, &protected).is_empty());
+    }
+
+    #[test]
+    fn what_the_status_knew_of_a_version_stays_when_a_newer_one_is_published() {
+        let v = |n: u32, time: Option<&str>, description: Option<&str>| VersionStatus {
+            version: n,
+            arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:m:{n}"),
+            creation_time: time.map(str::to_owned),
+            description: description.map(str::to_owned),
+        };
+        let previous = vec![v(1, Some("2026-01-01T00:00:00Z"), Some("generation 2"))];
+        // Version 2 is the newest now, so only it was described.
+        let observed = vec![
+            v(2, Some("2026-01-02T00:00:00Z"), Some("generation 4")),
+            v(1, Some("2026-01-01T00:00:00Z"), None),
+        ];
+        assert_eq!(
+            keep_known_versions(&previous, observed),
+            vec![
+                v(2, Some("2026-01-02T00:00:00Z"), Some("generation 4")),
+                v(1, Some("2026-01-01T00:00:00Z"), Some("generation 2")),
+            ]
+        );
+        // A deleted version is not brought back, and nothing is invented for one never seen.
+        assert_eq!(
+            keep_known_versions(&previous, vec![v(3, None, None)]),
+            vec![v(3, None, None)]
+        );
     }
 }
