@@ -215,6 +215,61 @@ async fn kubectl_apply_is_refused_warned_or_admitted_by_the_webhook() {
     .await;
     assert_eq!(out.stdout, "Hello");
 
+    // spec.identityRef: an AwsIdentity that does not exist yet is a warning; one that does not allow the
+    // namespace is refused, and the object is not stored.
+    let identity = format!("{ns}-team");
+    let tenant = |name: &str| {
+        HELLO
+            .replace("name: hello", &format!("name: {name}"))
+            .replace(
+                "spec:\n",
+                &format!("spec:\n  identityRef:\n    name: {identity}\n"),
+            )
+    };
+    let out = kubectl(
+        &cluster,
+        &[
+            "apply",
+            "-f",
+            &manifest(dir.path(), "early.yaml", &tenant("early")),
+        ],
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    let warning = format!(
+        "Warning: StateMachine {ns}/early: field spec.identityRef: AwsIdentity \"{identity}\" does not exist yet"
+    );
+    assert!(out.stderr.contains(&warning), "{}", out.stderr);
+    let other_team = format!(
+        "apiVersion: sfn.operator.dev/v1alpha1\nkind: AwsIdentity\nmetadata:\n  name: {identity}\nspec:\n  namespaces:\n    defaultFor: [{ns}-other]\n"
+    );
+    let identity_file = manifest(dir.path(), "identity.yaml", &other_team);
+    let out = kubectl(&cluster, &["apply", "-f", &identity_file]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = kubectl(
+        &cluster,
+        &[
+            "apply",
+            "-f",
+            &manifest(dir.path(), "late.yaml", &tenant("late")),
+        ],
+    )
+    .await;
+    assert!(!out.ok, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "StateMachine {ns}/late: field spec.identityRef: AwsIdentity \"{identity}\" does not allow namespace \"{ns}\""
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!kubectl(&cluster, &["get", "statemachine", "late"]).await.ok);
+    assert!(
+        kubectl(&cluster, &["delete", "-f", &identity_file])
+            .await
+            .ok
+    );
+
     hook.stop().await;
     cluster.cleanup().await;
 }

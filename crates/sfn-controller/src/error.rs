@@ -125,7 +125,7 @@ impl Error {
             }) => Retry::RateLimited(*after),
             Error::Build(BuildError::Invalid { .. }) => Retry::OnChange,
             Error::Build(BuildError::ReferenceNotFound(_)) => Retry::Reference,
-            // AwsIdentity objects do not wake their users: a capped retry notices a new grant.
+            // A change of an AwsIdentity wakes the objects it concerns; the capped retry is the safety net.
             Error::Identity(IdentityFailure::Refused(_)) => Retry::Reference,
             _ => Retry::Backoff,
         }

@@ -18,8 +18,14 @@ use sfn_api::{AwsIdentity, IdentityStatus};
 use sfn_plan::desired::Settings;
 use sfn_plan::identity::{self, Identity};
 
+use kube::ResourceExt;
+use kube::runtime::reflector::{ObjectRef, Store};
+
 use super::Context;
 use super::backend::{AwsBackend, BackendError};
+use super::pipeline::{Kind, KindStatus};
+use super::refindex::ChangeFilter;
+use super::status::Reason;
 
 /// How long a reconcile waits for the first listing of AwsIdentities before giving up for now.
 const CACHE_WAIT: Duration = Duration::from_secs(10);
@@ -70,6 +76,41 @@ pub async fn scope(
         )));
     }
     Ok(scope)
+}
+
+/// The objects of kind `K` to reconcile after a watch event of `changed`, when it is a real write: those
+/// the identity [concerns](identity::concerns), and those held back by an identity (`Ready` for
+/// `IdentityNotAllowed` or `IdentityUnavailable`), whichever identity that was: a new identity can be the
+/// answer to an ambiguous default, a deleted one the end of one.
+pub fn dependents<K: Kind>(
+    objects: &Store<K>,
+    filter: &ChangeFilter<String>,
+    changed: &AwsIdentity,
+) -> Vec<ObjectRef<K>> {
+    if !filter.written(changed.name_any(), changed) {
+        return Vec::new();
+    }
+    objects
+        .state()
+        .iter()
+        .filter(|obj| {
+            let namespace = obj.namespace().unwrap_or_default();
+            let recorded = obj.recorded_identity().and_then(|r| r.name.as_deref());
+            held_back_by_identity(obj.as_ref())
+                || identity::concerns(changed, &namespace, obj.identity_ref(), recorded)
+        })
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
+}
+
+fn held_back_by_identity<K: Kind>(obj: &K) -> bool {
+    obj.status().is_some_and(|st| {
+        st.conditions().iter().any(|c| {
+            c.type_ == "Ready"
+                && (c.reason == Reason::IdentityNotAllowed.as_str()
+                    || c.reason == Reason::IdentityUnavailable.as_str())
+        })
+    })
 }
 
 /// The scope of a deletion: the identity in `recorded`, where the resources are; with nothing recorded
@@ -139,4 +180,79 @@ async fn scoped(ctx: &Context, chosen: Option<&Identity>) -> Result<Scope, Ident
         },
         settings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::reflector;
+    use kube::runtime::watcher::Event;
+    use sfn_api::StateMachine;
+
+    /// A StateMachine of `namespace` naming `identity_ref`; `refused` puts it at Ready=False for
+    /// IdentityNotAllowed.
+    fn machine(
+        namespace: &str,
+        name: &str,
+        identity_ref: Option<&str>,
+        refused: bool,
+    ) -> StateMachine {
+        let mut value = serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "StateMachine",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"definition": {"states": [{"name": "A", "type": "Pass", "end": true}]}}
+        });
+        if let Some(id) = identity_ref {
+            value["spec"]["identityRef"] = serde_json::json!({"name": id});
+        }
+        if refused {
+            value["status"] = serde_json::json!({"conditions": [{
+                "type": "Ready", "status": "False", "reason": "IdentityNotAllowed",
+                "message": "not allowed", "lastTransitionTime": "2026-01-01T00:00:00Z"
+            }]});
+        }
+        serde_json::from_value(value).expect("a valid StateMachine")
+    }
+
+    fn aws_identity(resource_version: &str) -> AwsIdentity {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "AwsIdentity",
+            "metadata": {"name": "team-a", "resourceVersion": resource_version},
+            "spec": {"namespaces": {"defaultFor": ["team-a"], "allowed": ["staging"]}}
+        }))
+        .expect("a valid AwsIdentity")
+    }
+
+    #[test]
+    fn an_identity_change_wakes_the_objects_it_concerns_and_those_held_back() {
+        let (store, mut writer) = reflector::store::<StateMachine>();
+        for sm in [
+            machine("team-a", "uses-default", None, false),
+            // Allowed to name it, but names another one.
+            machine("staging", "names-other", Some("other"), false),
+            machine("staging", "names-it", Some("team-a"), false),
+            // Held back by some identity problem, whichever identity.
+            machine("team-c", "refused", Some("other"), true),
+            machine("team-c", "elsewhere", None, false),
+        ] {
+            writer.apply_watcher_event(&Event::Apply(sm));
+        }
+        let filter = ChangeFilter::new();
+        let mut woken: Vec<String> = dependents(&store, &filter, &aws_identity("3"))
+            .into_iter()
+            .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+            .collect();
+        woken.sort();
+        assert_eq!(
+            woken,
+            ["staging/names-it", "team-a/uses-default", "team-c/refused"]
+        );
+        assert!(
+            dependents(&store, &filter, &aws_identity("3")).is_empty(),
+            "the replay of an unchanged identity"
+        );
+        assert_eq!(dependents(&store, &filter, &aws_identity("4")).len(), 3);
+    }
 }

@@ -66,7 +66,7 @@ use self::http::Health;
 use self::leader::{Election, LeaderConfig};
 use self::metrics::Metrics;
 use self::policy::{Backoff, FailureCounter};
-use self::refindex::{ChangeFilter, ReferenceIndex, dependents};
+use self::refindex::{ChangeFilter, ReferenceIndex, dependents, grant_dependents};
 use self::role_audit::RoleAuditCache;
 
 pub use sfn_api::{ADOPT_ANNOTATION, ALLOW_REPLACEMENT_ANNOTATION, FINALIZER};
@@ -434,7 +434,9 @@ async fn run_scope(
         let ctx_ti = ctx.clone();
         let ctx_act = ctx.clone();
         let ctx_sm = ctx.clone();
+        let (ctx_grant, ctx_id) = (ctx.clone(), ctx.clone());
         let (ti_f, act_f, sm_f) = (ti_changes.clone(), act_changes.clone(), sm_changes.clone());
+        let (grant_f, id_f) = (Arc::new(ChangeFilter::new()), Arc::new(ChangeFilter::new()));
         Controller::for_stream(
             primary_stream(
                 scoped_api::<StateMachine>(&client, ns),
@@ -459,6 +461,16 @@ async fn run_scope(
             wc.clone(),
             move |sm| dependents::<StateMachine, _>(&ctx_sm.machine_refs, &sm_f, &sm),
         )
+        .watches(
+            scoped_api::<ReferenceGrant>(&client, ns),
+            watcher::Config::default(),
+            move |g| grant_dependents::<StateMachine>(&ctx_grant.machine_refs, &grant_f, &g),
+        )
+        .watches(
+            Api::<AwsIdentity>::all(client.clone()),
+            watcher::Config::default(),
+            move |id| identity::dependents(&ctx_id.machines, &id_f, &id),
+        )
         .graceful_shutdown_on(shutdown.clone())
         .run(
             pipeline::reconcile::<StateMachine>,
@@ -475,8 +487,10 @@ async fn run_scope(
     let ti_controller = {
         let ctx_act = ctx.clone();
         let ctx_sm = ctx.clone();
+        let ctx_grant = ctx.clone();
         let act_f = Arc::new(ChangeFilter::new());
         let sm_f = Arc::new(ChangeFilter::new());
+        let grant_f = Arc::new(ChangeFilter::new());
         Controller::for_stream(
             primary_stream(
                 scoped_api::<TaskIntegration>(&client, ns),
@@ -496,6 +510,11 @@ async fn run_scope(
             wc.clone(),
             move |sm| dependents::<TaskIntegration, _>(&ctx_sm.integration_refs, &sm_f, &sm),
         )
+        .watches(
+            scoped_api::<ReferenceGrant>(&client, ns),
+            watcher::Config::default(),
+            move |g| grant_dependents::<TaskIntegration>(&ctx_grant.integration_refs, &grant_f, &g),
+        )
         .graceful_shutdown_on(shutdown.clone())
         .run(
             pipeline::reconcile::<TaskIntegration>,
@@ -509,29 +528,38 @@ async fn run_scope(
         })
     };
 
-    let act_controller = Controller::for_stream(
-        primary_stream(
-            scoped_api::<Activity>(&client, ns),
-            wc.clone(),
-            activities_writer,
-        ),
-        activities.clone(),
-    )
-    .with_config(controller_config)
-    .graceful_shutdown_on(shutdown.clone())
-    .run(
-        pipeline::reconcile::<Activity>,
-        pipeline::error_policy::<Activity>,
-        ctx.clone(),
-    )
-    .for_each(|res| async move {
-        if let Err(err) = res {
-            tracing::debug!(error = %err, "Activity controller event");
-        }
-    });
+    let act_controller = {
+        let ctx_id = ctx.clone();
+        let id_f = Arc::new(ChangeFilter::new());
+        Controller::for_stream(
+            primary_stream(
+                scoped_api::<Activity>(&client, ns),
+                wc.clone(),
+                activities_writer,
+            ),
+            activities.clone(),
+        )
+        .with_config(controller_config)
+        .watches(
+            Api::<AwsIdentity>::all(client.clone()),
+            watcher::Config::default(),
+            move |id| identity::dependents(&ctx_id.activities, &id_f, &id),
+        )
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            pipeline::reconcile::<Activity>,
+            pipeline::error_policy::<Activity>,
+            ctx.clone(),
+        )
+        .for_each(|res| async move {
+            if let Err(err) = res {
+                tracing::debug!(error = %err, "Activity controller event");
+            }
+        })
+    };
 
-    // ReferenceGrants only feed the cache: a new grant is noticed by the capped retry of the references it
-    // opens.
+    // The cache of ReferenceGrants the resolvers read (the controllers' own grant watches only map events
+    // to the objects to wake).
     let grant_watch = cache_only(
         scoped_api::<ReferenceGrant>(&client, ns),
         grants_writer,
@@ -578,8 +606,8 @@ async fn run_controllers(
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    // AwsIdentities are cluster-scoped and read by every scope: one watch, a cache and no controller (the
-    // operator never writes them; a reconcile refused for want of a grant retries on its own).
+    // AwsIdentities are cluster-scoped and read by every scope: one watch fills the cache; the StateMachine
+    // and Activity controllers watch them too, to wake the objects a change concerns.
     let (identities, identities_writer) = reflector::store::<AwsIdentity>();
     let identity_watch = cache_only(
         Api::<AwsIdentity>::all(client.clone()),

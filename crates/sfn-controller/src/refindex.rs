@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 
-use sfn_api::{Activity, StateMachine, TaskIntegration};
+use sfn_api::{Activity, ReferenceGrant, StateMachine, TaskIntegration};
 
 /// The kinds that can be referenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,7 +27,8 @@ pub enum RefKind {
     StateMachine,
 }
 
-/// A referenced object, always in the namespace of the object that references it.
+/// A referenced object: its namespace is the referencing object's, or the one a cross-namespace reference
+/// names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RefKey {
     pub kind: RefKind,
@@ -110,6 +111,19 @@ impl ReferenceIndex {
         out
     }
 
+    /// Every dependent outside `namespace` that references something in it, sorted: the objects a
+    /// ReferenceGrant of `namespace` can open references for, or close them.
+    pub fn from_other_namespaces(&self, namespace: &str) -> Vec<Dependent> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let found: BTreeSet<Dependent> = inner
+            .reverse
+            .iter()
+            .filter(|(key, _)| key.namespace == namespace)
+            .flat_map(|(_, deps)| deps.iter().filter(|d| d.0 != namespace).cloned())
+            .collect();
+        found.into_iter().collect()
+    }
+
     /// What `dependent` references, sorted.
     pub fn references(&self, dependent: &Dependent) -> Vec<RefKey> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -121,13 +135,22 @@ impl ReferenceIndex {
     }
 }
 
-/// Remembers a fingerprint per referenced object and says whether a new one differs.
-#[derive(Debug, Default)]
-pub struct ChangeFilter {
-    seen: Mutex<HashMap<RefKey, Option<u64>>>,
+/// Remembers a fingerprint per watched object (by default a referenced object's [`RefKey`]) and says
+/// whether a new one differs.
+#[derive(Debug)]
+pub struct ChangeFilter<Key = RefKey> {
+    seen: Mutex<HashMap<Key, Option<u64>>>,
 }
 
-impl ChangeFilter {
+impl<Key> Default for ChangeFilter<Key> {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<Key: Eq + std::hash::Hash + Clone> ChangeFilter<Key> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -135,7 +158,7 @@ impl ChangeFilter {
     /// Records `fingerprint` for `key` (`None` = the object is gone) and returns whether it changed. The
     /// first sighting counts as a change: after a restart, dependents must not miss an ARN that appeared
     /// while the operator was down (their own initial reconcile covers that, so this only costs a no-op).
-    pub fn changed(&self, key: RefKey, fingerprint: Option<u64>) -> bool {
+    pub fn changed(&self, key: Key, fingerprint: Option<u64>) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         match seen.insert(key.clone(), fingerprint) {
             Some(previous) => {
@@ -151,6 +174,11 @@ impl ChangeFilter {
                 true
             }
         }
+    }
+
+    /// Whether the watch event of `obj`, known by `key`, is a real write (its resourceVersion moved).
+    pub fn written<R: Resource>(&self, key: Key, obj: &R) -> bool {
+        self.changed(key, Some(fingerprint(&obj.meta().resource_version)))
     }
 }
 
@@ -190,11 +218,38 @@ where
         meta.namespace.as_deref().unwrap_or_default(),
         meta.name.as_deref().unwrap_or_default(),
     );
-    if !filter.changed(key.clone(), Some(fingerprint(&meta.resource_version))) {
+    if !filter.written(key.clone(), changed) {
         return Vec::new();
     }
     index
         .dependents(&key)
+        .iter()
+        .map(dependent_ref::<K>)
+        .collect()
+}
+
+/// The objects of kind `K` to reconcile after a watch event of the ReferenceGrant `grant`: every object of
+/// another namespace that references something in the grant's namespace, found or refused. A grant says
+/// nothing about its previous version, so a change wakes all of them rather than only those it opens or
+/// closes; grants change rarely and few references cross namespaces.
+pub fn grant_dependents<K>(
+    index: &ReferenceIndex,
+    filter: &ChangeFilter<(String, String)>,
+    grant: &ReferenceGrant,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let namespace = grant.meta().namespace.clone().unwrap_or_default();
+    let key = (
+        namespace.clone(),
+        grant.meta().name.clone().unwrap_or_default(),
+    );
+    if !filter.written(key, grant) {
+        return Vec::new();
+    }
+    index
+        .from_other_namespaces(&namespace)
         .iter()
         .map(dependent_ref::<K>)
         .collect()
@@ -307,5 +362,49 @@ mod tests {
         assert!(wake(&activity("approve", "1")).is_empty());
         assert_eq!(wake(&activity("approve", "2")).len(), 1);
         assert!(wake(&activity("other", "1")).is_empty());
+    }
+
+    fn grant(namespace: &str, resource_version: &str) -> ReferenceGrant {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "ReferenceGrant",
+            "metadata": {"name": "open", "namespace": namespace, "resourceVersion": resource_version},
+            "spec": {"from": [{"namespace": "team-a"}], "to": [{"kind": "TaskIntegration"}]}
+        }))
+        .expect("a valid ReferenceGrant")
+    }
+
+    #[test]
+    fn a_grant_wakes_the_other_namespaces_objects_that_reference_into_its_own() {
+        let idx = ReferenceIndex::new();
+        let f = ChangeFilter::new();
+        let shared = RefKey::new(RefKind::TaskIntegration, "shared", "submit");
+        idx.set(dep("team-a", "m"), [shared.clone()]);
+        idx.set(dep("team-b", "n"), [shared]);
+        // Same-namespace references need no grant: a grant change says nothing to them.
+        idx.set(
+            dep("shared", "own"),
+            [RefKey::new(RefKind::TaskIntegration, "shared", "submit")],
+        );
+        idx.set(
+            dep("team-a", "local"),
+            [RefKey::new(RefKind::TaskIntegration, "team-a", "x")],
+        );
+        let woken: Vec<ObjectRef<StateMachine>> = grant_dependents(&idx, &f, &grant("shared", "7"));
+        assert_eq!(
+            woken,
+            vec![
+                ObjectRef::new("m").within("team-a"),
+                ObjectRef::new("n").within("team-b")
+            ]
+        );
+        // The replay of an unchanged grant after a relist wakes nobody; its next write does.
+        assert!(grant_dependents::<StateMachine>(&idx, &f, &grant("shared", "7")).is_empty());
+        assert_eq!(
+            grant_dependents::<StateMachine>(&idx, &f, &grant("shared", "8")).len(),
+            2
+        );
+        // A grant of a namespace nobody references into.
+        assert!(grant_dependents::<StateMachine>(&idx, &f, &grant("team-a", "9")).is_empty());
     }
 }

@@ -123,6 +123,25 @@ pub fn by_name<'a>(
         })
 }
 
+/// Whether a change of `identity` (created, edited or deleted) can change how an object of `namespace`
+/// is reconciled: the object names it in `spec.identityRef` (`requested`), was last reconciled with it
+/// (`recorded`, its `status.identity.name`), or names none and the identity is its namespace's default or
+/// the cluster default. The watch of AwsIdentities wakes exactly these objects, so that a grant given or
+/// taken away shows at once rather than at the next retry.
+pub fn concerns(
+    identity: &AwsIdentity,
+    namespace: &str,
+    requested: Option<&str>,
+    recorded: Option<&str>,
+) -> bool {
+    let name = identity.metadata.name.as_deref();
+    if name.is_some() && (requested == name || recorded == name) {
+        return true;
+    }
+    requested.is_none()
+        && (identity.spec.namespaces.is_default_for(namespace) || identity.spec.cluster_default)
+}
+
 fn names<'a>(identities: impl Iterator<Item = &'a &'a AwsIdentity>) -> Vec<String> {
     identities
         .map(|i| i.metadata.name.clone().unwrap_or_default())
@@ -254,5 +273,36 @@ mod tests {
         let ids = fixtures();
         assert_eq!(by_name("team-a", &ids).unwrap().name, "team-a");
         assert!(by_name("gone", &ids).is_err());
+    }
+
+    #[test]
+    fn an_identity_concerns_who_names_it_who_used_it_and_who_falls_back_to_it() {
+        let ids = fixtures();
+        let (team_a, shared) = (&ids[0], &ids[1]);
+        assert!(
+            concerns(team_a, "team-a", None, None),
+            "its default namespace"
+        );
+        assert!(
+            concerns(team_a, "team-a-staging", Some("team-a"), None),
+            "named"
+        );
+        assert!(
+            !concerns(team_a, "team-a-staging", None, None),
+            "allowed, but neither named nor the default"
+        );
+        assert!(
+            concerns(team_a, "team-c", None, Some("team-a")),
+            "reconciled with it before (a grant taken away)"
+        );
+        assert!(
+            !concerns(team_a, "team-a", Some("shared"), Some("shared")),
+            "names another one"
+        );
+        assert!(
+            concerns(shared, "anywhere", None, None),
+            "the cluster default"
+        );
+        assert!(!concerns(shared, "anywhere", Some("team-a"), None));
     }
 }

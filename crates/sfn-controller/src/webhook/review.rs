@@ -161,6 +161,8 @@ pub struct Wanted {
     pub task_integrations: BTreeSet<String>,
     pub activities: BTreeSet<String>,
     pub state_machines: BTreeSet<String>,
+    /// The AwsIdentity `spec.identityRef` names (cluster-scoped, so by name alone).
+    pub identity: Option<String>,
 }
 
 impl Wanted {
@@ -169,6 +171,7 @@ impl Wanted {
         self.task_integrations.is_empty()
             && self.activities.is_empty()
             && self.state_machines.is_empty()
+            && self.identity.is_none()
     }
 
     /// Adds what `spec` refers to.
@@ -204,11 +207,17 @@ pub fn wanted(req: &Request) -> Wanted {
         "StateMachine" => {
             if let Ok(sm) = serde_json::from_value::<StateMachine>(req.object.clone()) {
                 out.task_integrations = crate::resolver::integration_names(&sm.spec);
+                out.identity = sm.spec.identity_ref.map(|r| r.name);
             }
         }
         "TaskIntegration" => {
             if let Ok(ti) = serde_json::from_value::<TaskIntegration>(req.object.clone()) {
                 out.add_targets_of(&ti.spec);
+            }
+        }
+        "Activity" => {
+            if let Ok(act) = serde_json::from_value::<Activity>(req.object.clone()) {
+                out.identity = act.spec.identity_ref.map(|r| r.name);
             }
         }
         _ => {}
@@ -248,7 +257,7 @@ pub fn decide(req: &Request, known: &Bundle, settings: &Settings) -> Decision {
         "TaskIntegration" => {
             with_object::<TaskIntegration>(req, |ti| decide_integration(ti, known, settings))
         }
-        "Activity" => with_object::<Activity>(req, |act| decide_activity(act, settings)),
+        "Activity" => with_object::<Activity>(req, |act| decide_activity(act, known, settings)),
         // Not one of ours: the webhook configuration should not send it, and it is not ours to refuse.
         _ => Decision::allow(Vec::new()),
     }
@@ -456,9 +465,15 @@ fn decide_machine(
             return Decision::deny(lines, Vec::new());
         }
     }
+    let identity_warnings =
+        match identity_check(&object, &sm.metadata, sm.spec.identity_ref.as_ref(), known) {
+            Ok(warnings) => warnings,
+            Err(denial) => return denial,
+        };
     let resolver = Lenient::new(known, &namespace_of(&sm.metadata), settings);
     let result = desired::build(sm, &resolver, settings);
-    let missing = resolver.warnings(&object);
+    let mut missing = resolver.warnings(&object);
+    missing.extend(identity_warnings);
     match result {
         Ok(built) => {
             let mut warnings = missing;
@@ -494,11 +509,44 @@ fn decide_integration(ti: &TaskIntegration, known: &Bundle, settings: &Settings)
     }
 }
 
-fn decide_activity(act: &Activity, settings: &Settings) -> Decision {
+fn decide_activity(act: &Activity, known: &Bundle, settings: &Settings) -> Decision {
     let object = label("Activity", &act.metadata);
+    let warnings = match identity_check(
+        &object,
+        &act.metadata,
+        act.spec.identity_ref.as_ref(),
+        known,
+    ) {
+        Ok(warnings) => warnings,
+        Err(denial) => return denial,
+    };
     match desired::activity(act, settings) {
-        Ok(_) => Decision::allow(Vec::new()),
-        Err(e) => Decision::deny(denial_lines(&object, &e), Vec::new()),
+        Ok(_) => Decision::allow(warnings),
+        Err(e) => Decision::deny(denial_lines(&object, &e), warnings),
+    }
+}
+
+/// The verdict on `spec.identityRef`, with `known.identities` holding the named AwsIdentity if it exists:
+/// an identity that does not allow the object's namespace is denied (the platform has not granted it, and
+/// the controller would refuse it); one that does not exist yet is a warning, as GitOps tools may apply
+/// it later. The identity an object without `identityRef` falls back to is the controller's to report: a
+/// namespace's objects cannot cause, or fix, an ambiguous default.
+fn identity_check(
+    object: &str,
+    meta: &sfn_api::ObjectMeta,
+    requested: Option<&sfn_api::IdentityRef>,
+    known: &Bundle,
+) -> Result<Vec<String>, Decision> {
+    let Some(requested) = requested else {
+        return Ok(Vec::new());
+    };
+    let namespace = namespace_of(meta);
+    match sfn_plan::identity::resolve(&namespace, Some(&requested.name), &known.identities) {
+        Ok(_) => Ok(Vec::new()),
+        Err(e @ sfn_plan::identity::IdentityError::NotFound { .. }) => Ok(vec![format!(
+            "{object}: {e} yet; the object is not reconciled until it does and allows namespace {namespace:?}"
+        )]),
+        Err(e) => Err(Decision::deny(vec![format!("{object}: {e}")], Vec::new())),
     }
 }
 
@@ -993,5 +1041,66 @@ spec:
                 assert!(d.message.contains("No Such State"), "{}", d.message);
             }
         }
+    }
+
+    fn identity(name: &str, allowed: &[&str]) -> sfn_api::AwsIdentity {
+        serde_json::from_value(json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1",
+            "kind": "AwsIdentity",
+            "metadata": {"name": name},
+            "spec": {"namespaces": {"allowed": allowed}}
+        }))
+        .expect("a valid AwsIdentity")
+    }
+
+    #[test]
+    fn an_identity_the_namespace_is_not_granted_is_denied_and_a_missing_one_warned() {
+        let mut machine = yaml(GOOD);
+        machine["spec"]["identityRef"] = json!({"name": "team-a"});
+        let mut activity = json!({
+            "apiVersion": "sfn.operator.dev/v1alpha1", "kind": "Activity",
+            "metadata": {"name": "approve", "namespace": "demo"},
+            "spec": {"identityRef": {"name": "team-a"}}
+        });
+        for (object, label) in [
+            (&machine, "StateMachine demo/hello"),
+            (&activity, "Activity demo/approve"),
+        ] {
+            let req = parse(&request("CREATE", object, None)).expect("a valid review");
+            assert_eq!(wanted(&req).identity.as_deref(), Some("team-a"));
+
+            let mut other_team = Bundle::default();
+            other_team.identities.push(identity("team-a", &["team-a"]));
+            let d = decide(&req, &other_team, &settings());
+            assert!(!d.allowed, "{d:?}");
+            assert_eq!(
+                d.message,
+                format!(
+                    "{label}: field spec.identityRef: AwsIdentity \"team-a\" does not allow namespace \"demo\" (its spec.namespaces lists who may use it)"
+                )
+            );
+
+            let mut granted = Bundle::default();
+            granted.identities.push(identity("team-a", &["demo"]));
+            assert_eq!(
+                decide(&req, &granted, &settings()),
+                Decision::allow(Vec::new())
+            );
+
+            let d = decide(&req, &Bundle::default(), &settings());
+            assert!(d.allowed, "{d:?}");
+            assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+            assert!(
+                d.warnings[0].starts_with(&format!(
+                    "{label}: field spec.identityRef: AwsIdentity \"team-a\" does not exist yet"
+                )),
+                "{:?}",
+                d.warnings
+            );
+        }
+        // Without identityRef nothing is looked up.
+        activity["spec"] = json!({});
+        let req = parse(&request("CREATE", &activity, None)).expect("a valid review");
+        assert!(wanted(&req).is_empty());
     }
 }

@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use sfn_api::manifest::Bundle;
-use sfn_api::{Activity, StateMachine, TaskIntegration};
+use sfn_api::{Activity, AwsIdentity, StateMachine, TaskIntegration};
 use sfn_plan::desired::Settings;
 
 use super::provision::CertSlot;
@@ -156,12 +156,21 @@ async fn validate(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// Reads, from the API server, the objects of the request's namespace that its object refers to: the
 /// TaskIntegrations of a StateMachine and the Activities and StateMachines of those (or of a reviewed
-/// TaskIntegration). A missing one is simply absent (the decision warns about it).
+/// TaskIntegration), and the AwsIdentity its `spec.identityRef` names. A missing one is simply absent (the
+/// decision warns about it).
 pub async fn lookup(client: &Client, req: &Request) -> Result<Bundle, kube::Error> {
     let mut wanted = review::wanted(req);
     let mut known = Bundle::default();
     if wanted.is_empty() || req.namespace.is_empty() {
         return Ok(known);
+    }
+    if let Some(name) = wanted.identity.take() {
+        let identities: Api<AwsIdentity> = Api::all(client.clone());
+        if let Some(identity) = identities.get_opt(&name).await?
+            && identity.metadata.deletion_timestamp.is_none()
+        {
+            known.identities.push(identity);
+        }
     }
     let ns = req.namespace.as_str();
     let integrations: Api<TaskIntegration> = Api::namespaced(client.clone(), ns);
