@@ -25,7 +25,7 @@ use super::Context;
 use super::backend::{AwsBackend, BackendError};
 use super::pipeline::{Kind, KindStatus};
 use super::refindex::ChangeFilter;
-use super::status::Reason;
+use super::status::{self, Reason};
 
 /// How long a reconcile waits for the first listing of AwsIdentities before giving up for now.
 const CACHE_WAIT: Duration = Duration::from_secs(10);
@@ -104,12 +104,12 @@ pub fn dependents<K: Kind>(
 }
 
 fn held_back_by_identity<K: Kind>(obj: &K) -> bool {
-    obj.status().is_some_and(|st| {
-        st.conditions().iter().any(|c| {
-            c.type_ == "Ready"
-                && (c.reason == Reason::IdentityNotAllowed.as_str()
-                    || c.reason == Reason::IdentityUnavailable.as_str())
-        })
+    let ready = obj
+        .status()
+        .and_then(|st| status::find(st.conditions(), status::READY));
+    ready.is_some_and(|c| {
+        c.reason == Reason::IdentityNotAllowed.as_str()
+            || c.reason == Reason::IdentityUnavailable.as_str()
     })
 }
 
